@@ -1,0 +1,219 @@
+//! Action logs in the tutorial's format
+//! (`11:56:19 INFO    APP.OPENSVC.COM.CONTAINER#1 <message>`), kept in bounded
+//! rings per service and per resource, and mirrored to `tracing`.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::SystemTime;
+
+use crate::clock;
+
+/// Lines kept per service.
+pub const SERVICE_LOG_LINES: usize = 1000;
+/// Lines kept per resource.
+pub const RESOURCE_LOG_LINES: usize = 200;
+
+/// Severity of a log line, printed padded like OpenSVC's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    /// Progress.
+    Info,
+    /// Something odd that did not fail the action.
+    Warning,
+    /// A failure.
+    Error,
+}
+
+impl Level {
+    fn as_str(self) -> &'static str {
+        match self {
+            Level::Info => "INFO",
+            Level::Warning => "WARNING",
+            Level::Error => "ERROR",
+        }
+    }
+}
+
+/// Format one line: time, level padded to 7, source padded to 23, message.
+pub fn format_line(time: SystemTime, level: Level, source: &str, message: &str) -> String {
+    format!(
+        "{} {:<7} {:<23} {}",
+        clock::local_hms(time),
+        level.as_str(),
+        source,
+        message
+    )
+}
+
+#[derive(Default)]
+struct Rings {
+    service: VecDeque<String>,
+    resources: HashMap<String, VecDeque<String>>,
+}
+
+/// The log of one service and of each of its resources.
+#[derive(Clone)]
+pub struct ServiceLog {
+    service: Arc<str>,
+    rings: Arc<Mutex<Rings>>,
+}
+
+impl ServiceLog {
+    /// An empty log for a service.
+    pub fn new(service: &str) -> Self {
+        ServiceLog {
+            service: service.into(),
+            rings: Arc::default(),
+        }
+    }
+
+    /// Log a line about the service itself.
+    pub fn service_line(&self, level: Level, message: &str) {
+        let source = self.service.to_uppercase();
+        self.push(None, level, &source, message);
+    }
+
+    /// A logger for one resource's lines.
+    pub fn resource(&self, rid: &str) -> ResourceLog {
+        ResourceLog {
+            log: self.clone(),
+            rid: rid.to_string(),
+            source: format!("{}.{}", self.service, rid).to_uppercase(),
+        }
+    }
+
+    /// The service's lines (every resource's lines included), oldest first.
+    pub fn service_lines(&self) -> Vec<String> {
+        self.lock().service.iter().cloned().collect()
+    }
+
+    /// One resource's lines, oldest first.
+    pub fn resource_lines(&self, rid: &str) -> Vec<String> {
+        self.lock()
+            .resources
+            .get(rid)
+            .map(|r| r.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    fn push(&self, rid: Option<&str>, level: Level, source: &str, message: &str) {
+        match level {
+            Level::Info => tracing::info!(target: "svcfs::action", "{source} {message}"),
+            Level::Warning => tracing::warn!(target: "svcfs::action", "{source} {message}"),
+            Level::Error => tracing::error!(target: "svcfs::action", "{source} {message}"),
+        }
+        let now = SystemTime::now();
+        let mut rings = self.lock();
+        // A multi-line message (command output) becomes several lines, each
+        // with its prefix, so that `log` stays one entry per line.
+        for part in message.lines() {
+            let line = format_line(now, level, source, part);
+            push_bounded(&mut rings.service, line.clone(), SERVICE_LOG_LINES);
+            if let Some(rid) = rid {
+                let ring = rings.resources.entry(rid.to_string()).or_default();
+                push_bounded(ring, line, RESOURCE_LOG_LINES);
+            }
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Rings> {
+        self.rings.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+fn push_bounded(ring: &mut VecDeque<String>, line: String, bound: usize) {
+    if ring.len() == bound {
+        ring.pop_front();
+    }
+    ring.push_back(line);
+}
+
+/// Writes the lines of one resource (into its ring and the service's).
+#[derive(Clone)]
+pub struct ResourceLog {
+    log: ServiceLog,
+    rid: String,
+    source: String,
+}
+
+impl ResourceLog {
+    /// Progress.
+    pub fn info(&self, message: impl AsRef<str>) {
+        self.line(Level::Info, message.as_ref());
+    }
+
+    /// Something odd that does not fail the action.
+    pub fn warn(&self, message: impl AsRef<str>) {
+        self.line(Level::Warning, message.as_ref());
+    }
+
+    /// A failure.
+    pub fn error(&self, message: impl AsRef<str>) {
+        self.line(Level::Error, message.as_ref());
+    }
+
+    fn line(&self, level: Level, message: &str) {
+        self.log.push(Some(&self.rid), level, &self.source, message);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strip_time(line: &str) -> &str {
+        &line[9..]
+    }
+
+    #[test]
+    fn lines_match_the_tutorial_columns() {
+        let log = ServiceLog::new("app.opensvc.com");
+        log.resource("ip#1")
+            .info("checking 37.59.71.25 availability");
+        log.resource("container#1")
+            .info("wait for container up status");
+        let lines = log.service_lines();
+        assert_eq!(
+            strip_time(&lines[0]),
+            "INFO    APP.OPENSVC.COM.IP#1    checking 37.59.71.25 availability"
+        );
+        assert_eq!(
+            strip_time(&lines[1]),
+            "INFO    APP.OPENSVC.COM.CONTAINER#1 wait for container up status"
+        );
+        assert_eq!(lines[0].as_bytes()[2], b':');
+    }
+
+    #[test]
+    fn resource_ring_holds_only_its_lines() {
+        let log = ServiceLog::new("s");
+        log.resource("fs#1").error("mount failed");
+        log.resource("fs#2").warn("odd");
+        assert_eq!(log.resource_lines("fs#1").len(), 1);
+        assert!(log.resource_lines("fs#1")[0].contains("ERROR   S.FS#1"));
+        assert_eq!(log.service_lines().len(), 2);
+        assert!(log.resource_lines("ip#1").is_empty());
+    }
+
+    #[test]
+    fn multi_line_messages_become_prefixed_lines() {
+        let log = ServiceLog::new("s");
+        log.resource("container#1")
+            .error("exited with 1\nlast output:\nboom");
+        let lines = log.resource_lines("container#1");
+        assert_eq!(lines.len(), 3);
+        assert!(lines[2].ends_with("S.CONTAINER#1           boom"));
+    }
+
+    #[test]
+    fn rings_are_bounded() {
+        let log = ServiceLog::new("s");
+        let r = log.resource("vg#1");
+        for i in 0..(RESOURCE_LOG_LINES + 5) {
+            r.info(format!("line {i}"));
+        }
+        let lines = log.resource_lines("vg#1");
+        assert_eq!(lines.len(), RESOURCE_LOG_LINES);
+        assert!(lines[0].ends_with("line 5"));
+    }
+}

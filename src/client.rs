@@ -1,0 +1,172 @@
+//! The client commands (`status`, `start`, `stop`, ...): they use the
+//! mounted tree like any script would, and print what the action logged.
+
+use std::fs::OpenOptions;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+/// How a client command ended, as an exit code scripts can rely on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientError {
+    /// The action or read failed (exit 1).
+    Failed(String),
+    /// No such service, or nothing mounted (exit 3).
+    NotFound(String),
+}
+
+impl ClientError {
+    /// The process exit code.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            ClientError::Failed(_) => 1,
+            ClientError::NotFound(_) => 3,
+        }
+    }
+
+    /// The message for stderr.
+    pub fn message(&self) -> &str {
+        match self {
+            ClientError::Failed(m) | ClientError::NotFound(m) => m,
+        }
+    }
+}
+
+fn service_dir(mountpoint: &Path, service: &str) -> Result<PathBuf, ClientError> {
+    let dir = mountpoint.join(service);
+    if dir.is_dir() {
+        return Ok(dir);
+    }
+    if !crate::daemon::is_svcfs_mounted(mountpoint) {
+        return Err(ClientError::NotFound(format!(
+            "svcfs is not mounted at {} (start it with: svcfs mount {}; or set --mountpoint / SVCFS_MOUNT)",
+            mountpoint.display(),
+            mountpoint.display()
+        )));
+    }
+    Err(ClientError::NotFound(format!(
+        "no service {service} under {} (ls {} lists them)",
+        mountpoint.display(),
+        mountpoint.display()
+    )))
+}
+
+/// Print a service file (`overview` or `status.json`).
+pub fn print_file(mountpoint: &Path, service: &str, file: &str) -> Result<(), ClientError> {
+    let dir = service_dir(mountpoint, service)?;
+    let text = std::fs::read(dir.join(file)).map_err(|e| {
+        ClientError::Failed(format!("cannot read {}: {e}", dir.join(file).display()))
+    })?;
+    io::stdout()
+        .write_all(&text)
+        .map_err(|e| ClientError::Failed(format!("cannot write to stdout: {e}")))
+}
+
+fn read_lines(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .map(|t| t.lines().map(str::to_string).collect())
+        .unwrap_or_default()
+}
+
+/// The lines of `after` that were not in `before`: `before` is a prefix of
+/// the log that the ring may have shifted, so find where its last lines
+/// reappear in `after`.
+pub fn new_lines(before: &[String], after: &[String]) -> Vec<String> {
+    let Some(last) = before.last() else {
+        return after.to_vec();
+    };
+    for end in (0..after.len()).rev() {
+        if &after[end] != last {
+            continue;
+        }
+        // Compare up to five lines of context, fewer where the ring shifted
+        // the start of `before` out of `after`.
+        let context = before.len().min(5).min(end + 1);
+        if after[end + 1 - context..=end] == before[before.len() - context..] {
+            return after[end + 1..].to_vec();
+        }
+    }
+    after.to_vec()
+}
+
+/// Write one command to a `ctl` file and print the log lines it produced.
+pub fn act(mountpoint: &Path, service: &str, command: &str) -> Result<(), ClientError> {
+    let dir = service_dir(mountpoint, service)?;
+    let log = dir.join("log");
+    let before = read_lines(&log);
+    let result = OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(dir.join("ctl"))
+        .and_then(|mut ctl| ctl.write_all(format!("{command}\n").as_bytes()));
+    let printed = new_lines(&before, &read_lines(&log));
+    let mut out = io::stdout().lock();
+    for line in &printed {
+        let _ = writeln!(out, "{line}");
+    }
+    result.map_err(|e| ClientError::Failed(describe_failure(service, command, &e)))
+}
+
+fn describe_failure(service: &str, command: &str, e: &io::Error) -> String {
+    let meaning = match e.raw_os_error() {
+        Some(libc::EBUSY) => "another action is running on the service",
+        Some(libc::EINVAL) => "invalid command or configuration (see the log above)",
+        Some(libc::EOPNOTSUPP) => "the command does not apply to this resource",
+        Some(libc::ETIMEDOUT) => "a bound was hit (see the log above)",
+        Some(libc::EIO) => "a backend failed (see the log above)",
+        Some(libc::EACCES) => {
+            "permission denied (root or the ctl group may act; or this node is not in nodes)"
+        }
+        _ => "the action failed",
+    };
+    format!("{command} {service}: {meaning}: {e}")
+}
+
+/// `svcfs docker SVC ARGS...`: run the docker CLI against `host`, keeping
+/// its exit code.
+pub fn docker_passthrough(host: &str, args: &[String]) -> Result<i32, ClientError> {
+    let status = std::process::Command::new("docker")
+        .arg("-H")
+        .arg(host)
+        .args(args)
+        .status()
+        .map_err(|e| ClientError::Failed(format!("cannot run docker: {e}")))?;
+    Ok(status.code().unwrap_or(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(lines: &[&str]) -> Vec<String> {
+        lines.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn new_lines_after_an_append() {
+        assert_eq!(
+            new_lines(&v(&["a", "b"]), &v(&["a", "b", "c", "d"])),
+            v(&["c", "d"])
+        );
+    }
+
+    #[test]
+    fn new_lines_when_the_ring_shifted() {
+        assert_eq!(
+            new_lines(&v(&["a", "b", "c"]), &v(&["b", "c", "d"])),
+            v(&["d"])
+        );
+    }
+
+    #[test]
+    fn new_lines_with_repeated_lines_uses_context() {
+        let before = v(&["x", "start", "ok"]);
+        let after = v(&["x", "start", "ok", "y", "start", "ok"]);
+        assert_eq!(new_lines(&before, &after), v(&["y", "start", "ok"]));
+    }
+
+    #[test]
+    fn new_lines_from_an_empty_log() {
+        assert_eq!(new_lines(&[], &v(&["a"])), v(&["a"]));
+        assert!(new_lines(&v(&["a"]), &v(&["a"])).is_empty());
+    }
+}

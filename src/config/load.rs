@@ -1,0 +1,178 @@
+//! Finding and reading service files in the config directory.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::problem::{Problem, Severity};
+use super::service::{parse_service, ServiceConfig};
+
+/// Everything found in a config directory.
+#[derive(Debug, Clone, Default)]
+pub struct LoadedDir {
+    /// Services by name (including those whose file failed to parse).
+    pub services: BTreeMap<String, ServiceConfig>,
+    /// Problems not attached to one loaded service (unreadable directory,
+    /// invalid file names, name clashes).
+    pub problems: Vec<Problem>,
+}
+
+/// Service files of a directory: `<name>.env` or `<name>.conf`, by name.
+/// Returns the files and problems about names.
+pub fn service_files(dir: &Path) -> Result<(BTreeMap<String, PathBuf>, Vec<Problem>), Problem> {
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        Problem::file(
+            Severity::Error,
+            dir,
+            format!("cannot read the config directory: {e}"),
+        )
+    })?;
+    let mut files: BTreeMap<String, PathBuf> = BTreeMap::new();
+    let mut problems = Vec::new();
+    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    for path in paths {
+        let Some(name) = service_name(&path) else {
+            continue;
+        };
+        if !is_valid_service_name(&name) {
+            problems.push(Problem::file(
+                Severity::Error,
+                &path,
+                format!("{name:?} is not a valid service name (letters, digits, '.', '_' and '-', starting with a letter or digit); file ignored"),
+            ));
+            continue;
+        }
+        if let Some(previous) = files.get(&name) {
+            problems.push(Problem::file(
+                Severity::Error,
+                &path,
+                format!(
+                    "service {name} is also defined by {}; this file is ignored",
+                    previous.display()
+                ),
+            ));
+            continue;
+        }
+        files.insert(name, path);
+    }
+    Ok((files, problems))
+}
+
+/// Read and parse one service file. An unreadable file still yields a
+/// service, marked with its load error, so the operator sees it.
+pub fn load_file(name: &str, path: &Path) -> ServiceConfig {
+    match std::fs::read(path) {
+        Ok(bytes) => {
+            let text = String::from_utf8_lossy(&bytes);
+            parse_service(name, path, &text)
+        }
+        Err(e) => {
+            let message = format!("cannot read the service file: {e}");
+            let mut service = parse_service(name, path, "");
+            service
+                .problems
+                .push(Problem::file(Severity::Error, path, message.clone()));
+            service.load_error = Some(format!("{}: {message}", path.display()));
+            service
+        }
+    }
+}
+
+/// Load every service of a config directory.
+pub fn load_dir(dir: &Path) -> LoadedDir {
+    let (files, problems) = match service_files(dir) {
+        Ok(found) => found,
+        Err(problem) => {
+            return LoadedDir {
+                services: BTreeMap::new(),
+                problems: vec![problem],
+            }
+        }
+    };
+    let services = files
+        .into_iter()
+        .map(|(name, path)| {
+            let service = load_file(&name, &path);
+            (name, service)
+        })
+        .collect();
+    LoadedDir { services, problems }
+}
+
+/// `app.opensvc.com.env` → `app.opensvc.com`; other files → None.
+fn service_name(path: &Path) -> Option<String> {
+    let file_name = path.file_name()?.to_str()?;
+    let stem = file_name
+        .strip_suffix(".env")
+        .or_else(|| file_name.strip_suffix(".conf"))?;
+    (!file_name.starts_with('.')).then(|| stem.to_string())
+}
+
+/// Service names become directory names and docker container names.
+pub(crate) fn is_valid_service_name(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    matches!(bytes.next(), Some(b) if b.is_ascii_alphanumeric())
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch_dir(tag: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("svcfs-load-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn loads_env_and_conf_files_and_skips_others() {
+        let dir = scratch_dir("kinds");
+        std::fs::write(dir.join("a.env"), "[container#1]\nrun_image = busybox\n").unwrap();
+        std::fs::write(dir.join("b.conf"), "[container#1]\nrun_image = busybox\n").unwrap();
+        std::fs::write(dir.join("notes.txt"), "hello").unwrap();
+        std::fs::write(dir.join("a.env.cfgsave"), "old").unwrap();
+        let loaded = load_dir(&dir);
+        assert_eq!(loaded.services.keys().collect::<Vec<_>>(), ["a", "b"]);
+        assert!(loaded.problems.is_empty());
+    }
+
+    #[test]
+    fn invalid_file_beside_valid_one_keeps_both() {
+        let dir = scratch_dir("invalid");
+        std::fs::write(dir.join("good.env"), "[container#1]\nrun_image = busybox\n").unwrap();
+        std::fs::write(dir.join("bad.env"), "[container#1\nrun_image\n").unwrap();
+        let loaded = load_dir(&dir);
+        assert!(loaded.services["good"].problems.is_empty());
+        assert!(loaded.services["bad"].load_error.is_some());
+    }
+
+    #[test]
+    fn same_name_in_env_and_conf_is_reported() {
+        let dir = scratch_dir("clash");
+        std::fs::write(dir.join("x.env"), "").unwrap();
+        std::fs::write(dir.join("x.conf"), "").unwrap();
+        let loaded = load_dir(&dir);
+        assert_eq!(loaded.services.len(), 1);
+        assert!(loaded.problems[0].message.contains("also defined by"));
+    }
+
+    #[test]
+    fn missing_directory_is_one_problem() {
+        let loaded = load_dir(Path::new("/nonexistent/svcfs"));
+        assert!(loaded.services.is_empty());
+        assert!(loaded.problems[0]
+            .message
+            .contains("cannot read the config directory"));
+    }
+
+    #[test]
+    fn service_names_are_checked() {
+        assert!(is_valid_service_name("app.opensvc.com"));
+        assert!(is_valid_service_name("web_1-a"));
+        assert!(!is_valid_service_name(".hidden"));
+        assert!(!is_valid_service_name("a b"));
+        assert!(!is_valid_service_name(""));
+    }
+}

@@ -1,0 +1,85 @@
+//! A problem found in a service file, located by file, section and keyword.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// How bad a problem is: errors make `svcfs check` fail and resources invalid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    /// Ignored input; the service still does what the rest of the file says.
+    Warning,
+    /// A resource or the whole file cannot be used as written.
+    Error,
+}
+
+/// One located problem.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// Error or warning.
+    pub severity: Severity,
+    /// The service file.
+    pub file: PathBuf,
+    /// The section (`DEFAULT`, `fs#2`), when the problem is inside one.
+    pub section: Option<String>,
+    /// The keyword, when the problem is about one.
+    pub keyword: Option<String>,
+    /// What is wrong and, where possible, what to do.
+    pub message: String,
+}
+
+impl Problem {
+    /// A problem about a whole file.
+    pub fn file(severity: Severity, file: impl Into<PathBuf>, message: impl Into<String>) -> Self {
+        Problem {
+            severity,
+            file: file.into(),
+            section: None,
+            keyword: None,
+            message: message.into(),
+        }
+    }
+
+    /// `file: [section] keyword: message`, without the severity.
+    pub fn location_and_message(&self) -> String {
+        let mut out = format!("{}:", self.file.display());
+        if let Some(section) = &self.section {
+            out.push_str(&format!(" [{section}]"));
+        }
+        if let Some(keyword) = &self.keyword {
+            out.push_str(&format!(" {keyword}:"));
+        }
+        out.push(' ');
+        out.push_str(&self.message);
+        out
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let word = match self.severity {
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        };
+        write!(f, "{word}: {}", self.location_and_message())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_names_file_section_and_keyword() {
+        let p = Problem {
+            severity: Severity::Warning,
+            file: "/etc/svcfs/app.env".into(),
+            section: Some("fs#2".into()),
+            keyword: Some("mnt_opts".into()),
+            message: "unknown keyword, ignored (did you mean mnt_opt?)".into(),
+        };
+        assert_eq!(
+            p.to_string(),
+            "warning: /etc/svcfs/app.env: [fs#2] mnt_opts: unknown keyword, ignored (did you mean mnt_opt?)"
+        );
+    }
+}

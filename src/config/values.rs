@@ -1,0 +1,103 @@
+//! Parsing of keyword values: booleans, durations and lists as operators
+//! write them in OpenSVC files.
+
+use std::time::Duration;
+
+/// `true/false`, `yes/no`, `on/off`, `1/0`, any case.
+pub fn parse_bool(text: &str) -> Result<bool, String> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "true" | "yes" | "on" | "1" | "y" | "t" => Ok(true),
+        "false" | "no" | "off" | "0" | "n" | "f" | "" => Ok(false),
+        other => Err(format!("invalid boolean {other:?} (use true or false)")),
+    }
+}
+
+/// Seconds as a bare number (`10`), or with units as OpenSVC and Go write
+/// them: `500ms`, `10s`, `2m`, `1h`, `1m30s`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let invalid =
+        || format!("invalid duration {text:?} (use seconds, or units like 10s, 2m, 500ms)");
+    if text.is_empty() {
+        return Err(invalid());
+    }
+    if let Ok(seconds) = text.parse::<u64>() {
+        return Ok(Duration::from_secs(seconds));
+    }
+    let mut total = Duration::ZERO;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        if digits == 0 {
+            return Err(invalid());
+        }
+        let number: u64 = rest[..digits].parse().map_err(|_| invalid())?;
+        rest = &rest[digits..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let unit = match &rest[..unit_len] {
+            "ms" => Duration::from_millis(1),
+            "s" => Duration::from_secs(1),
+            "m" => Duration::from_secs(60),
+            "h" => Duration::from_secs(3600),
+            "d" => Duration::from_secs(86400),
+            _ => return Err(invalid()),
+        };
+        rest = &rest[unit_len..];
+        let part = unit.checked_mul(u32::try_from(number).map_err(|_| invalid())?);
+        total = total
+            .checked_add(part.ok_or_else(invalid)?)
+            .ok_or_else(invalid)?;
+    }
+    Ok(total)
+}
+
+/// A list separated by spaces and/or commas (`nodes = n1 n2,n3`).
+pub fn parse_list(text: &str) -> Vec<String> {
+    text.split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bool_accepts_common_spellings() {
+        for t in ["true", "True", "yes", "on", "1"] {
+            assert_eq!(parse_bool(t), Ok(true), "{t}");
+        }
+        for f in ["false", "NO", "off", "0"] {
+            assert_eq!(parse_bool(f), Ok(false), "{f}");
+        }
+        assert!(parse_bool("maybe").unwrap_err().contains("maybe"));
+    }
+
+    #[test]
+    fn duration_accepts_seconds_and_units() {
+        assert_eq!(parse_duration("10"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration(" 1h "), Ok(Duration::from_secs(3600)));
+    }
+
+    #[test]
+    fn duration_refuses_garbage() {
+        for bad in ["", "abc", "10x", "s", "1.5s", "-1"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn list_splits_on_spaces_and_commas() {
+        assert_eq!(parse_list("a b,c ,, d"), ["a", "b", "c", "d"]);
+        assert!(parse_list("  ").is_empty());
+    }
+}

@@ -1,0 +1,229 @@
+//! `svcfs mount`: load the services, mount the filesystem, serve it until
+//! SIGINT/SIGTERM, unmount cleanly. Services keep running when the daemon
+//! stops; the next daemon finds them again by name and labels.
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use fuser::{Config, MountOption, SessionACL};
+use tokio::signal::unix::{signal, SignalKind};
+
+use crate::engine::{Engine, EngineOptions};
+use crate::error::{Error, Result};
+use crate::fs::{CtlAccess, SvcFs};
+
+/// FUSE worker threads. Actions run on the tokio runtime, so these only
+/// serve lookups, attributes and reads; a few keep `ls` and `cat` snappy
+/// while several clients read at once.
+const FUSE_THREADS: usize = 4;
+
+/// How long the mount waits for the first state refresh.
+const FIRST_REFRESH_WAIT: Duration = Duration::from_secs(2);
+
+/// What `svcfs mount` needs.
+#[derive(Debug, Clone)]
+pub struct MountOptions {
+    /// Where to mount.
+    pub mountpoint: PathBuf,
+    /// Engine settings.
+    pub engine: EngineOptions,
+    /// Group allowed to write `ctl` files.
+    pub ctl_group: Option<u32>,
+    /// Start the services whose `autostart_node` is this node.
+    pub autostart: bool,
+}
+
+/// Run the daemon until a termination signal; returns once unmounted.
+pub fn run(options: MountOptions) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .thread_name("svcfs-engine")
+        .build()
+        .map_err(|e| Error::backend(format!("cannot start the runtime: {e}")))?;
+
+    std::fs::create_dir_all(&options.engine.var_dir).map_err(|e| {
+        Error::backend(format!(
+            "cannot create the var dir {}: {e}",
+            options.engine.var_dir.display()
+        ))
+    })?;
+    prepare_mountpoint(&options.mountpoint)?;
+
+    let engine = Engine::new(options.engine.clone());
+    engine.reload(true);
+    for problem in engine.dir_problems() {
+        tracing::warn!("{problem}");
+    }
+    // First states before the tree appears, so the first `cat` is right;
+    // but a hung backend must not hold the mount back: after a short wait
+    // the refresh goes on in the background.
+    let first_refresh = runtime.spawn({
+        let engine = Arc::clone(&engine);
+        async move { engine.refresh_all().await }
+    });
+    let _ =
+        runtime.block_on(async { tokio::time::timeout(FIRST_REFRESH_WAIT, first_refresh).await });
+
+    let fs = SvcFs::new(
+        Arc::clone(&engine),
+        runtime.handle().clone(),
+        CtlAccess {
+            group: options.ctl_group,
+        },
+    );
+    let mut config = Config::default();
+    config.mount_options = vec![
+        MountOption::FSName("svcfs".to_string()),
+        MountOption::Subtype("svcfs".to_string()),
+        MountOption::DefaultPermissions,
+        MountOption::NoDev,
+        MountOption::NoSuid,
+        MountOption::NoExec,
+    ];
+    config.acl = SessionACL::All;
+    config.n_threads = Some(FUSE_THREADS);
+    config.clone_fd = true;
+    let mut session = fuser::Session::new(fs, &options.mountpoint, &config).map_err(|e| {
+        Error::backend(format!(
+            "cannot mount {}: {e} (is fuse3 installed and /dev/fuse present?)",
+            options.mountpoint.display()
+        ))
+    })?;
+    let mut unmounter = session.unmount_callable();
+    let (ended_tx, mut ended_rx) = tokio::sync::oneshot::channel();
+    let session_thread = std::thread::Builder::new()
+        .name("svcfs-fuse".to_string())
+        .spawn(move || {
+            let result = session.run();
+            let _ = ended_tx.send(());
+            result
+        })
+        .map_err(|e| Error::backend(format!("cannot start the FUSE thread: {e}")))?;
+    tracing::info!(
+        mountpoint = %options.mountpoint.display(),
+        services = engine.services().len(),
+        "mounted"
+    );
+
+    runtime.block_on(async {
+        engine.spawn_background();
+        if options.autostart {
+            engine.autostart();
+        }
+        wait_for_signals(&engine, &mut ended_rx).await
+    })?;
+
+    tracing::info!(mountpoint = %options.mountpoint.display(), "unmounting");
+    if let Err(e) = unmounter.unmount() {
+        tracing::warn!("unmount failed ({e}); detaching lazily");
+        detach(&options.mountpoint);
+    }
+    match session_thread.join() {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::warn!("FUSE session ended with: {e}"),
+        Err(_) => tracing::error!("FUSE thread panicked"),
+    }
+    runtime.shutdown_timeout(Duration::from_secs(2));
+    tracing::info!("stopped; services keep running");
+    Ok(())
+}
+
+async fn wait_for_signals(
+    engine: &Arc<Engine>,
+    ended: &mut tokio::sync::oneshot::Receiver<()>,
+) -> Result<()> {
+    let install = |kind: SignalKind| {
+        signal(kind).map_err(|e| Error::backend(format!("cannot install a signal handler: {e}")))
+    };
+    let mut term = install(SignalKind::terminate())?;
+    let mut int = install(SignalKind::interrupt())?;
+    let mut hup = install(SignalKind::hangup())?;
+    loop {
+        tokio::select! {
+            _ = term.recv() => return Ok(()),
+            _ = int.recv() => return Ok(()),
+            _ = hup.recv() => {
+                tracing::info!("SIGHUP: reloading the config directory");
+                engine.reload_and_refresh(true).await;
+            }
+            _ = &mut *ended => {
+                tracing::warn!("the filesystem was unmounted from outside");
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// Create the mountpoint if needed and clean a stale mount (ENOTCONN) left
+/// by a daemon that was killed.
+fn prepare_mountpoint(mountpoint: &Path) -> Result<()> {
+    match std::fs::metadata(mountpoint) {
+        Ok(meta) if meta.is_dir() => {}
+        Ok(_) => {
+            return Err(Error::invalid(format!(
+                "mountpoint {} is not a directory",
+                mountpoint.display()
+            )))
+        }
+        Err(e) if e.raw_os_error() == Some(libc::ENOTCONN) => {
+            tracing::warn!(mountpoint = %mountpoint.display(), "stale mount from a previous daemon: detaching it");
+            detach(mountpoint);
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            std::fs::create_dir_all(mountpoint).map_err(|e| {
+                Error::backend(format!("cannot create {}: {e}", mountpoint.display()))
+            })?;
+        }
+        Err(e) => {
+            return Err(Error::backend(format!(
+                "cannot use mountpoint {}: {e}",
+                mountpoint.display()
+            )))
+        }
+    }
+    if is_svcfs_mounted(mountpoint) {
+        return Err(Error::busy(format!(
+            "{} is already served by a running svcfs daemon",
+            mountpoint.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Whether the mount table shows an svcfs filesystem at `mountpoint`.
+pub fn is_svcfs_mounted(mountpoint: &Path) -> bool {
+    let Ok(table) = std::fs::read_to_string("/proc/self/mountinfo") else {
+        return false;
+    };
+    let target = mountpoint.to_string_lossy();
+    table.lines().any(|line| {
+        let fields: Vec<&str> = line.split(' ').collect();
+        let separator = fields.iter().position(|f| *f == "-");
+        let after = |n: usize| separator.and_then(|i| fields.get(i + n));
+        match (fields.get(4), after(1), after(2)) {
+            (Some(mnt), Some(fstype), Some(source)) => {
+                *mnt == target && fstype.starts_with("fuse") && *source == "svcfs"
+            }
+            _ => false,
+        }
+    })
+}
+
+fn detach(mountpoint: &Path) {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(path) = std::ffi::CString::new(mountpoint.as_os_str().as_bytes()) else {
+        return;
+    };
+    // SAFETY: umount2 reads a valid NUL-terminated path.
+    let rc = unsafe { libc::umount2(path.as_ptr(), libc::MNT_DETACH) };
+    if rc != 0 {
+        tracing::warn!(
+            mountpoint = %mountpoint.display(),
+            "lazy unmount failed: {}",
+            io::Error::last_os_error()
+        );
+    }
+}

@@ -1,0 +1,892 @@
+//! The docker container driver: a container named `<svc>.container.<N>`,
+//! labelled `svcfs.service` / `svcfs.rid`, created from `run_image`,
+//! `run_command` and `run_args`, started and waited for ("up", then
+//! "operational"), stopped and kept. When `run_image` changes, start
+//! recreates the container and keeps the old one as `<name>.prev` for
+//! `rollback`.
+
+pub mod run_args;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use bollard::models::{
+    ContainerCreateBody, ContainerInspectResponse, ContainerStateStatusEnum, HealthStatusEnum,
+    HostConfig, RestartPolicy, RestartPolicyNameEnum,
+};
+use bollard::query_parameters::{
+    CreateContainerOptions, LogsOptions, RemoveContainerOptions, RenameContainerOptions,
+    StopContainerOptions,
+};
+use futures_util::StreamExt;
+
+use super::{Driver, DriverContext};
+use crate::actionlog::ResourceLog;
+use crate::config::ContainerSpec;
+use crate::docker::{DockerEndpoint, DockerError};
+use crate::error::{Error, Result};
+use crate::model::{ResourceState, Rid, Status};
+
+/// Label naming the owning service.
+pub const LABEL_SERVICE: &str = "svcfs.service";
+/// Label naming the resource id.
+pub const LABEL_RID: &str = "svcfs.rid";
+
+/// Bound on quick docker calls (inspect, create, rename, remove).
+const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often start and stop look at the container while waiting.
+const POLL_INTERVAL: Duration = Duration::from_millis(100);
+/// Extra time given to `docker stop` beyond the container's grace period.
+const STOP_SLACK: Duration = Duration::from_secs(30);
+/// How long a container without a health check must keep running after
+/// its start before it counts as operational.
+const SETTLE: Duration = Duration::from_millis(300);
+/// Lines of container output shown when a start fails.
+const FAILURE_LOG_LINES: &str = "10";
+
+/// The container name svcfs owns for a resource: `<svc>.container.<N>`.
+pub fn container_name(service: &str, rid: &Rid) -> String {
+    format!("{service}.container.{}", rid.index().unwrap_or(0))
+}
+
+/// The first 12 hex digits of an id, as docker prints them.
+pub fn short_id(id: &str) -> &str {
+    let hex = id.strip_prefix("sha256:").unwrap_or(id);
+    &hex[..hex.len().min(12)]
+}
+
+/// An image as found in the local store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageInfo {
+    /// `sha256:…`.
+    pub id: String,
+    /// The first `repo:tag` naming it, if any.
+    pub repo_tag: Option<String>,
+}
+
+impl ImageInfo {
+    /// `repo:tag`, or the short id when the image has no tag.
+    pub fn display_name(&self) -> String {
+        self.repo_tag
+            .clone()
+            .unwrap_or_else(|| short_id(&self.id).to_string())
+    }
+}
+
+/// What svcfs needs to know about an existing container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Observed {
+    /// Full container id.
+    pub id: String,
+    /// Id of the image it was created from.
+    pub image_id: String,
+    /// Whether its process runs.
+    pub running: bool,
+    /// Whether it exited or died.
+    pub exited: bool,
+    /// Exit code of the last run.
+    pub exit_code: i64,
+    /// Health check status, when the container has one.
+    pub health: Option<HealthStatusEnum>,
+    /// Output of the last health probe.
+    pub health_output: Option<String>,
+    /// Its labels.
+    pub labels: HashMap<String, String>,
+}
+
+impl Observed {
+    fn from_inspect(c: ContainerInspectResponse) -> Self {
+        let state = c.state.unwrap_or_default();
+        let health = state.health.as_ref().and_then(|h| h.status);
+        let health_output = state
+            .health
+            .as_ref()
+            .and_then(|h| h.log.as_ref())
+            .and_then(|log| log.last())
+            .and_then(|probe| probe.output.clone())
+            .map(|o| o.trim().to_string());
+        Observed {
+            id: c.id.unwrap_or_default(),
+            image_id: c.image.unwrap_or_default(),
+            running: state.running.unwrap_or(false),
+            exited: matches!(
+                state.status,
+                Some(ContainerStateStatusEnum::EXITED) | Some(ContainerStateStatusEnum::DEAD)
+            ),
+            exit_code: state.exit_code.unwrap_or(0),
+            health: health
+                .filter(|h| !matches!(h, HealthStatusEnum::NONE | HealthStatusEnum::EMPTY)),
+            health_output,
+            labels: c.config.and_then(|c| c.labels).unwrap_or_default(),
+        }
+    }
+
+    fn is_owned_by(&self, service: &str, rid: &Rid) -> bool {
+        self.labels.get(LABEL_SERVICE).map(String::as_str) == Some(service)
+            && self.labels.get(LABEL_RID).map(String::as_str) == Some(rid.as_str())
+    }
+}
+
+/// The state of the resource from what docker said: pure, so the tutorial's
+/// status lines are unit-tested.
+pub fn container_state(
+    service: &str,
+    rid: &Rid,
+    run_image: &str,
+    wanted: Option<&ImageInfo>,
+    current: Option<(&Observed, Option<&ImageInfo>)>,
+) -> ResourceState {
+    let missing_image = format!("image {run_image} is not in the local image store");
+    let Some((container, current_image)) = current else {
+        let label = wanted.map_or_else(|| run_image.to_string(), ImageInfo::display_name);
+        let mut state =
+            ResourceState::new(Status::Down, label).with_message("can not find container id");
+        if wanted.is_none() {
+            state = state.with_message(missing_image);
+        }
+        return state;
+    };
+    let current_name = current_image.map_or_else(
+        || short_id(&container.image_id).to_string(),
+        ImageInfo::display_name,
+    );
+    let label = format!("{}@{}", short_id(&container.id), current_name);
+    let mut state = ResourceState::new(
+        if container.running {
+            Status::Up
+        } else {
+            Status::Down
+        },
+        label,
+    );
+    if !container.is_owned_by(service, rid) {
+        state.status = Status::Warn;
+        state.messages.push(format!(
+            "container {} was not created by svcfs for {rid} (labels {LABEL_SERVICE}/{LABEL_RID} differ)",
+            container_name(service, rid)
+        ));
+    }
+    match wanted {
+        None => state.messages.push(missing_image),
+        Some(wanted) if wanted.id != container.image_id => {
+            state.status = Status::Warn;
+            state.messages.push(format!(
+                "the current container is based on image {current_name} instead of {run_image}"
+            ));
+        }
+        Some(_) => {}
+    }
+    if container.running {
+        match container.health {
+            Some(HealthStatusEnum::UNHEALTHY) => {
+                state.status = Status::Warn;
+                state.messages.push(match &container.health_output {
+                    Some(out) if !out.is_empty() => format!("container is unhealthy: {out}"),
+                    _ => "container is unhealthy".to_string(),
+                });
+            }
+            Some(HealthStatusEnum::STARTING) => {
+                state.messages.push("health check starting".to_string())
+            }
+            _ => {}
+        }
+    }
+    state
+}
+
+/// The Engine API create body: `run_args` translated, then what svcfs owns
+/// (image, command, TTY and open stdin like `run -t -i -d`, labels, restart
+/// policy `no` unless run_args asks otherwise).
+pub fn create_body(
+    service: &str,
+    rid: &Rid,
+    spec: &ContainerSpec,
+    image: &str,
+) -> std::result::Result<ContainerCreateBody, run_args::RunArgsError> {
+    let mut body = run_args::translate(&spec.run_args)?;
+    body.image = Some(image.to_string());
+    if !spec.run_command.is_empty() {
+        body.cmd = Some(spec.run_command.clone());
+    }
+    body.tty = Some(true);
+    body.open_stdin = Some(true);
+    body.attach_stdin = Some(false);
+    body.attach_stdout = Some(false);
+    body.attach_stderr = Some(false);
+    let labels = body.labels.get_or_insert_with(HashMap::new);
+    labels.insert(LABEL_SERVICE.to_string(), service.to_string());
+    labels.insert(LABEL_RID.to_string(), rid.as_str().to_string());
+    let host_config = body.host_config.get_or_insert_with(HostConfig::default);
+    if host_config.restart_policy.is_none() {
+        host_config.restart_policy = Some(RestartPolicy {
+            name: Some(RestartPolicyNameEnum::NO),
+            maximum_retry_count: None,
+        });
+    }
+    Ok(body)
+}
+
+/// The `docker run` command line equivalent to what svcfs creates, for the
+/// log (operators know and can replay it).
+pub fn equivalent_run_command(host: &str, name: &str, spec: &ContainerSpec) -> String {
+    let mut words = vec![
+        "docker".to_string(),
+        "-H".to_string(),
+        host.to_string(),
+        "run -t -i -d".to_string(),
+        format!("--name={name}"),
+    ];
+    if !spec.run_args.trim().is_empty() {
+        words.push(spec.run_args.trim().to_string());
+    }
+    words.push(spec.run_image.clone());
+    words.extend(
+        spec.run_command
+            .iter()
+            .map(|w| shell_words::quote(w).into_owned()),
+    );
+    words.join(" ")
+}
+
+/// Drives one `container#N` resource.
+pub struct ContainerDriver {
+    service: String,
+    rid: Rid,
+    name: String,
+    spec: ContainerSpec,
+    docker: Arc<DockerEndpoint>,
+}
+
+impl ContainerDriver {
+    /// A driver for the container of `rid`.
+    pub fn new(ctx: &DriverContext, rid: Rid, spec: ContainerSpec) -> Self {
+        ContainerDriver {
+            name: container_name(&ctx.service, &rid),
+            service: ctx.service.clone(),
+            rid,
+            spec,
+            docker: ctx.docker.clone(),
+        }
+    }
+
+    fn prev_name(&self) -> String {
+        format!("{}.prev", self.name)
+    }
+
+    async fn inspect(&self, name: &str) -> std::result::Result<Option<Observed>, DockerError> {
+        let name = name.to_string();
+        let found = self
+            .docker
+            .call("inspect container", CALL_TIMEOUT, |d| async move {
+                d.inspect_container(&name, None).await
+            })
+            .await;
+        match found {
+            Ok(c) => Ok(Some(Observed::from_inspect(c))),
+            Err(DockerError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn image(&self, reference: &str) -> std::result::Result<Option<ImageInfo>, DockerError> {
+        let reference = reference.to_string();
+        let found = self
+            .docker
+            .call("inspect image", CALL_TIMEOUT, |d| async move {
+                d.inspect_image(&reference).await
+            })
+            .await;
+        match found {
+            Ok(image) => Ok(Some(ImageInfo {
+                id: image.id.unwrap_or_default(),
+                repo_tag: image
+                    .repo_tags
+                    .unwrap_or_default()
+                    .into_iter()
+                    .find(|t| t != "<none>:<none>"),
+            })),
+            Err(DockerError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn observe(&self) -> std::result::Result<ResourceState, DockerError> {
+        let wanted = self.image(&self.spec.run_image).await?;
+        let current = self.inspect(&self.name).await?;
+        let current_image = match &current {
+            Some(c) => self.image(&c.image_id).await?,
+            None => None,
+        };
+        Ok(container_state(
+            &self.service,
+            &self.rid,
+            &self.spec.run_image,
+            wanted.as_ref(),
+            current.as_ref().map(|c| (c, current_image.as_ref())),
+        ))
+    }
+
+    async fn wanted_image(&self) -> Result<ImageInfo> {
+        self.image(&self.spec.run_image)
+            .await
+            .map_err(DockerError::into_error)?
+            .ok_or_else(|| {
+                Error::backend(format!(
+                    "image {} is not in the local image store of {}: load or pull it first",
+                    self.spec.run_image,
+                    self.docker.host()
+                ))
+            })
+    }
+
+    async fn create(&self, image: &ImageInfo, log: &ResourceLog) -> Result<String> {
+        let reference = image.repo_tag.clone().unwrap_or_else(|| image.id.clone());
+        let body = create_body(&self.service, &self.rid, &self.spec, &reference)
+            .map_err(|e| Error::invalid(format!("run_args: {e}")))?;
+        log.info(equivalent_run_command(
+            self.docker.host(),
+            &self.name,
+            &self.spec,
+        ));
+        let options = CreateContainerOptions {
+            name: Some(self.name.clone()),
+            platform: String::new(),
+        };
+        let created = self
+            .docker
+            .call("create container", CALL_TIMEOUT, |d| async move {
+                d.create_container(Some(options), body).await
+            })
+            .await
+            .map_err(DockerError::into_error)?;
+        log.info(format!("output:\n{}", created.id));
+        for warning in &created.warnings {
+            log.warn(format!("docker: {warning}"));
+        }
+        Ok(created.id)
+    }
+
+    async fn start_container(&self, id: &str, log: &ResourceLog) -> Result<()> {
+        log.info(format!(
+            "docker -H {} start {}",
+            self.docker.host(),
+            short_id(id)
+        ));
+        let target = id.to_string();
+        self.docker
+            .call("start container", CALL_TIMEOUT, |d| async move {
+                d.start_container(&target, None).await
+            })
+            .await
+            .map_err(DockerError::into_error)
+    }
+
+    async fn stop_container(&self, id: &str, log: &ResourceLog) -> Result<()> {
+        log.info(format!(
+            "docker -H {} stop {}",
+            self.docker.host(),
+            short_id(id)
+        ));
+        let grace = self.spec.stop_timeout;
+        let options = StopContainerOptions {
+            signal: None,
+            t: Some(i32::try_from(grace.as_secs()).unwrap_or(i32::MAX)),
+        };
+        let target = id.to_string();
+        self.docker
+            .call("stop container", grace + STOP_SLACK, |d| async move {
+                d.stop_container(&target, Some(options)).await
+            })
+            .await
+            .map_err(DockerError::into_error)?;
+        log.info("wait for container down status");
+        let deadline = Instant::now() + STOP_SLACK;
+        loop {
+            match self.inspect(id).await.map_err(DockerError::into_error)? {
+                Some(c) if c.running => {}
+                _ => return Ok(()),
+            }
+            if Instant::now() >= deadline {
+                return Err(Error::timed_out(format!(
+                    "container {} still runs after docker stop",
+                    short_id(id)
+                )));
+            }
+            tokio::time::sleep(POLL_INTERVAL).await;
+        }
+    }
+
+    async fn rename(&self, from: &str, to: &str, log: &ResourceLog) -> Result<()> {
+        log.info(format!(
+            "docker -H {} rename {} {to}",
+            self.docker.host(),
+            short_id(from)
+        ));
+        let (target, options) = (
+            from.to_string(),
+            RenameContainerOptions {
+                name: to.to_string(),
+            },
+        );
+        self.docker
+            .call("rename container", CALL_TIMEOUT, |d| async move {
+                d.rename_container(&target, options).await
+            })
+            .await
+            .map_err(DockerError::into_error)
+    }
+
+    async fn remove(&self, id: &str, log: &ResourceLog) -> Result<()> {
+        log.info(format!(
+            "docker -H {} rm -f {}",
+            self.docker.host(),
+            short_id(id)
+        ));
+        let target = id.to_string();
+        let options = RemoveContainerOptions {
+            force: true,
+            ..Default::default()
+        };
+        self.docker
+            .call("remove container", CALL_TIMEOUT, |d| async move {
+                d.remove_container(&target, Some(options)).await
+            })
+            .await
+            .map_err(DockerError::into_error)
+    }
+
+    async fn last_output(&self, id: &str) -> String {
+        let target = id.to_string();
+        let options = LogsOptions {
+            stdout: true,
+            stderr: true,
+            tail: FAILURE_LOG_LINES.to_string(),
+            ..Default::default()
+        };
+        let collected = self
+            .docker
+            .call("container logs", CALL_TIMEOUT, |d| async move {
+                let mut out = String::new();
+                let mut stream = d.logs(&target, Some(options));
+                while let Some(chunk) = stream.next().await {
+                    out.push_str(&String::from_utf8_lossy(&chunk?.into_bytes()));
+                }
+                Ok(out)
+            })
+            .await;
+        match collected {
+            Ok(out) if out.trim().is_empty() => "(no output)".to_string(),
+            Ok(out) => out.replace('\r', "").trim_end().to_string(),
+            Err(e) => format!("(output unavailable: {})", e.message()),
+        }
+    }
+
+    /// Wait for "running", then for "operational" (healthy, when the
+    /// container has a health check; else still running after `settle`,
+    /// which catches the common crash at start), within the start deadline.
+    async fn wait_ready(
+        &self,
+        id: &str,
+        deadline: Instant,
+        settle: Duration,
+        log: &ResourceLog,
+    ) -> Result<()> {
+        let settled_at = Instant::now() + settle;
+        log.info("wait for container up status");
+        let mut announced_operational = false;
+        loop {
+            let c = self
+                .inspect(id)
+                .await
+                .map_err(DockerError::into_error)?
+                .ok_or_else(|| {
+                    Error::backend(format!(
+                        "container {} vanished while starting",
+                        short_id(id)
+                    ))
+                })?;
+            if c.exited && !c.running {
+                let output = self.last_output(id).await;
+                return Err(Error::backend(format!(
+                    "container exited with code {} while starting; last output:\n{output}",
+                    c.exit_code
+                )));
+            }
+            if c.running {
+                if !announced_operational {
+                    log.info("wait for container operational");
+                    announced_operational = true;
+                }
+                match c.health {
+                    None | Some(HealthStatusEnum::HEALTHY) if Instant::now() >= settled_at => {
+                        return Ok(())
+                    }
+                    Some(HealthStatusEnum::UNHEALTHY) => {
+                        return Err(Error::backend(format!(
+                            "container is unhealthy: {}",
+                            c.health_output.unwrap_or_default()
+                        )))
+                    }
+                    _ => {}
+                }
+            }
+            if Instant::now() >= deadline {
+                let what = if announced_operational {
+                    "healthy"
+                } else {
+                    "running"
+                };
+                return Err(Error::timed_out(format!(
+                    "container {} was not {what} within start_timeout ({}s)",
+                    short_id(id),
+                    self.spec.start_timeout.as_secs()
+                )));
+            }
+            tokio::time::sleep(POLL_INTERVAL).await;
+        }
+    }
+
+    /// The upgrade the tutorial did in six manual steps: stop the old
+    /// container, keep it as `<name>.prev` (replacing an older one), create
+    /// the new one from `run_image`.
+    async fn recreate(
+        &self,
+        old: &Observed,
+        wanted: &ImageInfo,
+        log: &ResourceLog,
+    ) -> Result<String> {
+        let old_image = self
+            .image(&old.image_id)
+            .await
+            .ok()
+            .flatten()
+            .map_or_else(|| short_id(&old.image_id).to_string(), |i| i.display_name());
+        log.info(format!(
+            "the current container is based on image {old_image} instead of {}: recreating it, the old one is kept as {}",
+            self.spec.run_image,
+            self.prev_name()
+        ));
+        if old.running {
+            self.stop_container(&old.id, log).await?;
+        }
+        if let Some(older) = self
+            .inspect(&self.prev_name())
+            .await
+            .map_err(DockerError::into_error)?
+        {
+            self.remove(&older.id, log).await?;
+        }
+        self.rename(&old.id, &self.prev_name(), log).await?;
+        self.create(wanted, log).await
+    }
+
+    async fn rollback(&self, log: &ResourceLog) -> Result<()> {
+        let deadline = Instant::now() + self.spec.start_timeout;
+        let prev = self
+            .inspect(&self.prev_name())
+            .await
+            .map_err(DockerError::into_error)?
+            .ok_or_else(|| {
+                Error::invalid(format!(
+                    "no previous container {} to roll back to (one is kept when start recreates the container after a run_image change)",
+                    self.prev_name()
+                ))
+            })?;
+        let current = self
+            .inspect(&self.name)
+            .await
+            .map_err(DockerError::into_error)?;
+        let parking = format!("{}.rollback", self.name);
+        if let Some(current) = &current {
+            if current.running {
+                self.stop_container(&current.id, log).await?;
+            }
+            self.rename(&current.id, &parking, log).await?;
+        }
+        self.rename(&prev.id, &self.name, log).await?;
+        if let Some(current) = &current {
+            self.rename(&current.id, &self.prev_name(), log).await?;
+        }
+        self.start_container(&prev.id, log).await?;
+        self.wait_ready(&prev.id, deadline, SETTLE, log).await?;
+        log.warn(format!(
+            "rolled back; run_image still says {}, so the next start recreates the container from it: change run_image to stay on the previous image",
+            self.spec.run_image
+        ));
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Driver for ContainerDriver {
+    async fn status(&self) -> ResourceState {
+        match self.observe().await {
+            Ok(state) => state,
+            Err(DockerError::Unreachable(_)) => {
+                ResourceState::new(Status::Down, self.spec.run_image.clone())
+                    .with_message("docker daemon is not running")
+            }
+            Err(e) => ResourceState::new(Status::Warn, self.spec.run_image.clone())
+                .with_message(e.message()),
+        }
+    }
+
+    async fn start(&self, log: &ResourceLog) -> Result<()> {
+        let deadline = Instant::now() + self.spec.start_timeout;
+        let wanted = self.wanted_image().await?;
+        let existing = self
+            .inspect(&self.name)
+            .await
+            .map_err(DockerError::into_error)?;
+        let id = match existing {
+            Some(c) if !c.is_owned_by(&self.service, &self.rid) => {
+                return Err(Error::backend(format!(
+                    "a container named {} exists that svcfs did not create for {} (labels {LABEL_SERVICE}/{LABEL_RID} differ): rename or remove it",
+                    self.name, self.rid
+                )))
+            }
+            Some(c) if c.image_id != wanted.id => self.recreate(&c, &wanted, log).await?,
+            Some(c) if c.running => {
+                log.info(format!("container {} is already up", short_id(&c.id)));
+                return self.wait_ready(&c.id, deadline, Duration::ZERO, log).await;
+            }
+            Some(c) => c.id,
+            None => self.create(&wanted, log).await?,
+        };
+        self.start_container(&id, log).await?;
+        self.wait_ready(&id, deadline, SETTLE, log).await
+    }
+
+    async fn stop(&self, log: &ResourceLog) -> Result<()> {
+        match self
+            .inspect(&self.name)
+            .await
+            .map_err(DockerError::into_error)?
+        {
+            None => {
+                log.info("can not find container id, already down");
+                Ok(())
+            }
+            Some(c) if !c.running => {
+                log.info(format!("container {} is already down", short_id(&c.id)));
+                Ok(())
+            }
+            Some(c) => self.stop_container(&c.id, log).await,
+        }
+    }
+
+    fn extra_commands(&self) -> &'static [&'static str] {
+        &["rollback"]
+    }
+
+    async fn run_extra(&self, command: &str, log: &ResourceLog) -> Result<()> {
+        match command {
+            "rollback" => self.rollback(log).await,
+            other => Err(Error::unsupported(format!(
+                "{other} does not apply to containers"
+            ))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rid(s: &str) -> Rid {
+        Rid::parse(s).unwrap()
+    }
+
+    fn spec(run_args: &str) -> ContainerSpec {
+        ContainerSpec {
+            run_image: "f66342b343ae".into(),
+            run_command: vec!["/bin/sh".into()],
+            run_args: run_args.into(),
+            start_timeout: Duration::from_secs(60),
+            stop_timeout: Duration::from_secs(10),
+        }
+    }
+
+    fn busybox() -> ImageInfo {
+        ImageInfo {
+            id: "sha256:f66342b343ae0000".into(),
+            repo_tag: Some("busybox:latest".into()),
+        }
+    }
+
+    fn running(service: &str, r: &Rid, image: &str) -> Observed {
+        Observed {
+            id: "2d4b80bdec715a7df33bc0bb36b8e65598e41d83d0b8919b717287b3ca9c9dae".into(),
+            image_id: image.into(),
+            running: true,
+            exited: false,
+            exit_code: 0,
+            health: None,
+            health_output: None,
+            labels: HashMap::from([
+                (LABEL_SERVICE.to_string(), service.to_string()),
+                (LABEL_RID.to_string(), r.to_string()),
+            ]),
+        }
+    }
+
+    #[test]
+    fn names_follow_the_tutorial() {
+        assert_eq!(
+            container_name("app.opensvc.com", &rid("container#3")),
+            "app.opensvc.com.container.3"
+        );
+        assert_eq!(short_id("sha256:2d4b80bdec715a7df33"), "2d4b80bdec71");
+        assert_eq!(short_id("abc"), "abc");
+    }
+
+    #[test]
+    fn never_started_container_is_down_with_tutorial_message() {
+        let r = rid("container#1");
+        let state = container_state("app", &r, "f66342b343ae", Some(&busybox()), None);
+        assert_eq!(state.status, Status::Down);
+        assert_eq!(state.label, "busybox:latest");
+        assert_eq!(state.messages, ["can not find container id"]);
+    }
+
+    #[test]
+    fn running_container_label_is_short_id_at_repo_tag() {
+        let r = rid("container#1");
+        let image = busybox();
+        let c = running("app", &r, &image.id);
+        let state = container_state(
+            "app",
+            &r,
+            "f66342b343ae",
+            Some(&image),
+            Some((&c, Some(&image))),
+        );
+        assert_eq!(state.status, Status::Up);
+        assert_eq!(state.label, "2d4b80bdec71@busybox:latest");
+        assert!(state.messages.is_empty());
+    }
+
+    #[test]
+    fn stopped_container_is_down_without_message() {
+        let r = rid("container#1");
+        let image = busybox();
+        let mut c = running("app", &r, &image.id);
+        c.running = false;
+        let state = container_state(
+            "app",
+            &r,
+            "f66342b343ae",
+            Some(&image),
+            Some((&c, Some(&image))),
+        );
+        assert_eq!(state.status, Status::Down);
+        assert!(state.messages.is_empty());
+    }
+
+    #[test]
+    fn image_drift_is_a_warning_naming_both_images() {
+        let r = rid("container#1");
+        let old = busybox();
+        let new = ImageInfo {
+            id: "sha256:c8f0cfead624".into(),
+            repo_tag: Some("google/busybox:latest".into()),
+        };
+        let c = running("app", &r, &old.id);
+        let state = container_state(
+            "app",
+            &r,
+            "c8f0cfead624",
+            Some(&new),
+            Some((&c, Some(&old))),
+        );
+        assert_eq!(state.status, Status::Warn);
+        assert_eq!(
+            state.messages,
+            ["the current container is based on image busybox:latest instead of c8f0cfead624"]
+        );
+    }
+
+    #[test]
+    fn foreign_container_with_our_name_is_a_warning() {
+        let r = rid("container#1");
+        let image = busybox();
+        let mut c = running("app", &r, &image.id);
+        c.labels.clear();
+        let state = container_state("app", &r, "busybox", Some(&image), Some((&c, Some(&image))));
+        assert_eq!(state.status, Status::Warn);
+        assert!(state.messages[0].contains("not created by svcfs"));
+    }
+
+    #[test]
+    fn unhealthy_running_container_is_a_warning() {
+        let r = rid("container#1");
+        let image = busybox();
+        let mut c = running("app", &r, &image.id);
+        c.health = Some(HealthStatusEnum::UNHEALTHY);
+        c.health_output = Some("connection refused".into());
+        let state = container_state("app", &r, "busybox", Some(&image), Some((&c, Some(&image))));
+        assert_eq!(state.status, Status::Warn);
+        assert_eq!(
+            state.messages,
+            ["container is unhealthy: connection refused"]
+        );
+    }
+
+    #[test]
+    fn missing_image_is_reported() {
+        let r = rid("container#2");
+        let state = container_state("app", &r, "30e0b59613ff", None, None);
+        assert_eq!(state.label, "30e0b59613ff");
+        assert_eq!(state.messages.len(), 2);
+        assert!(state.messages[1].contains("not in the local image store"));
+    }
+
+    #[test]
+    fn create_body_sets_what_svcfs_owns() {
+        let r = rid("container#2");
+        let body = create_body("app", &r, &spec("-p 8888:8000"), "busybox:latest").unwrap();
+        assert_eq!(body.image.as_deref(), Some("busybox:latest"));
+        assert_eq!(body.cmd, Some(vec!["/bin/sh".to_string()]));
+        assert_eq!((body.tty, body.open_stdin), (Some(true), Some(true)));
+        let labels = body.labels.unwrap();
+        assert_eq!(labels[LABEL_SERVICE], "app");
+        assert_eq!(labels[LABEL_RID], "container#2");
+        let host = body.host_config.unwrap();
+        assert_eq!(
+            host.restart_policy.unwrap().name,
+            Some(RestartPolicyNameEnum::NO)
+        );
+        assert!(host.port_bindings.unwrap().contains_key("8000/tcp"));
+    }
+
+    #[test]
+    fn create_body_keeps_an_explicit_restart_policy() {
+        let body = create_body("app", &rid("container#1"), &spec("--restart always"), "x").unwrap();
+        assert_eq!(
+            body.host_config.unwrap().restart_policy.unwrap().name,
+            Some(RestartPolicyNameEnum::ALWAYS)
+        );
+    }
+
+    #[test]
+    fn empty_run_command_keeps_the_image_cmd() {
+        let mut s = spec("");
+        s.run_command.clear();
+        let body = create_body("app", &rid("container#1"), &s, "x").unwrap();
+        assert_eq!(body.cmd, None);
+    }
+
+    #[test]
+    fn equivalent_command_reads_like_the_tutorial() {
+        assert_eq!(
+            equivalent_run_command(
+                "unix:///opt/opensvc/var/app.opensvc.com/docker.sock",
+                "app.opensvc.com.container.1",
+                &spec("")
+            ),
+            "docker -H unix:///opt/opensvc/var/app.opensvc.com/docker.sock run -t -i -d --name=app.opensvc.com.container.1 f66342b343ae /bin/sh"
+        );
+    }
+}

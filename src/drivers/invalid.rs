@@ -1,0 +1,44 @@
+//! The driver of a resource that cannot be used as configured: it reports
+//! the reason as a `warn` status and refuses every action with EINVAL.
+
+use async_trait::async_trait;
+
+use super::Driver;
+use crate::actionlog::ResourceLog;
+use crate::error::{Error, Result};
+use crate::model::{ResourceState, Status};
+
+/// A resource with an invalid configuration.
+pub struct InvalidDriver {
+    reason: String,
+    label: String,
+}
+
+impl InvalidDriver {
+    /// A driver that explains `reason`.
+    pub fn new(reason: String, label: String) -> Self {
+        InvalidDriver { reason, label }
+    }
+
+    fn refuse(&self, log: &ResourceLog) -> Result<()> {
+        let message = format!("invalid configuration: {}", self.reason);
+        log.error(&message);
+        Err(Error::invalid(message))
+    }
+}
+
+#[async_trait]
+impl Driver for InvalidDriver {
+    async fn status(&self) -> ResourceState {
+        ResourceState::new(Status::Warn, self.label.clone())
+            .with_message(format!("invalid configuration: {}", self.reason))
+    }
+
+    async fn start(&self, log: &ResourceLog) -> Result<()> {
+        self.refuse(log)
+    }
+
+    async fn stop(&self, log: &ResourceLog) -> Result<()> {
+        self.refuse(log)
+    }
+}

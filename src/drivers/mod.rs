@@ -1,0 +1,93 @@
+//! Resource drivers: one per resource type, each answering `status`,
+//! `start` and `stop` behind the [`Driver`] trait. Drivers talk to backends
+//! (docker, LVM, mount, netlink); they know nothing of FUSE or inodes.
+
+pub mod container;
+mod invalid;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::actionlog::ResourceLog;
+use crate::config::{ResourceConfig, ResourceSpec};
+use crate::docker::DockerEndpoint;
+use crate::error::{Error, Result};
+use crate::model::ResourceState;
+
+pub use invalid::InvalidDriver;
+
+/// What every resource driver does.
+#[async_trait]
+pub trait Driver: Send + Sync {
+    /// The resource's current state. Callers bound it with a timeout; a
+    /// driver reports backend trouble in the state rather than failing.
+    async fn status(&self) -> ResourceState;
+
+    /// Bring the resource up; already up is a success that logs so.
+    async fn start(&self, log: &ResourceLog) -> Result<()>;
+
+    /// Bring the resource down; already down is a success that logs so.
+    async fn stop(&self, log: &ResourceLog) -> Result<()>;
+
+    /// Commands beyond start/stop/restart this driver accepts on its `ctl`.
+    fn extra_commands(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// Run one of [`Driver::extra_commands`].
+    async fn run_extra(&self, command: &str, _log: &ResourceLog) -> Result<()> {
+        Err(Error::unsupported(format!(
+            "{command} does not apply to this resource type"
+        )))
+    }
+}
+
+/// What drivers of one service share.
+#[derive(Clone)]
+pub struct DriverContext {
+    /// The service name.
+    pub service: String,
+    /// svcfs's state directory (`<var-dir>`).
+    pub var_dir: PathBuf,
+    /// This node's name.
+    pub nodename: String,
+    /// The docker daemon that serves this service's containers.
+    pub docker: Arc<DockerEndpoint>,
+}
+
+/// The driver for one configured resource; invalid resources get a driver
+/// that reports why and refuses to act.
+pub fn build(ctx: &DriverContext, resource: &ResourceConfig) -> Arc<dyn Driver> {
+    match &resource.spec {
+        Err(reason) => Arc::new(InvalidDriver::new(reason.clone(), fallback_label(resource))),
+        Ok(ResourceSpec::Container(spec)) => Arc::new(container::ContainerDriver::new(
+            ctx,
+            resource.rid.clone(),
+            spec.clone(),
+        )),
+        Ok(_) => Arc::new(InvalidDriver::new(
+            format!(
+                "{} resources are not supported by this version of svcfs",
+                resource.rid.type_name()
+            ),
+            fallback_label(resource),
+        )),
+    }
+}
+
+/// A label for resources whose driver cannot say more: the first keyword
+/// that identifies the resource.
+fn fallback_label(resource: &ResourceConfig) -> String {
+    ["run_image", "vgname", "ipname", "dev", "docker_data_dir"]
+        .iter()
+        .find_map(|name| {
+            resource
+                .keywords
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        })
+        .unwrap_or_default()
+}

@@ -1,0 +1,288 @@
+//! What a `ctl` file accepts: one command per write, one trailing newline
+//! stripped, words split like a shell would.
+
+use crate::error::{Error, Result};
+
+/// The verbs of the ctl vocabulary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verb {
+    /// Start resources in order.
+    Start,
+    /// Stop resources in reverse order.
+    Stop,
+    /// Stop then start.
+    Restart,
+    /// Start the private daemon (if any) and the containers.
+    StartContainer,
+    /// Stop the containers and the private daemon (if any).
+    StopContainer,
+    /// Swap a container back to `<name>.prev`.
+    Rollback,
+}
+
+impl Verb {
+    /// The word as written in `ctl`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verb::Start => "start",
+            Verb::Stop => "stop",
+            Verb::Restart => "restart",
+            Verb::StartContainer => "startcontainer",
+            Verb::StopContainer => "stopcontainer",
+            Verb::Rollback => "rollback",
+        }
+    }
+
+    fn parse(word: &str) -> Option<Verb> {
+        [
+            Verb::Start,
+            Verb::Stop,
+            Verb::Restart,
+            Verb::StartContainer,
+            Verb::StopContainer,
+            Verb::Rollback,
+        ]
+        .into_iter()
+        .find(|v| v.as_str() == word)
+    }
+}
+
+/// The verbs a service `ctl` accepts.
+pub const SERVICE_VERBS: [Verb; 5] = [
+    Verb::Start,
+    Verb::Stop,
+    Verb::Restart,
+    Verb::StartContainer,
+    Verb::StopContainer,
+];
+
+/// The text served when reading a service `ctl`.
+pub const SERVICE_CTL_HELP: &str = "start [--rid RID[,RID...]]
+stop [--rid RID[,RID...]]
+restart [--rid RID[,RID...]]
+startcontainer [--rid RID[,RID...]]
+stopcontainer [--rid RID[,RID...]]
+";
+
+/// A parsed service command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceCommand {
+    /// What to do.
+    pub verb: Verb,
+    /// `--rid` selection; empty means every resource the verb covers.
+    pub rids: Vec<String>,
+}
+
+/// The command text of a write: UTF-8, one trailing newline removed.
+fn command_text(data: &[u8]) -> Result<&str> {
+    let text =
+        std::str::from_utf8(data).map_err(|_| Error::invalid("the command is not valid UTF-8"))?;
+    let text = text
+        .strip_suffix("\r\n")
+        .or_else(|| text.strip_suffix('\n'))
+        .unwrap_or(text);
+    Ok(text)
+}
+
+fn words(data: &[u8]) -> Result<Vec<String>> {
+    let text = command_text(data)?;
+    let words = shell_words::split(text)
+        .map_err(|e| Error::invalid(format!("cannot split {text:?} into words: {e}")))?;
+    if words.is_empty() {
+        return Err(Error::invalid(
+            "empty command (write start, stop, restart, ...)",
+        ));
+    }
+    Ok(words)
+}
+
+fn unknown_verb(word: &str, accepted: &[&str]) -> Error {
+    Error::invalid(format!(
+        "unknown command {word:?} (accepted: {})",
+        accepted.join(", ")
+    ))
+}
+
+/// Parse a write to a service's `ctl`.
+pub fn parse_service_command(data: &[u8]) -> Result<ServiceCommand> {
+    let words = words(data)?;
+    let accepted: Vec<&str> = SERVICE_VERBS.iter().map(|v| v.as_str()).collect();
+    let verb = match Verb::parse(&words[0]) {
+        Some(v) if SERVICE_VERBS.contains(&v) => v,
+        Some(v) => {
+            return Err(Error::unsupported(format!(
+                "{} applies to a resource's ctl, not the service's (e.g. container#1/ctl)",
+                v.as_str()
+            )))
+        }
+        None => return Err(unknown_verb(&words[0], &accepted)),
+    };
+    let mut rids = Vec::new();
+    let mut rest = words[1..].iter();
+    while let Some(word) = rest.next() {
+        let value = if let Some(value) = word.strip_prefix("--rid=") {
+            value.to_string()
+        } else if word == "--rid" {
+            rest.next()
+                .cloned()
+                .ok_or_else(|| Error::invalid("--rid needs a value, like --rid container#1"))?
+        } else {
+            return Err(Error::invalid(format!(
+                "unexpected argument {word:?} after {} (only --rid RID[,RID...] is accepted)",
+                verb.as_str()
+            )));
+        };
+        let before = rids.len();
+        rids.extend(
+            value
+                .split(',')
+                .map(str::trim)
+                .filter(|r| !r.is_empty())
+                .map(str::to_string),
+        );
+        if rids.len() == before {
+            return Err(Error::invalid(
+                "--rid needs a value, like --rid container#1",
+            ));
+        }
+    }
+    Ok(ServiceCommand { verb, rids })
+}
+
+/// Parse a write to a resource's `ctl`, given the extra verbs its driver
+/// accepts.
+pub fn parse_resource_command(data: &[u8], extra: &[&str]) -> Result<Verb> {
+    let words = words(data)?;
+    let mut accepted = vec!["start", "stop", "restart"];
+    accepted.extend_from_slice(extra);
+    if words.len() > 1 {
+        return Err(Error::invalid(format!(
+            "a resource's ctl takes a single word, got {:?}",
+            words.join(" ")
+        )));
+    }
+    match Verb::parse(&words[0]) {
+        Some(v) if accepted.contains(&v.as_str()) => Ok(v),
+        Some(v) => Err(Error::unsupported(format!(
+            "{} does not apply to this resource (accepted: {})",
+            v.as_str(),
+            accepted.join(", ")
+        ))),
+        None => Err(unknown_verb(&words[0], &accepted)),
+    }
+}
+
+/// The text served when reading a resource `ctl`.
+pub fn resource_ctl_help(extra: &[&str]) -> String {
+    let mut help = String::from("start\nstop\nrestart\n");
+    for verb in extra {
+        help.push_str(verb);
+        help.push('\n');
+    }
+    help
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_trailing_newline_is_stripped() {
+        assert_eq!(parse_service_command(b"start\n").unwrap().verb, Verb::Start);
+        assert_eq!(parse_service_command(b"start").unwrap().verb, Verb::Start);
+        assert_eq!(parse_service_command(b"stop\r\n").unwrap().verb, Verb::Stop);
+    }
+
+    #[test]
+    fn rid_selection_accepts_lists_and_both_spellings() {
+        let c = parse_service_command(b"start --rid container#1,container#3\n").unwrap();
+        assert_eq!(c.rids, ["container#1", "container#3"]);
+        let c = parse_service_command(b"stop --rid=fs#1 --rid fs#2").unwrap();
+        assert_eq!(c.rids, ["fs#1", "fs#2"]);
+    }
+
+    #[test]
+    fn unknown_commands_are_einval_and_list_what_is_accepted() {
+        let e = parse_service_command(b"launch\n").unwrap_err();
+        assert_eq!(e.errno(), libc::EINVAL);
+        assert!(e.message().contains("startcontainer"), "{e}");
+        assert_eq!(
+            parse_service_command(b"\n").unwrap_err().errno(),
+            libc::EINVAL
+        );
+        assert_eq!(
+            parse_service_command(b"start --force").unwrap_err().errno(),
+            libc::EINVAL
+        );
+        assert_eq!(
+            parse_service_command(b"start --rid").unwrap_err().errno(),
+            libc::EINVAL
+        );
+        assert_eq!(
+            parse_service_command(&[0xff, 0xfe]).unwrap_err().errno(),
+            libc::EINVAL
+        );
+    }
+
+    #[test]
+    fn resource_verbs_on_the_service_are_eopnotsupp() {
+        assert_eq!(
+            parse_service_command(b"rollback").unwrap_err().errno(),
+            libc::EOPNOTSUPP
+        );
+    }
+
+    #[test]
+    fn resource_commands_depend_on_the_driver() {
+        assert_eq!(
+            parse_resource_command(b"rollback\n", &["rollback"]).unwrap(),
+            Verb::Rollback
+        );
+        assert_eq!(
+            parse_resource_command(b"rollback\n", &[])
+                .unwrap_err()
+                .errno(),
+            libc::EOPNOTSUPP
+        );
+        assert_eq!(
+            parse_resource_command(b"startcontainer", &[])
+                .unwrap_err()
+                .errno(),
+            libc::EOPNOTSUPP
+        );
+        assert_eq!(
+            parse_resource_command(b"explode", &[]).unwrap_err().errno(),
+            libc::EINVAL
+        );
+        assert_eq!(
+            parse_resource_command(b"start now", &[])
+                .unwrap_err()
+                .errno(),
+            libc::EINVAL
+        );
+    }
+
+    #[test]
+    fn parsing_never_panics_on_arbitrary_bytes() {
+        // A cheap property test: every byte string up to length 3 from an
+        // alphabet of interesting bytes parses or fails cleanly.
+        let alphabet = [b's', b'\n', b'"', b'\'', b'\\', b' ', 0xff, b'-'];
+        for a in alphabet {
+            for b in alphabet {
+                for c in alphabet {
+                    let _ = parse_service_command(&[a, b, c]);
+                    let _ = parse_resource_command(&[a, b, c], &["rollback"]);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn help_texts_list_the_verbs() {
+        assert!(SERVICE_CTL_HELP.starts_with("start [--rid"));
+        assert_eq!(
+            resource_ctl_help(&["rollback"]),
+            "start\nstop\nrestart\nrollback\n"
+        );
+    }
+}

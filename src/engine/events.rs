@@ -1,0 +1,70 @@
+//! Docker event watchers: one stream per docker endpoint, filtered to the
+//! containers svcfs labels; each event refreshes the service it names, so a
+//! container that dies or is stopped behind svcfs's back shows at once
+//! rather than at the next periodic reconcile.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use bollard::query_parameters::EventsOptions;
+use futures_util::StreamExt;
+
+use super::Engine;
+use crate::docker::DockerEndpoint;
+use crate::drivers::container::LABEL_SERVICE;
+
+/// Wait before reconnecting a broken event stream.
+const RECONNECT_DELAY: Duration = Duration::from_secs(2);
+
+/// Which endpoints already have a watcher.
+#[derive(Default)]
+pub struct EventWatchers {
+    watched: HashSet<String>,
+}
+
+impl EventWatchers {
+    /// Make sure `endpoint` is watched.
+    pub fn watch(&mut self, engine: &Arc<Engine>, endpoint: &Arc<DockerEndpoint>) {
+        if !self.watched.insert(endpoint.host().to_string()) {
+            return;
+        }
+        let engine = Arc::downgrade(engine);
+        let endpoint = Arc::clone(endpoint);
+        tokio::spawn(async move { watch_events(engine, endpoint).await });
+    }
+}
+
+async fn watch_events(engine: Weak<Engine>, endpoint: Arc<DockerEndpoint>) {
+    let filters = HashMap::from([
+        ("type".to_string(), vec!["container".to_string()]),
+        ("label".to_string(), vec![LABEL_SERVICE.to_string()]),
+    ]);
+    loop {
+        if engine.strong_count() == 0 {
+            return;
+        }
+        if let Ok(client) = endpoint.client().await {
+            let options = EventsOptions {
+                since: None,
+                until: None,
+                filters: Some(filters.clone()),
+            };
+            let mut stream = client.events(Some(options));
+            while let Some(event) = stream.next().await {
+                let Ok(event) = event else { break };
+                let service = event
+                    .actor
+                    .and_then(|a| a.attributes)
+                    .and_then(|mut attrs| attrs.remove(LABEL_SERVICE));
+                let (Some(service), Some(engine)) = (service, engine.upgrade()) else {
+                    continue;
+                };
+                tracing::debug!(%service, action = ?event.action, "docker event");
+                tokio::spawn(async move { engine.refresh(&[service]).await });
+            }
+            endpoint.reset().await;
+        }
+        tokio::time::sleep(RECONNECT_DELAY).await;
+    }
+}

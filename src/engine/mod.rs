@@ -1,0 +1,336 @@
+//! The engine: every loaded service with its runtime, the docker endpoints
+//! they use, reloads of the config directory, and the background task that
+//! keeps states current (docker events, periodic reconcile) so that reads
+//! never wait on a backend.
+
+pub mod command;
+mod events;
+mod service;
+pub mod snapshot;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::{Duration, SystemTime};
+
+use crate::config::{self, Problem, ServiceConfig};
+use crate::docker::DockerEndpoint;
+use crate::drivers::{self, DriverContext};
+use crate::error::{Error, Result};
+
+pub use command::{parse_resource_command, parse_service_command, Verb};
+pub use service::{check_node, LoadedResource, LoadedService, ServiceRuntime};
+pub use snapshot::{ResourceSnapshot, ServiceSnapshot};
+
+/// How often the config directory is checked for changes (a stat per file).
+const CONFIG_POLL_INTERVAL: Duration = Duration::from_secs(1);
+
+/// How the engine is set up.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// Where service files live.
+    pub config_dir: PathBuf,
+    /// svcfs's state directory (private daemon sockets, pid files).
+    pub var_dir: PathBuf,
+    /// This node's name, checked against `nodes`.
+    pub nodename: String,
+    /// The docker daemon of services without a private one.
+    pub docker_host: String,
+    /// Period of the background reconcile.
+    pub refresh_interval: Duration,
+    /// Bound on one resource's status check.
+    pub status_timeout: Duration,
+}
+
+/// Every service and what they share.
+pub struct Engine {
+    options: EngineOptions,
+    services: RwLock<BTreeMap<String, Arc<ServiceRuntime>>>,
+    endpoints: Mutex<HashMap<String, Arc<DockerEndpoint>>>,
+    dir_problems: RwLock<Vec<Problem>>,
+    dir_fingerprint: Mutex<Option<Vec<(PathBuf, SystemTime, u64)>>>,
+    events: Mutex<Option<events::EventWatchers>>,
+}
+
+fn read<T>(l: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    l.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn write<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    l.write().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Engine {
+    /// An engine with no service loaded yet.
+    pub fn new(options: EngineOptions) -> Arc<Engine> {
+        Arc::new(Engine {
+            options,
+            services: RwLock::new(BTreeMap::new()),
+            endpoints: Mutex::new(HashMap::new()),
+            dir_problems: RwLock::new(Vec::new()),
+            dir_fingerprint: Mutex::new(None),
+            events: Mutex::new(None),
+        })
+    }
+
+    /// The engine's options.
+    pub fn options(&self) -> &EngineOptions {
+        &self.options
+    }
+
+    /// Services, by name.
+    pub fn services(&self) -> Vec<Arc<ServiceRuntime>> {
+        read(&self.services).values().cloned().collect()
+    }
+
+    /// One service.
+    pub fn service(&self, name: &str) -> Option<Arc<ServiceRuntime>> {
+        read(&self.services).get(name).cloned()
+    }
+
+    /// Problems of the config directory itself.
+    pub fn dir_problems(&self) -> Vec<Problem> {
+        read(&self.dir_problems).clone()
+    }
+
+    /// The docker host that serves a service's containers.
+    pub fn docker_host_for(&self, config: &ServiceConfig) -> String {
+        match &config.defaults.docker_data_dir {
+            Some(_) => format!("unix://{}", self.private_socket(&config.name).display()),
+            None => self.options.docker_host.clone(),
+        }
+    }
+
+    /// Socket of a service's private docker daemon.
+    pub fn private_socket(&self, service: &str) -> PathBuf {
+        self.options.var_dir.join(service).join("docker.sock")
+    }
+
+    fn endpoint(self: &Arc<Self>, host: &str) -> Arc<DockerEndpoint> {
+        let endpoint = lock(&self.endpoints)
+            .entry(host.to_string())
+            .or_insert_with(|| Arc::new(DockerEndpoint::new(host)))
+            .clone();
+        if let Some(watchers) = lock(&self.events).as_mut() {
+            watchers.watch(self, &endpoint);
+        }
+        endpoint
+    }
+
+    fn build(self: &Arc<Self>, config: ServiceConfig) -> LoadedService {
+        let ctx = DriverContext {
+            service: config.name.clone(),
+            var_dir: self.options.var_dir.clone(),
+            nodename: self.options.nodename.clone(),
+            docker: self.endpoint(&self.docker_host_for(&config)),
+        };
+        let resources = config
+            .resources
+            .iter()
+            .map(|r| LoadedResource {
+                config: r.clone(),
+                driver: drivers::build(&ctx, r),
+            })
+            .collect();
+        LoadedService {
+            config: Arc::new(config),
+            resources,
+        }
+    }
+
+    /// Load the config directory again when anything in it changed (or
+    /// always, with `force`). Returns the services added or changed.
+    pub fn reload(self: &Arc<Self>, force: bool) -> Vec<String> {
+        let fingerprint = dir_fingerprint(&self.options.config_dir);
+        {
+            let mut last = lock(&self.dir_fingerprint);
+            if !force && last.as_ref() == Some(&fingerprint) {
+                return Vec::new();
+            }
+            *last = Some(fingerprint);
+        }
+        let loaded = config::load_dir(&self.options.config_dir);
+        for problem in &loaded.problems {
+            tracing::warn!("{problem}");
+        }
+        *write(&self.dir_problems) = loaded.problems;
+        let mut changed = Vec::new();
+        let mut services = write(&self.services);
+        services.retain(|name, _| {
+            let keep = loaded.services.contains_key(name);
+            if !keep {
+                tracing::info!(service = %name, "service file removed: the service leaves the tree (its resources are left as they are)");
+            }
+            keep
+        });
+        for (name, config) in loaded.services {
+            let unchanged = services.get(&name).is_some_and(|runtime| {
+                let current = runtime.loaded();
+                current.config.text == config.text && current.config.path == config.path
+            });
+            if unchanged {
+                continue;
+            }
+            for problem in &config.problems {
+                tracing::warn!("{problem}");
+            }
+            let built = self.build(config);
+            match services.get(&name) {
+                Some(runtime) => runtime.replace(built),
+                None => {
+                    tracing::info!(service = %name, "service loaded");
+                    services.insert(name.clone(), ServiceRuntime::new(built));
+                }
+            }
+            changed.push(name);
+        }
+        changed
+    }
+
+    /// Reload (see [`Engine::reload`]) and refresh what changed.
+    pub async fn reload_and_refresh(self: &Arc<Self>, force: bool) {
+        let changed = self.reload(force);
+        if !changed.is_empty() {
+            self.refresh(&changed).await;
+        }
+    }
+
+    /// Refresh the states of the named services.
+    pub async fn refresh(&self, names: &[String]) {
+        let runtimes: Vec<_> = names.iter().filter_map(|n| self.service(n)).collect();
+        let limit = self.options.status_timeout;
+        futures_util::future::join_all(runtimes.iter().map(|r| r.refresh(limit))).await;
+    }
+
+    /// Refresh every service.
+    pub async fn refresh_all(&self) {
+        let limit = self.options.status_timeout;
+        let runtimes = self.services();
+        futures_util::future::join_all(runtimes.iter().map(|r| r.refresh(limit))).await;
+    }
+
+    fn runtime(&self, service: &str) -> Result<Arc<ServiceRuntime>> {
+        self.service(service)
+            .ok_or_else(|| Error::not_found(format!("no service {service}")))
+    }
+
+    /// A write to `<svc>/ctl`.
+    pub async fn service_command(&self, service: &str, data: &[u8]) -> Result<()> {
+        let runtime = self.runtime(service)?;
+        let command = parse_service_command(data).inspect_err(|e| {
+            runtime
+                .log()
+                .service_line(crate::actionlog::Level::Error, &format!("ctl: {e}"));
+        })?;
+        runtime
+            .run(
+                command.verb,
+                &command.rids,
+                &self.options.nodename,
+                self.options.status_timeout,
+            )
+            .await
+    }
+
+    /// A write to `<svc>/<rid>/ctl`.
+    pub async fn resource_command(&self, service: &str, rid: &str, data: &[u8]) -> Result<()> {
+        let runtime = self.runtime(service)?;
+        let extra = runtime
+            .snapshot()
+            .resource(rid)
+            .map(|r| r.extra_commands.clone())
+            .ok_or_else(|| Error::not_found(format!("no resource {rid} in {service}")))?;
+        let verb = parse_resource_command(data, &extra).inspect_err(|e| {
+            runtime.log().resource(rid).error(format!("ctl: {e}"));
+        })?;
+        runtime
+            .run_on_resource(
+                rid,
+                verb,
+                &self.options.nodename,
+                self.options.status_timeout,
+            )
+            .await
+    }
+
+    /// Start the background work: docker event watchers, the periodic
+    /// reconcile and config reloads. Call from within a tokio runtime.
+    pub fn spawn_background(self: &Arc<Self>) {
+        {
+            let mut watchers = events::EventWatchers::default();
+            for endpoint in lock(&self.endpoints).values() {
+                watchers.watch(self, endpoint);
+            }
+            *lock(&self.events) = Some(watchers);
+        }
+        let engine = Arc::clone(self);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(engine.options.refresh_interval);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                engine.refresh_all().await;
+            }
+        });
+        let engine = Arc::clone(self);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(CONFIG_POLL_INTERVAL);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                engine.reload_and_refresh(false).await;
+            }
+        });
+    }
+
+    /// Start services whose `autostart_node` is this node, in the background.
+    pub fn autostart(self: &Arc<Self>) {
+        for runtime in self.services() {
+            let config = runtime.loaded().config.clone();
+            if !config
+                .defaults
+                .autostart_node
+                .iter()
+                .any(|n| n == &self.options.nodename)
+            {
+                continue;
+            }
+            let engine = Arc::clone(self);
+            tokio::spawn(async move {
+                tracing::info!(service = %runtime.name(), "autostart");
+                if let Err(e) = runtime
+                    .run(
+                        Verb::Start,
+                        &[],
+                        &engine.options.nodename,
+                        engine.options.status_timeout,
+                    )
+                    .await
+                {
+                    tracing::error!(service = %runtime.name(), "autostart failed: {e}");
+                }
+            });
+        }
+    }
+}
+
+/// Names, mtimes and sizes of the service files: cheap to compute, and it
+/// changes whenever a file is edited, added, removed or renamed.
+fn dir_fingerprint(dir: &std::path::Path) -> Vec<(PathBuf, SystemTime, u64)> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut found: Vec<_> = entries
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let meta = e.metadata().ok()?;
+            Some((e.path(), meta.modified().ok()?, meta.len()))
+        })
+        .collect();
+    found.sort();
+    found
+}

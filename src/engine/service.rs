@@ -1,0 +1,593 @@
+//! One service at run time: its loaded configuration and drivers, its log,
+//! the lock that lets one action run at a time, the last known resource
+//! states, and the snapshot reads are served from.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::{Duration, SystemTime};
+
+use futures_util::future::join_all;
+
+use super::command::Verb;
+use super::snapshot::{build_snapshot, KnownStates, ServiceSnapshot};
+use crate::actionlog::{Level, ServiceLog};
+use crate::clock;
+use crate::config::{ResourceConfig, ServiceConfig};
+use crate::drivers::Driver;
+use crate::error::{Error, Result};
+use crate::model::{ResourceKind, ResourceState, Status};
+
+/// A resource with its driver.
+pub struct LoadedResource {
+    /// Its configuration.
+    pub config: ResourceConfig,
+    /// What acts on it.
+    pub driver: Arc<dyn Driver>,
+}
+
+/// A configuration and the drivers built from it; replaced whole on reload
+/// (an action keeps the one it started with).
+pub struct LoadedService {
+    /// The configuration.
+    pub config: Arc<ServiceConfig>,
+    /// Resources in start order.
+    pub resources: Vec<LoadedResource>,
+}
+
+#[derive(Default)]
+struct Known {
+    states: HashMap<String, ResourceState>,
+    failures: HashMap<String, String>,
+}
+
+/// What an action does to one resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Op {
+    Start,
+    Stop,
+    Extra(&'static str),
+}
+
+/// One service at run time.
+pub struct ServiceRuntime {
+    name: String,
+    loaded: RwLock<Arc<LoadedService>>,
+    log: ServiceLog,
+    action: tokio::sync::Mutex<()>,
+    running_action: Mutex<Option<String>>,
+    known: Mutex<Known>,
+    snapshot: RwLock<Arc<ServiceSnapshot>>,
+    refreshing: tokio::sync::Mutex<()>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl ServiceRuntime {
+    /// A runtime for a freshly loaded service.
+    pub fn new(loaded: LoadedService) -> Arc<Self> {
+        let name = loaded.config.name.clone();
+        let log = ServiceLog::new(&name);
+        for problem in &loaded.config.problems {
+            log.service_line(Level::Warning, &problem.to_string());
+        }
+        Arc::new(ServiceRuntime {
+            name,
+            snapshot: RwLock::new(Arc::new(build_snapshot(
+                &loaded.config,
+                &KnownStates {
+                    states: &HashMap::new(),
+                    failures: &HashMap::new(),
+                    extra_commands: &extra_commands(&loaded),
+                },
+                SystemTime::now(),
+            ))),
+            loaded: RwLock::new(Arc::new(loaded)),
+            log,
+            action: tokio::sync::Mutex::new(()),
+            running_action: Mutex::new(None),
+            known: Mutex::new(Known::default()),
+            refreshing: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    /// The service name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The log of the service and its resources.
+    pub fn log(&self) -> &ServiceLog {
+        &self.log
+    }
+
+    /// The current configuration and drivers.
+    pub fn loaded(&self) -> Arc<LoadedService> {
+        self.loaded
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The snapshot reads are served from.
+    pub fn snapshot(&self) -> Arc<ServiceSnapshot> {
+        self.snapshot
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Swap in a new configuration (file changed); states of resources
+    /// that still exist are kept until the next refresh.
+    pub fn replace(&self, loaded: LoadedService) {
+        for problem in &loaded.config.problems {
+            self.log.service_line(Level::Warning, &problem.to_string());
+        }
+        self.log.service_line(
+            Level::Info,
+            &format!(
+                "configuration reloaded from {}",
+                loaded.config.path.display()
+            ),
+        );
+        *self.loaded.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(loaded);
+        self.publish();
+    }
+
+    /// Rebuild the snapshot from the configuration and what is known.
+    fn publish(&self) {
+        let loaded = self.loaded();
+        let known = lock(&self.known);
+        let snapshot = build_snapshot(
+            &loaded.config,
+            &KnownStates {
+                states: &known.states,
+                failures: &known.failures,
+                extra_commands: &extra_commands(&loaded),
+            },
+            SystemTime::now(),
+        );
+        drop(known);
+        *self
+            .snapshot
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Arc::new(snapshot);
+    }
+
+    /// Ask every driver for its state (in parallel, each bounded) and
+    /// publish a new snapshot.
+    pub async fn refresh(&self, limit: Duration) {
+        let _one_at_a_time = self.refreshing.lock().await;
+        let loaded = self.loaded();
+        let states = join_all(
+            loaded
+                .resources
+                .iter()
+                .map(|r| bounded_status(r.driver.clone(), limit)),
+        )
+        .await;
+        {
+            let mut known = lock(&self.known);
+            known.states = loaded
+                .resources
+                .iter()
+                .zip(states)
+                .map(|(r, s)| (r.config.rid.to_string(), s))
+                .collect();
+        }
+        self.publish();
+    }
+
+    async fn refresh_resource(&self, resource: &LoadedResource, limit: Duration) {
+        let state = bounded_status(resource.driver.clone(), limit).await;
+        lock(&self.known)
+            .states
+            .insert(resource.config.rid.to_string(), state);
+        self.publish();
+    }
+
+    /// Hold the action lock, or fail with EBUSY naming the running action.
+    fn try_begin(&self, what: &str) -> Result<tokio::sync::MutexGuard<'_, ()>> {
+        match self.action.try_lock() {
+            Ok(guard) => {
+                *lock(&self.running_action) = Some(format!(
+                    "{what} (since {})",
+                    clock::local_hms(SystemTime::now())
+                ));
+                Ok(guard)
+            }
+            Err(_) => {
+                let running = lock(&self.running_action)
+                    .clone()
+                    .unwrap_or_else(|| "another action".into());
+                Err(Error::busy(format!(
+                    "{} is busy: {running} is running; retry when it ends",
+                    self.name
+                )))
+            }
+        }
+    }
+
+    /// Run a service-level command: `verb` over `rids` (empty: all that the
+    /// verb covers), in order, stopping at the first non-optional failure.
+    pub async fn run(
+        &self,
+        verb: Verb,
+        rids: &[String],
+        nodename: &str,
+        limit: Duration,
+    ) -> Result<()> {
+        let what = describe(verb, rids);
+        let loaded = self.loaded();
+        // Refusals before anything runs are logged here; failures during
+        // the run are logged by the resource that failed.
+        let admitted = plan(&loaded, verb, rids)
+            .and_then(|plan| check_node(&loaded.config, nodename).map(|()| plan))
+            .and_then(|plan| match &loaded.config.load_error {
+                Some(error) => Err(Error::invalid(format!(
+                    "the service file cannot be used: {error}"
+                ))),
+                None => Ok(plan),
+            })
+            .and_then(|plan| self.try_begin(&what).map(|guard| (plan, guard)));
+        let (plan, _guard) = admitted.inspect_err(|e| {
+            self.log.service_line(Level::Error, &format!("{what}: {e}"));
+        })?;
+        let result = self.execute(&loaded, &plan, limit).await;
+        *lock(&self.running_action) = None;
+        result
+    }
+
+    async fn execute(
+        &self,
+        loaded: &LoadedService,
+        plan: &[(usize, Op)],
+        limit: Duration,
+    ) -> Result<()> {
+        for &(index, op) in plan {
+            let resource = &loaded.resources[index];
+            let rid = resource.config.rid.to_string();
+            let log = self.log.resource(&rid);
+            if resource.config.common.disable {
+                log.info("disabled, skipped");
+                continue;
+            }
+            let result = match op {
+                Op::Start => resource.driver.start(&log).await,
+                Op::Stop => resource.driver.stop(&log).await,
+                Op::Extra(command) => resource.driver.run_extra(command, &log).await,
+            };
+            let verb_word = match op {
+                Op::Start => "start",
+                Op::Stop => "stop",
+                Op::Extra(command) => command,
+            };
+            {
+                let mut known = lock(&self.known);
+                match &result {
+                    Ok(()) => known.failures.remove(&rid),
+                    Err(e) => known
+                        .failures
+                        .insert(rid.clone(), format!("{verb_word} failed: {e}")),
+                };
+            }
+            self.refresh_resource(resource, limit).await;
+            if let Err(e) = result {
+                log.error(e.message());
+                if resource.config.common.optional {
+                    log.warn(
+                        "optional resource: its failure does not fail the service, continuing",
+                    );
+                    continue;
+                }
+                let remaining = plan.iter().skip_while(|(i, _)| *i != index).count() - 1;
+                if remaining > 0 {
+                    log.error(match op {
+                        Op::Stop => "stop interrupted here: the resources after this one were not stopped",
+                        _ => "start interrupted here: resources already started stay up; the rest were not started",
+                    });
+                }
+                return Err(e.context(&rid));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The extra ctl verbs of every resource, by rid.
+fn extra_commands(loaded: &LoadedService) -> HashMap<String, Vec<&'static str>> {
+    loaded
+        .resources
+        .iter()
+        .map(|r| (r.config.rid.to_string(), r.driver.extra_commands().to_vec()))
+        .collect()
+}
+
+async fn bounded_status(driver: Arc<dyn Driver>, limit: Duration) -> ResourceState {
+    match tokio::time::timeout(limit, driver.status()).await {
+        Ok(state) => state,
+        Err(_) => ResourceState::new(Status::Warn, "").with_message(format!(
+            "status check did not answer within {}s (backend not responding)",
+            limit.as_secs()
+        )),
+    }
+}
+
+fn describe(verb: Verb, rids: &[String]) -> String {
+    if rids.is_empty() {
+        verb.as_str().to_string()
+    } else {
+        format!("{} --rid {}", verb.as_str(), rids.join(","))
+    }
+}
+
+/// `EACCES` when this node is not among the service's `nodes`.
+pub fn check_node(config: &ServiceConfig, nodename: &str) -> Result<()> {
+    let nodes = &config.defaults.nodes;
+    if nodes.is_empty() || nodes.iter().any(|n| n == nodename) {
+        return Ok(());
+    }
+    Err(Error::access(format!(
+        "this node ({nodename}) is not in the nodes of {} ({}): it may not act on it",
+        config.name,
+        nodes.join(" ")
+    )))
+}
+
+/// The ordered (resource index, operation) pairs of an action.
+fn plan(loaded: &LoadedService, verb: Verb, rids: &[String]) -> Result<Vec<(usize, Op)>> {
+    for rid in rids {
+        if !loaded
+            .resources
+            .iter()
+            .any(|r| r.config.rid.as_str() == rid)
+        {
+            let known: Vec<&str> = loaded
+                .resources
+                .iter()
+                .map(|r| r.config.rid.as_str())
+                .collect();
+            return Err(Error::invalid(format!(
+                "no resource {rid} in {} (resources: {})",
+                loaded.config.name,
+                known.join(", ")
+            )));
+        }
+    }
+    let selected =
+        |r: &LoadedResource| rids.is_empty() || rids.iter().any(|x| x == r.config.rid.as_str());
+    let container_side = |r: &LoadedResource| {
+        matches!(
+            r.config.kind(),
+            Some(ResourceKind::Container | ResourceKind::Dockerd)
+        )
+    };
+    let in_order = |filter: &dyn Fn(&LoadedResource) -> bool| -> Vec<usize> {
+        (0..loaded.resources.len())
+            .filter(|&i| filter(&loaded.resources[i]))
+            .collect()
+    };
+    let starts = |indexes: Vec<usize>| {
+        indexes
+            .into_iter()
+            .map(|i| (i, Op::Start))
+            .collect::<Vec<_>>()
+    };
+    let stops = |indexes: Vec<usize>| {
+        indexes
+            .into_iter()
+            .rev()
+            .map(|i| (i, Op::Stop))
+            .collect::<Vec<_>>()
+    };
+    Ok(match verb {
+        Verb::Start => starts(in_order(&selected)),
+        Verb::Stop => stops(in_order(&selected)),
+        Verb::Restart => {
+            let mut steps = stops(in_order(&selected));
+            steps.extend(starts(in_order(&selected)));
+            steps
+        }
+        Verb::StartContainer => starts(in_order(&|r| selected(r) && container_side(r))),
+        Verb::StopContainer => stops(in_order(&|r| selected(r) && container_side(r))),
+        Verb::Rollback => {
+            let indexes = in_order(&selected);
+            if rids.len() != 1 {
+                return Err(Error::invalid("rollback acts on one container"));
+            }
+            indexes
+                .into_iter()
+                .map(|i| (i, Op::Extra("rollback")))
+                .collect()
+        }
+    })
+}
+
+/// Run a command on one resource (its own `ctl`).
+impl ServiceRuntime {
+    /// `start`, `stop`, `restart` or an extra verb on one resource.
+    pub async fn run_on_resource(
+        &self,
+        rid: &str,
+        verb: Verb,
+        nodename: &str,
+        limit: Duration,
+    ) -> Result<()> {
+        self.run(verb, &[rid.to_string()], nodename, limit).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::parse_service;
+    use crate::drivers::InvalidDriver;
+    use std::path::Path;
+
+    fn loaded(text: &str) -> LoadedService {
+        let config = parse_service("svc", Path::new("/x/svc.env"), text);
+        let resources = config
+            .resources
+            .iter()
+            .map(|r| LoadedResource {
+                config: r.clone(),
+                driver: Arc::new(InvalidDriver::new("test".into(), String::new())),
+            })
+            .collect();
+        LoadedService {
+            config: Arc::new(config),
+            resources,
+        }
+    }
+
+    const TUTORIAL: &str = include_str!("../../tests/data/app.opensvc.com.env");
+
+    fn plan_rids(l: &LoadedService, verb: Verb, rids: &[&str]) -> Vec<String> {
+        let rids: Vec<String> = rids.iter().map(|s| s.to_string()).collect();
+        plan(l, verb, &rids)
+            .unwrap()
+            .into_iter()
+            .map(|(i, op)| format!("{:?} {}", op, l.resources[i].config.rid))
+            .collect()
+    }
+
+    #[test]
+    fn start_follows_kind_order_and_stop_reverses_it() {
+        let l = loaded(TUTORIAL);
+        assert_eq!(
+            plan_rids(&l, Verb::Start, &[]),
+            [
+                "Start ip#1",
+                "Start vg#1",
+                "Start fs#1",
+                "Start fs#2",
+                "Start dockerd",
+                "Start container#1",
+                "Start container#2",
+                "Start container#3"
+            ]
+        );
+        assert_eq!(
+            plan_rids(&l, Verb::Stop, &[]),
+            [
+                "Stop container#3",
+                "Stop container#2",
+                "Stop container#1",
+                "Stop dockerd",
+                "Stop fs#2",
+                "Stop fs#1",
+                "Stop vg#1",
+                "Stop ip#1"
+            ]
+        );
+    }
+
+    #[test]
+    fn container_verbs_cover_the_private_daemon() {
+        let l = loaded(TUTORIAL);
+        assert_eq!(
+            plan_rids(&l, Verb::StartContainer, &[]),
+            [
+                "Start dockerd",
+                "Start container#1",
+                "Start container#2",
+                "Start container#3"
+            ]
+        );
+        assert_eq!(
+            plan_rids(&l, Verb::StopContainer, &[]),
+            [
+                "Stop container#3",
+                "Stop container#2",
+                "Stop container#1",
+                "Stop dockerd"
+            ]
+        );
+    }
+
+    #[test]
+    fn rid_selection_keeps_start_order_whatever_the_written_order() {
+        let l = loaded(TUTORIAL);
+        assert_eq!(
+            plan_rids(&l, Verb::Start, &["container#2", "fs#1"]),
+            ["Start fs#1", "Start container#2"]
+        );
+        assert_eq!(
+            plan_rids(&l, Verb::Restart, &["container#1"]),
+            ["Stop container#1", "Start container#1"]
+        );
+    }
+
+    #[test]
+    fn unknown_rid_is_einval_and_lists_the_resources() {
+        let l = loaded(TUTORIAL);
+        let e = plan(&l, Verb::Start, &["container#9".to_string()]).unwrap_err();
+        assert_eq!(e.errno(), libc::EINVAL);
+        assert!(e.message().contains("container#1"));
+    }
+
+    #[test]
+    fn node_outside_nodes_is_eacces() {
+        let l = loaded(TUTORIAL);
+        assert!(check_node(&l.config, "deb1.opensvc.com").is_ok());
+        let e = check_node(&l.config, "other").unwrap_err();
+        assert_eq!(e.errno(), libc::EACCES);
+        assert!(e.message().contains("deb1.opensvc.com"));
+        assert!(check_node(&loaded("[container#1]\nrun_image = a\n").config, "any").is_ok());
+    }
+
+    #[tokio::test]
+    async fn failing_resource_stops_the_action_and_is_remembered() {
+        let runtime = ServiceRuntime::new(loaded(
+            "[container#1]\nrun_image = a\n[container#2]\nrun_image = b\n",
+        ));
+        let e = runtime
+            .run(Verb::Start, &[], "n", Duration::from_secs(1))
+            .await
+            .unwrap_err();
+        assert_eq!(e.errno(), libc::EINVAL);
+        assert!(e.message().starts_with("container#1: "), "{e}");
+        let lines = runtime.log().service_lines();
+        assert!(
+            lines.iter().any(|l| l.contains("start interrupted here")),
+            "{lines:?}"
+        );
+        assert!(
+            !lines.iter().any(|l| l.contains("CONTAINER#2")),
+            "container#2 must not be tried"
+        );
+        let snapshot = runtime.snapshot();
+        let c1 = snapshot.resource("container#1").unwrap();
+        assert!(c1
+            .state
+            .messages
+            .iter()
+            .any(|m| m.starts_with("start failed: ")));
+    }
+
+    #[tokio::test]
+    async fn optional_failures_do_not_stop_the_action() {
+        let runtime = ServiceRuntime::new(loaded(
+            "[container#1]\nrun_image = a\noptional = true\n[container#2]\nrun_image = b\n",
+        ));
+        let e = runtime
+            .run(Verb::Start, &[], "n", Duration::from_secs(1))
+            .await
+            .unwrap_err();
+        assert!(e.message().starts_with("container#2: "), "{e}");
+    }
+
+    #[tokio::test]
+    async fn second_action_while_one_runs_is_ebusy() {
+        let runtime = ServiceRuntime::new(loaded("[container#1]\nrun_image = a\n"));
+        let guard = runtime.try_begin("start").unwrap();
+        let e = runtime
+            .run(Verb::Stop, &[], "n", Duration::from_secs(1))
+            .await
+            .unwrap_err();
+        assert_eq!(e.errno(), libc::EBUSY);
+        assert!(e.message().contains("start (since"), "{e}");
+        drop(guard);
+    }
+}

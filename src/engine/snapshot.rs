@@ -1,0 +1,285 @@
+//! The immutable state of a service that reads are served from, and its
+//! construction (flags, n/a for disabled resources, aggregation) as a pure
+//! function of the configuration and the last known resource states.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use crate::config::{ServiceConfig, Severity};
+use crate::model::{aggregate, Flags, ResourceState, Rid, Status};
+
+/// One resource as reads see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourceSnapshot {
+    /// Its id.
+    pub rid: Rid,
+    /// Status, label and messages.
+    pub state: ResourceState,
+    /// Overview flag columns.
+    pub flags: Flags,
+    /// Configured keywords, one read-only file each.
+    pub keywords: Vec<(String, String)>,
+    /// Extra ctl verbs (beyond start/stop/restart).
+    pub extra_commands: Vec<&'static str>,
+}
+
+/// One service as reads see it.
+#[derive(Debug, Clone)]
+pub struct ServiceSnapshot {
+    /// Service name.
+    pub name: String,
+    /// avail, degraded by optional resources in warn and by file errors.
+    pub overall: Status,
+    /// Aggregate of the non-optional, enabled resources.
+    pub avail: Status,
+    /// Resources in display order.
+    pub resources: Vec<ResourceSnapshot>,
+    /// Service-level messages: load errors and the file's problems.
+    pub messages: Vec<String>,
+    /// The service file as loaded.
+    pub config_text: Arc<str>,
+    /// When the states were last refreshed.
+    pub updated: SystemTime,
+}
+
+impl ServiceSnapshot {
+    /// The resource with this id.
+    pub fn resource(&self, rid: &str) -> Option<&ResourceSnapshot> {
+        self.resources.iter().find(|r| r.rid.as_str() == rid)
+    }
+}
+
+/// What the engine knows beyond the configuration.
+pub struct KnownStates<'a> {
+    /// Last status of each resource, by rid.
+    pub states: &'a HashMap<String, ResourceState>,
+    /// Last failed action of each resource, by rid.
+    pub failures: &'a HashMap<String, String>,
+    /// Extra ctl verbs of each resource's driver, by rid.
+    pub extra_commands: &'a HashMap<String, Vec<&'static str>>,
+}
+
+/// The state shown before a resource's first status check completes.
+pub fn unknown_state() -> ResourceState {
+    ResourceState::new(Status::Warn, "").with_message("status not checked yet")
+}
+
+/// Build the snapshot of a service.
+pub fn build_snapshot(
+    config: &ServiceConfig,
+    known: &KnownStates<'_>,
+    updated: SystemTime,
+) -> ServiceSnapshot {
+    let mut resources: Vec<ResourceSnapshot> = config
+        .resources
+        .iter()
+        .map(|r| {
+            let mut state = known
+                .states
+                .get(r.rid.as_str())
+                .cloned()
+                .unwrap_or_else(unknown_state);
+            if r.common.disable {
+                state.status = Status::NotApplicable;
+            }
+            if let Some(failure) = known.failures.get(r.rid.as_str()) {
+                state.messages.push(failure.clone());
+            }
+            ResourceSnapshot {
+                rid: r.rid.clone(),
+                state,
+                flags: Flags {
+                    monitored: false,
+                    disabled: r.common.disable,
+                    optional: r.common.optional,
+                },
+                keywords: r.keywords.clone(),
+                extra_commands: known
+                    .extra_commands
+                    .get(r.rid.as_str())
+                    .cloned()
+                    .unwrap_or_default(),
+            }
+        })
+        .collect();
+    resources.sort_by(|a, b| a.rid.cmp_display(&b.rid));
+
+    let counted = |optional: bool| {
+        resources
+            .iter()
+            .filter(move |r| !r.flags.disabled && r.flags.optional == optional)
+            .map(|r| r.state.status)
+    };
+    let avail = aggregate(counted(false));
+    let optional_warn = counted(true).any(|s| s == Status::Warn);
+    let mut overall = avail;
+    if optional_warn || config.load_error.is_some() {
+        overall = Status::Warn;
+    }
+    let avail = if config.load_error.is_some() {
+        Status::Warn
+    } else {
+        avail
+    };
+
+    let mut messages: Vec<String> = config.load_error.iter().cloned().collect();
+    messages.extend(
+        config
+            .problems
+            .iter()
+            .filter(|p| config.load_error.is_none() || p.severity == Severity::Warning)
+            .map(|p| p.to_string()),
+    );
+    messages.dedup();
+
+    ServiceSnapshot {
+        name: config.name.clone(),
+        overall,
+        avail,
+        resources,
+        messages,
+        config_text: config.text.as_str().into(),
+        updated,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::parse_service;
+    use std::path::Path;
+
+    fn config(text: &str) -> ServiceConfig {
+        parse_service("svc", Path::new("/etc/svcfs/svc.env"), text)
+    }
+
+    fn snapshot(text: &str, states: &[(&str, Status)]) -> ServiceSnapshot {
+        let states: HashMap<String, ResourceState> = states
+            .iter()
+            .map(|(rid, s)| (rid.to_string(), ResourceState::new(*s, "label")))
+            .collect();
+        let empty = HashMap::new();
+        let extra = HashMap::new();
+        build_snapshot(
+            &config(text),
+            &KnownStates {
+                states: &states,
+                failures: &empty,
+                extra_commands: &extra,
+            },
+            SystemTime::UNIX_EPOCH,
+        )
+    }
+
+    const TWO: &str = "[container#1]\nrun_image = a\n[container#2]\nrun_image = b\n";
+
+    #[test]
+    fn all_up_is_up() {
+        let s = snapshot(
+            TWO,
+            &[("container#1", Status::Up), ("container#2", Status::Up)],
+        );
+        assert_eq!((s.avail, s.overall), (Status::Up, Status::Up));
+    }
+
+    #[test]
+    fn one_down_makes_the_service_warn() {
+        let s = snapshot(
+            TWO,
+            &[("container#1", Status::Down), ("container#2", Status::Up)],
+        );
+        assert_eq!((s.avail, s.overall), (Status::Warn, Status::Warn));
+    }
+
+    #[test]
+    fn optional_resources_do_not_degrade_avail_but_warn_overall() {
+        let text = "[container#1]\nrun_image = a\n[container#2]\nrun_image = b\noptional = true\n";
+        let s = snapshot(
+            text,
+            &[("container#1", Status::Up), ("container#2", Status::Down)],
+        );
+        assert_eq!((s.avail, s.overall), (Status::Up, Status::Up));
+        let s = snapshot(
+            text,
+            &[("container#1", Status::Up), ("container#2", Status::Warn)],
+        );
+        assert_eq!((s.avail, s.overall), (Status::Up, Status::Warn));
+        assert_eq!(s.resource("container#2").unwrap().flags.to_string(), "..O.");
+    }
+
+    #[test]
+    fn disabled_resources_are_na_and_neutral() {
+        let text = "[container#1]\nrun_image = a\n[container#2]\nrun_image = b\ndisable = true\n";
+        let s = snapshot(
+            text,
+            &[("container#1", Status::Up), ("container#2", Status::Down)],
+        );
+        assert_eq!(s.avail, Status::Up);
+        let c2 = s.resource("container#2").unwrap();
+        assert_eq!(c2.state.status, Status::NotApplicable);
+        assert_eq!(c2.flags.to_string(), ".D..");
+    }
+
+    #[test]
+    fn unchecked_resources_say_so() {
+        let s = snapshot(TWO, &[]);
+        assert_eq!(s.avail, Status::Warn);
+        assert_eq!(s.resources[0].state.messages, ["status not checked yet"]);
+    }
+
+    #[test]
+    fn unparsable_file_is_warn_with_its_error_as_message() {
+        let s = snapshot("[container#1\n", &[]);
+        assert_eq!((s.avail, s.overall), (Status::Warn, Status::Warn));
+        assert!(
+            s.messages[0]
+                .contains("cannot parse line 2: a section header is missing its closing ']'"),
+            "{:?}",
+            s.messages
+        );
+    }
+
+    #[test]
+    fn file_warnings_are_service_messages_without_degrading() {
+        let s = snapshot(
+            "[container#1]\nrun_image = a\nrun_imag = b\n",
+            &[("container#1", Status::Up)],
+        );
+        assert_eq!(s.overall, Status::Up);
+        assert!(
+            s.messages[0].contains("did you mean run_image?"),
+            "{:?}",
+            s.messages
+        );
+    }
+
+    #[test]
+    fn resources_are_listed_in_display_order() {
+        let text = "[ip#1]\nipname = a\nipdev = lo\n[container#1]\nrun_image = a\n[fs#1]\ndev = /d\nmnt = /m\n";
+        let s = snapshot(text, &[]);
+        let rids: Vec<_> = s.resources.iter().map(|r| r.rid.as_str()).collect();
+        assert_eq!(rids, ["container#1", "fs#1", "ip#1"]);
+    }
+
+    #[test]
+    fn failures_are_appended_to_messages() {
+        let states = HashMap::from([(
+            "container#1".to_string(),
+            ResourceState::new(Status::Down, "x"),
+        )]);
+        let failures =
+            HashMap::from([("container#1".to_string(), "start failed: boom".to_string())]);
+        let extra = HashMap::new();
+        let s = build_snapshot(
+            &config("[container#1]\nrun_image = a\n"),
+            &KnownStates {
+                states: &states,
+                failures: &failures,
+                extra_commands: &extra,
+            },
+            SystemTime::UNIX_EPOCH,
+        );
+        assert_eq!(s.resources[0].state.messages, ["start failed: boom"]);
+    }
+}

@@ -1,0 +1,20 @@
+//! svcfs: multi-container services and the host resources they live on,
+//! managed through a FUSE filesystem.
+//!
+//! Reads flow one way — backends → [`engine`] refresher → snapshot →
+//! [`render`] / [`view`] → [`fs`] read — and writes the other — [`fs`]
+//! write → ctl parser → engine action → [`drivers`] → backends.
+
+pub mod actionlog;
+pub mod client;
+pub mod clock;
+pub mod config;
+pub mod daemon;
+pub mod docker;
+pub mod drivers;
+pub mod engine;
+pub mod error;
+pub mod fs;
+pub mod model;
+pub mod render;
+pub mod view;

@@ -1,0 +1,325 @@
+//! The `svcfs` command line: parse arguments, call into the library, map
+//! errors to exit codes (0 ok, 1 failure, 2 usage, 3 no such service or
+//! nothing mounted).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use svcfs::client::{self, ClientError};
+use svcfs::config::{self, Severity};
+use svcfs::daemon::{self, MountOptions};
+use svcfs::engine::EngineOptions;
+
+const AFTER_HELP: &str = "\
+Exit status: 0 success; 1 the action, check or read failed; 2 bad usage;
+3 no such service, or svcfs is not mounted.
+
+Examples:
+  svcfs mount /svc --config-dir /etc/svcfs        # the daemon
+  svcfs status app.opensvc.com                     # the overview tree
+  svcfs start app.opensvc.com --rid container#1    # like echo start > ctl
+  svcfs docker app.opensvc.com ps -a               # docker of that service
+  cat /svc/app.opensvc.com/container#1/status
+  echo stop > /svc/app.opensvc.com/container#1/ctl
+
+See svcfs(8) and svcfs.conf(5).";
+
+/// Multi-container services and their host resources, managed through a
+/// FUSE filesystem: every service is a directory, every resource a
+/// sub-directory with `status` files to read and `ctl` files to write.
+#[derive(Parser)]
+#[command(name = "svcfs", version, after_help = AFTER_HELP)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the daemon: load every service, mount the tree, serve it until
+    /// SIGINT/SIGTERM, then unmount. Services keep running when it stops.
+    /// SIGHUP reloads the config directory (changes are also picked up
+    /// within a second without it).
+    Mount(MountArgs),
+    /// Validate service files without mounting: print every problem with
+    /// file, section and keyword. Exit 1 on errors, 0 with only warnings.
+    Check(CheckArgs),
+    /// Print a service's overview (the `overview` file).
+    Status(StatusArgs),
+    /// Start a service, or the resources named by --rid, in order.
+    Start(ActionArgs),
+    /// Stop a service, or the resources named by --rid, in reverse order.
+    Stop(ActionArgs),
+    /// Stop then start.
+    Restart(ActionArgs),
+    /// Start the private docker daemon (if any) and the containers.
+    Startcontainer(ActionArgs),
+    /// Stop the containers and the private docker daemon (if any).
+    Stopcontainer(ActionArgs),
+    /// Run the docker CLI against the daemon that serves the service's
+    /// containers (its private daemon when it has one); docker's exit code
+    /// is kept.
+    Docker(DockerArgs),
+}
+
+#[derive(Args)]
+struct EngineArgs {
+    /// Directory of the service files (<name>.env or <name>.conf).
+    #[arg(long, default_value = "/etc/svcfs", env = "SVCFS_CONFIG_DIR")]
+    config_dir: PathBuf,
+    /// State directory: private docker daemon sockets, pid files, data.
+    #[arg(long, default_value = "/var/lib/svcfs", env = "SVCFS_VAR_DIR")]
+    var_dir: PathBuf,
+    /// Docker daemon of services without a private one.
+    #[arg(long, env = "DOCKER_HOST", default_value = svcfs::docker::DEFAULT_DOCKER_HOST)]
+    docker_host: String,
+}
+
+#[derive(Args)]
+struct MountArgs {
+    /// Where to mount the tree.
+    #[arg(default_value = "/svc")]
+    mountpoint: PathBuf,
+    #[command(flatten)]
+    engine: EngineArgs,
+    /// This node's name, checked against `nodes` and `autostart_node`
+    /// (default: the host name).
+    #[arg(long)]
+    nodename: Option<String>,
+    /// Group whose members may write ctl files (mode 0220 instead of 0200).
+    #[arg(long, value_name = "GROUP")]
+    ctl_group: Option<String>,
+    /// Start, in the background, the services whose autostart_node is this
+    /// node.
+    #[arg(long)]
+    autostart: bool,
+    /// Seconds between two background reconciles of every resource state.
+    #[arg(long, default_value_t = 5, value_name = "SECONDS")]
+    refresh_interval: u64,
+    /// Bound, in seconds, on one resource's status check.
+    #[arg(long, default_value_t = 5, value_name = "SECONDS")]
+    status_timeout: u64,
+}
+
+#[derive(Args)]
+struct CheckArgs {
+    /// Directory of the service files.
+    #[arg(long, default_value = "/etc/svcfs", env = "SVCFS_CONFIG_DIR")]
+    config_dir: PathBuf,
+    /// Services to check (default: all).
+    services: Vec<String>,
+}
+
+#[derive(Args)]
+struct MountpointArg {
+    /// Where svcfs is mounted.
+    #[arg(long, env = "SVCFS_MOUNT", default_value = "/svc")]
+    mountpoint: PathBuf,
+}
+
+#[derive(Args)]
+struct StatusArgs {
+    /// The service.
+    service: String,
+    /// Print status.json instead of the overview.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    mount: MountpointArg,
+}
+
+#[derive(Args)]
+struct ActionArgs {
+    /// The service.
+    service: String,
+    /// Act on these resources only (comma separated, e.g. container#1,fs#2).
+    #[arg(long, value_name = "RID[,RID...]")]
+    rid: Option<String>,
+    #[command(flatten)]
+    mount: MountpointArg,
+}
+
+#[derive(Args)]
+struct DockerArgs {
+    /// The service.
+    service: String,
+    #[command(flatten)]
+    engine: EngineArgs,
+    /// Arguments for docker (e.g. ps -a).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    args: Vec<String>,
+}
+
+fn main() -> ExitCode {
+    init_tracing();
+    let cli = Cli::parse();
+    let code = match cli.command {
+        Command::Mount(args) => mount(args),
+        Command::Check(args) => check(&args),
+        Command::Status(args) => {
+            let file = if args.json { "status.json" } else { "overview" };
+            finish(client::print_file(
+                &args.mount.mountpoint,
+                &args.service,
+                file,
+            ))
+        }
+        Command::Start(a) => action(&a, "start"),
+        Command::Stop(a) => action(&a, "stop"),
+        Command::Restart(a) => action(&a, "restart"),
+        Command::Startcontainer(a) => action(&a, "startcontainer"),
+        Command::Stopcontainer(a) => action(&a, "stopcontainer"),
+        Command::Docker(args) => docker(&args),
+    };
+    ExitCode::from(u8::try_from(code).unwrap_or(1))
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+}
+
+fn finish(result: Result<(), ClientError>) -> i32 {
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("svcfs: {}", e.message());
+            e.exit_code()
+        }
+    }
+}
+
+fn mount(args: MountArgs) -> i32 {
+    let nodename = args.nodename.unwrap_or_else(|| {
+        nix::unistd::gethostname()
+            .map(|h| h.to_string_lossy().into_owned())
+            .unwrap_or_else(|_| "localhost".to_string())
+    });
+    let ctl_group = match args.ctl_group.as_deref().map(resolve_group).transpose() {
+        Ok(gid) => gid,
+        Err(message) => {
+            eprintln!("svcfs: {message}");
+            return 2;
+        }
+    };
+    let options = MountOptions {
+        mountpoint: args.mountpoint,
+        engine: EngineOptions {
+            config_dir: args.engine.config_dir,
+            var_dir: args.engine.var_dir,
+            nodename,
+            docker_host: svcfs::docker::normalize_host(&args.engine.docker_host),
+            refresh_interval: Duration::from_secs(args.refresh_interval.max(1)),
+            status_timeout: Duration::from_secs(args.status_timeout.max(1)),
+        },
+        ctl_group,
+        autostart: args.autostart,
+    };
+    match daemon::run(options) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("svcfs: {e}");
+            1
+        }
+    }
+}
+
+fn resolve_group(name: &str) -> Result<u32, String> {
+    if let Ok(gid) = name.parse::<u32>() {
+        return Ok(gid);
+    }
+    match nix::unistd::Group::from_name(name) {
+        Ok(Some(group)) => Ok(group.gid.as_raw()),
+        Ok(None) => Err(format!("--ctl-group: no group named {name}")),
+        Err(e) => Err(format!("--ctl-group: cannot look up {name}: {e}")),
+    }
+}
+
+fn check(args: &CheckArgs) -> i32 {
+    let loaded = config::load_dir(&args.config_dir);
+    let mut problems = loaded.problems.clone();
+    let mut checked = 0;
+    for (name, service) in &loaded.services {
+        if args.services.is_empty() || args.services.contains(name) {
+            problems.extend(service.problems.iter().cloned());
+            checked += 1;
+        }
+    }
+    for wanted in &args.services {
+        if !loaded.services.contains_key(wanted) {
+            eprintln!(
+                "svcfs: no service {wanted} in {}",
+                args.config_dir.display()
+            );
+            return 3;
+        }
+    }
+    for problem in &problems {
+        println!("{problem}");
+    }
+    let errors = problems
+        .iter()
+        .filter(|p| p.severity == Severity::Error)
+        .count();
+    let warnings = problems.len() - errors;
+    eprintln!("{checked} service(s) checked: {errors} error(s), {warnings} warning(s)");
+    i32::from(errors > 0)
+}
+
+fn action(args: &ActionArgs, verb: &str) -> i32 {
+    let command = match &args.rid {
+        Some(rids) => format!("{verb} --rid {rids}"),
+        None => verb.to_string(),
+    };
+    finish(client::act(&args.mount.mountpoint, &args.service, &command))
+}
+
+fn docker(args: &DockerArgs) -> i32 {
+    let host = match docker_host_of(&args.engine, &args.service) {
+        Ok(host) => host,
+        Err(e) => {
+            eprintln!("svcfs: {}", e.message());
+            return e.exit_code();
+        }
+    };
+    match client::docker_passthrough(&host, &args.args) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("svcfs: {}", e.message());
+            e.exit_code()
+        }
+    }
+}
+
+/// The docker host of a service, from its file: the private daemon's
+/// socket when it sets docker_data_dir.
+fn docker_host_of(engine: &EngineArgs, service: &str) -> Result<String, ClientError> {
+    let (files, _) = config::service_files(&engine.config_dir)
+        .map_err(|p| ClientError::Failed(p.to_string()))?;
+    let path = files.get(service).ok_or_else(|| {
+        ClientError::NotFound(format!(
+            "no service {service} in {}",
+            engine.config_dir.display()
+        ))
+    })?;
+    let config = config::load_file(service, path);
+    Ok(match config.defaults.docker_data_dir {
+        Some(_) => format!(
+            "unix://{}",
+            private_socket(&engine.var_dir, service).display()
+        ),
+        None => svcfs::docker::normalize_host(&engine.docker_host),
+    })
+}
+
+fn private_socket(var_dir: &Path, service: &str) -> PathBuf {
+    var_dir.join(service).join("docker.sock")
+}
