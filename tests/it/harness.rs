@@ -1,0 +1,356 @@
+//! Shared test machinery: prerequisites, a daemon per test with its own
+//! config dir, var dir and mountpoint, ctl writes that report the errno,
+//! and clean-up of everything a test created.
+
+#![allow(dead_code)]
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The svcfs binary cargo built for these tests.
+pub const SVCFS: &str = env!("CARGO_BIN_EXE_svcfs");
+
+/// The images the tests run, built locally by scripts/setup-test-env.sh.
+pub const IMAGES: [&str; 4] = [
+    "busybox:latest",
+    "shipyard/shipyard:latest",
+    "dhrp/sshd:latest",
+    "google/busybox:latest",
+];
+
+/// Run a command, returning stdout when it succeeds.
+pub fn run(program: &str, args: &[&str]) -> Result<String, String> {
+    let out = Command::new(program)
+        .args(args)
+        .output()
+        .map_err(|e| format!("{program}: {e}"))?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(format!(
+            "{program} {}: {}{}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
+}
+
+/// The docker CLI against the host daemon.
+pub fn docker(args: &[&str]) -> Result<String, String> {
+    run("docker", args)
+}
+
+/// Whether the machine can run these tests. Without `CI`, a missing
+/// prerequisite skips the test (returns false) with a note; with `CI` it
+/// fails the test.
+pub fn prerequisites() -> bool {
+    let mut missing = Vec::new();
+    if !Path::new("/dev/fuse").exists() {
+        missing.push("/dev/fuse".to_string());
+    }
+    if run("fusermount3", &["-V"]).is_err() {
+        missing.push("fusermount3 (package fuse3)".to_string());
+    }
+    if docker(&["info", "--format", "{{.ServerVersion}}"]).is_err() {
+        missing.push("a running dockerd".to_string());
+    } else {
+        for image in IMAGES {
+            if docker(&["image", "inspect", image]).is_err() {
+                missing.push(format!("image {image}"));
+            }
+        }
+    }
+    if unsafe { libc::geteuid() } != 0 {
+        missing.push("root".to_string());
+    }
+    if missing.is_empty() {
+        return true;
+    }
+    let message = format!(
+        "missing prerequisites: {} (run scripts/setup-test-env.sh as root)",
+        missing.join(", ")
+    );
+    if std::env::var_os("CI").is_some() {
+        panic!("{message}");
+    }
+    eprintln!("skipping: {message}");
+    false
+}
+
+/// The 12-character id of a local image, as the tutorial writes run_image.
+pub fn image_short_id(image: &str) -> String {
+    let id = docker(&["image", "inspect", "--format", "{{.Id}}", image]).expect("image exists");
+    id.trim().trim_start_matches("sha256:")[..12].to_string()
+}
+
+/// The full id of a container by name, if it exists.
+pub fn container_id(name: &str) -> Option<String> {
+    docker(&["inspect", "--format", "{{.Id}}", name])
+        .ok()
+        .map(|s| s.trim().to_string())
+}
+
+/// Whether a container runs.
+pub fn container_running(name: &str) -> bool {
+    docker(&["inspect", "--format", "{{.State.Running}}", name])
+        .map(|s| s.trim() == "true")
+        .unwrap_or(false)
+}
+
+/// Remove every container of a service (labels survive renames, so the
+/// `.prev` containers go too).
+pub fn remove_containers(service: &str) {
+    if let Ok(ids) = docker(&[
+        "ps",
+        "-aq",
+        "--filter",
+        &format!("label=svcfs.service={service}"),
+    ]) {
+        for id in ids.split_whitespace() {
+            let _ = docker(&["rm", "-f", id]);
+        }
+    }
+}
+
+/// Write one command to a ctl file like `echo cmd > ctl`; Err is the errno.
+pub fn write_ctl(path: &Path, command: &str) -> Result<(), i32> {
+    let mut file = OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(path)
+        .map_err(|e| e.raw_os_error().unwrap_or(-1))?;
+    file.write_all(format!("{command}\n").as_bytes())
+        .map_err(|e| e.raw_os_error().unwrap_or(-1))
+}
+
+/// Poll `check` until it holds or `limit` passes.
+pub fn wait_until(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    loop {
+        if check() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Whether something is mounted at `path`.
+pub fn is_mounted(path: &Path) -> bool {
+    let table = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let target = path.to_string_lossy();
+    table
+        .lines()
+        .any(|l| l.split(' ').nth(4) == Some(target.as_ref()))
+}
+
+/// A test's private directory tree: etc/ (service files), var/, mnt/.
+pub struct Sandbox {
+    pub root: PathBuf,
+    pub services: Vec<String>,
+}
+
+impl Sandbox {
+    /// A fresh sandbox named after the test; `services` are the service
+    /// names whose containers are removed before and after.
+    pub fn new(test: &str, services: &[&str]) -> Sandbox {
+        let root = std::env::temp_dir().join(format!("svcfs-it-{test}"));
+        if is_mounted(&root.join("mnt")) {
+            let _ = run("umount", &["-l", &root.join("mnt").to_string_lossy()]);
+        }
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(root.join("etc")).unwrap();
+        let services: Vec<String> = services.iter().map(|s| s.to_string()).collect();
+        for s in &services {
+            remove_containers(s);
+        }
+        Sandbox { root, services }
+    }
+
+    pub fn etc(&self) -> PathBuf {
+        self.root.join("etc")
+    }
+
+    pub fn mnt(&self) -> PathBuf {
+        self.root.join("mnt")
+    }
+
+    pub fn var(&self) -> PathBuf {
+        self.root.join("var")
+    }
+
+    /// Write a service file.
+    pub fn service_file(&self, file: &str, text: &str) {
+        std::fs::write(self.etc().join(file), text).unwrap();
+    }
+
+    /// Start a daemon on this sandbox with extra arguments.
+    pub fn mount(&self, extra: &[&str]) -> Daemon {
+        Daemon::start(self, extra)
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        for s in &self.services {
+            remove_containers(s);
+        }
+        if is_mounted(&self.mnt()) {
+            let _ = run("umount", &["-l", &self.mnt().to_string_lossy()]);
+        }
+    }
+}
+
+/// A running `svcfs mount`.
+pub struct Daemon {
+    child: Option<Child>,
+    pub mnt: PathBuf,
+    pub log_path: PathBuf,
+}
+
+impl Daemon {
+    fn start(sandbox: &Sandbox, extra: &[&str]) -> Daemon {
+        let log_path = sandbox.root.join(format!(
+            "daemon-{}.log",
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_millis()
+        ));
+        let log = std::fs::File::create(&log_path).unwrap();
+        let mnt = sandbox.mnt();
+        let mut args: Vec<String> = vec![
+            "mount".into(),
+            mnt.to_string_lossy().into_owned(),
+            "--config-dir".into(),
+            sandbox.etc().to_string_lossy().into_owned(),
+            "--var-dir".into(),
+            sandbox.var().to_string_lossy().into_owned(),
+            "--nodename".into(),
+            "node1".into(),
+            "--refresh-interval".into(),
+            "2".into(),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let child = Command::new(SVCFS)
+            .args(&args)
+            .env("RUST_LOG", "info,svcfs=debug")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("svcfs starts");
+        let mut daemon = Daemon {
+            child: Some(child),
+            mnt: mnt.clone(),
+            log_path,
+        };
+        // The daemon logs "mounted" once the session serves requests; a
+        // stale mount of a killed daemon may be in the table before that.
+        let mounted = wait_until(Duration::from_secs(15), || {
+            if let Some(Ok(Some(_))) = daemon.child.as_mut().map(|c| c.try_wait()) {
+                return true;
+            }
+            daemon.output().contains("svcfs::daemon: mounted")
+        });
+        assert!(
+            mounted && is_mounted(&mnt) && std::fs::read_dir(&mnt).is_ok(),
+            "svcfs did not mount {}:\n{}",
+            mnt.display(),
+            daemon.output()
+        );
+        daemon
+    }
+
+    /// What the daemon printed so far.
+    pub fn output(&self) -> String {
+        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+
+    /// A path under the mountpoint.
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.mnt.join(rel)
+    }
+
+    /// Read a file of the tree.
+    pub fn read(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.path(rel))
+            .unwrap_or_else(|e| panic!("read {rel}: {e}\n{}", self.output()))
+    }
+
+    /// `echo command > <rel>` (rel names a ctl file).
+    pub fn ctl(&self, rel: &str, command: &str) -> Result<(), i32> {
+        write_ctl(&self.path(rel), command)
+    }
+
+    /// `echo command > <rel>` that must succeed.
+    pub fn must(&self, rel: &str, command: &str) {
+        if let Err(errno) = self.ctl(rel, command) {
+            let svc = rel.split('/').next().unwrap_or("");
+            panic!(
+                "{command} > {rel} failed with errno {errno}\nlog:\n{}\ndaemon:\n{}",
+                std::fs::read_to_string(self.path(&format!("{svc}/log"))).unwrap_or_default(),
+                self.output()
+            );
+        }
+    }
+
+    /// The daemon's pid.
+    pub fn pid(&self) -> i32 {
+        self.child.as_ref().map(|c| c.id() as i32).unwrap_or(0)
+    }
+
+    /// Send a signal and wait for the daemon to exit; its exit status.
+    pub fn signal_and_wait(&mut self, signal: i32) -> Option<std::process::ExitStatus> {
+        let mut child = self.child.take()?;
+        unsafe { libc::kill(child.id() as i32, signal) };
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                let _ = child.kill();
+                return child.wait().ok();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        self.signal_and_wait(libc::SIGTERM);
+    }
+}
+
+/// GET / on 127.0.0.1:port; the response body, if anything answered.
+pub fn http_get(port: u16) -> Option<String> {
+    use std::io::Read;
+    let mut stream = std::net::TcpStream::connect_timeout(
+        &std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+        Duration::from_secs(2),
+    )
+    .ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(3))).ok()?;
+    stream
+        .write_all(b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n")
+        .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    Some(response)
+}
+
+/// Lines of a file that contain `needle`.
+pub fn lines_with(text: &str, needle: &str) -> Vec<String> {
+    text.lines()
+        .filter(|l| l.contains(needle))
+        .map(str::to_string)
+        .collect()
+}
