@@ -15,6 +15,7 @@ pub mod drivers;
 pub mod engine;
 pub mod error;
 pub mod fs;
+pub mod host;
 pub mod model;
 pub mod render;
 pub mod view;

@@ -14,6 +14,7 @@ use crate::actionlog::ResourceLog;
 use crate::config::{ResourceConfig, ResourceSpec};
 use crate::docker::DockerEndpoint;
 use crate::error::{Error, Result};
+use crate::host::CommandRunner;
 use crate::model::ResourceState;
 
 pub use invalid::InvalidDriver;
@@ -55,6 +56,8 @@ pub struct DriverContext {
     pub nodename: String,
     /// The docker daemon that serves this service's containers.
     pub docker: Arc<DockerEndpoint>,
+    /// Runs host commands (mount, vgchange, ...).
+    pub runner: Arc<dyn CommandRunner>,
 }
 
 /// The driver for one configured resource; invalid resources get a driver

@@ -17,6 +17,7 @@ use crate::config::{self, Problem, ServiceConfig};
 use crate::docker::DockerEndpoint;
 use crate::drivers::{self, DriverContext};
 use crate::error::{Error, Result};
+use crate::host::SystemRunner;
 
 pub use command::{parse_resource_command, parse_service_command, Verb};
 pub use service::{check_node, LoadedResource, LoadedService, ServiceRuntime};
@@ -127,6 +128,7 @@ impl Engine {
             var_dir: self.options.var_dir.clone(),
             nodename: self.options.nodename.clone(),
             docker: self.endpoint(&self.docker_host_for(&config)),
+            runner: Arc::new(SystemRunner),
         };
         let resources = config
             .resources
