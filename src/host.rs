@@ -70,9 +70,23 @@ pub trait CommandRunner: Send + Sync {
 pub fn command_line(program: &str, args: &[&str]) -> String {
     std::iter::once(program)
         .chain(args.iter().copied())
-        .map(|w| shell_words::quote(w).into_owned())
+        .map(quote_if_needed)
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// Quote a word for a shell only when it needs it, so log lines read like
+/// what an operator types (`--bridge=br0`, not `'--bridge=br0'`).
+pub fn quote_if_needed(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_-./=:,@+%#".contains(&b));
+    if plain {
+        word.to_string()
+    } else {
+        shell_words::quote(word).into_owned()
+    }
 }
 
 /// Run a command and fail with EIO, naming the command and its stderr,
@@ -268,6 +282,10 @@ mod tests {
         assert_eq!(
             command_line("mount", &["-o", "rw", "/a b"]),
             "mount -o rw '/a b'"
+        );
+        assert_eq!(
+            command_line("dockerd", &["--bridge=br0", ""]),
+            "dockerd --bridge=br0 ''"
         );
     }
 }

@@ -3,6 +3,7 @@
 //! (docker, LVM, mount, netlink); they know nothing of FUSE or inodes.
 
 pub mod container;
+pub mod dockerd;
 mod invalid;
 
 use std::path::PathBuf;
@@ -70,6 +71,7 @@ pub fn build(ctx: &DriverContext, resource: &ResourceConfig) -> Arc<dyn Driver> 
             resource.rid.clone(),
             spec.clone(),
         )),
+        Ok(ResourceSpec::Dockerd(spec)) => Arc::new(dockerd::DockerdDriver::new(ctx, spec.clone())),
         Ok(_) => Arc::new(InvalidDriver::new(
             format!(
                 "{} resources are not supported by this version of svcfs",

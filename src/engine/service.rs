@@ -235,6 +235,9 @@ impl ServiceRuntime {
             self.log.service_line(Level::Error, &format!("{what}: {e}"));
         })?;
         let result = self.execute(&loaded, &plan, limit).await;
+        // Resources depend on each other (containers on the private daemon,
+        // nested filesystems): refresh them all before the write returns.
+        self.refresh(limit).await;
         *lock(&self.running_action) = None;
         result
     }

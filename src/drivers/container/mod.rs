@@ -245,7 +245,7 @@ pub fn equivalent_run_command(host: &str, name: &str, spec: &ContainerSpec) -> S
     words.extend(
         spec.run_command
             .iter()
-            .map(|w| shell_words::quote(w).into_owned()),
+            .map(|w| crate::host::quote_if_needed(w)),
     );
     words.join(" ")
 }

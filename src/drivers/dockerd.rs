@@ -1,0 +1,377 @@
+//! The private docker daemon of a service (`docker_data_dir`): an implicit
+//! resource that starts after the filesystems (its data lives on one) and
+//! before the containers, and stops after the last container.
+//!
+//! It runs detached from svcfs (its own session, output in
+//! `<var-dir>/<svc>/dockerd.log`) so that it outlives a daemon restart; a
+//! later svcfs finds it again through its socket and pid file.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+
+use super::{Driver, DriverContext};
+use crate::actionlog::ResourceLog;
+use crate::config::DockerdSpec;
+use crate::docker::{DockerEndpoint, DockerError};
+use crate::error::{Error, Result};
+use crate::host::command_line;
+use crate::model::{ResourceState, Status};
+
+/// Bound on the daemon answering after it was spawned.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+/// Grace period between SIGTERM and SIGKILL.
+const STOP_TIMEOUT: Duration = Duration::from_secs(30);
+/// Bound on one ping of the socket.
+const PING_TIMEOUT: Duration = Duration::from_secs(3);
+/// How often start and stop look at the daemon while waiting.
+const POLL_INTERVAL: Duration = Duration::from_millis(200);
+/// Lines of the daemon's log shown when it fails to start.
+const FAILURE_LOG_LINES: usize = 15;
+
+/// Files of one private daemon, all under `<var-dir>/<svc>/`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DaemonPaths {
+    /// `docker.sock`: the tutorial's `/opt/opensvc/var/<svc>/docker.sock`
+    /// with `--var-dir /opt/opensvc/var`.
+    pub socket: PathBuf,
+    /// `dockerd.pid`.
+    pub pidfile: PathBuf,
+    /// `exec`: the daemon's exec root (containerd state and sockets).
+    pub exec_root: PathBuf,
+    /// `dockerd.log`.
+    pub log: PathBuf,
+}
+
+impl DaemonPaths {
+    /// The paths of `service`'s daemon under `var_dir`.
+    pub fn new(var_dir: &Path, service: &str) -> Self {
+        let dir = var_dir.join(service);
+        DaemonPaths {
+            socket: dir.join("docker.sock"),
+            pidfile: dir.join("dockerd.pid"),
+            exec_root: dir.join("exec"),
+            log: dir.join("dockerd.log"),
+        }
+    }
+}
+
+/// The dockerd command line: svcfs's own settings, then
+/// `docker_daemon_args`.
+pub fn daemon_args(service: &str, spec: &DockerdSpec, paths: &DaemonPaths) -> Vec<String> {
+    let mut args = vec![
+        "--data-root".to_string(),
+        spec.data_dir.display().to_string(),
+        "-H".to_string(),
+        format!("unix://{}", paths.socket.display()),
+        "--pidfile".to_string(),
+        paths.pidfile.display().to_string(),
+        "--exec-root".to_string(),
+        paths.exec_root.display().to_string(),
+        // Separate containerd namespaces keep this daemon's containers
+        // apart from the host daemon's, should they share a containerd.
+        "--containerd-namespace".to_string(),
+        format!("svcfs-{service}"),
+        "--containerd-plugins-namespace".to_string(),
+        format!("svcfs-{service}-plugins"),
+    ];
+    args.extend(spec.args.iter().cloned());
+    args
+}
+
+/// Whether `pid` is a live dockerd serving `socket` (pids get reused: a
+/// stale pid file must not make svcfs signal another process).
+fn is_our_daemon(pid: i32, socket: &Path) -> bool {
+    let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+        return false;
+    };
+    let words: Vec<String> = cmdline
+        .split(|b| *b == 0)
+        .map(|w| String::from_utf8_lossy(w).into_owned())
+        .collect();
+    let socket = format!("unix://{}", socket.display());
+    words.iter().any(|w| w == &socket)
+}
+
+fn read_pid(pidfile: &Path) -> Option<i32> {
+    std::fs::read_to_string(pidfile).ok()?.trim().parse().ok()
+}
+
+fn last_lines(path: &Path, count: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(count)..].join("\n")
+}
+
+/// Drives the implicit `dockerd` resource.
+pub struct DockerdDriver {
+    service: String,
+    spec: DockerdSpec,
+    paths: DaemonPaths,
+    docker: Arc<DockerEndpoint>,
+    /// Exit status of a daemon this svcfs spawned, once it ended.
+    exited: Arc<Mutex<Option<String>>>,
+}
+
+impl DockerdDriver {
+    /// A driver for `ctx.service`'s private daemon.
+    pub fn new(ctx: &DriverContext, spec: DockerdSpec) -> Self {
+        DockerdDriver {
+            paths: DaemonPaths::new(&ctx.var_dir, &ctx.service),
+            service: ctx.service.clone(),
+            spec,
+            docker: ctx.docker.clone(),
+            exited: Arc::default(),
+        }
+    }
+
+    async fn answers(&self) -> std::result::Result<(), DockerError> {
+        self.docker
+            .call("ping", PING_TIMEOUT, |d| async move { d.ping().await })
+            .await
+            .map(|_| ())
+    }
+
+    fn running_pid(&self) -> Option<i32> {
+        read_pid(&self.paths.pidfile).filter(|pid| is_our_daemon(*pid, &self.paths.socket))
+    }
+
+    fn spawn(&self, log: &ResourceLog) -> Result<()> {
+        let dir = self
+            .paths
+            .socket
+            .parent()
+            .ok_or_else(|| Error::invalid("the var dir has no parent"))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::backend(format!("cannot create {}: {e}", dir.display())))?;
+        // A socket left by a daemon that died would make the new one fail.
+        let _ = std::fs::remove_file(&self.paths.socket);
+        let output = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.paths.log)
+            .map_err(|e| {
+                Error::backend(format!("cannot open {}: {e}", self.paths.log.display()))
+            })?;
+        let args = daemon_args(&self.service, &self.spec, &self.paths);
+        let arg_refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        log.info(command_line(&self.spec.exe, &arg_refs));
+        let mut command = tokio::process::Command::new(&self.spec.exe);
+        command
+            .args(&args)
+            .stdin(std::process::Stdio::null())
+            .stdout(
+                output
+                    .try_clone()
+                    .map_err(|e| Error::backend(e.to_string()))?,
+            )
+            .stderr(output)
+            .kill_on_drop(false);
+        // SAFETY: setsid is async-signal-safe; it detaches the daemon from
+        // svcfs's session so that it outlives svcfs and its terminal.
+        unsafe {
+            command.pre_exec(|| {
+                nix::unistd::setsid().map_err(std::io::Error::from)?;
+                Ok(())
+            });
+        }
+        let mut child = command
+            .spawn()
+            .map_err(|e| Error::backend(format!("cannot start {}: {e}", self.spec.exe)))?;
+        log.info(format!("output in {}", self.paths.log.display()));
+        *self.exited.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        let exited = Arc::clone(&self.exited);
+        // Reap the daemon when it ends, and remember how it ended.
+        tokio::spawn(async move {
+            let status = child.wait().await;
+            let text = match status {
+                Ok(s) => s.to_string(),
+                Err(e) => format!("unknown ({e})"),
+            };
+            *exited.lock().unwrap_or_else(|e| e.into_inner()) = Some(text);
+        });
+        Ok(())
+    }
+
+    async fn wait_until_answering(&self, log: &ResourceLog) -> Result<()> {
+        log.info("wait for docker daemon up status");
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            if self.answers().await.is_ok() {
+                log.info(format!(
+                    "docker daemon is up on unix://{}",
+                    self.paths.socket.display()
+                ));
+                return Ok(());
+            }
+            if let Some(status) = self
+                .exited
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone()
+            {
+                return Err(Error::backend(format!(
+                    "dockerd ended while starting ({status}); last lines of {}:\n{}",
+                    self.paths.log.display(),
+                    last_lines(&self.paths.log, FAILURE_LOG_LINES)
+                )));
+            }
+            if Instant::now() >= deadline {
+                return Err(Error::timed_out(format!(
+                    "dockerd did not answer on {} within {}s; see {}",
+                    self.paths.socket.display(),
+                    START_TIMEOUT.as_secs(),
+                    self.paths.log.display()
+                )));
+            }
+            tokio::time::sleep(POLL_INTERVAL).await;
+        }
+    }
+
+    async fn wait_for_exit(&self, pid: i32, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if !is_our_daemon(pid, &self.paths.socket) {
+                return true;
+            }
+            tokio::time::sleep(POLL_INTERVAL).await;
+        }
+        !is_our_daemon(pid, &self.paths.socket)
+    }
+}
+
+fn signal(pid: i32, signal: nix::sys::signal::Signal) {
+    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal);
+}
+
+#[async_trait]
+impl Driver for DockerdDriver {
+    async fn status(&self) -> ResourceState {
+        let label = self.spec.data_dir.display().to_string();
+        match self.answers().await {
+            Ok(()) => ResourceState::new(Status::Up, label),
+            Err(DockerError::Unreachable(_)) => match self.running_pid() {
+                Some(pid) => ResourceState::new(Status::Warn, label).with_message(format!(
+                    "dockerd (pid {pid}) runs but its socket does not answer"
+                )),
+                None => ResourceState::new(Status::Down, label)
+                    .with_message("docker daemon is not running"),
+            },
+            Err(e) => ResourceState::new(Status::Warn, label).with_message(e.message()),
+        }
+    }
+
+    async fn start(&self, log: &ResourceLog) -> Result<()> {
+        if self.answers().await.is_ok() {
+            log.info("docker daemon is already up");
+            return Ok(());
+        }
+        match self.running_pid() {
+            Some(pid) => log.info(format!("dockerd (pid {pid}) is starting")),
+            None => self.spawn(log)?,
+        }
+        self.wait_until_answering(log).await
+    }
+
+    async fn stop(&self, log: &ResourceLog) -> Result<()> {
+        let Some(pid) = self.running_pid() else {
+            if self.answers().await.is_ok() {
+                return Err(Error::backend(format!(
+                    "a docker daemon answers on {} but {} does not name it: stop it by hand",
+                    self.paths.socket.display(),
+                    self.paths.pidfile.display()
+                )));
+            }
+            log.info("docker daemon is already down");
+            return Ok(());
+        };
+        log.info(format!("kill -TERM {pid} (dockerd)"));
+        signal(pid, nix::sys::signal::Signal::SIGTERM);
+        log.info("wait for docker daemon down status");
+        if !self.wait_for_exit(pid, STOP_TIMEOUT).await {
+            log.warn(format!(
+                "dockerd (pid {pid}) still runs after {}s: kill -KILL {pid}",
+                STOP_TIMEOUT.as_secs()
+            ));
+            signal(pid, nix::sys::signal::Signal::SIGKILL);
+            if !self.wait_for_exit(pid, Duration::from_secs(5)).await {
+                return Err(Error::timed_out(format!(
+                    "dockerd (pid {pid}) survived SIGKILL"
+                )));
+            }
+        }
+        self.docker.reset().await;
+        log.info("docker daemon is down");
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> DockerdSpec {
+        DockerdSpec {
+            data_dir: PathBuf::from("/opt/app.opensvc.com/appdata"),
+            args: vec!["--ip".into(), "37.59.71.25".into()],
+            exe: "dockerd".into(),
+        }
+    }
+
+    #[test]
+    fn paths_follow_the_tutorial_with_its_var_dir() {
+        let paths = DaemonPaths::new(Path::new("/opt/opensvc/var"), "app.opensvc.com");
+        assert_eq!(
+            paths.socket,
+            PathBuf::from("/opt/opensvc/var/app.opensvc.com/docker.sock")
+        );
+        assert_eq!(
+            paths.pidfile,
+            PathBuf::from("/opt/opensvc/var/app.opensvc.com/dockerd.pid")
+        );
+    }
+
+    #[test]
+    fn args_put_svcfs_settings_before_the_configured_ones() {
+        let paths = DaemonPaths::new(Path::new("/v"), "app");
+        let args = daemon_args("app", &spec(), &paths);
+        assert_eq!(
+            args,
+            [
+                "--data-root",
+                "/opt/app.opensvc.com/appdata",
+                "-H",
+                "unix:///v/app/docker.sock",
+                "--pidfile",
+                "/v/app/dockerd.pid",
+                "--exec-root",
+                "/v/app/exec",
+                "--containerd-namespace",
+                "svcfs-app",
+                "--containerd-plugins-namespace",
+                "svcfs-app-plugins",
+                "--ip",
+                "37.59.71.25"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_recycled_pid_is_not_taken_for_the_daemon() {
+        // Our own pid is alive but is not a dockerd serving that socket.
+        let me = std::process::id() as i32;
+        assert!(!is_our_daemon(me, Path::new("/v/app/docker.sock")));
+        assert!(!is_our_daemon(i32::MAX, Path::new("/v/app/docker.sock")));
+    }
+
+    #[test]
+    fn last_lines_of_a_log() {
+        let path = std::env::temp_dir().join(format!("svcfs-dockerd-log-{}", std::process::id()));
+        std::fs::write(&path, "a\nb\nc\n").unwrap();
+        assert_eq!(last_lines(&path, 2), "b\nc");
+        assert_eq!(last_lines(Path::new("/nonexistent"), 2), "");
+        let _ = std::fs::remove_file(path);
+    }
+}
