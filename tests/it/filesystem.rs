@@ -402,6 +402,8 @@ overall                   down
     assert!(d
         .read(&format!("{svc}/container#1/messages"))
         .contains("start failed: docker daemon is not running"));
+    // Nothing can run without a daemon: stopping is a success.
+    d.must(&format!("{svc}/ctl"), "stop");
 }
 
 #[test]

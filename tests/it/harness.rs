@@ -192,7 +192,12 @@ impl Sandbox {
 
     /// Start a daemon on this sandbox with extra arguments.
     pub fn mount(&self, extra: &[&str]) -> Daemon {
-        Daemon::start(self, extra)
+        Daemon::start(self, &[], extra)
+    }
+
+    /// Start a daemon whose command line is prefixed (e.g. by `nsenter`).
+    pub fn mount_wrapped(&self, wrapper: &[&str], extra: &[&str]) -> Daemon {
+        Daemon::start(self, wrapper, extra)
     }
 }
 
@@ -215,7 +220,7 @@ pub struct Daemon {
 }
 
 impl Daemon {
-    fn start(sandbox: &Sandbox, extra: &[&str]) -> Daemon {
+    fn start(sandbox: &Sandbox, wrapper: &[&str], extra: &[&str]) -> Daemon {
         let log_path = sandbox.root.join(format!(
             "daemon-{}.log",
             std::time::SystemTime::now()
@@ -225,21 +230,31 @@ impl Daemon {
         ));
         let log = std::fs::File::create(&log_path).unwrap();
         let mnt = sandbox.mnt();
-        let mut args: Vec<String> = vec![
-            "mount".into(),
-            mnt.to_string_lossy().into_owned(),
-            "--config-dir".into(),
-            sandbox.etc().to_string_lossy().into_owned(),
-            "--var-dir".into(),
-            sandbox.var().to_string_lossy().into_owned(),
-            "--nodename".into(),
-            "node1".into(),
-            "--refresh-interval".into(),
-            "2".into(),
-        ];
+        let mut args: Vec<String> = wrapper.iter().map(|s| s.to_string()).collect();
+        args.push(SVCFS.to_string());
+        args.extend(
+            [
+                "mount",
+                &mnt.to_string_lossy(),
+                "--config-dir",
+                &sandbox.etc().to_string_lossy(),
+            ]
+            .map(String::from),
+        );
+        // Defaults a test may override through `extra`.
+        let var = sandbox.var().to_string_lossy().into_owned();
+        for (option, default) in [
+            ("--var-dir", var.as_str()),
+            ("--nodename", "node1"),
+            ("--refresh-interval", "2"),
+        ] {
+            if !extra.contains(&option) {
+                args.extend([option.to_string(), default.to_string()]);
+            }
+        }
         args.extend(extra.iter().map(|s| s.to_string()));
-        let child = Command::new(SVCFS)
-            .args(&args)
+        let child = Command::new(&args[0])
+            .args(&args[1..])
             .env("RUST_LOG", "info,svcfs=debug")
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
@@ -353,4 +368,151 @@ pub fn lines_with(text: &str, needle: &str) -> Vec<String> {
         .filter(|l| l.contains(needle))
         .map(str::to_string)
         .collect()
+}
+
+/// Host commands a test needs, checked like [`prerequisites`].
+pub fn host_tools(tools: &[&str]) -> bool {
+    let missing: Vec<&str> = tools
+        .iter()
+        .copied()
+        .filter(|t| run("sh", &["-c", &format!("command -v {t}")]).is_err())
+        .collect();
+    if missing.is_empty() {
+        return true;
+    }
+    let message = format!(
+        "missing host tools: {} (run scripts/setup-test-env.sh as root)",
+        missing.join(", ")
+    );
+    if std::env::var_os("CI").is_some() {
+        panic!("{message}");
+    }
+    eprintln!("skipping: {message}");
+    false
+}
+
+/// A network namespace the test owns, deleted on drop.
+pub struct NetNs {
+    pub name: String,
+}
+
+impl NetNs {
+    /// A fresh namespace with `lo` up.
+    pub fn new(name: &str) -> NetNs {
+        let _ = run("ip", &["netns", "del", name]);
+        run("ip", &["netns", "add", name]).expect("ip netns add");
+        let ns = NetNs {
+            name: name.to_string(),
+        };
+        ns.ip(&["link", "set", "lo", "up"]);
+        ns
+    }
+
+    /// `ip -n <ns> args...`, which must succeed.
+    pub fn ip(&self, args: &[&str]) -> String {
+        let mut full = vec!["-n", &self.name];
+        full.extend_from_slice(args);
+        run("ip", &full).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// `/run/netns/<name>`.
+    pub fn path(&self) -> String {
+        format!("/run/netns/{}", self.name)
+    }
+
+    /// The `nsenter` prefix that runs a command in this network namespace
+    /// only (the mount namespace stays the host's, so FUSE mounts are seen).
+    pub fn wrapper(&self) -> Vec<String> {
+        vec!["nsenter".to_string(), format!("--net={}", self.path())]
+    }
+
+    /// Run a command inside the namespace.
+    pub fn exec(&self, command: &[&str]) -> Result<String, String> {
+        let net = format!("--net={}", self.path());
+        let mut full = vec![net.as_str()];
+        full.extend_from_slice(command);
+        run("nsenter", &full)
+    }
+
+    /// `ip -o addr show dev <dev>` inside the namespace.
+    pub fn addresses(&self, dev: &str) -> String {
+        self.ip(&["-o", "addr", "show", "dev", dev])
+    }
+}
+
+impl Drop for NetNs {
+    fn drop(&mut self) {
+        let _ = run("ip", &["netns", "del", &self.name]);
+    }
+}
+
+/// Block storage a test made: image files, loop devices, a VG, mounts.
+/// Everything is undone on drop, mounts first.
+#[derive(Default)]
+pub struct Storage {
+    mounts: Vec<PathBuf>,
+    vg: Option<(String, String)>,
+}
+
+impl Storage {
+    /// An ext4 filesystem in an image file of `megabytes`.
+    pub fn ext4_image(&self, path: &Path, megabytes: u32) {
+        let _ = std::fs::remove_file(path);
+        run(
+            "truncate",
+            &["-s", &format!("{megabytes}M"), &path.to_string_lossy()],
+        )
+        .unwrap();
+        run("mkfs.ext4", &["-q", "-F", &path.to_string_lossy()]).unwrap();
+    }
+
+    /// A volume group named `vg` (no logical volumes) on a loop device
+    /// backed by `image`; an earlier leftover of that name is removed first.
+    pub fn volume_group(&mut self, vg: &str, image: &Path) {
+        remove_vg(vg);
+        let _ = std::fs::remove_file(image);
+        run("truncate", &["-s", "32M", &image.to_string_lossy()]).unwrap();
+        let dev = run("losetup", &["-f", "--show", &image.to_string_lossy()])
+            .unwrap()
+            .trim()
+            .to_string();
+        run("pvcreate", &["-q", &dev]).unwrap();
+        run("vgcreate", &["-q", vg, &dev]).unwrap();
+        self.vg = Some((vg.to_string(), dev));
+    }
+
+    /// Remember a mountpoint to unmount on drop (if still mounted).
+    pub fn unmount_on_drop(&mut self, path: &Path) {
+        self.mounts.push(path.to_path_buf());
+    }
+}
+
+/// Remove a VG and the loop devices under it (leftovers of a crashed run).
+pub fn remove_vg(vg: &str) {
+    let pvs = run("vgs", &["--noheadings", "-o", "pv_name", vg]).unwrap_or_default();
+    let _ = run("vgremove", &["-f", "-q", vg]);
+    for pv in pvs.split_whitespace() {
+        let _ = run("pvremove", &["-q", pv]);
+        if pv.starts_with("/dev/loop") {
+            let _ = run("losetup", &["-d", pv]);
+        }
+    }
+}
+
+impl Drop for Storage {
+    fn drop(&mut self) {
+        for mount in self.mounts.iter().rev() {
+            for _ in 0..5 {
+                if !is_mounted(mount) {
+                    break;
+                }
+                if run("umount", &[&mount.to_string_lossy()]).is_err() {
+                    let _ = run("umount", &["-l", &mount.to_string_lossy()]);
+                }
+            }
+        }
+        if let Some((vg, _)) = &self.vg {
+            remove_vg(vg);
+        }
+    }
 }

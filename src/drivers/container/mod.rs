@@ -660,11 +660,16 @@ impl Driver for ContainerDriver {
     }
 
     async fn stop(&self, log: &ResourceLog) -> Result<()> {
-        match self
-            .inspect(&self.name)
-            .await
-            .map_err(DockerError::into_error)?
-        {
+        let found = match self.inspect(&self.name).await {
+            // No daemon, no running container: its containers died with it
+            // (or never started), so there is nothing to stop.
+            Err(DockerError::Unreachable(_)) => {
+                log.info("docker daemon is not running: the container is down");
+                return Ok(());
+            }
+            other => other.map_err(DockerError::into_error)?,
+        };
+        match found {
             None => {
                 log.info("can not find container id, already down");
                 Ok(())
