@@ -193,3 +193,144 @@ fn resource_file(
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::EngineOptions;
+    use std::path::PathBuf;
+    use std::time::Duration;
+
+    fn engine(tag: &str, files: &[(&str, &str)]) -> Arc<Engine> {
+        let dir = std::env::temp_dir().join(format!("svcfs-view-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        for (name, text) in files {
+            std::fs::write(dir.join(name), text).unwrap();
+        }
+        let engine = Engine::new(EngineOptions {
+            config_dir: dir,
+            var_dir: PathBuf::from("/nonexistent/var"),
+            nodename: "n1".into(),
+            docker_host: "unix:///nonexistent/docker.sock".into(),
+            refresh_interval: Duration::from_secs(60),
+            status_timeout: Duration::from_secs(1),
+        });
+        engine.reload(true);
+        engine
+    }
+
+    fn names(entries: &[Entry]) -> Vec<&str> {
+        entries.iter().map(|e| e.name.as_str()).collect()
+    }
+
+    const FILE: &str =
+        "[container#1]\nrun_image = busybox\n[fs#1]\ndev = /d\nmnt = /m\ntype = ext4\n";
+
+    #[test]
+    fn root_lists_services_and_service_lists_files_then_resources() {
+        let e = engine("list", &[("a.env", FILE), ("b.conf", "")]);
+        assert_eq!(names(&list(&e, &[]).unwrap()), ["a", "b"]);
+        let entries = list(&e, &["a"]).unwrap();
+        assert_eq!(
+            names(&entries),
+            [
+                "status",
+                "avail",
+                "overview",
+                "status.json",
+                "ctl",
+                "log",
+                "messages",
+                "config",
+                "container#1",
+                "fs#1"
+            ]
+        );
+        assert_eq!(entries[4].kind, NodeKind::Ctl);
+        assert_eq!(entries[8].kind, NodeKind::Dir);
+    }
+
+    #[test]
+    fn resource_directories_have_one_file_per_keyword() {
+        let e = engine("keywords", &[("a.env", FILE)]);
+        assert_eq!(
+            names(&list(&e, &["a", "container#1"]).unwrap()),
+            [
+                "status",
+                "label",
+                "messages",
+                "ctl",
+                "log",
+                "type",
+                "run_image"
+            ]
+        );
+        assert_eq!(
+            names(&list(&e, &["a", "fs#1"]).unwrap()),
+            ["status", "label", "messages", "ctl", "log", "type", "dev", "mnt"]
+        );
+        assert_eq!(content(&e, &["a", "fs#1", "type"]).unwrap(), b"ext4\n");
+        assert_eq!(
+            content(&e, &["a", "container#1", "type"]).unwrap(),
+            b"docker\n"
+        );
+        assert_eq!(
+            content(&e, &["a", "container#1", "run_image"]).unwrap(),
+            b"busybox\n"
+        );
+    }
+
+    #[test]
+    fn kinds_and_unknown_names() {
+        let e = engine("kinds", &[("a.env", FILE)]);
+        assert_eq!(kind(&e, &["a"]), Some(NodeKind::Dir));
+        assert_eq!(kind(&e, &["a", "ctl"]), Some(NodeKind::Ctl));
+        assert_eq!(kind(&e, &["a", "container#1", "ctl"]), Some(NodeKind::Ctl));
+        assert_eq!(kind(&e, &["a", "overview"]), Some(NodeKind::File));
+        assert_eq!(kind(&e, &["a", "container#2"]), None);
+        assert_eq!(kind(&e, &["a", "container#1", "nope"]), None);
+        assert_eq!(kind(&e, &["zz"]), None);
+        assert_eq!(kind(&e, &["a", "container#1", "status", "x"]), None);
+        assert!(list(&e, &["a", "status"]).is_none());
+    }
+
+    #[test]
+    fn contents_come_from_the_snapshot() {
+        let e = engine("content", &[("a.env", FILE)]);
+        // Not refreshed yet: the state says so.
+        assert_eq!(content(&e, &["a", "status"]).unwrap(), b"warn\n");
+        assert_eq!(
+            content(&e, &["a", "container#1", "messages"]).unwrap(),
+            b"# status not checked yet\n"
+        );
+        assert_eq!(content(&e, &["a", "config"]).unwrap(), FILE.as_bytes());
+        assert!(String::from_utf8(content(&e, &["a", "ctl"]).unwrap())
+            .unwrap()
+            .contains("startcontainer"));
+        assert!(
+            String::from_utf8(content(&e, &["a", "container#1", "ctl"]).unwrap())
+                .unwrap()
+                .contains("rollback")
+        );
+        assert!(content(&e, &["a"]).is_none());
+    }
+
+    #[tokio::test]
+    async fn a_refresh_with_docker_down_says_so() {
+        let e = engine(
+            "refresh",
+            &[("a.env", "[container#1]\nrun_image = busybox\n")],
+        );
+        e.refresh_all().await;
+        assert_eq!(content(&e, &["a", "status"]).unwrap(), b"down\n");
+        assert_eq!(
+            content(&e, &["a", "container#1", "messages"]).unwrap(),
+            b"# docker daemon is not running\n"
+        );
+        assert_eq!(
+            content(&e, &["a", "container#1", "label"]).unwrap(),
+            b"busybox\n"
+        );
+    }
+}
