@@ -194,10 +194,17 @@ impl DockerEndpoint {
     }
 
     fn connect(&self, version: &ClientVersion) -> Result<Docker, DockerError> {
-        let client = if self.host.starts_with("unix://") {
-            Docker::connect_with_unix(&self.host, TRANSPORT_TIMEOUT_SECS, version)
-        } else {
-            Docker::connect_with_http(&self.host, TRANSPORT_TIMEOUT_SECS, version)
+        let client = match self.host.strip_prefix("tcp://") {
+            _ if self.host.starts_with("unix://") => {
+                Docker::connect_with_unix(&self.host, TRANSPORT_TIMEOUT_SECS, version)
+            }
+            // The docker CLI says tcp://, the HTTP client wants http://.
+            Some(address) => Docker::connect_with_http(
+                &format!("http://{address}"),
+                TRANSPORT_TIMEOUT_SECS,
+                version,
+            ),
+            None => Docker::connect_with_http(&self.host, TRANSPORT_TIMEOUT_SECS, version),
         };
         client.map_err(DockerError::from)
     }
@@ -227,12 +234,11 @@ pub async fn bounded<T>(
     }
 }
 
-/// `/var/run/docker.sock` → `unix:///var/run/docker.sock`; `tcp://` → `http://`.
+/// `/var/run/docker.sock` → `unix:///var/run/docker.sock`; other hosts stay
+/// as written, so log lines and `svcfs docker` use what `docker -H` takes.
 pub fn normalize_host(host: &str) -> String {
     if host.starts_with('/') {
         format!("unix://{host}")
-    } else if let Some(rest) = host.strip_prefix("tcp://") {
-        format!("http://{rest}")
     } else {
         host.to_string()
     }
@@ -257,10 +263,7 @@ mod tests {
     fn hosts_are_normalized() {
         assert_eq!(normalize_host("/run/d.sock"), "unix:///run/d.sock");
         assert_eq!(normalize_host("unix:///run/d.sock"), "unix:///run/d.sock");
-        assert_eq!(
-            normalize_host("tcp://10.0.0.1:2375"),
-            "http://10.0.0.1:2375"
-        );
+        assert_eq!(normalize_host("tcp://10.0.0.1:2375"), "tcp://10.0.0.1:2375");
     }
 
     #[test]

@@ -43,14 +43,22 @@ pub fn service_files(dir: &Path) -> Result<(BTreeMap<String, PathBuf>, Vec<Probl
             continue;
         }
         if let Some(previous) = files.get(&name) {
+            // `.env` is OpenSVC's name: it wins over `.conf` whatever the
+            // listing order.
+            let (kept, ignored) = if previous.extension().is_some_and(|e| e == "env") {
+                (previous.clone(), path)
+            } else {
+                (path, previous.clone())
+            };
             problems.push(Problem::file(
                 Severity::Error,
-                &path,
+                &ignored,
                 format!(
                     "service {name} is also defined by {}; this file is ignored",
-                    previous.display()
+                    kept.display()
                 ),
             ));
+            files.insert(name, kept);
             continue;
         }
         files.insert(name, path);
@@ -155,7 +163,9 @@ mod tests {
         std::fs::write(dir.join("x.conf"), "").unwrap();
         let loaded = load_dir(&dir);
         assert_eq!(loaded.services.len(), 1);
+        assert_eq!(loaded.services["x"].path, dir.join("x.env"));
         assert!(loaded.problems[0].message.contains("also defined by"));
+        assert_eq!(loaded.problems[0].file, dir.join("x.conf"));
     }
 
     #[test]

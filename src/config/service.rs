@@ -46,6 +46,8 @@ pub struct ServiceDefaults {
     pub docker_data_dir: Option<PathBuf>,
     /// Extra private daemon arguments.
     pub docker_daemon_args: Vec<String>,
+    /// Why `docker_daemon_args` could not be split into words.
+    pub invalid_daemon_args: Option<String>,
     /// The dockerd executable.
     pub docker_exe: String,
 }
@@ -253,11 +255,14 @@ pub fn parse_service(name: &str, path: &Path, text: &str) -> ServiceConfig {
             rid: Rid::dockerd(),
             common: CommonOptions::default(),
             keywords: vec![("docker_data_dir".into(), data_dir.display().to_string())],
-            spec: Ok(ResourceSpec::Dockerd(DockerdSpec {
-                data_dir: data_dir.clone(),
-                args: service.defaults.docker_daemon_args.clone(),
-                exe: service.defaults.docker_exe.clone(),
-            })),
+            spec: match &service.defaults.invalid_daemon_args {
+                Some(reason) => Err(reason.clone()),
+                None => Ok(ResourceSpec::Dockerd(DockerdSpec {
+                    data_dir: data_dir.clone(),
+                    args: service.defaults.docker_daemon_args.clone(),
+                    exe: service.defaults.docker_exe.clone(),
+                })),
+            },
         });
     }
     service.resources.sort_by(|a, b| a.rid.cmp_start(&b.rid));
@@ -350,6 +355,13 @@ impl SectionParser<'_> {
         });
     }
 
+    fn section_errors(&self, section: &str) -> usize {
+        self.problems
+            .iter()
+            .filter(|p| p.severity == Severity::Error && p.section.as_deref() == Some(section))
+            .count()
+    }
+
     /// Sort a section's entries into known keywords; warn about the rest.
     fn known_values<'s>(
         &mut self,
@@ -391,17 +403,11 @@ impl SectionParser<'_> {
 
     fn defaults(&mut self, section: &str, entries: &[(String, String)]) -> ServiceDefaults {
         let values = self.known_values(section, None, entries);
-        let docker_daemon_args = match values.words("docker_daemon_args") {
-            Ok(words) => words,
-            Err(reason) => {
-                self.problem(
-                    Severity::Error,
-                    Some(section),
-                    Some("docker_daemon_args"),
-                    reason,
-                );
-                Vec::new()
-            }
+        // An unsplittable value was reported by the shape check; the
+        // private daemon is then invalid rather than started without it.
+        let (docker_daemon_args, invalid_daemon_args) = match values.words("docker_daemon_args") {
+            Ok(words) => (words, None),
+            Err(reason) => (Vec::new(), Some(reason)),
         };
         ServiceDefaults {
             nodes: values.raw("nodes").map(parse_list).unwrap_or_default(),
@@ -413,6 +419,7 @@ impl SectionParser<'_> {
             service_type: values.text("service_type"),
             docker_data_dir: values.text("docker_data_dir").map(PathBuf::from),
             docker_daemon_args,
+            invalid_daemon_args,
             docker_exe: values
                 .text("docker_exe")
                 .unwrap_or_else(|| "dockerd".to_string()),
@@ -433,13 +440,14 @@ impl SectionParser<'_> {
             }
         };
         let kind = rid.kind();
+        let errors_before = self.section_errors(section);
         let values = self.known_values(section, Some(kind), entries);
         let keywords = values
             .entries
             .iter()
             .map(|(k, v)| (k.name.to_string(), v.clone()))
             .collect();
-        let common = self.common_options(section, &values);
+        let common = common_options(&values);
         let spec = match kind {
             None => Err(format!(
                 "unknown resource type {:?} (svcfs knows container, ip, vg, fs)",
@@ -450,38 +458,41 @@ impl SectionParser<'_> {
             ),
             Some(kind) => resource_spec(kind, &values),
         };
+        let spec = common.as_ref().map_err(Clone::clone).and(spec);
+        // A bad value was already reported against its keyword; report the
+        // resource itself only when nothing in the section explains it.
         if let Err(reason) = &spec {
-            self.problem(Severity::Error, Some(section), None, reason.clone());
+            if self.section_errors(section) == errors_before {
+                self.problem(Severity::Error, Some(section), None, reason.clone());
+            }
         }
         Some(ResourceConfig {
             rid,
-            common,
+            common: common.unwrap_or_default(),
             keywords,
             spec,
         })
     }
+}
 
-    fn common_options(&mut self, section: &str, values: &Values<'_>) -> CommonOptions {
-        let mut flag = |name: &str| {
-            values.bool(name).unwrap_or_else(|reason| {
-                self.problem(Severity::Error, Some(section), Some(name), reason);
-                false
-            })
-        };
-        let disable = flag("disable");
-        let optional = flag("optional");
-        CommonOptions {
-            disable,
-            optional,
-            tags: values.raw("tags").map(parse_list).unwrap_or_default(),
-            subset: values.text("subset"),
-            restart: values
-                .raw("restart")
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0),
-            comment: values.text("comment"),
-        }
-    }
+/// The keywords every resource accepts; an unparsable one makes the
+/// resource invalid (a guessed `disable` or `optional` would act wrongly).
+fn common_options(values: &Values<'_>) -> Result<CommonOptions, String> {
+    let restart = match values.raw("restart") {
+        None => 0,
+        Some(v) => v
+            .trim()
+            .parse()
+            .map_err(|_| format!("restart: invalid integer {v:?}"))?,
+    };
+    Ok(CommonOptions {
+        disable: values.bool("disable")?,
+        optional: values.bool("optional")?,
+        tags: values.raw("tags").map(parse_list).unwrap_or_default(),
+        subset: values.text("subset"),
+        restart,
+        comment: values.text("comment"),
+    })
 }
 
 fn resource_spec(kind: ResourceKind, values: &Values<'_>) -> Result<ResourceSpec, String> {
@@ -724,6 +735,26 @@ mod tests {
             panic!()
         };
         assert_eq!(ip.ipname, "a");
+    }
+
+    #[test]
+    fn unparsable_common_keyword_makes_the_resource_invalid_once() {
+        let service = parse("[container#1]\nrun_image = busybox\ndisable = maybe\n");
+        let reason = service
+            .resource("container#1")
+            .unwrap()
+            .spec
+            .as_ref()
+            .unwrap_err();
+        assert!(reason.contains("disable"), "{reason}");
+        assert_eq!(service.problems.len(), 1, "{:?}", service.problems);
+        assert_eq!(service.problems[0].keyword.as_deref(), Some("disable"));
+    }
+
+    #[test]
+    fn unsplittable_daemon_args_make_the_private_daemon_invalid() {
+        let service = parse("[DEFAULT]\ndocker_data_dir = /d\ndocker_daemon_args = --ip \"x\n");
+        assert!(service.resource("dockerd").unwrap().spec.is_err());
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! The driver of a resource that cannot be used as configured: it reports
-//! the reason as a `warn` status and refuses every action with EINVAL.
+//! the reason as a `warn` status and refuses to start with EINVAL. Stopping
+//! it is a warning, not a failure: svcfs never started it, and a service
+//! stop must still reach the resources below it.
 
 use async_trait::async_trait;
 
@@ -39,6 +41,10 @@ impl Driver for InvalidDriver {
     }
 
     async fn stop(&self, log: &ResourceLog) -> Result<()> {
-        self.refuse(log)
+        log.warn(format!(
+            "invalid configuration, nothing to stop: {}",
+            self.reason
+        ));
+        Ok(())
     }
 }

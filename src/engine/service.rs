@@ -70,7 +70,7 @@ impl ServiceRuntime {
         let name = loaded.config.name.clone();
         let log = ServiceLog::new(&name);
         for problem in &loaded.config.problems {
-            log.service_line(Level::Warning, &problem.to_string());
+            log.service_line(problem_level(problem), &problem.to_string());
         }
         Arc::new(ServiceRuntime {
             name,
@@ -122,7 +122,8 @@ impl ServiceRuntime {
     /// that still exist are kept until the next refresh.
     pub fn replace(&self, loaded: LoadedService) {
         for problem in &loaded.config.problems {
-            self.log.service_line(Level::Warning, &problem.to_string());
+            self.log
+                .service_line(problem_level(problem), &problem.to_string());
         }
         self.log.service_line(
             Level::Info,
@@ -295,6 +296,13 @@ impl ServiceRuntime {
             }
         }
         Ok(())
+    }
+}
+
+fn problem_level(problem: &crate::config::Problem) -> Level {
+    match problem.severity {
+        crate::config::Severity::Error => Level::Error,
+        crate::config::Severity::Warning => Level::Warning,
     }
 }
 

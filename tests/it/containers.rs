@@ -267,6 +267,27 @@ fn upgrade_keeps_the_old_container_for_rollback() {
         container_id(&second).is_none(),
         "the older .prev is removed"
     );
+
+    // A change of run_args (or run_command) recreates the container too.
+    sandbox.service_file(
+        &format!("{svc}.env"),
+        &format!("{}run_args = -e SVCFS_TEST=changed\n", file(&new_id)),
+    );
+    assert!(wait_until(Duration::from_secs(10), || {
+        std::fs::read_to_string(d.path(&format!("{svc}/container#1/messages")))
+            .unwrap_or_default()
+            .contains("created with another run_command or run_args")
+    }));
+    d.must(&format!("{svc}/container#1/ctl"), "start");
+    let env = docker(&[
+        "inspect",
+        "--format",
+        "{{.Config.Env}}",
+        &format!("{svc}.container.1"),
+    ])
+    .unwrap();
+    assert!(env.contains("SVCFS_TEST=changed"), "{env}");
+    assert_eq!(d.read(&format!("{svc}/container#1/status")), "up\n");
 }
 
 #[test]

@@ -33,6 +33,21 @@ use crate::model::{ResourceState, Rid, Status};
 pub const LABEL_SERVICE: &str = "svcfs.service";
 /// Label naming the resource id.
 pub const LABEL_RID: &str = "svcfs.rid";
+/// Label fingerprinting the `run_command` and `run_args` a container was
+/// created with, so that a change of them is seen like a change of image.
+pub const LABEL_CONFIG: &str = "svcfs.config";
+
+/// The fingerprint stored in [`LABEL_CONFIG`]: FNV-1a of the command and
+/// arguments as written (stable across svcfs versions and platforms).
+pub fn config_fingerprint(spec: &ContainerSpec) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let text = format!("{}\0{}", spec.run_command.join("\0"), spec.run_args.trim());
+    for byte in text.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{hash:016x}")
+}
 
 /// Bound on quick docker calls (inspect, create, rename, remove).
 const CALL_TIMEOUT: Duration = Duration::from_secs(10);
@@ -123,6 +138,14 @@ impl Observed {
         }
     }
 
+    /// Whether the container was created from another `run_command` /
+    /// `run_args` (containers from before the label carry none: no drift).
+    fn config_changed(&self, fingerprint: &str) -> bool {
+        self.labels
+            .get(LABEL_CONFIG)
+            .is_some_and(|label| label != fingerprint)
+    }
+
     fn is_owned_by(&self, service: &str, rid: &Rid) -> bool {
         self.labels.get(LABEL_SERVICE).map(String::as_str) == Some(service)
             && self.labels.get(LABEL_RID).map(String::as_str) == Some(rid.as_str())
@@ -135,6 +158,7 @@ pub fn container_state(
     service: &str,
     rid: &Rid,
     run_image: &str,
+    fingerprint: &str,
     wanted: Option<&ImageInfo>,
     current: Option<(&Observed, Option<&ImageInfo>)>,
 ) -> ResourceState {
@@ -178,6 +202,13 @@ pub fn container_state(
         }
         Some(_) => {}
     }
+    if container.config_changed(fingerprint) {
+        state.status = Status::Warn;
+        state.messages.push(
+            "the current container was created with another run_command or run_args: start recreates it"
+                .to_string(),
+        );
+    }
     if container.running {
         match container.health {
             Some(HealthStatusEnum::UNHEALTHY) => {
@@ -218,6 +249,7 @@ pub fn create_body(
     let labels = body.labels.get_or_insert_with(HashMap::new);
     labels.insert(LABEL_SERVICE.to_string(), service.to_string());
     labels.insert(LABEL_RID.to_string(), rid.as_str().to_string());
+    labels.insert(LABEL_CONFIG.to_string(), config_fingerprint(spec));
     let host_config = body.host_config.get_or_insert_with(HostConfig::default);
     if host_config.restart_policy.is_none() {
         host_config.restart_policy = Some(RestartPolicy {
@@ -323,6 +355,7 @@ impl ContainerDriver {
             &self.service,
             &self.rid,
             &self.spec.run_image,
+            &config_fingerprint(&self.spec),
             wanted.as_ref(),
             current.as_ref().map(|c| (c, current_image.as_ref())),
         ))
@@ -563,9 +596,16 @@ impl ContainerDriver {
             .ok()
             .flatten()
             .map_or_else(|| short_id(&old.image_id).to_string(), |i| i.display_name());
+        let why = if old.image_id != wanted.id {
+            format!(
+                "the current container is based on image {old_image} instead of {}",
+                self.spec.run_image
+            )
+        } else {
+            "the current container was created with another run_command or run_args".to_string()
+        };
         log.info(format!(
-            "the current container is based on image {old_image} instead of {}: recreating it, the old one is kept as {}",
-            self.spec.run_image,
+            "{why}: recreating it, the old one is kept as {}",
             self.prev_name()
         ));
         if old.running {
@@ -647,7 +687,12 @@ impl Driver for ContainerDriver {
                     self.name, self.rid
                 )))
             }
-            Some(c) if c.image_id != wanted.id => self.recreate(&c, &wanted, log).await?,
+            Some(c)
+                if c.image_id != wanted.id
+                    || c.config_changed(&config_fingerprint(&self.spec)) =>
+            {
+                self.recreate(&c, &wanted, log).await?
+            }
             Some(c) if c.running => {
                 log.info(format!("container {} is already up", short_id(&c.id)));
                 return self.wait_ready(&c.id, deadline, Duration::ZERO, log).await;
@@ -750,7 +795,7 @@ mod tests {
     #[test]
     fn never_started_container_is_down_with_tutorial_message() {
         let r = rid("container#1");
-        let state = container_state("app", &r, "f66342b343ae", Some(&busybox()), None);
+        let state = container_state("app", &r, "f66342b343ae", "fp", Some(&busybox()), None);
         assert_eq!(state.status, Status::Down);
         assert_eq!(state.label, "busybox:latest");
         assert_eq!(state.messages, ["can not find container id"]);
@@ -765,6 +810,7 @@ mod tests {
             "app",
             &r,
             "f66342b343ae",
+            "fp",
             Some(&image),
             Some((&c, Some(&image))),
         );
@@ -783,6 +829,7 @@ mod tests {
             "app",
             &r,
             "f66342b343ae",
+            "fp",
             Some(&image),
             Some((&c, Some(&image))),
         );
@@ -803,6 +850,7 @@ mod tests {
             "app",
             &r,
             "c8f0cfead624",
+            "fp",
             Some(&new),
             Some((&c, Some(&old))),
         );
@@ -814,12 +862,62 @@ mod tests {
     }
 
     #[test]
+    fn changed_command_or_args_is_a_warning() {
+        let r = rid("container#1");
+        let image = busybox();
+        let mut c = running("app", &r, &image.id);
+        c.labels.insert(LABEL_CONFIG.into(), "fp".into());
+        let same = container_state(
+            "app",
+            &r,
+            "busybox",
+            "fp",
+            Some(&image),
+            Some((&c, Some(&image))),
+        );
+        assert_eq!(same.status, Status::Up);
+        let changed = container_state(
+            "app",
+            &r,
+            "busybox",
+            "other",
+            Some(&image),
+            Some((&c, Some(&image))),
+        );
+        assert_eq!(changed.status, Status::Warn);
+        assert!(changed.messages[0].contains("another run_command or run_args"));
+    }
+
+    #[test]
+    fn fingerprints_are_stable_and_tell_specs_apart() {
+        let a = spec("-p 8888:8000");
+        assert_eq!(config_fingerprint(&a), config_fingerprint(&a.clone()));
+        assert_eq!(config_fingerprint(&a).len(), 16);
+        assert_ne!(
+            config_fingerprint(&a),
+            config_fingerprint(&spec("-p 8889:8000"))
+        );
+        let mut b = a.clone();
+        b.run_command = vec!["/bin/sh".into(), "-c".into(), "true".into()];
+        assert_ne!(config_fingerprint(&a), config_fingerprint(&b));
+        // Known value: a change of algorithm would recreate every container.
+        assert_eq!(config_fingerprint(&spec("")), "b10bbc6334850a0d");
+    }
+
+    #[test]
     fn foreign_container_with_our_name_is_a_warning() {
         let r = rid("container#1");
         let image = busybox();
         let mut c = running("app", &r, &image.id);
         c.labels.clear();
-        let state = container_state("app", &r, "busybox", Some(&image), Some((&c, Some(&image))));
+        let state = container_state(
+            "app",
+            &r,
+            "busybox",
+            "fp",
+            Some(&image),
+            Some((&c, Some(&image))),
+        );
         assert_eq!(state.status, Status::Warn);
         assert!(state.messages[0].contains("not created by svcfs"));
     }
@@ -831,7 +929,14 @@ mod tests {
         let mut c = running("app", &r, &image.id);
         c.health = Some(HealthStatusEnum::UNHEALTHY);
         c.health_output = Some("connection refused".into());
-        let state = container_state("app", &r, "busybox", Some(&image), Some((&c, Some(&image))));
+        let state = container_state(
+            "app",
+            &r,
+            "busybox",
+            "fp",
+            Some(&image),
+            Some((&c, Some(&image))),
+        );
         assert_eq!(state.status, Status::Warn);
         assert_eq!(
             state.messages,
@@ -842,7 +947,7 @@ mod tests {
     #[test]
     fn missing_image_is_reported() {
         let r = rid("container#2");
-        let state = container_state("app", &r, "30e0b59613ff", None, None);
+        let state = container_state("app", &r, "30e0b59613ff", "fp", None, None);
         assert_eq!(state.label, "30e0b59613ff");
         assert_eq!(state.messages.len(), 2);
         assert!(state.messages[1].contains("not in the local image store"));
