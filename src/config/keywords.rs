@@ -162,6 +162,15 @@ mod tests {
     }
 
     #[test]
+    fn every_keyword_is_in_the_man_page() {
+        let page = include_str!("../../man/svcfs.conf.5");
+        for k in KEYWORDS {
+            let entry = format!("\n.B {}\n", k.name);
+            assert!(page.contains(&entry), "svcfs.conf(5) does not document {}", k.name);
+        }
+    }
+
+    #[test]
     fn every_keyword_is_documented() {
         for k in KEYWORDS {
             assert!(k.doc.len() > 10, "{} lacks documentation", k.name);
