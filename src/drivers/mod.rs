@@ -71,6 +71,9 @@ pub fn build(ctx: &DriverContext, resource: &ResourceConfig) -> Arc<dyn Driver> 
             resource.rid.clone(),
             spec.clone(),
         )),
+        Ok(ResourceSpec::Ip(spec)) => {
+            Arc::new(ip::IpDriver::new(ctx, resource.rid.clone(), spec.clone()))
+        }
         Ok(_) => Arc::new(InvalidDriver::new(
             format!(
                 "{} resources are not supported by this version of svcfs",
