@@ -1140,6 +1140,193 @@ mod tests {
         assert!(network_contains(ip("::"), 0, ip("2001:db8::1")));
     }
 
+    /// A network namespace with a veth pair (`svcfs0` ⟷ `svcfs1`, both up)
+    /// inside it, deleted when dropped. The host's own interfaces are never
+    /// touched.
+    struct TestNetns {
+        name: String,
+    }
+
+    impl TestNetns {
+        /// The namespace, or `None` (test skipped with a note) when the
+        /// machine cannot make one; with `CI` set that fails the test.
+        fn create_named(tag: &str) -> Option<TestNetns> {
+            let name = format!("svcfs-ut-ip-{}-{tag}", std::process::id());
+            match Self::try_create(&name) {
+                Ok(ns) => Some(ns),
+                Err(why) => {
+                    let message = format!(
+                        "netlink test needs root, the ip command (iproute2) and network namespaces: {why}"
+                    );
+                    if std::env::var_os("CI").is_some() {
+                        panic!("{message}");
+                    }
+                    eprintln!("skipping: {message}");
+                    None
+                }
+            }
+        }
+
+        fn try_create(name: &str) -> std::result::Result<TestNetns, String> {
+            if !nix::unistd::geteuid().is_root() {
+                return Err("not root".to_string());
+            }
+            ip_cmd(&["-V"])?;
+            // A namespace left by an earlier run that had our pid.
+            let _ = ip_cmd(&["netns", "del", name]);
+            ip_cmd(&["netns", "add", name])?;
+            let ns = TestNetns {
+                name: name.to_string(),
+            };
+            ip_cmd(&[
+                "-n", name, "link", "add", "svcfs0", "type", "veth", "peer", "name", "svcfs1",
+            ])?;
+            ip_cmd(&["-n", name, "link", "set", "svcfs0", "up"])?;
+            ip_cmd(&["-n", name, "link", "set", "svcfs1", "up"])?;
+            Ok(ns)
+        }
+
+        /// Run `body` on a thread of its own that entered the namespace
+        /// (netlink acts on the calling thread's namespace), in a
+        /// current-thread runtime so that every task stays on that thread.
+        fn run<F, Fut>(&self, body: F)
+        where
+            F: FnOnce() -> Fut + Send + 'static,
+            Fut: Future<Output = ()>,
+        {
+            let path = format!("/run/netns/{}", self.name);
+            let joined = std::thread::spawn(move || {
+                let file = std::fs::File::open(&path).expect("open the netns file");
+                nix::sched::setns(&file, nix::sched::CloneFlags::CLONE_NEWNET)
+                    .expect("enter the netns");
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("runtime")
+                    .block_on(body());
+            })
+            .join();
+            if let Err(panic) = joined {
+                std::panic::resume_unwind(panic);
+            }
+        }
+    }
+
+    impl Drop for TestNetns {
+        fn drop(&mut self) {
+            // Deleting the namespace deletes the veth pair with it.
+            if let Err(e) = ip_cmd(&["netns", "del", &self.name]) {
+                eprintln!("cannot delete netns {}: {e}", self.name);
+            }
+        }
+    }
+
+    fn ip_cmd(args: &[&str]) -> std::result::Result<(), String> {
+        let out = std::process::Command::new("ip")
+            .args(args)
+            .output()
+            .map_err(|e| format!("ip: {e}"))?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "ip {}: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr).trim()
+            ))
+        }
+    }
+
+    #[test]
+    fn netlink_backend_adds_lists_and_removes_addresses_in_a_netns() {
+        let Some(ns) = TestNetns::create_named("nl") else {
+            return;
+        };
+        ns.run(|| async {
+            let backend = NetlinkBackend::new();
+            let v4 = ip("10.213.7.2");
+            let v6 = ip("fd00:213:7::2");
+            let has = |list: &Option<Vec<(IpAddr, u8)>>, entry: (IpAddr, u8)| {
+                list.as_ref().expect("svcfs0 exists").contains(&entry)
+            };
+
+            assert_eq!(backend.addresses("svcfs-nodev").await.unwrap(), None);
+            assert!(!has(&backend.addresses("svcfs0").await.unwrap(), (v4, 24)));
+
+            backend.add("svcfs0", v4, 24).await.unwrap();
+            backend.add("svcfs0", v6, 64).await.unwrap();
+            let list = backend.addresses("svcfs0").await.unwrap();
+            assert!(has(&list, (v4, 24)), "{list:?}");
+            assert!(has(&list, (v6, 64)), "{list:?}");
+            assert!(!has(&backend.addresses("svcfs1").await.unwrap(), (v4, 24)));
+
+            let e = backend.add("svcfs0", v4, 24).await.unwrap_err();
+            assert_eq!(e.errno(), libc::EIO);
+            assert_eq!(
+                e.message(),
+                "cannot add 10.213.7.2/24 to svcfs0: File exists (os error 17)"
+            );
+            let e = backend.add("svcfs-nodev", v4, 24).await.unwrap_err();
+            assert_eq!(
+                e.message(),
+                "cannot add 10.213.7.2/24 to svcfs-nodev: device svcfs-nodev not found"
+            );
+
+            backend.remove("svcfs0", v6, 64).await.unwrap();
+            backend.remove("svcfs0", v4, 24).await.unwrap();
+            let list = backend.addresses("svcfs0").await.unwrap();
+            assert!(!has(&list, (v4, 24)) && !has(&list, (v6, 64)), "{list:?}");
+            let e = backend.remove("svcfs0", v4, 24).await.unwrap_err();
+            assert_eq!(e.errno(), libc::EIO);
+            assert!(
+                e.message()
+                    .starts_with("cannot remove 10.213.7.2/24 from svcfs0: "),
+                "{}",
+                e.message()
+            );
+        });
+    }
+
+    #[test]
+    fn ip_driver_starts_and_stops_an_address_through_netlink_in_a_netns() {
+        let Some(ns) = TestNetns::create_named("drv") else {
+            return;
+        };
+        ns.run(|| async {
+            let backend = Arc::new(NetlinkBackend::new());
+            backend.add("svcfs0", ip("10.213.8.1"), 25).await.unwrap();
+            // ping and arping are scripted: no packet is sent.
+            let runner = Arc::new(FakeRunner::new());
+            runner.expect("ping -c 1 -W 1 10.213.8.2", no_answer());
+            runner.expect(
+                "arping -U -c 1 -w 1 -I svcfs0 10.213.8.2",
+                CommandOutput::ok(""),
+            );
+            let driver = IpDriver::with_backends(
+                Rid::parse("ip#1").unwrap(),
+                IpSpec {
+                    ipname: "10.213.8.2".to_string(),
+                    ipdev: "svcfs0".to_string(),
+                    netmask: None,
+                },
+                backend.clone(),
+                Arc::new(SystemResolver),
+                runner.clone(),
+            );
+            let log = ServiceLog::new("s").resource("ip#1");
+            assert_eq!(driver.status().await.status, Status::Down);
+            driver.start(&log).await.unwrap();
+            assert_eq!(driver.status().await.status, Status::Up);
+            let list = backend.addresses("svcfs0").await.unwrap().unwrap();
+            assert!(list.contains(&(ip("10.213.8.2"), 25)), "{list:?}");
+            driver.start(&log).await.unwrap();
+            driver.stop(&log).await.unwrap();
+            assert_eq!(driver.status().await.status, Status::Down);
+            driver.stop(&log).await.unwrap();
+            assert!(runner.exhausted());
+        });
+    }
+
     /// A runner for which some programs do not exist and others fail.
     struct MissingPrograms(&'static [&'static str]);
 
