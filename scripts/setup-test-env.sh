@@ -41,6 +41,8 @@ readonly PACKAGES=(
     "busybox-static:"
     "e2fsprogs:"
     "iproute2:"
+    "iputils-ping:ping"
+    "iputils-arping:arping"
     "psmisc:"
     "util-linux:"
     "procps:"

@@ -5,6 +5,7 @@
 pub mod container;
 pub mod dockerd;
 mod invalid;
+pub mod ip;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -72,6 +73,9 @@ pub fn build(ctx: &DriverContext, resource: &ResourceConfig) -> Arc<dyn Driver> 
             spec.clone(),
         )),
         Ok(ResourceSpec::Dockerd(spec)) => Arc::new(dockerd::DockerdDriver::new(ctx, spec.clone())),
+        Ok(ResourceSpec::Ip(spec)) => {
+            Arc::new(ip::IpDriver::new(ctx, resource.rid.clone(), spec.clone()))
+        }
         Ok(_) => Arc::new(InvalidDriver::new(
             format!(
                 "{} resources are not supported by this version of svcfs",
