@@ -253,6 +253,14 @@ impl IpDriver {
 
     /// Fail unless the address looks free: one ping, which must not answer.
     async fn check_free(&self, addr: IpAddr, log: &ResourceLog) -> Result<()> {
+        if addr.is_loopback() {
+            // The host itself answers every loopback address, and no other
+            // host can hold one: there is nothing to ask.
+            log.info(format!(
+                "{addr} is a loopback address: no other host can hold it"
+            ));
+            return Ok(());
+        }
         let target = addr.to_string();
         let mut args = vec!["-c", "1", "-W", "1", target.as_str()];
         if addr.is_ipv6() {
@@ -293,6 +301,9 @@ impl IpDriver {
     /// Tell the neighbours where the address now lives. Best effort: a
     /// failure is a warning, the address is up all the same.
     async fn announce(&self, addr: IpAddr, log: &ResourceLog) {
+        if addr.is_loopback() {
+            return;
+        }
         if addr.is_ipv6() {
             log.info(format!(
                 "no gratuitous ARP for IPv6: the kernel announces {addr} with unsolicited neighbour advertisements after duplicate address detection"
@@ -853,6 +864,16 @@ mod tests {
             ]
         );
         assert_eq!(s.driver.status().await.status, Status::Up);
+    }
+
+    #[tokio::test]
+    async fn loopback_addresses_are_neither_pinged_nor_announced() {
+        let mut lo = spec("127.0.0.42", Some("8"));
+        lo.ipdev = "lo".into();
+        let s = Setup::new(lo, FakeAddresses::with_device("lo", &[("127.0.0.1", 8)]));
+        s.driver.start(&s.resource_log()).await.unwrap();
+        assert!(s.runner.calls().is_empty(), "{:?}", s.runner.calls());
+        assert_eq!(s.addresses.changes(), ["add 127.0.0.42/8 lo"]);
     }
 
     #[tokio::test]
