@@ -4,6 +4,7 @@
 
 pub mod container;
 mod invalid;
+pub mod mounts;
 
 use std::path::PathBuf;
 use std::sync::Arc;
