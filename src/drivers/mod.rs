@@ -5,6 +5,7 @@
 pub mod container;
 mod invalid;
 pub mod mounts;
+pub mod vg;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -71,6 +72,9 @@ pub fn build(ctx: &DriverContext, resource: &ResourceConfig) -> Arc<dyn Driver> 
             resource.rid.clone(),
             spec.clone(),
         )),
+        Ok(ResourceSpec::Vg(spec)) => {
+            Arc::new(vg::VgDriver::new(ctx, resource.rid.clone(), spec.clone()))
+        }
         Ok(_) => Arc::new(InvalidDriver::new(
             format!(
                 "{} resources are not supported by this version of svcfs",
