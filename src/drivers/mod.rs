@@ -3,6 +3,7 @@
 //! (docker, LVM, mount, netlink); they know nothing of FUSE or inodes.
 
 pub mod container;
+pub mod fs;
 mod invalid;
 pub mod mounts;
 pub mod vg;
@@ -74,6 +75,9 @@ pub fn build(ctx: &DriverContext, resource: &ResourceConfig) -> Arc<dyn Driver> 
         )),
         Ok(ResourceSpec::Vg(spec)) => {
             Arc::new(vg::VgDriver::new(ctx, resource.rid.clone(), spec.clone()))
+        }
+        Ok(ResourceSpec::Fs(spec)) => {
+            Arc::new(fs::FsDriver::new(ctx, resource.rid.clone(), spec.clone()))
         }
         Ok(_) => Arc::new(InvalidDriver::new(
             format!(
