@@ -136,28 +136,56 @@ pub fn placement(
     }
 }
 
-/// The state shown for the filesystem: pure.
-pub fn fs_state(spec: &FsSpec, placement: &Placement) -> ResourceState {
-    let label = format!("{}@{}", spec.dev.display(), spec.mnt.display());
-    let (dev, mnt) = (spec.dev.display(), spec.mnt.display());
-    match placement {
-        Placement::Mounted => ResourceState::new(Status::Up, label),
-        Placement::Unmounted => ResourceState::new(Status::Down, label),
-        Placement::Hidden { over } => {
-            ResourceState::new(Status::Warn, label).with_message(format!(
+impl Placement {
+    /// What is wrong with this placement, if anything.
+    pub fn problem(&self, dev: &Path, mnt: &Path) -> Option<String> {
+        let (dev, mnt) = (dev.display(), mnt.display());
+        match self {
+            Placement::Mounted | Placement::Unmounted => None,
+            Placement::Hidden { over } => Some(format!(
                 "{dev} is mounted on {mnt} but hidden by {} mounted over it",
                 over.describe()
-            ))
-        }
-        Placement::Occupied { by } => ResourceState::new(Status::Warn, label).with_message(
-            format!("{} is mounted on {mnt} instead of {dev}", by.describe()),
-        ),
-        Placement::Elsewhere { mount_points } => ResourceState::new(Status::Warn, label)
-            .with_message(format!(
+            )),
+            Placement::Occupied { by } => Some(format!(
+                "{} is mounted on {mnt} instead of {dev}",
+                by.describe()
+            )),
+            Placement::Elsewhere { mount_points } => Some(format!(
                 "{dev} is mounted on {} instead of {mnt}",
                 join_paths(mount_points)
             )),
+        }
     }
+
+    /// Refuse what this placement forbids: mounting `dev` a second time
+    /// (an image file through a second loop device is two writers on one
+    /// ext4), mounting over another mount, or unmounting what lies on top
+    /// of `dev` — never what the operator wants (EBUSY).
+    fn refuse_conflict(&self, dev: &Path, mnt: &Path) -> Result<()> {
+        let remedy = match self {
+            Placement::Mounted | Placement::Unmounted => return Ok(()),
+            Placement::Hidden { .. } => "unmount that first",
+            Placement::Occupied { .. } => "unmount it first",
+            Placement::Elsewhere { .. } => "unmount it there first",
+        };
+        let problem = self.problem(dev, mnt).unwrap_or_default();
+        Err(Error::busy(format!("{problem}: {remedy}")))
+    }
+}
+
+/// The state shown for the filesystem: pure.
+pub fn fs_state(spec: &FsSpec, placement: &Placement) -> ResourceState {
+    let label = format!("{}@{}", spec.dev.display(), spec.mnt.display());
+    let status = match placement {
+        Placement::Mounted => Status::Up,
+        Placement::Unmounted => Status::Down,
+        _ => Status::Warn,
+    };
+    let mut state = ResourceState::new(status, label);
+    state
+        .messages
+        .extend(placement.problem(&spec.dev, &spec.mnt));
+    state
 }
 
 fn join_paths(paths: &[PathBuf]) -> String {
@@ -454,33 +482,14 @@ impl Driver for FsDriver {
 
     async fn start(&self, log: &ResourceLog) -> Result<()> {
         let observed = self.observe().await?;
-        let (dev, mnt) = (self.spec.dev.display(), self.spec.mnt.display());
-        match &observed.placement {
-            Placement::Mounted => {
-                log.info(format!("{} is already mounted", self.name()));
-                return Ok(());
-            }
-            Placement::Unmounted => {}
-            // Mounting the filesystem twice (an image file through a second
-            // loop device is two writers on one ext4) or over another
-            // mount is never what the operator wants.
-            Placement::Elsewhere { mount_points } => {
-                return Err(Error::busy(format!(
-                    "{dev} is already mounted on {}: unmount it there first",
-                    join_paths(mount_points)
-                )))
-            }
-            Placement::Occupied { by } => {
-                return Err(Error::busy(format!(
-                    "{} is already mounted on {mnt}: unmount it first",
-                    by.describe()
-                )))
-            }
-            Placement::Hidden { over } => return Err(Error::busy(format!(
-                "{dev} is mounted on {mnt} but hidden by {} mounted over it: unmount that first",
-                over.describe()
-            ))),
+        if observed.placement == Placement::Mounted {
+            log.info(format!("{} is already mounted", self.name()));
+            return Ok(());
         }
+        observed
+            .placement
+            .refuse_conflict(&self.spec.dev, &self.spec.mnt)?;
+        let dev = self.spec.dev.display();
         let image_file = match &observed.device {
             Device::Block { .. } => false,
             Device::File { .. } => true,
@@ -511,31 +520,18 @@ impl Driver for FsDriver {
                 log.info(format!("{} is already unmounted", self.name()));
                 return Ok(());
             }
-            Placement::Elsewhere { mount_points } => {
+            // Not this resource's mount: left alone.
+            Placement::Elsewhere { .. } | Placement::Occupied { .. } => {
                 log.info(format!("{} is already unmounted", self.name()));
-                log.warn(format!(
-                    "{} is mounted on {}: left alone",
-                    self.spec.dev.display(),
-                    join_paths(mount_points)
-                ));
+                if let Some(problem) = observed.placement.problem(&self.spec.dev, &self.spec.mnt) {
+                    log.warn(format!("{problem}: left alone"));
+                }
                 return Ok(());
             }
-            Placement::Occupied { by } => {
-                log.info(format!("{} is already unmounted", self.name()));
-                log.warn(format!(
-                    "{} is mounted on {}: not this resource's, left alone",
-                    by.describe(),
-                    self.spec.mnt.display()
-                ));
-                return Ok(());
-            }
-            Placement::Hidden { over } => {
-                return Err(Error::busy(format!(
-                    "{} is mounted on {} but hidden by {} mounted over it: unmount that first",
-                    self.spec.dev.display(),
-                    self.spec.mnt.display(),
-                    over.describe()
-                )))
+            Placement::Hidden { .. } => {
+                return observed
+                    .placement
+                    .refuse_conflict(&self.spec.dev, &self.spec.mnt);
             }
         }
         let out = self.umount(log).await?;
@@ -1051,8 +1047,9 @@ mod tests {
         assert_eq!(
             e.message(),
             format!(
-                "{} is already mounted on /elsewhere: unmount it there first",
-                fake.image()
+                "{} is mounted on /elsewhere instead of {}: unmount it there first",
+                fake.image(),
+                fake.mnt()
             )
         );
         fake.mount_table(&[
@@ -1068,8 +1065,9 @@ mod tests {
         assert_eq!(
             e.message(),
             format!(
-                "tmpfs (tmpfs) is already mounted on {}: unmount it first",
-                fake.mnt()
+                "tmpfs (tmpfs) is mounted on {} instead of {}: unmount it first",
+                fake.mnt(),
+                fake.image()
             )
         );
         assert!(fake.runner.calls().is_empty());
@@ -1107,7 +1105,38 @@ mod tests {
             .unwrap();
         assert!(fake.runner.calls().is_empty());
         assert_eq!(fake.lines().len(), 2);
-        assert!(fake.lines()[1].ends_with("not this resource's, left alone"));
+        assert_eq!(
+            fake.lines()[1],
+            format!(
+                "tmpfs (tmpfs) is mounted on {} instead of {}: left alone",
+                fake.mnt(),
+                fake.image()
+            )
+        );
+    }
+
+    #[tokio::test]
+    async fn stop_refuses_to_unmount_what_hides_the_device() {
+        let fake = Fake::new("fs-hidden");
+        fake.mounted();
+        let mnt = fake.mnt();
+        fake.mount_table(&[
+            ROOT,
+            &format!("100 27 7:7 / {mnt} rw - ext4 /dev/loop7 rw"),
+            &format!("101 100 0:50 / {mnt} rw - tmpfs over rw"),
+        ]);
+        let driver = fake.driver(fake.image_spec(), &[]);
+        assert_eq!(driver.status().await.status, Status::Warn);
+        let e = driver.stop(&fake.resource_log()).await.unwrap_err();
+        assert_eq!(e.errno(), libc::EBUSY);
+        assert_eq!(
+            e.message(),
+            format!(
+                "{} is mounted on {mnt} but hidden by over (tmpfs) mounted over it: unmount that first",
+                fake.image()
+            )
+        );
+        assert!(fake.runner.calls().is_empty());
     }
 
     #[tokio::test]
