@@ -478,3 +478,105 @@ async fn volume_group_is_tagged_activated_and_released() {
     let e = missing.start(&rlog).await.unwrap_err();
     assert_eq!(e.errno(), libc::EIO);
 }
+
+/// The tutorial's host resources through the mounted tree: a VG (without
+/// LVs: this machine may have no device-mapper) and two nested ext4
+/// images, started, started again ("is already up", "is already
+/// mounted", as in the tutorial's log) and stopped with `ctl` writes.
+#[test]
+fn service_host_resources_through_the_tree() {
+    if !storage_prerequisites(true) {
+        return;
+    }
+    if !Path::new("/dev/fuse").exists() || !in_path("fusermount3") {
+        let message = "missing prerequisites: /dev/fuse, fusermount3 (package fuse3)";
+        assert!(std::env::var_os("CI").is_none(), "{message}");
+        eprintln!("skipping: {message}");
+        return;
+    }
+    let mut scratch = Scratch::new("service");
+    let pv = scratch.path("pv.img");
+    run("truncate", &["-s", "64M", &pv.to_string_lossy()]).unwrap();
+    let device = scratch.attach(&pv);
+    let vg = format!("svcfs_test_svc_{}", std::process::id());
+    run("pvcreate", &["-q", &device]).unwrap();
+    scratch.vg = Some(vg.clone());
+    run("vgcreate", &["-q", &vg, &device]).unwrap();
+    let root_img = scratch.ext4_image("root.img");
+    let data_img = scratch.ext4_image("data.img");
+    let app = scratch.path("app");
+    let appdata = app.join("appdata");
+
+    let svc = "storage.svcfs.test";
+    let sandbox = crate::harness::Sandbox::new("storage-service", &[]);
+    sandbox.service_file(
+        &format!("{svc}.env"),
+        &format!(
+            "[DEFAULT]\nnodes = node1\n\n[vg#1]\nvgname = {vg}\n\n\
+             [fs#1]\nmnt_opt = rw\nmnt = {}\ndev = {}\ntype = ext4\n\n\
+             [fs#2]\nmnt_opt = rw\nmnt = {}\ndev = {}\ntype = ext4\n",
+            app.display(),
+            root_img.display(),
+            appdata.display(),
+            data_img.display()
+        ),
+    );
+    let d = sandbox.mount(&[]);
+    let line = |rid: &str, status: &str, label: &str| format!("- {rid:<15}.... {status:<9}{label}");
+    let fs1 = format!("{}@{}", root_img.display(), app.display());
+    let fs2 = format!("{}@{}", data_img.display(), appdata.display());
+
+    d.must(&format!("{svc}/ctl"), "start");
+    let overview = d.read(&format!("{svc}/overview"));
+    for expected in [
+        line("vg#1", "up", &vg),
+        line("fs#1", "up", &fs1),
+        line("fs#2", "up", &fs2),
+    ] {
+        assert!(overview.contains(&expected), "{expected:?} in\n{overview}");
+    }
+    assert_eq!(d.read(&format!("{svc}/status")), "up\n");
+    assert_eq!(d.read(&format!("{svc}/vg#1/label")).trim_end(), vg);
+
+    d.must(&format!("{svc}/ctl"), "start");
+    let log = d.read(&format!("{svc}/log"));
+    for expected in [
+        format!("STORAGE.SVCFS.TEST.VG#1 {vg} is already up"),
+        format!(
+            "STORAGE.SVCFS.TEST.FS#1 fs({} {}) is already mounted",
+            root_img.display(),
+            app.display()
+        ),
+        format!(
+            "STORAGE.SVCFS.TEST.FS#2 fs({} {}) is already mounted",
+            data_img.display(),
+            appdata.display()
+        ),
+    ] {
+        assert!(log.contains(&expected), "{expected:?} in\n{log}");
+    }
+
+    d.must(&format!("{svc}/ctl"), "stop");
+    assert_eq!(d.read(&format!("{svc}/status")), "down\n");
+    assert!(scratch.mounts().is_empty(), "{:?}", scratch.mounts());
+    let tags = run("vgs", &["--noheadings", "-o", "vg_tags", &vg]).unwrap();
+    assert_eq!(tags.trim(), "");
+    let log = d.read(&format!("{svc}/log"));
+    let stop_order: Vec<&str> = log
+        .lines()
+        .filter_map(|l| {
+            ["umount", "vgchange -an"]
+                .iter()
+                .find(|c| l.contains(&format!(" {c} ")))
+                .map(|_| l.split_whitespace().nth(2).unwrap_or(""))
+        })
+        .collect();
+    assert_eq!(
+        stop_order,
+        [
+            "STORAGE.SVCFS.TEST.FS#2",
+            "STORAGE.SVCFS.TEST.FS#1",
+            "STORAGE.SVCFS.TEST.VG#1"
+        ]
+    );
+}
