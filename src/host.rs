@@ -101,15 +101,22 @@ pub async fn run_checked(
     if output.success() {
         Ok(output)
     } else {
-        Err(Error::backend(format!(
-            "{} failed ({}): {}",
-            command_line(program, args),
-            output
-                .code
-                .map_or_else(|| "killed".to_string(), |c| format!("exit {c}")),
-            output.diagnostic()
-        )))
+        Err(command_failure(program, args, &output))
     }
+}
+
+/// The EIO of a command that did not exit 0: `<command line> failed (exit
+/// N): <stderr>`, for callers that judge some failures themselves before
+/// giving up (not found, busy).
+pub fn command_failure(program: &str, args: &[&str], output: &CommandOutput) -> Error {
+    Error::backend(format!(
+        "{} failed ({}): {}",
+        command_line(program, args),
+        output
+            .code
+            .map_or_else(|| "killed".to_string(), |c| format!("exit {c}")),
+        output.diagnostic()
+    ))
 }
 
 /// The real thing: `tokio::process`, killed when the bound is hit.

@@ -166,7 +166,11 @@ mod tests {
         let page = include_str!("../../man/svcfs.conf.5");
         for k in KEYWORDS {
             let entry = format!("\n.B {}\n", k.name);
-            assert!(page.contains(&entry), "svcfs.conf(5) does not document {}", k.name);
+            assert!(
+                page.contains(&entry),
+                "svcfs.conf(5) does not document {}",
+                k.name
+            );
         }
     }
 

@@ -4,8 +4,11 @@
 
 pub mod container;
 pub mod dockerd;
+pub mod fs;
 mod invalid;
 pub mod ip;
+pub mod mounts;
+pub mod vg;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -76,13 +79,12 @@ pub fn build(ctx: &DriverContext, resource: &ResourceConfig) -> Arc<dyn Driver> 
         Ok(ResourceSpec::Ip(spec)) => {
             Arc::new(ip::IpDriver::new(ctx, resource.rid.clone(), spec.clone()))
         }
-        Ok(_) => Arc::new(InvalidDriver::new(
-            format!(
-                "{} resources are not supported by this version of svcfs",
-                resource.rid.type_name()
-            ),
-            fallback_label(resource),
-        )),
+        Ok(ResourceSpec::Vg(spec)) => {
+            Arc::new(vg::VgDriver::new(ctx, resource.rid.clone(), spec.clone()))
+        }
+        Ok(ResourceSpec::Fs(spec)) => {
+            Arc::new(fs::FsDriver::new(ctx, resource.rid.clone(), spec.clone()))
+        }
     }
 }
 

@@ -11,3 +11,4 @@ mod harness;
 mod cli;
 mod containers;
 mod filesystem;
+mod storage;
