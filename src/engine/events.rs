@@ -1,12 +1,15 @@
-//! Docker event watchers: one stream per docker endpoint, filtered to the
-//! containers svcfs labels; each event refreshes the service it names, so a
-//! container that dies or is stopped behind svcfs's back shows at once
-//! rather than at the next periodic reconcile.
+//! Docker event watchers: one stream per docker endpoint. A container event
+//! refreshes the service its label names, so a container that dies or is
+//! stopped behind svcfs's back shows at once rather than at the next
+//! periodic reconcile; an image event (load, pull, tag, delete) refreshes
+//! every service of that daemon, whose labels and image checks depend on
+//! the local images.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
+use bollard::models::EventMessageTypeEnum;
 use bollard::query_parameters::EventsOptions;
 use futures_util::StreamExt;
 
@@ -36,10 +39,12 @@ impl EventWatchers {
 }
 
 async fn watch_events(engine: Weak<Engine>, endpoint: Arc<DockerEndpoint>) {
-    let filters = HashMap::from([
-        ("type".to_string(), vec!["container".to_string()]),
-        ("label".to_string(), vec![LABEL_SERVICE.to_string()]),
-    ]);
+    // Filters on different keys are ANDed by docker, so no label filter:
+    // image events carry none. Unlabelled container events are skipped.
+    let filters = HashMap::from([(
+        "type".to_string(),
+        vec!["container".to_string(), "image".to_string()],
+    )]);
     loop {
         if engine.strong_count() == 0 {
             return;
@@ -53,15 +58,25 @@ async fn watch_events(engine: Weak<Engine>, endpoint: Arc<DockerEndpoint>) {
             let mut stream = client.events(Some(options));
             while let Some(event) = stream.next().await {
                 let Ok(event) = event else { break };
-                let service = event
-                    .actor
-                    .and_then(|a| a.attributes)
-                    .and_then(|mut attrs| attrs.remove(LABEL_SERVICE));
-                let (Some(service), Some(engine)) = (service, engine.upgrade()) else {
-                    continue;
+                let Some(engine) = engine.upgrade() else {
+                    return;
                 };
-                tracing::debug!(%service, action = ?event.action, "docker event");
-                tokio::spawn(async move { engine.refresh(&[service]).await });
+                let is_image = event.typ == Some(EventMessageTypeEnum::IMAGE);
+                let services = if is_image {
+                    engine.services_on(endpoint.host())
+                } else {
+                    event
+                        .actor
+                        .and_then(|a| a.attributes)
+                        .and_then(|mut attrs| attrs.remove(LABEL_SERVICE))
+                        .into_iter()
+                        .collect()
+                };
+                if services.is_empty() {
+                    continue;
+                }
+                tracing::debug!(?services, action = ?event.action, "docker event");
+                tokio::spawn(async move { engine.refresh(&services).await });
             }
             endpoint.reset().await;
         }

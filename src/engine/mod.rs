@@ -106,6 +106,15 @@ impl Engine {
         }
     }
 
+    /// Names of the services whose containers live in the daemon at `host`.
+    pub fn services_on(&self, host: &str) -> Vec<String> {
+        self.services()
+            .iter()
+            .filter(|s| self.docker_host_for(&s.loaded().config) == host)
+            .map(|s| s.name().to_string())
+            .collect()
+    }
+
     /// Socket of a service's private docker daemon.
     pub fn private_socket(&self, service: &str) -> PathBuf {
         self.options.var_dir.join(service).join("docker.sock")

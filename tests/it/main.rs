@@ -12,3 +12,4 @@ mod cli;
 mod containers;
 mod filesystem;
 mod storage;
+mod tutorial;
