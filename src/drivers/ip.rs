@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use futures_util::TryStreamExt;
-use rtnetlink::packet_route::address::{AddressAttribute, AddressMessage};
+use rtnetlink::packet_route::address::{AddressAttribute, AddressMessage, AddressScope};
 use rtnetlink::{AddressMessageBuilder, Handle};
 
 use super::{Driver, DriverContext};
@@ -544,13 +544,13 @@ impl AddressBackend for NetlinkBackend {
                 .await
                 .map_err(|e| fail(describe(&e)))?
                 .ok_or_else(|| fail(format!("device {dev} not found")))?;
-            session
-                .handle
-                .address()
-                .add(index, addr, prefix)
-                .execute()
-                .await
-                .map_err(|e| fail(describe(&e)))
+            let mut request = session.handle.address().add(index, addr, prefix);
+            // Like `ip addr add`: loopback addresses get the host scope,
+            // which the kernel requires of them (EINVAL otherwise).
+            if addr.is_loopback() {
+                request.message_mut().header.scope = AddressScope::Host;
+            }
+            request.execute().await.map_err(|e| fail(describe(&e)))
         })
         .await
     }
@@ -1297,6 +1297,17 @@ mod tests {
             backend.remove("svcfs0", v4, 24).await.unwrap();
             let list = backend.addresses("svcfs0").await.unwrap();
             assert!(!has(&list, (v4, 24)) && !has(&list, (v6, 64)), "{list:?}");
+            // A loopback service address, like the example's 127.0.0.42.
+            let lo = ip("127.0.0.42");
+            backend.add("lo", lo, 8).await.unwrap();
+            assert!(backend
+                .addresses("lo")
+                .await
+                .unwrap()
+                .unwrap()
+                .contains(&(lo, 8)));
+            backend.remove("lo", lo, 8).await.unwrap();
+
             let e = backend.remove("svcfs0", v4, 24).await.unwrap_err();
             assert_eq!(e.errno(), libc::EIO);
             assert!(
