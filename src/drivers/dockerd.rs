@@ -24,6 +24,8 @@ use crate::model::{ResourceState, Status};
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 /// Grace period between SIGTERM and SIGKILL.
 const STOP_TIMEOUT: Duration = Duration::from_secs(30);
+/// Bound on the daemon's containerd exiting after the daemon did.
+const LEFTOVER_TIMEOUT: Duration = Duration::from_secs(10);
 /// Bound on one ping of the socket.
 const PING_TIMEOUT: Duration = Duration::from_secs(3);
 /// How often start and stop look at the daemon while waiting.
@@ -302,9 +304,59 @@ impl Driver for DockerdDriver {
                 )));
             }
         }
+        self.reap_leftovers(log).await;
         self.docker.reset().await;
         log.info("docker daemon is down");
         Ok(())
+    }
+}
+
+/// Processes whose command line names `needle` (the daemon's exec root:
+/// its managed containerd and the shims it started).
+fn processes_naming(proc_root: &Path, needle: &str) -> Vec<i32> {
+    let Ok(entries) = std::fs::read_dir(proc_root) else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            std::fs::read(proc_root.join(pid.to_string()).join("cmdline"))
+                .map(|c| String::from_utf8_lossy(&c).contains(needle))
+                .unwrap_or(false)
+        })
+        .collect()
+}
+
+impl DockerdDriver {
+    /// Wait for the daemon's containerd and shims, which can outlive it by
+    /// a moment and keep its data root busy (the next resource to stop is
+    /// usually the filesystem it lives on); kill them past a bound.
+    async fn reap_leftovers(&self, log: &ResourceLog) {
+        let needle = self.paths.exec_root.display().to_string();
+        let leftovers = || processes_naming(Path::new("/proc"), &needle);
+        if leftovers().is_empty() {
+            return;
+        }
+        log.info("wait for the daemon's containerd to exit");
+        let deadline = Instant::now() + LEFTOVER_TIMEOUT;
+        while Instant::now() < deadline {
+            if leftovers().is_empty() {
+                return;
+            }
+            tokio::time::sleep(POLL_INTERVAL).await;
+        }
+        let pids = leftovers();
+        log.warn(format!(
+            "still running after {}s, killed: {}",
+            LEFTOVER_TIMEOUT.as_secs(),
+            pids.iter()
+                .map(i32::to_string)
+                .collect::<Vec<_>>()
+                .join(" ")
+        ));
+        for pid in pids {
+            signal(pid, nix::sys::signal::Signal::SIGKILL);
+        }
     }
 }
 
@@ -364,6 +416,27 @@ mod tests {
         let me = std::process::id() as i32;
         assert!(!is_our_daemon(me, Path::new("/v/app/docker.sock")));
         assert!(!is_our_daemon(i32::MAX, Path::new("/v/app/docker.sock")));
+    }
+
+    #[test]
+    fn processes_are_found_by_their_command_line() {
+        let root = std::env::temp_dir().join(format!("svcfs-proc-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        for (pid, cmdline) in [
+            (
+                "4000001",
+                "containerd\0--config\0/v/app/exec/containerd/containerd.toml\0",
+            ),
+            ("4000002", "sleep\x0060\0"),
+        ] {
+            std::fs::create_dir_all(root.join(pid)).unwrap();
+            std::fs::write(root.join(pid).join("cmdline"), cmdline).unwrap();
+        }
+        std::fs::create_dir_all(root.join("self")).unwrap();
+        assert_eq!(processes_naming(&root, "/v/app/exec"), [4000001]);
+        assert!(processes_naming(&root, "/other/exec").is_empty());
+        assert!(processes_naming(Path::new("/nonexistent"), "x").is_empty());
+        let _ = std::fs::remove_dir_all(root);
     }
 
     #[test]

@@ -32,6 +32,10 @@ const KILL_GRACE: Duration = Duration::from_secs(5);
 /// How long killed processes get to release the filesystem after SIGKILL
 /// (a process in uninterruptible sleep may never).
 const KILL_WAIT: Duration = Duration::from_secs(2);
+/// Unmount attempts after a "busy" with no holder found.
+const BUSY_RETRIES: usize = 3;
+/// Pause between those attempts.
+const BUSY_RETRY_DELAY: Duration = Duration::from_millis(500);
 /// How often the holders are scanned again while waiting.
 const POLL_INTERVAL: Duration = Duration::from_millis(100);
 /// Filesystem types `fsck -p` is run for.
@@ -542,7 +546,24 @@ impl Driver for FsDriver {
             return Err(command_failure("umount", &[&self.mnt_arg()], &out));
         }
         let submounts = observed.submounts();
-        let holders = self.holders(&observed.mnt, &submounts).await;
+        let mut holders = self.holders(&observed.mnt, &submounts).await;
+        // Busy with no holder in sight is often a process that is exiting
+        // (a daemon stopped just before); give it a moment.
+        let mut out = out;
+        for _ in 0..BUSY_RETRIES {
+            if !holders.is_empty() || !submounts.is_empty() {
+                break;
+            }
+            tokio::time::sleep(BUSY_RETRY_DELAY).await;
+            out = self.umount(log).await?;
+            if out.success() {
+                return Ok(());
+            }
+            if !says_busy(&out) {
+                return Err(command_failure("umount", &[&self.mnt_arg()], &out));
+            }
+            holders = self.holders(&observed.mnt, &submounts).await;
+        }
         if holders.is_empty() || !self.spec.kill_procs {
             return Err(self.busy_error(
                 &out,
@@ -1261,6 +1282,39 @@ mod tests {
             format!("{mnt} is busy: {inner} mounted inside it; unmount it first")
         );
         assert!(fake.signals.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn busy_without_holder_is_retried_before_failing() {
+        let fake = Fake::new("fs-transient");
+        fake.mounted();
+        let mnt = fake.mnt();
+        // A process that was exiting: busy once, then free.
+        fake.runner.expect("umount", busy(&mnt));
+        fake.runner.expect("umount", CommandOutput::ok(""));
+        fake.driver(fake.image_spec(), &[])
+            .stop(&fake.resource_log())
+            .await
+            .unwrap();
+        assert!(fake.runner.exhausted());
+
+        let fake = Fake::new("fs-busy-forever");
+        fake.mounted();
+        let mnt = fake.mnt();
+        for _ in 0..=BUSY_RETRIES {
+            fake.runner.expect("umount", busy(&mnt));
+        }
+        let e = fake
+            .driver(fake.image_spec(), &[])
+            .stop(&fake.resource_log())
+            .await
+            .unwrap_err();
+        assert_eq!(e.errno(), libc::EBUSY);
+        assert!(
+            e.message().contains("no process was found holding it"),
+            "{e}"
+        );
+        assert!(fake.runner.exhausted());
     }
 
     #[tokio::test]

@@ -235,11 +235,22 @@ impl ServiceRuntime {
         let (plan, _guard) = admitted.inspect_err(|e| {
             self.log.service_line(Level::Error, &format!("{what}: {e}"));
         })?;
+        let started = std::time::Instant::now();
         let result = self.execute(&loaded, &plan, limit).await;
         // Resources depend on each other (containers on the private daemon,
         // nested filesystems): refresh them all before the write returns.
         self.refresh(limit).await;
         *lock(&self.running_action) = None;
+        let seconds = started.elapsed().as_secs_f32();
+        match &result {
+            Ok(()) => self
+                .log
+                .service_line(Level::Info, &format!("{what} done in {seconds:.1}s")),
+            Err(e) => self.log.service_line(
+                Level::Error,
+                &format!("{what} failed after {seconds:.1}s: {e}"),
+            ),
+        }
         result
     }
 

@@ -522,3 +522,37 @@ fn second_daemon_on_the_same_mountpoint_is_refused() {
         String::from_utf8_lossy(&out.stderr).contains("already served by a running svcfs daemon")
     );
 }
+
+#[test]
+fn autostart_starts_this_nodes_services_without_delaying_the_mount() {
+    if !prerequisites() {
+        return;
+    }
+    let (mine, other) = ("auto.svcfs.test", "notmine.svcfs.test");
+    let sandbox = Sandbox::new("autostart", &[mine, other]);
+    // The health check keeps the start busy for seconds after the mount.
+    sandbox.service_file(
+        &format!("{mine}.env"),
+        "[DEFAULT]\nautostart_node = node1\n\
+         [container#1]\ntype = docker\nrun_image = busybox:latest\nrun_command = /bin/sh\nstop_timeout = 1\n\
+         run_args = --health-cmd \"sleep 2\" --health-interval 1s\n",
+    );
+    sandbox.service_file(
+        &format!("{other}.env"),
+        &format!(
+            "[DEFAULT]\nautostart_node = node2\n{}",
+            simple_service("busybox:latest")
+        ),
+    );
+    let d = sandbox.mount(&["--autostart"]);
+    assert!(
+        !d.read(&format!("{mine}/log")).contains("start done"),
+        "the mount must not wait for the autostart"
+    );
+    assert!(wait_until(Duration::from_secs(30), || d
+        .read(&format!("{mine}/log"))
+        .contains("AUTO.SVCFS.TEST         start done in")));
+    assert_eq!(d.read(&format!("{mine}/status")), "up\n");
+    assert_eq!(d.read(&format!("{other}/status")), "down\n");
+    assert!(container_id(&format!("{other}.container.1")).is_none());
+}

@@ -140,10 +140,8 @@ fn tutorial_service_end_to_end() {
     sandbox.service_file("app.opensvc.com.env", &tutorial_file(&root_img, &data_img));
     let wrapper = ns.wrapper();
     let wrapper: Vec<&str> = wrapper.iter().map(String::as_str).collect();
-    let d = sandbox.mount_wrapped(
-        &wrapper,
-        &["--var-dir", VAR_DIR, "--nodename", "deb1.opensvc.com"],
-    );
+    let options = ["--var-dir", VAR_DIR, "--nodename", "deb1.opensvc.com"];
+    let mut d = sandbox.mount_wrapped(&wrapper, &options);
     let file = |rel: &str| d.read(&format!("{SVC}/{rel}"));
 
     // The host resources and the private daemon first, to load the images
@@ -371,6 +369,16 @@ overall                   warn
         std::fs::read_to_string("/opt/app.opensvc.com/vol1/proof").unwrap(),
         "proof\n"
     );
+
+    // svcfs stops, the service runs on; a new svcfs adopts the private
+    // daemon (its pid file) and can stop it.
+    let daemon_pid = private_daemon_pid().expect("the private daemon runs");
+    d.signal_and_wait(libc::SIGTERM);
+    assert_eq!(private_daemon_pid(), Some(daemon_pid));
+    drop(d);
+    let d = sandbox.mount_wrapped(&wrapper, &options);
+    let file = |rel: &str| d.read(&format!("{SVC}/{rel}"));
+    assert_eq!(file("status"), "up\n");
 
     // A start that fails at fs#2 stops there and names the cause; a later
     // stop cleans up what did start.
