@@ -19,7 +19,7 @@ use svcfs::drivers::{Driver, DriverContext};
 use svcfs::host::SystemRunner;
 use svcfs::model::{Rid, Status};
 
-use crate::harness::{run, wait_until};
+use crate::harness::{in_path, require, run, wait_until};
 
 const FS_TOOLS: [&str; 6] = [
     "mkfs.ext4",
@@ -32,12 +32,6 @@ const FS_TOOLS: [&str; 6] = [
 const LVM_TOOLS: [&str; 6] = [
     "pvcreate", "pvremove", "vgcreate", "vgremove", "vgs", "vgchange",
 ];
-
-/// Whether `program` is in PATH (where the SystemRunner looks for it).
-fn in_path(program: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
-}
 
 /// Whether this machine can run the storage tests: root, loop devices,
 /// the tools (and LVM's for `lvm`). Without `CI` a missing prerequisite
@@ -58,18 +52,7 @@ fn storage_prerequisites(lvm: bool) -> bool {
             .filter(|t| !in_path(t))
             .map(|t| format!("{t} in PATH")),
     );
-    if missing.is_empty() {
-        return true;
-    }
-    let message = format!(
-        "missing prerequisites: {} (run scripts/setup-test-env.sh as root)",
-        missing.join(", ")
-    );
-    if std::env::var_os("CI").is_some() {
-        panic!("{message}");
-    }
-    eprintln!("skipping: {message}");
-    false
+    require(&missing)
 }
 
 /// A test's scratch directory, and everything created in it: torn down at
