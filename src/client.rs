@@ -89,22 +89,43 @@ pub fn new_lines(before: &[String], after: &[String]) -> Vec<String> {
 }
 
 /// Write one command to a `ctl` file and print the log lines it produced.
+/// Lines are printed as the action logs them, like the tutorial's
+/// command line does, not all at the end.
 pub fn act(mountpoint: &Path, service: &str, command: &str) -> Result<(), ClientError> {
     let dir = service_dir(mountpoint, service)?;
     let log = dir.join("log");
-    let before = read_lines(&log);
-    let result = OpenOptions::new()
-        .write(true)
-        .truncate(true)
-        .open(dir.join("ctl"))
-        .and_then(|mut ctl| ctl.write_all(format!("{command}\n").as_bytes()));
-    let printed = new_lines(&before, &read_lines(&log));
+    let mut seen = read_lines(&log);
+    let ctl = dir.join("ctl");
+    let text = format!("{command}\n");
+    let writer = std::thread::spawn(move || {
+        OpenOptions::new()
+            .write(true)
+            .truncate(true)
+            .open(ctl)
+            .and_then(|mut ctl| ctl.write_all(text.as_bytes()))
+    });
     let mut out = io::stdout().lock();
-    for line in &printed {
-        let _ = writeln!(out, "{line}");
+    let mut print_new = |seen: &mut Vec<String>| {
+        let now = read_lines(&log);
+        for line in new_lines(seen, &now) {
+            let _ = writeln!(out, "{line}");
+        }
+        let _ = out.flush();
+        *seen = now;
+    };
+    while !writer.is_finished() {
+        std::thread::sleep(LOG_POLL_INTERVAL);
+        print_new(&mut seen);
     }
+    print_new(&mut seen);
+    let result = writer
+        .join()
+        .unwrap_or_else(|_| Err(io::Error::other("the writer thread panicked")));
     result.map_err(|e| ClientError::Failed(describe_failure(service, command, &e)))
 }
+
+/// How often `act` looks for new log lines while the action runs.
+const LOG_POLL_INTERVAL: std::time::Duration = std::time::Duration::from_millis(200);
 
 fn describe_failure(service: &str, command: &str, e: &io::Error) -> String {
     let meaning = match e.raw_os_error() {
