@@ -61,7 +61,8 @@ enum Command {
     Stopcontainer(ActionArgs),
     /// Run the docker CLI against the daemon that serves the service's
     /// containers (its private daemon when it has one); docker's exit code
-    /// is kept.
+    /// is kept. svcfs options come before SERVICE: everything after it is
+    /// docker's (`svcfs docker --var-dir /opt/opensvc/var app ps -a`).
     Docker(DockerArgs),
 }
 
