@@ -3,7 +3,7 @@
 //! rings per service and per resource, and mirrored to `tracing`.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use crate::clock;
@@ -117,7 +117,7 @@ impl ServiceLog {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Rings> {
-        self.rings.lock().unwrap_or_else(PoisonError::into_inner)
+        crate::sync::lock(&self.rings)
     }
 }
 

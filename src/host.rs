@@ -89,6 +89,25 @@ pub fn quote_if_needed(word: &str) -> String {
     }
 }
 
+/// Run blocking host inspection (the mount table, `/proc`, path
+/// resolution) off the runtime, bounded: a hung filesystem or a process
+/// stuck in the kernel makes it ETIMEDOUT instead of freezing the action
+/// that holds the service's lock.
+pub async fn blocking<T: Send + 'static>(
+    what: &str,
+    limit: Duration,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T> {
+    match tokio::time::timeout(limit, tokio::task::spawn_blocking(f)).await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(e)) => Err(Error::backend(format!("{what} failed: {e}"))),
+        Err(_) => Err(Error::timed_out(format!(
+            "{what} did not finish within {}s (a hung filesystem or process?)",
+            limit.as_secs_f32()
+        ))),
+    }
+}
+
 /// Run a command and fail with EIO, naming the command and its stderr,
 /// unless it exits 0.
 pub async fn run_checked(
@@ -126,18 +145,37 @@ pub struct SystemRunner;
 impl CommandRunner for SystemRunner {
     async fn run(&self, program: &str, args: &[&str], timeout: Duration) -> Result<CommandOutput> {
         let started = Instant::now();
+        let line = command_line(program, args);
+        // Its own process group, so that a timeout kills what it started
+        // too (fsck runs fsck.ext4, which must not go on writing).
         let child = tokio::process::Command::new(program)
             .args(args)
             .env("LVM_SUPPRESS_FD_WARNINGS", "1")
             .env("LC_ALL", "C")
             .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .process_group(0)
             .kill_on_drop(true)
-            .output();
-        let line = command_line(program, args);
-        let result = tokio::time::timeout(timeout, child).await;
+            .spawn();
+        let child = match child {
+            Ok(child) => child,
+            Err(e) => {
+                tracing::debug!(command = %line, "command could not run: {e}");
+                return Err(Error::backend(format!("cannot run {program}: {e}")));
+            }
+        };
+        let group = child.id();
+        let result = tokio::time::timeout(timeout, child.wait_with_output()).await;
         let elapsed = started.elapsed();
         match result {
             Err(_) => {
+                if let Some(group) = group.and_then(|g| i32::try_from(g).ok()) {
+                    let _ = nix::sys::signal::killpg(
+                        nix::unistd::Pid::from_raw(group),
+                        nix::sys::signal::Signal::SIGKILL,
+                    );
+                }
                 tracing::debug!(command = %line, ?elapsed, "command timed out");
                 Err(Error::timed_out(format!(
                     "{line} did not finish within {}s",
@@ -177,27 +215,18 @@ impl FakeRunner {
 
     /// Expect a command whose line starts with `prefix`, answering `output`.
     pub fn expect(&self, prefix: &str, output: CommandOutput) -> &Self {
-        self.script
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .push_back((prefix.to_string(), output));
+        crate::sync::lock(&self.script).push_back((prefix.to_string(), output));
         self
     }
 
     /// Every command line run so far.
     pub fn calls(&self) -> Vec<String> {
-        self.calls
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
+        crate::sync::lock(&self.calls).clone()
     }
 
     /// Whether every expected command was run.
     pub fn exhausted(&self) -> bool {
-        self.script
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .is_empty()
+        crate::sync::lock(&self.script).is_empty()
     }
 }
 
@@ -205,15 +234,8 @@ impl FakeRunner {
 impl CommandRunner for FakeRunner {
     async fn run(&self, program: &str, args: &[&str], _timeout: Duration) -> Result<CommandOutput> {
         let line = command_line(program, args);
-        self.calls
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .push(line.clone());
-        let next = self
-            .script
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .pop_front();
+        crate::sync::lock(&self.calls).push(line.clone());
+        let next = crate::sync::lock(&self.script).pop_front();
         match next {
             Some((prefix, output)) if line.starts_with(&prefix) => Ok(output),
             Some((prefix, _)) => panic!(
@@ -255,6 +277,23 @@ mod tests {
             .unwrap_err();
         assert_eq!(e.errno(), libc::ETIMEDOUT);
         assert!(e.message().contains("sleep 5"));
+    }
+
+    #[tokio::test]
+    async fn a_timeout_kills_what_the_command_started() {
+        let marker = std::env::temp_dir().join(format!("svcfs-pg-{}", std::process::id()));
+        let _ = std::fs::remove_file(&marker);
+        let script = format!("(sleep 1; touch {}) & wait", marker.display());
+        let e = SystemRunner
+            .run("sh", &["-c", &script], Duration::from_millis(200))
+            .await
+            .unwrap_err();
+        assert_eq!(e.errno(), libc::ETIMEDOUT);
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        assert!(
+            !marker.exists(),
+            "the child of the command survived the timeout"
+        );
     }
 
     #[tokio::test]

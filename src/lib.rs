@@ -18,4 +18,5 @@ pub mod fs;
 pub mod host;
 pub mod model;
 pub mod render;
+pub mod sync;
 pub mod view;

@@ -61,6 +61,15 @@ async fn watch_events(engine: Weak<Engine>, endpoint: Arc<DockerEndpoint>) {
                 let Some(engine) = engine.upgrade() else {
                     return;
                 };
+                // Every health probe is an exec: those events change no
+                // state (the health_status event that may follow does).
+                if event
+                    .action
+                    .as_deref()
+                    .is_some_and(|a| a.starts_with("exec_"))
+                {
+                    continue;
+                }
                 let is_image = event.typ == Some(EventMessageTypeEnum::IMAGE);
                 let services = if is_image {
                     engine.services_on(endpoint.host())
@@ -76,7 +85,7 @@ async fn watch_events(engine: Weak<Engine>, endpoint: Arc<DockerEndpoint>) {
                     continue;
                 }
                 tracing::debug!(?services, action = ?event.action, "docker event");
-                tokio::spawn(async move { engine.refresh(&services).await });
+                engine.refresh_soon(services);
             }
             endpoint.reset().await;
         }

@@ -10,18 +10,23 @@ pub mod snapshot;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime};
 
 use crate::config::{self, Problem, ServiceConfig};
 use crate::docker::DockerEndpoint;
+use crate::drivers::dockerd::DaemonPaths;
 use crate::drivers::{self, DriverContext};
 use crate::error::{Error, Result};
 use crate::host::SystemRunner;
+use crate::sync::{lock, read, write};
 
 pub use command::{parse_resource_command, parse_service_command, Verb};
 pub use service::{check_node, LoadedResource, LoadedService, ServiceRuntime};
 pub use snapshot::{ResourceSnapshot, ServiceSnapshot};
+
+/// How long a refresh triggered by docker events waits for more events.
+const EVENT_DEBOUNCE: Duration = Duration::from_millis(200);
 
 /// How often the config directory is checked for changes (a stat per file).
 const CONFIG_POLL_INTERVAL: Duration = Duration::from_secs(1);
@@ -51,18 +56,6 @@ pub struct Engine {
     dir_problems: RwLock<Vec<Problem>>,
     dir_fingerprint: Mutex<Option<Vec<(PathBuf, SystemTime, u64)>>>,
     events: Mutex<Option<events::EventWatchers>>,
-}
-
-fn read<T>(l: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
-    l.read().unwrap_or_else(PoisonError::into_inner)
-}
-
-fn write<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
-    l.write().unwrap_or_else(PoisonError::into_inner)
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Engine {
@@ -117,7 +110,7 @@ impl Engine {
 
     /// Socket of a service's private docker daemon.
     pub fn private_socket(&self, service: &str) -> PathBuf {
-        self.options.var_dir.join(service).join("docker.sock")
+        DaemonPaths::new(&self.options.var_dir, service).socket
     }
 
     fn endpoint(self: &Arc<Self>, host: &str) -> Arc<DockerEndpoint> {
@@ -215,6 +208,50 @@ impl Engine {
         let runtimes: Vec<_> = names.iter().filter_map(|n| self.service(n)).collect();
         let limit = self.options.status_timeout;
         futures_util::future::join_all(runtimes.iter().map(|r| r.refresh(limit))).await;
+    }
+
+    /// Refresh these services shortly, coalescing bursts (a start emits
+    /// several events per container): a service with a refresh already
+    /// pending is not queued again.
+    pub fn refresh_soon(self: &Arc<Self>, names: Vec<String>) {
+        for runtime in names.iter().filter_map(|n| self.service(n)) {
+            if !runtime.mark_refresh_pending() {
+                continue;
+            }
+            let limit = self.options.status_timeout;
+            tokio::spawn(async move {
+                tokio::time::sleep(EVENT_DEBOUNCE).await;
+                runtime.clear_refresh_pending();
+                runtime.refresh(limit).await;
+            });
+        }
+    }
+
+    /// Wait until no action runs (bounded), so that writers get their
+    /// answer before the tree goes away.
+    pub async fn wait_idle(&self, limit: Duration) {
+        let deadline = tokio::time::Instant::now() + limit;
+        let mut announced = false;
+        loop {
+            let busy: Vec<String> = self
+                .services()
+                .iter()
+                .filter(|s| s.is_acting())
+                .map(|s| s.name().to_string())
+                .collect();
+            if busy.is_empty() {
+                return;
+            }
+            if !announced {
+                tracing::info!(?busy, "waiting for running actions to end");
+                announced = true;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                tracing::warn!(?busy, "actions still running: leaving them");
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     /// Refresh every service.

@@ -3,7 +3,7 @@
 //! states, and the snapshot reads are served from.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime};
 
 use futures_util::future::join_all;
@@ -16,6 +16,7 @@ use crate::config::{ResourceConfig, ServiceConfig};
 use crate::drivers::Driver;
 use crate::error::{Error, Result};
 use crate::model::{ResourceKind, ResourceState, Status};
+use crate::sync::{lock, read, write};
 
 /// A resource with its driver.
 pub struct LoadedResource {
@@ -34,10 +35,31 @@ pub struct LoadedService {
     pub resources: Vec<LoadedResource>,
 }
 
+/// What the engine learnt from drivers and actions.
 #[derive(Default)]
 struct Known {
-    states: HashMap<String, ResourceState>,
+    /// Last state of each resource, with the epoch its check began at: a
+    /// check that began earlier never overwrites one that began later
+    /// (a slow periodic refresh racing an action's own check).
+    states: HashMap<String, (u64, ResourceState)>,
+    /// The reason of the last failed action of each resource, kept until
+    /// an action on it succeeds or the configuration changes.
     failures: HashMap<String, String>,
+    next_epoch: u64,
+}
+
+impl Known {
+    fn begin_check(&mut self) -> u64 {
+        self.next_epoch += 1;
+        self.next_epoch
+    }
+
+    fn record(&mut self, rid: String, epoch: u64, state: ResourceState) {
+        let newer = self.states.get(&rid).is_none_or(|(seen, _)| *seen <= epoch);
+        if newer {
+            self.states.insert(rid, (epoch, state));
+        }
+    }
 }
 
 /// What an action does to one resource.
@@ -58,10 +80,7 @@ pub struct ServiceRuntime {
     known: Mutex<Known>,
     snapshot: RwLock<Arc<ServiceSnapshot>>,
     refreshing: tokio::sync::Mutex<()>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
+    refresh_pending: std::sync::atomic::AtomicBool,
 }
 
 impl ServiceRuntime {
@@ -89,7 +108,26 @@ impl ServiceRuntime {
             running_action: Mutex::new(None),
             known: Mutex::new(Known::default()),
             refreshing: tokio::sync::Mutex::new(()),
+            refresh_pending: std::sync::atomic::AtomicBool::new(false),
         })
+    }
+
+    /// Mark a refresh as pending; false when one already was.
+    pub fn mark_refresh_pending(&self) -> bool {
+        !self
+            .refresh_pending
+            .swap(true, std::sync::atomic::Ordering::AcqRel)
+    }
+
+    /// The pending refresh is starting: later events need a new one.
+    pub fn clear_refresh_pending(&self) {
+        self.refresh_pending
+            .store(false, std::sync::atomic::Ordering::Release);
+    }
+
+    /// Whether an action is running.
+    pub fn is_acting(&self) -> bool {
+        self.action.try_lock().is_err()
     }
 
     /// The service name.
@@ -104,18 +142,12 @@ impl ServiceRuntime {
 
     /// The current configuration and drivers.
     pub fn loaded(&self) -> Arc<LoadedService> {
-        self.loaded
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        read(&self.loaded).clone()
     }
 
     /// The snapshot reads are served from.
     pub fn snapshot(&self) -> Arc<ServiceSnapshot> {
-        self.snapshot
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        read(&self.snapshot).clone()
     }
 
     /// Swap in a new configuration (file changed); states of resources
@@ -132,28 +164,33 @@ impl ServiceRuntime {
                 loaded.config.path.display()
             ),
         );
-        *self.loaded.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(loaded);
+        *write(&self.loaded) = Arc::new(loaded);
+        // A new configuration may well fix what failed before.
+        lock(&self.known).failures.clear();
         self.publish();
     }
 
     /// Rebuild the snapshot from the configuration and what is known.
+    /// Built and swapped under the `known` lock, so that a slower publisher
+    /// never installs an older picture over a newer one.
     fn publish(&self) {
         let loaded = self.loaded();
         let known = lock(&self.known);
+        let states: HashMap<String, ResourceState> = known
+            .states
+            .iter()
+            .map(|(rid, (_, state))| (rid.clone(), state.clone()))
+            .collect();
         let snapshot = build_snapshot(
             &loaded.config,
             &KnownStates {
-                states: &known.states,
+                states: &states,
                 failures: &known.failures,
                 extra_commands: &extra_commands(&loaded),
             },
             SystemTime::now(),
         );
-        drop(known);
-        *self
-            .snapshot
-            .write()
-            .unwrap_or_else(PoisonError::into_inner) = Arc::new(snapshot);
+        *write(&self.snapshot) = Arc::new(snapshot);
     }
 
     /// Ask every driver for its state (in parallel, each bounded) and
@@ -161,6 +198,7 @@ impl ServiceRuntime {
     pub async fn refresh(&self, limit: Duration) {
         let _one_at_a_time = self.refreshing.lock().await;
         let loaded = self.loaded();
+        let epoch = lock(&self.known).begin_check();
         let states = join_all(
             loaded
                 .resources
@@ -170,21 +208,24 @@ impl ServiceRuntime {
         .await;
         {
             let mut known = lock(&self.known);
-            known.states = loaded
-                .resources
-                .iter()
-                .zip(states)
-                .map(|(r, s)| (r.config.rid.to_string(), s))
-                .collect();
+            // Resources that left the configuration leave the states too.
+            known.states.retain(|rid, _| {
+                loaded
+                    .resources
+                    .iter()
+                    .any(|r| r.config.rid.as_str() == rid)
+            });
+            for (resource, state) in loaded.resources.iter().zip(states) {
+                known.record(resource.config.rid.to_string(), epoch, state);
+            }
         }
         self.publish();
     }
 
     async fn refresh_resource(&self, resource: &LoadedResource, limit: Duration) {
+        let epoch = lock(&self.known).begin_check();
         let state = bounded_status(resource.driver.clone(), limit).await;
-        lock(&self.known)
-            .states
-            .insert(resource.config.rid.to_string(), state);
+        lock(&self.known).record(resource.config.rid.to_string(), epoch, state);
         self.publish();
     }
 
@@ -260,7 +301,7 @@ impl ServiceRuntime {
         plan: &[(usize, Op)],
         limit: Duration,
     ) -> Result<()> {
-        for &(index, op) in plan {
+        for (step, &(index, op)) in plan.iter().enumerate() {
             let resource = &loaded.resources[index];
             let rid = resource.config.rid.to_string();
             let log = self.log.resource(&rid);
@@ -296,8 +337,7 @@ impl ServiceRuntime {
                     );
                     continue;
                 }
-                let remaining = plan.iter().skip_while(|(i, _)| *i != index).count() - 1;
-                if remaining > 0 {
+                if step + 1 < plan.len() {
                     log.error(match op {
                         Op::Stop => "stop interrupted here: the resources after this one were not stopped",
                         _ => "start interrupted here: resources already started stay up; the rest were not started",
@@ -385,6 +425,19 @@ fn plan(loaded: &LoadedService, verb: Verb, rids: &[String]) -> Result<Vec<(usiz
             Some(ResourceKind::Container | ResourceKind::Dockerd)
         )
     };
+    if matches!(verb, Verb::StartContainer | Verb::StopContainer) {
+        if let Some(other) = loaded
+            .resources
+            .iter()
+            .find(|r| !container_side(r) && rids.iter().any(|x| x == r.config.rid.as_str()))
+        {
+            return Err(Error::unsupported(format!(
+                "{} acts on containers and the private docker daemon, not on {}",
+                verb.as_str(),
+                other.config.rid
+            )));
+        }
+    }
     let in_order = |filter: &dyn Fn(&LoadedResource) -> bool| -> Vec<usize> {
         (0..loaded.resources.len())
             .filter(|&i| filter(&loaded.resources[i]))
@@ -529,6 +582,18 @@ mod tests {
     }
 
     #[test]
+    fn container_verbs_refuse_other_resources() {
+        let l = loaded(TUTORIAL);
+        let e = plan(&l, Verb::StartContainer, &["ip#1".to_string()]).unwrap_err();
+        assert_eq!(e.errno(), libc::EOPNOTSUPP);
+        assert!(e.message().contains("not on ip#1"), "{e}");
+        assert_eq!(
+            plan_rids(&l, Verb::StopContainer, &["container#2"]),
+            ["Stop container#2"]
+        );
+    }
+
+    #[test]
     fn rid_selection_keeps_start_order_whatever_the_written_order() {
         let l = loaded(TUTORIAL);
         assert_eq!(
@@ -586,6 +651,27 @@ mod tests {
             .messages
             .iter()
             .any(|m| m.starts_with("start failed: ")));
+    }
+
+    #[tokio::test]
+    async fn a_failure_at_the_last_step_claims_nothing_was_skipped() {
+        // In a restart plan the resource appears twice (stop, then start).
+        let runtime = ServiceRuntime::new(loaded("[container#1]\nrun_image = a\n"));
+        let e = runtime
+            .run(
+                Verb::Restart,
+                &["container#1".to_string()],
+                "n",
+                Duration::from_secs(1),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(e.errno(), libc::EINVAL);
+        let lines = runtime.log().service_lines();
+        assert!(
+            !lines.iter().any(|l| l.contains("interrupted here")),
+            "{lines:?}"
+        );
     }
 
     #[tokio::test]

@@ -113,8 +113,12 @@ pub fn build_snapshot(
     };
     let avail = aggregate(counted(false));
     let optional_warn = counted(true).any(|s| s == Status::Warn);
+    // A failed action is a warning message, and warnings degrade overall.
+    let failed = resources
+        .iter()
+        .any(|r| !r.flags.disabled && known.failures.contains_key(r.rid.as_str()));
     let mut overall = avail;
-    if optional_warn || config.load_error.is_some() {
+    if optional_warn || failed || config.load_error.is_some() {
         overall = Status::Warn;
     }
     let avail = if config.load_error.is_some() {
@@ -281,5 +285,6 @@ mod tests {
             SystemTime::UNIX_EPOCH,
         );
         assert_eq!(s.resources[0].state.messages, ["start failed: boom"]);
+        assert_eq!((s.avail, s.overall), (Status::Down, Status::Warn));
     }
 }

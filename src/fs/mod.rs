@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use fuser::{
@@ -25,6 +25,7 @@ use fuser::{
 };
 
 use crate::engine::Engine;
+use crate::sync::lock;
 use crate::view::{self, NodeKind};
 use inodes::InodeTable;
 
@@ -52,10 +53,6 @@ pub struct SvcFs {
     next_handle: AtomicU64,
     ctl: CtlAccess,
     mounted_at: SystemTime,
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl SvcFs {
