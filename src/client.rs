@@ -129,7 +129,9 @@ const LOG_POLL_INTERVAL: std::time::Duration = std::time::Duration::from_millis(
 
 fn describe_failure(service: &str, command: &str, e: &io::Error) -> String {
     let meaning = match e.raw_os_error() {
-        Some(libc::EBUSY) => "another action is running on the service",
+        Some(libc::EBUSY) => {
+            "another action is running on the service, or something is busy (see the log above)"
+        }
         Some(libc::EINVAL) => "invalid command or configuration (see the log above)",
         Some(libc::EOPNOTSUPP) => "the command does not apply to this resource",
         Some(libc::ETIMEDOUT) => "a bound was hit (see the log above)",

@@ -10,6 +10,7 @@ use std::time::Duration;
 use fuser::{Config, MountOption, SessionACL};
 use tokio::signal::unix::{signal, SignalKind};
 
+use crate::drivers::mounts::{canonical_mount_point, read_mount_table, MountEntry};
 use crate::engine::{Engine, EngineOptions};
 use crate::error::{Error, Result};
 use crate::fs::{CtlAccess, SvcFs};
@@ -51,6 +52,13 @@ pub fn run(options: MountOptions) -> Result<()> {
         ))
     })?;
     prepare_mountpoint(&options.mountpoint)?;
+    let mut options = options;
+    options.mountpoint = std::fs::canonicalize(&options.mountpoint).map_err(|e| {
+        Error::backend(format!(
+            "cannot use mountpoint {}: {e}",
+            options.mountpoint.display()
+        ))
+    })?;
 
     let engine = Engine::new(options.engine.clone());
     engine.reload(true);
@@ -102,6 +110,10 @@ pub fn run(options: MountOptions) -> Result<()> {
             result
         })
         .map_err(|e| Error::backend(format!("cannot start the FUSE thread: {e}")))?;
+    // The connection's number, to abort it should a busy tree keep the
+    // session alive after the unmount (read from the mount table: the
+    // daemon never stats its own mountpoint).
+    let connection = svcfs_entry_at(&options.mountpoint).map(|m| m.dev.1);
     tracing::info!(
         mountpoint = %options.mountpoint.display(),
         services = engine.services().len(),
@@ -109,17 +121,36 @@ pub fn run(options: MountOptions) -> Result<()> {
     );
 
     runtime.block_on(async {
+        let mut signals = Signals::install()?;
         engine.spawn_background();
         if options.autostart {
             engine.autostart();
         }
-        wait_for_signals(&engine, &mut ended_rx).await
+        wait_for_signals(&engine, &mut signals, &mut ended_rx).await;
+        // Actions answer their writers through the mount: let the running
+        // ones end (bounded; a second signal cuts the wait short).
+        tokio::select! {
+            _ = engine.wait_idle(ACTION_DRAIN_TIMEOUT) => {}
+            _ = signals.terminate() => tracing::warn!("second signal: not waiting for running actions"),
+        }
+        Ok::<(), Error>(())
     })?;
 
     tracing::info!(mountpoint = %options.mountpoint.display(), "unmounting");
     if let Err(e) = unmounter.unmount() {
         tracing::warn!("unmount failed ({e}); detaching lazily");
         detach(&options.mountpoint);
+    }
+    let deadline = std::time::Instant::now() + SESSION_END_TIMEOUT;
+    while !session_thread.is_finished() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    if !session_thread.is_finished() {
+        // A process still holds the detached tree: cut it off.
+        match connection {
+            Some(connection) => abort_connection(connection),
+            None => tracing::warn!("FUSE connection unknown: waiting for the tree's last user"),
+        }
     }
     match session_thread.join() {
         Ok(Ok(())) => {}
@@ -131,27 +162,57 @@ pub fn run(options: MountOptions) -> Result<()> {
     Ok(())
 }
 
+/// How long a stopping daemon waits for running actions.
+const ACTION_DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long the FUSE session may take to end after the unmount.
+const SESSION_END_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The signals the daemon acts on.
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> Result<Signals> {
+        let install = |kind: SignalKind| {
+            signal(kind)
+                .map_err(|e| Error::backend(format!("cannot install a signal handler: {e}")))
+        };
+        Ok(Signals {
+            term: install(SignalKind::terminate())?,
+            int: install(SignalKind::interrupt())?,
+            hup: install(SignalKind::hangup())?,
+        })
+    }
+
+    /// The next SIGTERM or SIGINT.
+    async fn terminate(&mut self) {
+        tokio::select! {
+            _ = self.term.recv() => {}
+            _ = self.int.recv() => {}
+        }
+    }
+}
+
+/// Serve until SIGTERM/SIGINT or an unmount from outside; SIGHUP reloads.
 async fn wait_for_signals(
     engine: &Arc<Engine>,
+    signals: &mut Signals,
     ended: &mut tokio::sync::oneshot::Receiver<()>,
-) -> Result<()> {
-    let install = |kind: SignalKind| {
-        signal(kind).map_err(|e| Error::backend(format!("cannot install a signal handler: {e}")))
-    };
-    let mut term = install(SignalKind::terminate())?;
-    let mut int = install(SignalKind::interrupt())?;
-    let mut hup = install(SignalKind::hangup())?;
+) {
     loop {
         tokio::select! {
-            _ = term.recv() => return Ok(()),
-            _ = int.recv() => return Ok(()),
-            _ = hup.recv() => {
+            _ = signals.term.recv() => return,
+            _ = signals.int.recv() => return,
+            _ = signals.hup.recv() => {
                 tracing::info!("SIGHUP: reloading the config directory");
                 engine.reload_and_refresh(true).await;
             }
             _ = &mut *ended => {
                 tracing::warn!("the filesystem was unmounted from outside");
-                return Ok(());
+                return;
             }
         }
     }
@@ -193,23 +254,57 @@ fn prepare_mountpoint(mountpoint: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The mount table's svcfs entry at `mountpoint` (compared as an absolute,
+/// canonical path: `mnt/`, a symlink or a relative path name the same
+/// mount).
+fn svcfs_mount_entry(mountpoint: &Path) -> Option<MountEntry> {
+    svcfs_entry_at(&canonical_mount_point(mountpoint))
+}
+
+/// The svcfs entry at an already canonical path (no filesystem access but
+/// the mount table: the daemon uses it on its own mountpoint).
+fn svcfs_entry_at(target: &Path) -> Option<MountEntry> {
+    read_mount_table(Path::new("/proc/self/mountinfo"))
+        .ok()?
+        .into_iter()
+        .rev()
+        .find(|m| {
+            m.mount_point == target
+                && m.fs_type.starts_with("fuse")
+                && m.source == Path::new("svcfs")
+        })
+}
+
 /// Whether the mount table shows an svcfs filesystem at `mountpoint`.
 pub fn is_svcfs_mounted(mountpoint: &Path) -> bool {
-    let Ok(table) = std::fs::read_to_string("/proc/self/mountinfo") else {
-        return false;
-    };
-    let target = mountpoint.to_string_lossy();
-    table.lines().any(|line| {
-        let fields: Vec<&str> = line.split(' ').collect();
-        let separator = fields.iter().position(|f| *f == "-");
-        let after = |n: usize| separator.and_then(|i| fields.get(i + n));
-        match (fields.get(4), after(1), after(2)) {
-            (Some(mnt), Some(fstype), Some(source)) => {
-                *mnt == target && fstype.starts_with("fuse") && *source == "svcfs"
-            }
-            _ => false,
+    svcfs_mount_entry(mountpoint).is_some()
+}
+
+/// Abort the FUSE connection of the mount at `mountpoint` (what
+/// `fusermount -u` cannot do while a process holds the tree): pending and
+/// later requests fail with ENOTCONN, and the session ends.
+fn abort_connection(connection: u32) {
+    const CONNECTIONS: &str = "/sys/fs/fuse/connections";
+    let path = format!("{CONNECTIONS}/{connection}/abort");
+    if !Path::new(&path).exists() {
+        // Not every host mounts the FUSE control filesystem (systemd does).
+        let mounted = nix::mount::mount(
+            Some("fusectl"),
+            CONNECTIONS,
+            Some("fusectl"),
+            nix::mount::MsFlags::empty(),
+            None::<&str>,
+        );
+        if let Err(e) = mounted {
+            tracing::warn!("cannot mount fusectl on {CONNECTIONS}: {e}");
         }
-    })
+    }
+    match std::fs::write(&path, "1") {
+        Ok(()) => {
+            tracing::warn!("a process still held the tree: FUSE connection {connection} aborted")
+        }
+        Err(e) => tracing::warn!("cannot abort the FUSE connection ({path}): {e}"),
+    }
 }
 
 fn detach(mountpoint: &Path) {

@@ -510,17 +510,55 @@ fn second_daemon_on_the_same_mountpoint_is_refused() {
     }
     let sandbox = Sandbox::new("twice", &[]);
     let _first = sandbox.mount(&[]);
-    let out = std::process::Command::new(SVCFS)
-        .args(["mount", &sandbox.mnt().to_string_lossy(), "--config-dir"])
-        .arg(sandbox.etc())
-        .arg("--var-dir")
-        .arg(sandbox.var())
-        .output()
+    // Other spellings of the same directory are the same mountpoint.
+    let link = sandbox.root.join("link");
+    std::os::unix::fs::symlink(sandbox.mnt(), &link).unwrap();
+    let spellings = [
+        sandbox.mnt().to_string_lossy().into_owned(),
+        format!("{}/", sandbox.mnt().display()),
+        link.to_string_lossy().into_owned(),
+    ];
+    for mountpoint in spellings {
+        let out = std::process::Command::new(SVCFS)
+            .args(["mount", &mountpoint, "--config-dir"])
+            .arg(sandbox.etc())
+            .arg("--var-dir")
+            .arg(sandbox.var())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{mountpoint}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr)
+                .contains("already served by a running svcfs daemon"),
+            "{mountpoint}"
+        );
+    }
+}
+
+#[test]
+fn sigterm_ends_the_daemon_even_while_a_process_holds_the_tree() {
+    if !prerequisites() {
+        return;
+    }
+    let svc = "held.svcfs.test";
+    let sandbox = Sandbox::new("held", &[svc]);
+    sandbox.service_file(&format!("{svc}.env"), &simple_service("busybox:latest"));
+    let mut d = sandbox.mount(&[]);
+    let mut holder = std::process::Command::new("sleep")
+        .arg("120")
+        .current_dir(d.path(svc))
+        .spawn()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    let started = Instant::now();
+    let status = d.signal_and_wait(libc::SIGTERM).expect("daemon exits");
+    let _ = holder.kill();
+    let _ = holder.wait();
+    assert!(status.success(), "{status:?}\n{}", d.output());
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("already served by a running svcfs daemon")
+        started.elapsed() < Duration::from_secs(10),
+        "the daemon waited for the holder"
     );
+    assert!(!is_mounted(&sandbox.mnt()));
 }
 
 #[test]
