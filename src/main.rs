@@ -2,7 +2,7 @@
 //! errors to exit codes (0 ok, 1 failure, 2 usage, 3 no such service or
 //! nothing mounted).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -11,6 +11,7 @@ use clap::{Args, Parser, Subcommand};
 use svcfs::client::{self, ClientError};
 use svcfs::config::{self, Severity};
 use svcfs::daemon::{self, MountOptions};
+use svcfs::drivers::dockerd::DaemonPaths;
 use svcfs::engine::EngineOptions;
 
 const AFTER_HELP: &str = "\
@@ -315,12 +316,8 @@ fn docker_host_of(engine: &EngineArgs, service: &str) -> Result<String, ClientEr
     Ok(match config.defaults.docker_data_dir {
         Some(_) => format!(
             "unix://{}",
-            private_socket(&engine.var_dir, service).display()
+            DaemonPaths::new(&engine.var_dir, service).socket.display()
         ),
         None => svcfs::docker::normalize_host(&engine.docker_host),
     })
-}
-
-fn private_socket(var_dir: &Path, service: &str) -> PathBuf {
-    var_dir.join(service).join("docker.sock")
 }

@@ -10,6 +10,7 @@ use ini::{Ini, ParseOption};
 use super::keywords::{keywords_for, Keyword, ValueKind, KEYWORDS};
 use super::problem::{Problem, Severity};
 use super::values::{parse_bool, parse_duration, parse_list};
+use crate::drivers::container::run_args::RunArgsError;
 use crate::model::{ResourceKind, Rid};
 
 /// One service, as loaded from its file.
@@ -428,6 +429,20 @@ impl SectionParser<'_> {
 
     fn resource(&mut self, section: &str, entries: &[(String, String)]) -> Option<ResourceConfig> {
         let rid = match Rid::parse(section) {
+            // Only the implicit dockerd goes without an index (and is
+            // refused below as a section); `[container]` would clash with
+            // `[container#0]` on the container name.
+            Ok(rid) if rid.index().is_none() && rid.kind() != Some(ResourceKind::Dockerd) => {
+                self.problem(
+                    Severity::Error,
+                    Some(section),
+                    None,
+                    format!(
+                        "a resource section needs an index, like [{section}#1]; section ignored"
+                    ),
+                );
+                return None;
+            }
             Ok(rid) => rid,
             Err(reason) => {
                 self.problem(
@@ -505,8 +520,12 @@ fn resource_spec(kind: ResourceKind, values: &Values<'_>) -> Result<ResourceSpec
                 ));
             }
             let run_args = values.raw("run_args").unwrap_or("").to_string();
-            crate::drivers::container::run_args::translate(&run_args)
-                .map_err(|e| format!("run_args of [{}]: {e}", values.section))?;
+            // An --env-file is read when the container is created: it may
+            // live on a filesystem of the service itself, mounted by start.
+            match crate::drivers::container::run_args::translate(&run_args) {
+                Ok(_) | Err(RunArgsError::EnvFile { .. }) => {}
+                Err(e) => return Err(format!("run_args of [{}]: {e}", values.section)),
+            }
             ResourceSpec::Container(ContainerSpec {
                 run_image: values.required("run_image")?,
                 run_command: values.words("run_command")?,
@@ -683,6 +702,14 @@ mod tests {
     }
 
     #[test]
+    fn env_file_is_not_read_at_load() {
+        let service =
+            parse("[container#1]\nrun_image = a\nrun_args = --env-file /nonexistent/app.env\n");
+        assert!(service.resource("container#1").unwrap().spec.is_ok());
+        assert!(!service.has_errors());
+    }
+
+    #[test]
     fn refused_run_args_are_invalid() {
         for args in ["--name foo", "--rm"] {
             let service = parse(&format!(
@@ -774,6 +801,18 @@ mod tests {
         assert_eq!(d.data_dir, PathBuf::from("/srv/d"));
         assert_eq!(d.args, ["--ip", "127.0.0.1"]);
         assert_eq!(d.exe, "dockerd");
+    }
+
+    #[test]
+    fn resource_sections_need_an_index() {
+        let service = parse("[container]\nrun_image = a\n[container#0]\nrun_image = b\n");
+        assert_eq!(rids(&service), ["container#0"]);
+        assert!(
+            service.problems[0].message.contains("[container#1]"),
+            "{:?}",
+            service.problems
+        );
+        assert!(service.has_errors());
     }
 
     #[test]

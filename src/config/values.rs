@@ -12,9 +12,25 @@ pub fn parse_bool(text: &str) -> Result<bool, String> {
     }
 }
 
+/// The longest duration a keyword may say: longer bounds are typos, and
+/// deadlines computed from them must not overflow.
+pub const MAX_DURATION: Duration = Duration::from_secs(7 * 86400);
+
 /// Seconds as a bare number (`10`), or with units as OpenSVC and Go write
-/// them: `500ms`, `10s`, `2m`, `1h`, `1m30s`.
+/// them: `500ms`, `10s`, `2m`, `1h`, `1m30s`; at most [`MAX_DURATION`].
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let duration = parse_duration_unbounded(text)?;
+    if duration > MAX_DURATION {
+        return Err(format!(
+            "duration {:?} is too long (at most {} days)",
+            text.trim(),
+            MAX_DURATION.as_secs() / 86400
+        ));
+    }
+    Ok(duration)
+}
+
+fn parse_duration_unbounded(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let invalid =
         || format!("invalid duration {text:?} (use seconds, or units like 10s, 2m, 500ms)");
@@ -86,6 +102,13 @@ mod tests {
         assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
         assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
         assert_eq!(parse_duration(" 1h "), Ok(Duration::from_secs(3600)));
+    }
+
+    #[test]
+    fn duration_refuses_absurd_lengths() {
+        assert!(parse_duration("7d").is_ok());
+        assert!(parse_duration("8d").unwrap_err().contains("too long"));
+        assert!(parse_duration("18446744073709551615").is_err());
     }
 
     #[test]

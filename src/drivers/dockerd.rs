@@ -17,7 +17,7 @@ use crate::actionlog::ResourceLog;
 use crate::config::DockerdSpec;
 use crate::docker::{DockerEndpoint, DockerError};
 use crate::error::{Error, Result};
-use crate::host::command_line;
+use crate::host::{blocking, command_line};
 use crate::model::{ResourceState, Status};
 
 /// Bound on the daemon answering after it was spawned.
@@ -26,6 +26,8 @@ const START_TIMEOUT: Duration = Duration::from_secs(60);
 const STOP_TIMEOUT: Duration = Duration::from_secs(30);
 /// Bound on the daemon's containerd exiting after the daemon did.
 const LEFTOVER_TIMEOUT: Duration = Duration::from_secs(10);
+/// Bound on reading the daemon's process state in /proc.
+const PROC_TIMEOUT: Duration = Duration::from_secs(5);
 /// Bound on one ping of the socket.
 const PING_TIMEOUT: Duration = Duration::from_secs(3);
 /// How often start and stop look at the daemon while waiting.
@@ -136,8 +138,26 @@ impl DockerdDriver {
             .map(|_| ())
     }
 
-    fn running_pid(&self) -> Option<i32> {
-        read_pid(&self.paths.pidfile).filter(|pid| is_our_daemon(*pid, &self.paths.socket))
+    /// The pid of the running daemon, from its pid file, checked against
+    /// its command line (off the runtime, bounded: /proc can block on a
+    /// process stuck in the kernel).
+    async fn running_pid(&self) -> Option<i32> {
+        let (pidfile, socket) = (self.paths.pidfile.clone(), self.paths.socket.clone());
+        blocking("reading the daemon's pid", PROC_TIMEOUT, move || {
+            read_pid(&pidfile).filter(|pid| is_our_daemon(*pid, &socket))
+        })
+        .await
+        .ok()
+        .flatten()
+    }
+
+    async fn is_running(&self, pid: i32) -> bool {
+        let socket = self.paths.socket.clone();
+        blocking("looking at the daemon", PROC_TIMEOUT, move || {
+            is_our_daemon(pid, &socket)
+        })
+        .await
+        .unwrap_or(true)
     }
 
     fn spawn(&self, log: &ResourceLog) -> Result<()> {
@@ -235,12 +255,12 @@ impl DockerdDriver {
     async fn wait_for_exit(&self, pid: i32, limit: Duration) -> bool {
         let deadline = Instant::now() + limit;
         while Instant::now() < deadline {
-            if !is_our_daemon(pid, &self.paths.socket) {
+            if !self.is_running(pid).await {
                 return true;
             }
             tokio::time::sleep(POLL_INTERVAL).await;
         }
-        !is_our_daemon(pid, &self.paths.socket)
+        !self.is_running(pid).await
     }
 }
 
@@ -254,7 +274,7 @@ impl Driver for DockerdDriver {
         let label = self.spec.data_dir.display().to_string();
         match self.answers().await {
             Ok(()) => ResourceState::new(Status::Up, label),
-            Err(DockerError::Unreachable(_)) => match self.running_pid() {
+            Err(DockerError::Unreachable(_)) => match self.running_pid().await {
                 Some(pid) => ResourceState::new(Status::Warn, label).with_message(format!(
                     "dockerd (pid {pid}) runs but its socket does not answer"
                 )),
@@ -270,7 +290,7 @@ impl Driver for DockerdDriver {
             log.info("docker daemon is already up");
             return Ok(());
         }
-        match self.running_pid() {
+        match self.running_pid().await {
             Some(pid) => log.info(format!("dockerd (pid {pid}) is starting")),
             None => self.spawn(log)?,
         }
@@ -278,7 +298,7 @@ impl Driver for DockerdDriver {
     }
 
     async fn stop(&self, log: &ResourceLog) -> Result<()> {
-        let Some(pid) = self.running_pid() else {
+        let Some(pid) = self.running_pid().await else {
             if self.answers().await.is_ok() {
                 return Err(Error::backend(format!(
                     "a docker daemon answers on {} but {} does not name it: stop it by hand",
@@ -311,17 +331,31 @@ impl Driver for DockerdDriver {
     }
 }
 
-/// Processes whose command line names `needle` (the daemon's exec root:
-/// its managed containerd and the shims it started).
-fn processes_naming(proc_root: &Path, needle: &str) -> Vec<i32> {
+/// The daemon's managed containerd and its shims: processes whose program
+/// is a `containerd*` and one of whose arguments is a path in the daemon's
+/// exec root. Nothing else is ever taken for them (an operator's `tail`
+/// of a file there, say).
+fn containerd_of(proc_root: &Path, exec_root: &Path) -> Vec<i32> {
     let Ok(entries) = std::fs::read_dir(proc_root) else {
         return Vec::new();
+    };
+    let is_ours = |cmdline: Vec<u8>| {
+        let words: Vec<String> = cmdline
+            .split(|b| *b == 0)
+            .map(|w| String::from_utf8_lossy(w).into_owned())
+            .collect();
+        let program = words.first().map(Path::new).and_then(Path::file_name);
+        program.is_some_and(|p| p.to_string_lossy().starts_with("containerd"))
+            && words
+                .iter()
+                .skip(1)
+                .any(|w| Path::new(w).starts_with(exec_root))
     };
     entries
         .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
         .filter(|pid| {
             std::fs::read(proc_root.join(pid.to_string()).join("cmdline"))
-                .map(|c| String::from_utf8_lossy(&c).contains(needle))
+                .map(is_ours)
                 .unwrap_or(false)
         })
         .collect()
@@ -332,20 +366,39 @@ impl DockerdDriver {
     /// a moment and keep its data root busy (the next resource to stop is
     /// usually the filesystem it lives on); kill them past a bound.
     async fn reap_leftovers(&self, log: &ResourceLog) {
-        let needle = self.paths.exec_root.display().to_string();
-        let leftovers = || processes_naming(Path::new("/proc"), &needle);
-        if leftovers().is_empty() {
+        // With live-restore, shims are meant to outlive the daemon.
+        if self
+            .spec
+            .args
+            .iter()
+            .any(|a| a.starts_with("--live-restore"))
+        {
+            return;
+        }
+        let leftovers = || {
+            let exec_root = self.paths.exec_root.clone();
+            async move {
+                blocking(
+                    "looking for the daemon's containerd",
+                    PROC_TIMEOUT,
+                    move || containerd_of(Path::new("/proc"), &exec_root),
+                )
+                .await
+                .unwrap_or_default()
+            }
+        };
+        if leftovers().await.is_empty() {
             return;
         }
         log.info("wait for the daemon's containerd to exit");
         let deadline = Instant::now() + LEFTOVER_TIMEOUT;
         while Instant::now() < deadline {
-            if leftovers().is_empty() {
+            if leftovers().await.is_empty() {
                 return;
             }
             tokio::time::sleep(POLL_INTERVAL).await;
         }
-        let pids = leftovers();
+        let pids = leftovers().await;
         log.warn(format!(
             "still running after {}s, killed: {}",
             LEFTOVER_TIMEOUT.as_secs(),
@@ -419,23 +472,28 @@ mod tests {
     }
 
     #[test]
-    fn processes_are_found_by_their_command_line() {
+    fn the_daemons_containerd_is_found_by_program_and_exec_root() {
         let root = std::env::temp_dir().join(format!("svcfs-proc-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&root);
         for (pid, cmdline) in [
+            ("4000001", "containerd\0--config\0/v/app/exec/containerd/containerd.toml\0"),
             (
-                "4000001",
-                "containerd\0--config\0/v/app/exec/containerd/containerd.toml\0",
+                "4000002",
+                "/usr/bin/containerd-shim-runc-v2\0-address\0/v/app/exec/containerd/containerd.sock\0",
             ),
-            ("4000002", "sleep\x0060\0"),
+            ("4000003", "tail\0-f\0/v/app/exec/containerd/log\0"),
+            ("4000004", "containerd\0--config\0/v/app/executable\0"),
+            ("4000005", "sleep\x0060\0"),
         ] {
             std::fs::create_dir_all(root.join(pid)).unwrap();
             std::fs::write(root.join(pid).join("cmdline"), cmdline).unwrap();
         }
         std::fs::create_dir_all(root.join("self")).unwrap();
-        assert_eq!(processes_naming(&root, "/v/app/exec"), [4000001]);
-        assert!(processes_naming(&root, "/other/exec").is_empty());
-        assert!(processes_naming(Path::new("/nonexistent"), "x").is_empty());
+        let mut found = containerd_of(&root, Path::new("/v/app/exec"));
+        found.sort();
+        assert_eq!(found, [4000001, 4000002]);
+        assert!(containerd_of(&root, Path::new("/other/exec")).is_empty());
+        assert!(containerd_of(Path::new("/nonexistent"), Path::new("/x")).is_empty());
         let _ = std::fs::remove_dir_all(root);
     }
 

@@ -17,7 +17,9 @@ use super::{Driver, DriverContext};
 use crate::actionlog::ResourceLog;
 use crate::config::FsSpec;
 use crate::error::{Error, Result};
-use crate::host::{command_failure, command_line, run_checked, CommandOutput, CommandRunner};
+use crate::host::{
+    blocking, command_failure, command_line, run_checked, CommandOutput, CommandRunner,
+};
 use crate::model::{ResourceState, Rid, Status};
 
 /// Bound on `fsck -p`: a large ext4 with many inodes takes minutes; the
@@ -38,6 +40,8 @@ const BUSY_RETRIES: usize = 3;
 const BUSY_RETRY_DELAY: Duration = Duration::from_millis(500);
 /// How often the holders are scanned again while waiting.
 const POLL_INTERVAL: Duration = Duration::from_millis(100);
+/// Bound on reading the mount table, resolving paths and scanning /proc.
+const INSPECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Filesystem types `fsck -p` is run for.
 const FSCK_TYPES: [&str; 3] = ["ext2", "ext3", "ext4"];
 
@@ -309,9 +313,10 @@ impl FsDriver {
     /// resolving paths may block on a hung filesystem.
     async fn observe(&self) -> Result<Observation> {
         let (spec, host) = (self.spec.clone(), self.host.clone());
-        tokio::task::spawn_blocking(move || observe(&spec, &host))
-            .await
-            .map_err(|e| Error::backend(format!("mount table check failed: {e}")))?
+        blocking("the mount table check", INSPECT_TIMEOUT, move || {
+            observe(&spec, &host)
+        })
+        .await?
     }
 
     async fn holders(&self, mnt: &Path, excluded: &[PathBuf]) -> Vec<Holder> {
@@ -321,33 +326,41 @@ impl FsDriver {
             excluded.to_vec(),
         );
         let me = std::process::id();
-        tokio::task::spawn_blocking(move || {
-            // svcfs never kills itself: if it holds the filesystem, the
-            // unmount fails and says so.
-            let mut holders = mounts::find_holders(&proc_root, &mnt, &excluded);
-            holders.retain(|h| h.pid != me);
-            holders
-        })
-        .await
-        .unwrap_or_default()
+        let scan = blocking(
+            "the scan for processes holding it",
+            INSPECT_TIMEOUT,
+            move || {
+                // svcfs never kills itself: if it holds the filesystem, the
+                // unmount fails and says so.
+                let mut holders = mounts::find_holders(&proc_root, &mnt, &excluded);
+                holders.retain(|h| h.pid != me);
+                holders
+            },
+        );
+        // Without a scan, no process is named (and none is killed).
+        scan.await.unwrap_or_default()
     }
 
     async fn create_mount_point(&self, log: &ResourceLog) -> Result<()> {
-        if tokio::fs::symlink_metadata(&self.spec.mnt).await.is_ok() {
+        let mnt = self.spec.mnt.clone();
+        let exists = blocking("looking at the mountpoint", INSPECT_TIMEOUT, move || {
+            std::fs::symlink_metadata(&mnt).is_ok()
+        })
+        .await?;
+        if exists {
             return Ok(());
         }
         log.info(format!(
             "create missing mountpoint {}",
             self.spec.mnt.display()
         ));
-        tokio::fs::create_dir_all(&self.spec.mnt)
-            .await
-            .map_err(|e| {
-                Error::backend(format!(
-                    "cannot create mountpoint {}: {e}",
-                    self.spec.mnt.display()
-                ))
+        let mnt = self.spec.mnt.clone();
+        blocking("creating the mountpoint", INSPECT_TIMEOUT, move || {
+            std::fs::create_dir_all(&mnt).map_err(|e| {
+                Error::backend(format!("cannot create mountpoint {}: {e}", mnt.display()))
             })
+        })
+        .await?
     }
 
     /// `fsck -p`: exit 0 (clean) and 1 (errors corrected) let the mount go

@@ -248,10 +248,17 @@ impl std::fmt::Display for Holder {
 /// which hold their own processes). `proc_root` is `/proc`, or a fake
 /// tree in tests. Processes that vanish while scanned are skipped. Sorted
 /// by pid.
+///
+/// Only processes of svcfs's own mount namespace are considered: the paths
+/// a process in another one (a container, say) shows are paths of its own
+/// namespace, and a match there says nothing about this filesystem — such
+/// a process must never be killed for it.
 pub fn find_holders(proc_root: &Path, mnt: &Path, excluded: &[PathBuf]) -> Vec<Holder> {
     let Ok(entries) = std::fs::read_dir(proc_root) else {
         return Vec::new();
     };
+    let namespace = |dir: &Path| std::fs::read_link(dir.join("ns").join("mnt")).ok();
+    let ours = namespace(&proc_root.join("self"));
     let inside = |path: &Path| {
         let path = strip_deleted(path);
         path.starts_with(mnt) && !excluded.iter().any(|sub| path.starts_with(sub))
@@ -261,6 +268,9 @@ pub fn find_holders(proc_root: &Path, mnt: &Path, excluded: &[PathBuf]) -> Vec<H
         .filter_map(|entry| {
             let pid = entry.file_name().to_str()?.parse::<u32>().ok()?;
             let dir = entry.path();
+            if namespace(&dir) != ours {
+                return None;
+            }
             process_paths(&dir)
                 .iter()
                 .any(|p| inside(p))
@@ -506,6 +516,7 @@ pub(crate) mod tests {
     fn fake_process(proc_root: &Path, pid: u32, comm: &str, links: &[(&str, &Path)], maps: &str) {
         let dir = proc_root.join(pid.to_string());
         std::fs::create_dir_all(dir.join("fd")).unwrap();
+        std::fs::create_dir_all(dir.join("ns")).unwrap();
         std::fs::write(dir.join("comm"), format!("{comm}\n")).unwrap();
         std::fs::write(dir.join("maps"), maps).unwrap();
         for (name, target) in links {
@@ -598,6 +609,42 @@ pub(crate) mod tests {
         let all = find_holders(&proc_root, mnt, &[]);
         assert_eq!(all.len(), 6);
         assert!(find_holders(&tmp.path().join("no-proc"), mnt, &[]).is_empty());
+    }
+
+    #[test]
+    fn processes_of_other_mount_namespaces_are_never_holders() {
+        let tmp = TempDir::new("namespaces");
+        let proc_root = tmp.path().join("proc");
+        let mnt = Path::new("/srv/data");
+        fake_process(
+            &proc_root,
+            20,
+            "here",
+            &[
+                ("cwd", Path::new("/srv/data")),
+                ("ns/mnt", Path::new("mnt:[4026531841]")),
+            ],
+            "",
+        );
+        // In a container, /srv/data is another directory altogether.
+        fake_process(
+            &proc_root,
+            21,
+            "there",
+            &[
+                ("cwd", Path::new("/srv/data")),
+                ("ns/mnt", Path::new("mnt:[4026532999]")),
+            ],
+            "",
+        );
+        std::fs::create_dir_all(proc_root.join("self").join("ns")).unwrap();
+        symlink(
+            "mnt:[4026531841]",
+            proc_root.join("self").join("ns").join("mnt"),
+        )
+        .unwrap();
+        let holders = find_holders(&proc_root, mnt, &[]);
+        assert_eq!(holders.iter().map(|h| h.pid).collect::<Vec<_>>(), [20]);
     }
 
     /// A directory removed at drop.

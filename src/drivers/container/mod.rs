@@ -361,10 +361,40 @@ impl ContainerDriver {
         ))
     }
 
+    /// The error for a container svcfs finds under one of its names but
+    /// did not create: svcfs never stops, renames or removes such a one.
+    fn foreign(&self, name: &str) -> Error {
+        Error::backend(format!(
+            "a container named {name} exists that svcfs did not create for {} (labels {LABEL_SERVICE}/{LABEL_RID} differ): rename or remove it",
+            self.rid
+        ))
+    }
+
+    /// Inspect a container svcfs owns under `name`; a foreign one is an
+    /// error.
+    async fn inspect_owned(&self, name: &str) -> Result<Option<Observed>> {
+        match self.inspect(name).await.map_err(|e| self.docker_error(e))? {
+            Some(c) if !c.is_owned_by(&self.service, &self.rid) => Err(self.foreign(name)),
+            found => Ok(found),
+        }
+    }
+
+    /// A docker failure during an action, naming the daemon and, when it is
+    /// not running, what to do.
+    fn docker_error(&self, e: DockerError) -> Error {
+        match e {
+            DockerError::Unreachable(_) => Error::backend(format!(
+                "docker daemon is not running (no answer on {}): start it first (the service's dockerd resource, or startcontainer)",
+                self.docker.host()
+            )),
+            other => other.into_error(),
+        }
+    }
+
     async fn wanted_image(&self) -> Result<ImageInfo> {
         self.image(&self.spec.run_image)
             .await
-            .map_err(DockerError::into_error)?
+            .map_err(|e| self.docker_error(e))?
             .ok_or_else(|| {
                 Error::backend(format!(
                     "image {} is not in the local image store of {}: load or pull it first",
@@ -393,7 +423,7 @@ impl ContainerDriver {
                 d.create_container(Some(options), body).await
             })
             .await
-            .map_err(DockerError::into_error)?;
+            .map_err(|e| self.docker_error(e))?;
         log.info(format!("output:\n{}", created.id));
         for warning in &created.warnings {
             log.warn(format!("docker: {warning}"));
@@ -413,7 +443,7 @@ impl ContainerDriver {
                 d.start_container(&target, None).await
             })
             .await
-            .map_err(DockerError::into_error)
+            .map_err(|e| self.docker_error(e))
     }
 
     async fn stop_container(&self, id: &str, log: &ResourceLog) -> Result<()> {
@@ -433,11 +463,11 @@ impl ContainerDriver {
                 d.stop_container(&target, Some(options)).await
             })
             .await
-            .map_err(DockerError::into_error)?;
+            .map_err(|e| self.docker_error(e))?;
         log.info("wait for container down status");
         let deadline = Instant::now() + STOP_SLACK;
         loop {
-            match self.inspect(id).await.map_err(DockerError::into_error)? {
+            match self.inspect(id).await.map_err(|e| self.docker_error(e))? {
                 Some(c) if c.running => {}
                 _ => return Ok(()),
             }
@@ -468,7 +498,7 @@ impl ContainerDriver {
                 d.rename_container(&target, options).await
             })
             .await
-            .map_err(DockerError::into_error)
+            .map_err(|e| self.docker_error(e))
     }
 
     async fn remove(&self, id: &str, log: &ResourceLog) -> Result<()> {
@@ -487,7 +517,7 @@ impl ContainerDriver {
                 d.remove_container(&target, Some(options)).await
             })
             .await
-            .map_err(DockerError::into_error)
+            .map_err(|e| self.docker_error(e))
     }
 
     async fn last_output(&self, id: &str) -> String {
@@ -533,7 +563,7 @@ impl ContainerDriver {
             let c = self
                 .inspect(id)
                 .await
-                .map_err(DockerError::into_error)?
+                .map_err(|e| self.docker_error(e))?
                 .ok_or_else(|| {
                     Error::backend(format!(
                         "container {} vanished while starting",
@@ -611,11 +641,7 @@ impl ContainerDriver {
         if old.running {
             self.stop_container(&old.id, log).await?;
         }
-        if let Some(older) = self
-            .inspect(&self.prev_name())
-            .await
-            .map_err(DockerError::into_error)?
-        {
+        if let Some(older) = self.inspect_owned(&self.prev_name()).await? {
             self.remove(&older.id, log).await?;
         }
         self.rename(&old.id, &self.prev_name(), log).await?;
@@ -623,21 +649,16 @@ impl ContainerDriver {
     }
 
     async fn rollback(&self, log: &ResourceLog) -> Result<()> {
-        let deadline = Instant::now() + self.spec.start_timeout;
         let prev = self
-            .inspect(&self.prev_name())
-            .await
-            .map_err(DockerError::into_error)?
+            .inspect_owned(&self.prev_name())
+            .await?
             .ok_or_else(|| {
                 Error::invalid(format!(
                     "no previous container {} to roll back to (one is kept when start recreates the container after a run_image change)",
                     self.prev_name()
                 ))
             })?;
-        let current = self
-            .inspect(&self.name)
-            .await
-            .map_err(DockerError::into_error)?;
+        let current = self.inspect_owned(&self.name).await?;
         let parking = format!("{}.rollback", self.name);
         if let Some(current) = &current {
             if current.running {
@@ -649,6 +670,7 @@ impl ContainerDriver {
         if let Some(current) = &current {
             self.rename(&current.id, &self.prev_name(), log).await?;
         }
+        let deadline = Instant::now() + self.spec.start_timeout;
         self.start_container(&prev.id, log).await?;
         self.wait_ready(&prev.id, deadline, SETTLE, log).await?;
         log.warn(format!(
@@ -674,32 +696,30 @@ impl Driver for ContainerDriver {
     }
 
     async fn start(&self, log: &ResourceLog) -> Result<()> {
-        let deadline = Instant::now() + self.spec.start_timeout;
         let wanted = self.wanted_image().await?;
-        let existing = self
-            .inspect(&self.name)
-            .await
-            .map_err(DockerError::into_error)?;
-        let id = match existing {
-            Some(c) if !c.is_owned_by(&self.service, &self.rid) => {
-                return Err(Error::backend(format!(
-                    "a container named {} exists that svcfs did not create for {} (labels {LABEL_SERVICE}/{LABEL_RID} differ): rename or remove it",
-                    self.name, self.rid
-                )))
-            }
+        let id = match self.inspect_owned(&self.name).await? {
             Some(c)
                 if c.image_id != wanted.id
                     || c.config_changed(&config_fingerprint(&self.spec)) =>
             {
-                self.recreate(&c, &wanted, log).await?
+                self.recreate(&c, &wanted, log).await.map_err(|e| {
+                    e.context(format!(
+                        "recreating the container (the old one is {} when it got that far: rollback returns to it)",
+                        self.prev_name()
+                    ))
+                })?
             }
             Some(c) if c.running => {
                 log.info(format!("container {} is already up", short_id(&c.id)));
+                let deadline = Instant::now() + self.spec.start_timeout;
                 return self.wait_ready(&c.id, deadline, Duration::ZERO, log).await;
             }
             Some(c) => c.id,
             None => self.create(&wanted, log).await?,
         };
+        // start_timeout bounds the start itself, not the stop of an old
+        // container that a recreate waited for.
+        let deadline = Instant::now() + self.spec.start_timeout;
         self.start_container(&id, log).await?;
         self.wait_ready(&id, deadline, SETTLE, log).await
     }
@@ -712,13 +732,14 @@ impl Driver for ContainerDriver {
                 log.info("docker daemon is not running: the container is down");
                 return Ok(());
             }
-            other => other.map_err(DockerError::into_error)?,
+            other => other.map_err(|e| self.docker_error(e))?,
         };
         match found {
             None => {
                 log.info("can not find container id, already down");
                 Ok(())
             }
+            Some(c) if !c.is_owned_by(&self.service, &self.rid) => Err(self.foreign(&self.name)),
             Some(c) if !c.running => {
                 log.info(format!("container {} is already down", short_id(&c.id)));
                 Ok(())
