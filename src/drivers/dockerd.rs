@@ -161,11 +161,12 @@ impl DockerdDriver {
     }
 
     fn spawn(&self, log: &ResourceLog) -> Result<()> {
-        let dir = self
-            .paths
-            .socket
-            .parent()
-            .ok_or_else(|| Error::invalid("the var dir has no parent"))?;
+        let dir = self.paths.socket.parent().ok_or_else(|| {
+            Error::invalid(format!(
+                "{} has no directory to create",
+                self.paths.socket.display()
+            ))
+        })?;
         std::fs::create_dir_all(dir)
             .map_err(|e| Error::backend(format!("cannot create {}: {e}", dir.display())))?;
         // A socket left by a daemon that died would make the new one fail.
@@ -184,11 +185,9 @@ impl DockerdDriver {
         command
             .args(&args)
             .stdin(std::process::Stdio::null())
-            .stdout(
-                output
-                    .try_clone()
-                    .map_err(|e| Error::backend(e.to_string()))?,
-            )
+            .stdout(output.try_clone().map_err(|e| {
+                Error::backend(format!("cannot share {}: {e}", self.paths.log.display()))
+            })?)
             .stderr(output)
             .kill_on_drop(false);
         // SAFETY: setsid is async-signal-safe; it detaches the daemon from

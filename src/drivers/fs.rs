@@ -510,7 +510,11 @@ impl Driver for FsDriver {
         let image_file = match &observed.device {
             Device::Block { .. } => false,
             Device::File { .. } => true,
-            Device::Missing => return Err(Error::backend(format!("device {dev} not found"))),
+            Device::Missing => {
+                return Err(Error::backend(format!(
+                    "device {dev} not found (a logical volume appears when its volume group is started: is the vg resource up?)"
+                )))
+            }
             Device::Other { kind } => {
                 return Err(Error::invalid(format!(
                     "dev {dev} is a {kind}, not a block device or an image file"
@@ -1048,7 +1052,12 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(e.errno(), libc::EIO);
-        assert_eq!(e.message(), "device /dev/mapper/vgapp-lvapproot not found");
+        assert!(
+            e.message()
+                .starts_with("device /dev/mapper/vgapp-lvapproot not found ("),
+            "{}",
+            e.message()
+        );
         assert!(fake.runner.calls().is_empty());
         assert!(!Path::new(&fake.mnt()).exists(), "nothing created");
     }
