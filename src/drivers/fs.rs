@@ -405,10 +405,19 @@ impl FsDriver {
         Ok(())
     }
 
-    async fn umount(&self, log: &ResourceLog) -> Result<CommandOutput> {
+    /// One unmount attempt: `None` when done, the output when the
+    /// filesystem is busy, an error for any other failure.
+    async fn try_umount(&self, log: &ResourceLog) -> Result<Option<CommandOutput>> {
         let mnt = self.mnt_arg();
         log.info(command_line("umount", &[&mnt]));
-        self.runner.run("umount", &[&mnt], UMOUNT_TIMEOUT).await
+        let out = self.runner.run("umount", &[&mnt], UMOUNT_TIMEOUT).await?;
+        if out.success() {
+            Ok(None)
+        } else if says_busy(&out) {
+            Ok(Some(out))
+        } else {
+            Err(command_failure("umount", &[&mnt], &out))
+        }
     }
 
     /// SIGTERM the holders, SIGKILL those still holding after the grace
@@ -555,30 +564,22 @@ impl Driver for FsDriver {
                     .refuse_conflict(&self.spec.dev, &self.spec.mnt);
             }
         }
-        let out = self.umount(log).await?;
-        if out.success() {
+        let Some(mut out) = self.try_umount(log).await? else {
             return Ok(());
-        }
-        if !says_busy(&out) {
-            return Err(command_failure("umount", &[&self.mnt_arg()], &out));
-        }
+        };
         let submounts = observed.submounts();
         let mut holders = self.holders(&observed.mnt, &submounts).await;
         // Busy with no holder in sight is often a process that is exiting
         // (a daemon stopped just before); give it a moment.
-        let mut out = out;
         for _ in 0..BUSY_RETRIES {
             if !holders.is_empty() || !submounts.is_empty() {
                 break;
             }
             tokio::time::sleep(BUSY_RETRY_DELAY).await;
-            out = self.umount(log).await?;
-            if out.success() {
+            let Some(busy) = self.try_umount(log).await? else {
                 return Ok(());
-            }
-            if !says_busy(&out) {
-                return Err(command_failure("umount", &[&self.mnt_arg()], &out));
-            }
+            };
+            out = busy;
             holders = self.holders(&observed.mnt, &submounts).await;
         }
         if holders.is_empty() || !self.spec.kill_procs {
@@ -596,13 +597,9 @@ impl Driver for FsDriver {
         ));
         self.kill_holders(&holders, &observed.mnt, &submounts, log)
             .await;
-        let out = self.umount(log).await?;
-        if out.success() {
+        let Some(out) = self.try_umount(log).await? else {
             return Ok(());
-        }
-        if !says_busy(&out) {
-            return Err(command_failure("umount", &[&self.mnt_arg()], &out));
-        }
+        };
         let holders = self.holders(&observed.mnt, &submounts).await;
         Err(self
             .busy_error(&out, &holders, &submounts, "")
