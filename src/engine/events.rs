@@ -17,6 +17,23 @@ use super::Engine;
 use crate::docker::DockerEndpoint;
 use crate::drivers::container::LABEL_SERVICE;
 
+/// How often a watcher checks that a service still uses its daemon.
+const STILL_NEEDED_CHECK: Duration = Duration::from_secs(30);
+
+/// Whether a service still lives in the daemon at `endpoint`; when none
+/// does (its file was removed or changed), the engine forgets the endpoint
+/// and the watcher ends, instead of reconnecting for the daemon's lifetime.
+fn still_needed(engine: &Weak<Engine>, endpoint: &DockerEndpoint) -> bool {
+    let Some(engine) = engine.upgrade() else {
+        return false;
+    };
+    if engine.services_on(endpoint.host()).is_empty() {
+        engine.forget_endpoint(endpoint.host());
+        return false;
+    }
+    true
+}
+
 /// Wait before reconnecting a broken event stream.
 const RECONNECT_DELAY: Duration = Duration::from_secs(2);
 
@@ -27,6 +44,11 @@ pub struct EventWatchers {
 }
 
 impl EventWatchers {
+    /// Forget `host`: a later [`EventWatchers::watch`] starts a new watcher.
+    pub fn forget(&mut self, host: &str) {
+        self.watched.remove(host);
+    }
+
     /// Make sure `endpoint` is watched.
     pub fn watch(&mut self, engine: &Arc<Engine>, endpoint: &Arc<DockerEndpoint>) {
         if !self.watched.insert(endpoint.host().to_string()) {
@@ -46,7 +68,7 @@ async fn watch_events(engine: Weak<Engine>, endpoint: Arc<DockerEndpoint>) {
         vec!["container".to_string(), "image".to_string()],
     )]);
     loop {
-        if engine.strong_count() == 0 {
+        if !still_needed(&engine, &endpoint) {
             return;
         }
         if let Ok(client) = endpoint.client().await {
@@ -56,8 +78,18 @@ async fn watch_events(engine: Weak<Engine>, endpoint: Arc<DockerEndpoint>) {
                 filters: Some(filters.clone()),
             };
             let mut stream = client.events(Some(options));
-            while let Some(event) = stream.next().await {
-                let Ok(event) = event else { break };
+            let mut check = tokio::time::interval(STILL_NEEDED_CHECK);
+            loop {
+                let event = tokio::select! {
+                    event = stream.next() => event,
+                    _ = check.tick() => {
+                        if still_needed(&engine, &endpoint) {
+                            continue;
+                        }
+                        return;
+                    }
+                };
+                let Some(Ok(event)) = event else { break };
                 let Some(engine) = engine.upgrade() else {
                     return;
                 };

@@ -113,6 +113,15 @@ impl Engine {
         DaemonPaths::new(&self.options.var_dir, service).socket
     }
 
+    /// Drop a docker endpoint no service uses any more.
+    pub fn forget_endpoint(&self, host: &str) {
+        tracing::debug!(host, "no service uses this docker daemon any more");
+        lock(&self.endpoints).remove(host);
+        if let Some(watchers) = lock(&self.events).as_mut() {
+            watchers.forget(host);
+        }
+    }
+
     fn endpoint(self: &Arc<Self>, host: &str) -> Arc<DockerEndpoint> {
         let endpoint = lock(&self.endpoints)
             .entry(host.to_string())
