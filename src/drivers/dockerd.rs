@@ -88,15 +88,20 @@ pub fn daemon_args(service: &str, spec: &DockerdSpec, paths: &DaemonPaths) -> Ve
 /// Whether `pid` is a live dockerd serving `socket` (pids get reused: a
 /// stale pid file must not make svcfs signal another process).
 fn is_our_daemon(pid: i32, socket: &Path) -> bool {
-    let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
-        return false;
-    };
-    let words: Vec<String> = cmdline
-        .split(|b| *b == 0)
-        .map(|w| String::from_utf8_lossy(w).into_owned())
-        .collect();
     let socket = format!("unix://{}", socket.display());
-    words.iter().any(|w| w == &socket)
+    cmdline_words(&Path::new("/proc").join(pid.to_string()))
+        .is_some_and(|words| words.iter().any(|w| w == &socket))
+}
+
+/// The argument words of the process at `/proc/<pid>` (`proc_dir`).
+fn cmdline_words(proc_dir: &Path) -> Option<Vec<String>> {
+    let cmdline = std::fs::read(proc_dir.join("cmdline")).ok()?;
+    Some(
+        cmdline
+            .split(|b| *b == 0)
+            .map(|w| String::from_utf8_lossy(w).into_owned())
+            .collect(),
+    )
 }
 
 fn read_pid(pidfile: &Path) -> Option<i32> {
@@ -338,11 +343,7 @@ fn containerd_of(proc_root: &Path, exec_root: &Path) -> Vec<i32> {
     let Ok(entries) = std::fs::read_dir(proc_root) else {
         return Vec::new();
     };
-    let is_ours = |cmdline: Vec<u8>| {
-        let words: Vec<String> = cmdline
-            .split(|b| *b == 0)
-            .map(|w| String::from_utf8_lossy(w).into_owned())
-            .collect();
+    let is_ours = |words: Vec<String>| {
         let program = words.first().map(Path::new).and_then(Path::file_name);
         program.is_some_and(|p| p.to_string_lossy().starts_with("containerd"))
             && words
@@ -352,11 +353,7 @@ fn containerd_of(proc_root: &Path, exec_root: &Path) -> Vec<i32> {
     };
     entries
         .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|pid| {
-            std::fs::read(proc_root.join(pid.to_string()).join("cmdline"))
-                .map(is_ours)
-                .unwrap_or(false)
-        })
+        .filter(|pid| cmdline_words(&proc_root.join(pid.to_string())).is_some_and(is_ours))
         .collect()
 }
 

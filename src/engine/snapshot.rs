@@ -148,6 +148,26 @@ pub fn build_snapshot(
     }
 }
 
+/// A snapshot from states and failures alone (no driver commands), for
+/// the tests of the renderings too.
+#[cfg(test)]
+pub(crate) fn snapshot_with(
+    config: &ServiceConfig,
+    states: &HashMap<String, ResourceState>,
+    failures: &HashMap<String, String>,
+    updated: SystemTime,
+) -> ServiceSnapshot {
+    build_snapshot(
+        config,
+        &KnownStates {
+            states,
+            failures,
+            extra_commands: &HashMap::new(),
+        },
+        updated,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,15 +183,10 @@ mod tests {
             .iter()
             .map(|(rid, s)| (rid.to_string(), ResourceState::new(*s, "label")))
             .collect();
-        let empty = HashMap::new();
-        let extra = HashMap::new();
-        build_snapshot(
+        snapshot_with(
             &config(text),
-            &KnownStates {
-                states: &states,
-                failures: &empty,
-                extra_commands: &extra,
-            },
+            &states,
+            &HashMap::new(),
             SystemTime::UNIX_EPOCH,
         )
     }
@@ -274,14 +289,10 @@ mod tests {
         )]);
         let failures =
             HashMap::from([("container#1".to_string(), "start failed: boom".to_string())]);
-        let extra = HashMap::new();
-        let s = build_snapshot(
+        let s = snapshot_with(
             &config("[container#1]\nrun_image = a\n"),
-            &KnownStates {
-                states: &states,
-                failures: &failures,
-                extra_commands: &extra,
-            },
+            &states,
+            &failures,
             SystemTime::UNIX_EPOCH,
         );
         assert_eq!(s.resources[0].state.messages, ["start failed: boom"]);

@@ -85,7 +85,7 @@ pub fn status_json(snapshot: &ServiceSnapshot, log: &ServiceLog) -> String {
 mod tests {
     use super::*;
     use crate::config::parse_service;
-    use crate::engine::snapshot::{build_snapshot, KnownStates};
+    use crate::engine::snapshot::snapshot_with;
     use crate::model::{ResourceState, Status};
     use std::collections::HashMap;
     use std::path::Path;
@@ -108,14 +108,10 @@ mod tests {
                 ResourceState::new(Status::Down, "a"),
             ),
         ]);
-        let (failures, extra) = (HashMap::new(), HashMap::new());
-        let snapshot = build_snapshot(
+        let snapshot = snapshot_with(
             &config,
-            &KnownStates {
-                states: &states,
-                failures: &failures,
-                extra_commands: &extra,
-            },
+            &states,
+            &HashMap::new(),
             SystemTime::UNIX_EPOCH + Duration::from_secs(60),
         );
         let log = ServiceLog::new("svc");

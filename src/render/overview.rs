@@ -69,7 +69,7 @@ fn trim_trailing_spaces(out: &mut String) {
 mod tests {
     use super::*;
     use crate::config::parse_service;
-    use crate::engine::snapshot::{build_snapshot, KnownStates};
+    use crate::engine::snapshot::snapshot_with;
     use crate::model::{ResourceState, Status};
     use std::collections::HashMap;
     use std::path::Path;
@@ -97,16 +97,7 @@ mod tests {
                 (rid.to_string(), s)
             })
             .collect();
-        let (failures, extra) = (HashMap::new(), HashMap::new());
-        let snapshot = build_snapshot(
-            &config,
-            &KnownStates {
-                states: &states,
-                failures: &failures,
-                extra_commands: &extra,
-            },
-            SystemTime::UNIX_EPOCH,
-        );
+        let snapshot = snapshot_with(&config, &states, &HashMap::new(), SystemTime::UNIX_EPOCH);
         overview(&snapshot)
     }
 
