@@ -1,12 +1,18 @@
 //! Action logs in the tutorial's format
 //! (`11:56:19 INFO    APP.OPENSVC.COM.CONTAINER#1 <message>`), kept in bounded
 //! rings per service and per resource, and mirrored to `tracing`.
+//!
+//! Every line gets a sequence number, so that a published state can name
+//! the lines it includes ([`LogLines::seq`]) and a listener learns that the
+//! log moved on (the engine publishes a new tree, so `cat log` follows an
+//! action while it runs).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use crate::clock;
+use crate::model::LogLines;
 
 /// Lines kept per service.
 pub const SERVICE_LOG_LINES: usize = 1000;
@@ -47,15 +53,23 @@ pub fn format_line(time: SystemTime, level: Level, source: &str, message: &str) 
 
 #[derive(Default)]
 struct Rings {
-    service: VecDeque<String>,
-    resources: HashMap<String, VecDeque<String>>,
+    service: VecDeque<Arc<str>>,
+    resources: HashMap<String, VecDeque<Arc<str>>>,
+    /// Lines pushed so far.
+    seq: u64,
+    /// The lines as of `seq`, built on first demand after a push.
+    published: Option<Arc<LogLines>>,
 }
+
+/// Called after lines were added (outside the log's lock).
+type Listener = Arc<dyn Fn() + Send + Sync>;
 
 /// The log of one service and of each of its resources.
 #[derive(Clone)]
 pub struct ServiceLog {
     service: Arc<str>,
     rings: Arc<Mutex<Rings>>,
+    listener: Arc<Mutex<Option<Listener>>>,
 }
 
 impl ServiceLog {
@@ -64,7 +78,32 @@ impl ServiceLog {
         ServiceLog {
             service: service.into(),
             rings: Arc::default(),
+            listener: Arc::default(),
         }
+    }
+
+    /// Call `listener` after every push of lines.
+    pub fn set_listener(&self, listener: impl Fn() + Send + Sync + 'static) {
+        *crate::sync::lock(&self.listener) = Some(Arc::new(listener));
+    }
+
+    /// Every line as of now, shared until the next push.
+    pub fn lines(&self) -> Arc<LogLines> {
+        let mut rings = self.lock();
+        if let Some(lines) = &rings.published {
+            return Arc::clone(lines);
+        }
+        let lines = Arc::new(LogLines {
+            seq: rings.seq,
+            service: rings.service.iter().cloned().collect(),
+            resources: rings
+                .resources
+                .iter()
+                .map(|(rid, ring)| (rid.clone(), ring.iter().cloned().collect()))
+                .collect(),
+        });
+        rings.published = Some(Arc::clone(&lines));
+        lines
     }
 
     /// Log a line about the service itself.
@@ -84,7 +123,7 @@ impl ServiceLog {
 
     /// The service's lines (every resource's lines included), oldest first.
     pub fn service_lines(&self) -> Vec<String> {
-        self.lock().service.iter().cloned().collect()
+        self.lock().service.iter().map(|l| l.to_string()).collect()
     }
 
     /// One resource's lines, oldest first.
@@ -92,7 +131,7 @@ impl ServiceLog {
         self.lock()
             .resources
             .get(rid)
-            .map(|r| r.iter().cloned().collect())
+            .map(|r| r.iter().map(|l| l.to_string()).collect())
             .unwrap_or_default()
     }
 
@@ -103,16 +142,24 @@ impl ServiceLog {
             Level::Error => tracing::error!(target: "svcfs::action", "{source} {message}"),
         }
         let now = SystemTime::now();
-        let mut rings = self.lock();
-        // A multi-line message (command output) becomes several lines, each
-        // with its prefix, so that `log` stays one entry per line.
-        for part in message.lines() {
-            let line = format_line(now, level, source, part);
-            push_bounded(&mut rings.service, line.clone(), SERVICE_LOG_LINES);
-            if let Some(rid) = rid {
-                let ring = rings.resources.entry(rid.to_string()).or_default();
-                push_bounded(ring, line, RESOURCE_LOG_LINES);
+        {
+            let mut rings = self.lock();
+            // A multi-line message (command output) becomes several lines,
+            // each with its prefix, so that `log` stays one entry per line.
+            for part in message.lines() {
+                let line: Arc<str> = format_line(now, level, source, part).into();
+                push_bounded(&mut rings.service, Arc::clone(&line), SERVICE_LOG_LINES);
+                if let Some(rid) = rid {
+                    let ring = rings.resources.entry(rid.to_string()).or_default();
+                    push_bounded(ring, line, RESOURCE_LOG_LINES);
+                }
+                rings.seq += 1;
             }
+            rings.published = None;
+        }
+        let listener = crate::sync::lock(&self.listener).clone();
+        if let Some(listener) = listener {
+            listener();
         }
     }
 
@@ -121,7 +168,7 @@ impl ServiceLog {
     }
 }
 
-fn push_bounded(ring: &mut VecDeque<String>, line: String, bound: usize) {
+fn push_bounded(ring: &mut VecDeque<Arc<str>>, line: Arc<str>, bound: usize) {
     if ring.len() == bound {
         ring.pop_front();
     }
@@ -203,6 +250,27 @@ mod tests {
         let lines = log.resource_lines("container#1");
         assert_eq!(lines.len(), 3);
         assert!(lines[2].ends_with("S.CONTAINER#1           boom"));
+    }
+
+    #[test]
+    fn lines_are_shared_until_the_next_push_and_numbered() {
+        let log = ServiceLog::new("s");
+        let pushes = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let seen = Arc::clone(&pushes);
+        log.set_listener(move || {
+            seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        });
+        log.resource("fs#1").info("one\ntwo");
+        let first = log.lines();
+        assert!(Arc::ptr_eq(&first, &log.lines()));
+        assert_eq!(first.seq, 2);
+        assert_eq!(first.resource("fs#1").len(), 2);
+        log.service_line(Level::Info, "three");
+        let second = log.lines();
+        assert_eq!(second.seq, 3);
+        assert_eq!(second.service.len(), 3);
+        assert!(second.resource("ip#1").is_empty());
+        assert_eq!(pushes.load(std::sync::atomic::Ordering::SeqCst), 2);
     }
 
     #[test]

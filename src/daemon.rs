@@ -75,7 +75,7 @@ pub fn run(options: MountOptions) -> Result<()> {
     let _ =
         runtime.block_on(async { tokio::time::timeout(FIRST_REFRESH_WAIT, first_refresh).await });
 
-    let fs = SvcFs::new(
+    let (fs, kernel_cache) = SvcFs::new(
         Arc::clone(&engine),
         runtime.handle().clone(),
         CtlAccess {
@@ -100,6 +100,7 @@ pub fn run(options: MountOptions) -> Result<()> {
             options.mountpoint.display()
         ))
     })?;
+    kernel_cache.attach(session.notifier());
     let mut unmounter = session.unmount_callable();
     let (ended_tx, mut ended_rx) = tokio::sync::oneshot::channel();
     let session_thread = std::thread::Builder::new()

@@ -1,9 +1,10 @@
 //! svcfs: multi-container services and the host resources they live on,
 //! managed through a FUSE filesystem.
 //!
-//! Reads flow one way — backends → [`engine`] refresher → snapshot →
-//! [`render`] / [`view`] → [`fs`] read — and writes the other — [`fs`]
-//! write → ctl parser → engine action → [`drivers`] → backends.
+//! Reads flow one way — backends → [`engine`] refresher → snapshot
+//! ([`model`]) → [`render`]ed once per generation → [`fs`] read — and
+//! writes the other — [`fs`] write → ctl parser → engine action →
+//! [`drivers`] → backends.
 
 pub mod actionlog;
 pub mod client;
@@ -19,4 +20,3 @@ pub mod host;
 pub mod model;
 pub mod render;
 pub mod sync;
-pub mod view;

@@ -3,10 +3,9 @@
 //! keeps states current (docker events, periodic reconcile) so that reads
 //! never wait on a backend.
 
-pub mod command;
 mod events;
+mod observers;
 mod service;
-pub mod snapshot;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -21,9 +20,10 @@ use crate::error::{Error, Result};
 use crate::host::SystemRunner;
 use crate::sync::{lock, read, write};
 
-pub use command::{parse_resource_command, parse_service_command, Verb};
+pub use crate::model::{parse_resource_command, parse_service_command, Verb};
+pub use crate::model::{ResourceSnapshot, ServiceSnapshot};
+pub use observers::{Observers, TreeObserver};
 pub use service::{check_node, LoadedResource, LoadedService, ServiceRuntime};
-pub use snapshot::{ResourceSnapshot, ServiceSnapshot};
 
 /// How long a refresh triggered by docker events waits for more events.
 const EVENT_DEBOUNCE: Duration = Duration::from_millis(200);
@@ -56,6 +56,9 @@ pub struct Engine {
     dir_problems: RwLock<Vec<Problem>>,
     dir_fingerprint: Mutex<Option<Vec<(PathBuf, SystemTime, u64)>>>,
     events: Mutex<Option<events::EventWatchers>>,
+    observers: Observers,
+    /// When a service last joined or left the tree.
+    listing_changed: RwLock<SystemTime>,
 }
 
 impl Engine {
@@ -68,7 +71,19 @@ impl Engine {
             dir_problems: RwLock::new(Vec::new()),
             dir_fingerprint: Mutex::new(None),
             events: Mutex::new(None),
+            observers: Observers::default(),
+            listing_changed: RwLock::new(SystemTime::now()),
         })
+    }
+
+    /// Who is told of every publication (the filesystem's invalidation).
+    pub fn observers(&self) -> &Observers {
+        &self.observers
+    }
+
+    /// When a service last joined or left the tree.
+    pub fn listing_changed(&self) -> SystemTime {
+        *read(&self.listing_changed)
     }
 
     /// The engine's options.
@@ -173,13 +188,16 @@ impl Engine {
         *write(&self.dir_problems) = loaded.problems;
         let mut changed = Vec::new();
         let mut services = write(&self.services);
-        services.retain(|name, _| {
+        let mut left = Vec::new();
+        services.retain(|name, runtime| {
             let keep = loaded.services.contains_key(name);
             if !keep {
                 tracing::info!(service = %name, "service file removed: the service leaves the tree (its resources are left as they are)");
+                left.push(runtime.tree());
             }
             keep
         });
+        let mut joined = Vec::new();
         for (name, config) in loaded.services {
             let unchanged = services.get(&name).is_some_and(|runtime| {
                 let current = runtime.loaded();
@@ -196,10 +214,22 @@ impl Engine {
                 Some(runtime) => runtime.replace(built),
                 None => {
                     tracing::info!(service = %name, "service loaded");
-                    services.insert(name.clone(), ServiceRuntime::new(built));
+                    let runtime = ServiceRuntime::new(built, self.observers.clone());
+                    joined.push(runtime.tree());
+                    services.insert(name.clone(), runtime);
                 }
             }
             changed.push(name);
+        }
+        drop(services);
+        if !left.is_empty() || !joined.is_empty() {
+            *write(&self.listing_changed) = SystemTime::now();
+        }
+        for tree in &left {
+            self.observers.published(Some(tree), None);
+        }
+        for tree in &joined {
+            self.observers.published(None, Some(tree));
         }
         changed
     }

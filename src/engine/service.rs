@@ -1,6 +1,6 @@
 //! One service at run time: its loaded configuration and drivers, its log,
 //! the lock that lets one action run at a time, the last known resource
-//! states, and the snapshot reads are served from.
+//! states, and the snapshot and rendered tree reads are served from.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -8,14 +8,16 @@ use std::time::{Duration, SystemTime};
 
 use futures_util::future::join_all;
 
-use super::command::Verb;
-use super::snapshot::{build_snapshot, KnownStates, ServiceSnapshot};
+use super::Observers;
 use crate::actionlog::{Level, ServiceLog};
 use crate::clock;
 use crate::config::{ResourceConfig, ServiceConfig};
 use crate::drivers::Driver;
 use crate::error::{Error, Result};
-use crate::model::{ResourceKind, ResourceState, Status};
+use crate::model::{
+    build_snapshot, KnownStates, ResourceKind, ResourceState, ServiceSnapshot, Status, Verb,
+};
+use crate::render::{service_tree, ServiceTree};
 use crate::sync::{lock, read, write};
 
 /// A resource with its driver.
@@ -79,36 +81,58 @@ pub struct ServiceRuntime {
     running_action: Mutex<Option<String>>,
     known: Mutex<Known>,
     snapshot: RwLock<Arc<ServiceSnapshot>>,
+    tree: RwLock<Arc<ServiceTree>>,
+    /// Held from building a generation to telling the observers, so that
+    /// they learn of generations in order.
+    publishing: Mutex<()>,
+    observers: Observers,
     refreshing: tokio::sync::Mutex<()>,
     refresh_pending: std::sync::atomic::AtomicBool,
 }
 
 impl ServiceRuntime {
-    /// A runtime for a freshly loaded service.
-    pub fn new(loaded: LoadedService) -> Arc<Self> {
+    /// A runtime for a freshly loaded service, publishing to `observers`.
+    pub fn new(loaded: LoadedService, observers: Observers) -> Arc<Self> {
         let name = loaded.config.name.clone();
         let log = ServiceLog::new(&name);
         for problem in &loaded.config.problems {
             log.service_line(problem_level(problem), &problem.to_string());
         }
-        Arc::new(ServiceRuntime {
-            name,
-            snapshot: RwLock::new(Arc::new(build_snapshot(
-                &loaded.config,
-                &KnownStates {
-                    states: &HashMap::new(),
-                    failures: &HashMap::new(),
-                    extra_commands: &extra_commands(&loaded),
-                },
-                SystemTime::now(),
-            ))),
-            loaded: RwLock::new(Arc::new(loaded)),
-            log,
-            action: tokio::sync::Mutex::new(()),
-            running_action: Mutex::new(None),
-            known: Mutex::new(Known::default()),
-            refreshing: tokio::sync::Mutex::new(()),
-            refresh_pending: std::sync::atomic::AtomicBool::new(false),
+        let now = SystemTime::now();
+        let snapshot = build_snapshot(
+            &loaded.config,
+            &KnownStates {
+                states: &HashMap::new(),
+                failures: &HashMap::new(),
+                extra_commands: &extra_commands(&loaded),
+                log: log.lines(),
+            },
+            now,
+        );
+        let tree = service_tree(&snapshot, None, now);
+        Arc::new_cyclic(|me: &std::sync::Weak<ServiceRuntime>| {
+            // Lines logged while an action runs are part of what reads
+            // show (`log`, `status.json`): each push publishes.
+            let me = me.clone();
+            log.set_listener(move || {
+                if let Some(runtime) = me.upgrade() {
+                    runtime.publish();
+                }
+            });
+            ServiceRuntime {
+                name,
+                snapshot: RwLock::new(Arc::new(snapshot)),
+                tree: RwLock::new(Arc::new(tree)),
+                publishing: Mutex::new(()),
+                observers,
+                loaded: RwLock::new(Arc::new(loaded)),
+                log,
+                action: tokio::sync::Mutex::new(()),
+                running_action: Mutex::new(None),
+                known: Mutex::new(Known::default()),
+                refreshing: tokio::sync::Mutex::new(()),
+                refresh_pending: std::sync::atomic::AtomicBool::new(false),
+            }
         })
     }
 
@@ -145,9 +169,15 @@ impl ServiceRuntime {
         read(&self.loaded).clone()
     }
 
-    /// The snapshot reads are served from.
+    /// The last published snapshot.
     pub fn snapshot(&self) -> Arc<ServiceSnapshot> {
         read(&self.snapshot).clone()
+    }
+
+    /// The files of the last published snapshot, which reads are served
+    /// from.
+    pub fn tree(&self) -> Arc<ServiceTree> {
+        read(&self.tree).clone()
     }
 
     /// Swap in a new configuration (file changed); states of resources
@@ -170,27 +200,37 @@ impl ServiceRuntime {
         self.publish();
     }
 
-    /// Rebuild the snapshot from the configuration and what is known.
-    /// Built and swapped under the `known` lock, so that a slower publisher
-    /// never installs an older picture over a newer one.
+    /// Rebuild the snapshot from the configuration, what is known and the
+    /// log, render its files and tell the observers. One publisher at a
+    /// time, so that a slower one never installs an older picture over a
+    /// newer one and observers see generations in order.
     fn publish(&self) {
+        let _in_order = lock(&self.publishing);
         let loaded = self.loaded();
-        let known = lock(&self.known);
-        let states: HashMap<String, ResourceState> = known
-            .states
-            .iter()
-            .map(|(rid, (_, state))| (rid.clone(), state.clone()))
-            .collect();
-        let snapshot = build_snapshot(
-            &loaded.config,
-            &KnownStates {
-                states: &states,
-                failures: &known.failures,
-                extra_commands: &extra_commands(&loaded),
-            },
-            SystemTime::now(),
-        );
+        let now = SystemTime::now();
+        let snapshot = {
+            let known = lock(&self.known);
+            let states: HashMap<String, ResourceState> = known
+                .states
+                .iter()
+                .map(|(rid, (_, state))| (rid.clone(), state.clone()))
+                .collect();
+            build_snapshot(
+                &loaded.config,
+                &KnownStates {
+                    states: &states,
+                    failures: &known.failures,
+                    extra_commands: &extra_commands(&loaded),
+                    log: self.log.lines(),
+                },
+                now,
+            )
+        };
+        let before = self.tree();
+        let after = Arc::new(service_tree(&snapshot, Some(&before), now));
         *write(&self.snapshot) = Arc::new(snapshot);
+        *write(&self.tree) = Arc::clone(&after);
+        self.observers.published(Some(&before), Some(&after));
     }
 
     /// Ask every driver for its state (in parallel, each bounded) and
@@ -494,6 +534,13 @@ impl ServiceRuntime {
 }
 
 #[cfg(test)]
+impl ServiceRuntime {
+    fn new_for_test(loaded: LoadedService) -> Arc<Self> {
+        ServiceRuntime::new(loaded, Observers::default())
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::config::parse_service;
@@ -626,7 +673,7 @@ mod tests {
 
     #[tokio::test]
     async fn failing_resource_stops_the_action_and_is_remembered() {
-        let runtime = ServiceRuntime::new(loaded(
+        let runtime = ServiceRuntime::new_for_test(loaded(
             "[container#1]\nrun_image = a\n[container#2]\nrun_image = b\n",
         ));
         let e = runtime
@@ -656,7 +703,7 @@ mod tests {
     #[tokio::test]
     async fn a_failure_at_the_last_step_claims_nothing_was_skipped() {
         // In a restart plan the resource appears twice (stop, then start).
-        let runtime = ServiceRuntime::new(loaded("[container#1]\nrun_image = a\n"));
+        let runtime = ServiceRuntime::new_for_test(loaded("[container#1]\nrun_image = a\n"));
         let e = runtime
             .run(
                 Verb::Restart,
@@ -676,7 +723,7 @@ mod tests {
 
     #[tokio::test]
     async fn optional_failures_do_not_stop_the_action() {
-        let runtime = ServiceRuntime::new(loaded(
+        let runtime = ServiceRuntime::new_for_test(loaded(
             "[container#1]\nrun_image = a\noptional = true\n[container#2]\nrun_image = b\n",
         ));
         let e = runtime
@@ -688,7 +735,7 @@ mod tests {
 
     #[tokio::test]
     async fn second_action_while_one_runs_is_ebusy() {
-        let runtime = ServiceRuntime::new(loaded("[container#1]\nrun_image = a\n"));
+        let runtime = ServiceRuntime::new_for_test(loaded("[container#1]\nrun_image = a\n"));
         let guard = runtime.try_begin("start").unwrap();
         let e = runtime
             .run(Verb::Stop, &[], "n", Duration::from_secs(1))

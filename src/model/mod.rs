@@ -1,9 +1,14 @@
 //! The domain vocabulary, pure and without I/O: resource ids, kinds, status
 //! words with OpenSVC's aggregation rules, and the orders resources are
-//! started, stopped and displayed in.
+//! started, stopped and displayed in, and the snapshots reads are served
+//! from.
 
+pub mod command;
 mod rid;
+pub mod snapshot;
 mod status;
 
+pub use command::{parse_resource_command, parse_service_command, Verb};
 pub use rid::{ResourceKind, Rid};
+pub use snapshot::{build_snapshot, KnownStates, LogLines, ResourceSnapshot, ServiceSnapshot};
 pub use status::{aggregate, Flags, ResourceState, Status};

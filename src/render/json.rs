@@ -4,9 +4,8 @@
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 
-use crate::actionlog::ServiceLog;
 use crate::clock;
-use crate::engine::{ResourceSnapshot, ServiceSnapshot};
+use crate::model::{LogLines, ResourceSnapshot, ServiceSnapshot};
 
 /// Lines of each resource's log included in `status.json`.
 pub const JSON_LOG_LINES: usize = 20;
@@ -23,7 +22,7 @@ struct ServiceJson<'a> {
 
 struct ResourcesJson<'a> {
     resources: &'a [ResourceSnapshot],
-    log: &'a ServiceLog,
+    log: &'a LogLines,
 }
 
 #[derive(Serialize)]
@@ -34,16 +33,18 @@ struct ResourceJson<'a> {
     label: &'a str,
     flags: String,
     messages: &'a [String],
-    log: Vec<String>,
+    log: Vec<&'a str>,
 }
 
 impl Serialize for ResourcesJson<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(Some(self.resources.len()))?;
         for r in self.resources {
-            let mut log = self.log.resource_lines(r.rid.as_str());
-            let skip = log.len().saturating_sub(JSON_LOG_LINES);
-            log.drain(..skip);
+            let log = self.log.resource(r.rid.as_str());
+            let log = log[log.len().saturating_sub(JSON_LOG_LINES)..]
+                .iter()
+                .map(|line| &**line)
+                .collect();
             map.serialize_entry(
                 r.rid.as_str(),
                 &ResourceJson {
@@ -61,14 +62,14 @@ impl Serialize for ResourcesJson<'_> {
 }
 
 /// Render `status.json` (with a trailing newline).
-pub fn status_json(snapshot: &ServiceSnapshot, log: &ServiceLog) -> String {
+pub fn status_json(snapshot: &ServiceSnapshot) -> String {
     let doc = ServiceJson {
         name: &snapshot.name,
         overall: snapshot.overall.as_str(),
         avail: snapshot.avail.as_str(),
         resources: ResourcesJson {
             resources: &snapshot.resources,
-            log,
+            log: &snapshot.log,
         },
         messages: &snapshot.messages,
         updated: clock::rfc3339_utc(snapshot.updated),
@@ -85,7 +86,7 @@ pub fn status_json(snapshot: &ServiceSnapshot, log: &ServiceLog) -> String {
 mod tests {
     use super::*;
     use crate::config::parse_service;
-    use crate::engine::snapshot::snapshot_with;
+    use crate::model::snapshot::snapshot_with;
     use crate::model::{ResourceState, Status};
     use std::collections::HashMap;
     use std::path::Path;
@@ -108,15 +109,16 @@ mod tests {
                 ResourceState::new(Status::Down, "a"),
             ),
         ]);
-        let snapshot = snapshot_with(
+        let mut snapshot = snapshot_with(
             &config,
             &states,
             &HashMap::new(),
             SystemTime::UNIX_EPOCH + Duration::from_secs(60),
         );
-        let log = ServiceLog::new("svc");
+        let log = crate::actionlog::ServiceLog::new("svc");
         log.resource("container#2").info("started");
-        let text = status_json(&snapshot, &log);
+        snapshot.log = log.lines();
+        let text = status_json(&snapshot);
         let value: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(value["name"], "svc");
         assert_eq!(value["overall"], "down");

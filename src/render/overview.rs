@@ -1,6 +1,6 @@
 //! The overview: OpenSVC's `print status` tree, column for column.
 
-use crate::engine::ServiceSnapshot;
+use crate::model::ServiceSnapshot;
 
 /// Column (0-based) of the status word on `overall` / `avail` lines.
 const STATUS_COLUMN: usize = 26;
@@ -69,7 +69,7 @@ fn trim_trailing_spaces(out: &mut String) {
 mod tests {
     use super::*;
     use crate::config::parse_service;
-    use crate::engine::snapshot::snapshot_with;
+    use crate::model::snapshot::snapshot_with;
     use crate::model::{ResourceState, Status};
     use std::collections::HashMap;
     use std::path::Path;

@@ -8,6 +8,7 @@
 
 mod harness;
 
+mod caching;
 mod cli;
 mod containers;
 mod filesystem;

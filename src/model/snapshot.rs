@@ -1,13 +1,16 @@
-//! The immutable state of a service that reads are served from, and its
-//! construction (flags, n/a for disabled resources, aggregation) as a pure
-//! function of the configuration and the last known resource states.
+//! The immutable state of a service that reads are served from: what the
+//! engine published at one moment, resources, statuses, messages and the
+//! log lines as of that moment; and its construction (flags, n/a for
+//! disabled resources, aggregation) as a pure function of the
+//! configuration, the last known resource states and the log. Renderings
+//! are functions of a snapshot.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use super::{aggregate, Flags, ResourceState, Rid, Status};
 use crate::config::{ServiceConfig, Severity};
-use crate::model::{aggregate, Flags, ResourceState, Rid, Status};
 
 /// One resource as reads see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,6 +25,25 @@ pub struct ResourceSnapshot {
     pub keywords: Vec<(String, String)>,
     /// Extra ctl verbs (beyond start/stop/restart).
     pub extra_commands: Vec<&'static str>,
+}
+
+/// The action log of a service as of one moment.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LogLines {
+    /// How many lines were ever logged up to this moment: two publications
+    /// with the same number show the same lines.
+    pub seq: u64,
+    /// The service's lines (its resources' included), oldest first.
+    pub service: Vec<Arc<str>>,
+    /// Each resource's lines, oldest first, by rid.
+    pub resources: HashMap<String, Vec<Arc<str>>>,
+}
+
+impl LogLines {
+    /// One resource's lines, oldest first.
+    pub fn resource(&self, rid: &str) -> &[Arc<str>] {
+        self.resources.get(rid).map_or(&[], Vec::as_slice)
+    }
 }
 
 /// One service as reads see it.
@@ -39,6 +61,8 @@ pub struct ServiceSnapshot {
     pub messages: Vec<String>,
     /// The service file as loaded.
     pub config_text: Arc<str>,
+    /// The action log as of this snapshot.
+    pub log: Arc<LogLines>,
     /// When the states were last refreshed.
     pub updated: SystemTime,
 }
@@ -58,6 +82,8 @@ pub struct KnownStates<'a> {
     pub failures: &'a HashMap<String, String>,
     /// Extra ctl verbs of each resource's driver, by rid.
     pub extra_commands: &'a HashMap<String, Vec<&'static str>>,
+    /// The log as of now.
+    pub log: Arc<LogLines>,
 }
 
 /// The state shown before a resource's first status check completes.
@@ -144,6 +170,7 @@ pub fn build_snapshot(
         resources,
         messages,
         config_text: config.text.as_str().into(),
+        log: Arc::clone(&known.log),
         updated,
     }
 }
@@ -163,6 +190,7 @@ pub(crate) fn snapshot_with(
             states,
             failures,
             extra_commands: &HashMap::new(),
+            log: Arc::default(),
         },
         updated,
     )

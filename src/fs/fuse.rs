@@ -1,0 +1,404 @@
+//! The fuser adapter: each callback is one call into [`Core`] plus a reply;
+//! errors become replies in one place ([`fail`]), which traces the
+//! operation, inode and errno. A `ctl` write is handed to the engine on the
+//! tokio runtime and answered when the action ends, so the FUSE worker
+//! threads stay free for `cat` and `ls` while a long start runs.
+
+use std::ffi::OsStr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use fuser::{
+    AccessFlags, Errno, FileAttr, FileHandle, FileType, Filesystem, FopenFlags, INodeNo,
+    KernelConfig, LockOwner, OpenAccMode, OpenFlags, RenameFlags, ReplyAttr, ReplyCreate,
+    ReplyData, ReplyDirectory, ReplyEmpty, ReplyEntry, ReplyOpen, ReplyStatfs, ReplyWrite,
+    ReplyXattr, Request, TimeOrNow, WriteFlags,
+};
+
+use super::core::{shape_is_fixed, Attr, AttrChange, Caching, Core, NodeType};
+use super::notify::KernelCache;
+use crate::engine::Engine;
+use crate::error::Error;
+
+/// How long the kernel may keep names and attributes. Every change of a
+/// file's bytes or of a listing is invalidated when it is published, so
+/// this only bounds how long a missed invalidation could show: long enough
+/// that `ls -l`, `stat` and `cat` loops are answered by the kernel alone.
+const CACHE_TTL: Duration = Duration::from_secs(30);
+
+/// Access to `ctl` files.
+#[derive(Debug, Clone, Copy)]
+pub struct CtlAccess {
+    /// Group allowed to write `ctl` files besides root (mode 0220).
+    pub group: Option<u32>,
+}
+
+/// The filesystem served at the mountpoint.
+pub struct SvcFs {
+    core: Arc<Core>,
+    kernel: Arc<KernelCache>,
+    engine: Arc<Engine>,
+    runtime: tokio::runtime::Handle,
+    crtime: SystemTime,
+}
+
+impl SvcFs {
+    /// A filesystem over `engine`, running actions on `runtime`. The
+    /// returned cache must be attached to the session's notifier.
+    pub fn new(
+        engine: Arc<Engine>,
+        runtime: tokio::runtime::Handle,
+        ctl: CtlAccess,
+    ) -> (Self, Arc<KernelCache>) {
+        let core = Arc::new(Core::new(engine.clone(), ctl.group));
+        let kernel = KernelCache::new(Arc::clone(&core));
+        engine.observers().set(kernel.clone());
+        let fs = SvcFs {
+            core,
+            kernel: Arc::clone(&kernel),
+            engine,
+            runtime,
+            crtime: SystemTime::now(),
+        };
+        (fs, kernel)
+    }
+
+    fn file_attr(&self, attr: &Attr) -> FileAttr {
+        FileAttr {
+            ino: INodeNo(attr.ino),
+            size: attr.size,
+            blocks: attr.size.div_ceil(512),
+            atime: attr.mtime,
+            mtime: attr.mtime,
+            ctime: attr.mtime,
+            crtime: self.crtime,
+            kind: file_type(attr.node_type),
+            perm: attr.perm,
+            nlink: attr.nlink,
+            uid: 0,
+            gid: attr.gid,
+            rdev: 0,
+            blksize: 4096,
+            flags: 0,
+        }
+    }
+}
+
+fn file_type(node_type: NodeType) -> FileType {
+    match node_type {
+        NodeType::Directory => FileType::Directory,
+        NodeType::File => FileType::RegularFile,
+    }
+}
+
+/// The one place where an error becomes a reply.
+fn fail(op: &str, ino: u64, e: &Error, reply: impl FnOnce(Errno)) {
+    tracing::debug!(op, ino, errno = crate::error::errno_name(e.errno()), "{e}");
+    reply(Errno::from_i32(e.errno()));
+}
+
+fn refuse(op: &str, ino: u64, reply: impl FnOnce(Errno)) {
+    fail(op, ino, &shape_is_fixed(op), reply)
+}
+
+impl Filesystem for SvcFs {
+    fn init(&mut self, _req: &Request, _config: &mut KernelConfig) -> std::io::Result<()> {
+        Ok(())
+    }
+
+    fn lookup(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEntry) {
+        match self.core.lookup(parent.0, name) {
+            Ok(attr) => reply.entry(&CACHE_TTL, &self.file_attr(&attr), fuser::Generation(0)),
+            Err(e) => fail("lookup", parent.0, &e, |errno| reply.error(errno)),
+        }
+    }
+
+    fn getattr(&self, _req: &Request, ino: INodeNo, _fh: Option<FileHandle>, reply: ReplyAttr) {
+        match self.core.getattr(ino.0) {
+            Ok(attr) => reply.attr(&CACHE_TTL, &self.file_attr(&attr)),
+            Err(e) => fail("getattr", ino.0, &e, |errno| reply.error(errno)),
+        }
+    }
+
+    fn setattr(
+        &self,
+        _req: &Request,
+        ino: INodeNo,
+        mode: Option<u32>,
+        uid: Option<u32>,
+        gid: Option<u32>,
+        size: Option<u64>,
+        atime: Option<TimeOrNow>,
+        mtime: Option<TimeOrNow>,
+        _ctime: Option<SystemTime>,
+        _fh: Option<FileHandle>,
+        _crtime: Option<SystemTime>,
+        _chgtime: Option<SystemTime>,
+        _bkuptime: Option<SystemTime>,
+        _flags: Option<fuser::BsdFileFlags>,
+        reply: ReplyAttr,
+    ) {
+        let change = AttrChange {
+            mode: mode.is_some(),
+            owner: uid.is_some() || gid.is_some(),
+            size,
+            times: atime.is_some() || mtime.is_some(),
+        };
+        match self.core.setattr(ino.0, change) {
+            Ok(attr) => reply.attr(&CACHE_TTL, &self.file_attr(&attr)),
+            Err(e) => fail("setattr", ino.0, &e, |errno| reply.error(errno)),
+        }
+    }
+
+    fn open(&self, _req: &Request, ino: INodeNo, flags: OpenFlags, reply: ReplyOpen) {
+        let write = flags.acc_mode() != OpenAccMode::O_RDONLY;
+        match self.core.open(ino.0, write) {
+            // Nothing is buffered on our side: a close has nothing to flush.
+            Ok(opened) => reply.opened(
+                FileHandle(opened.fh),
+                FopenFlags::FOPEN_NOFLUSH
+                    | match opened.caching {
+                        Caching::PageCache => FopenFlags::FOPEN_KEEP_CACHE,
+                        Caching::Direct => FopenFlags::FOPEN_DIRECT_IO,
+                    },
+            ),
+            Err(e) => fail("open", ino.0, &e, |errno| reply.error(errno)),
+        }
+    }
+
+    fn read(
+        &self,
+        _req: &Request,
+        ino: INodeNo,
+        fh: FileHandle,
+        offset: u64,
+        size: u32,
+        _flags: OpenFlags,
+        _lock_owner: Option<LockOwner>,
+        reply: ReplyData,
+    ) {
+        match self.core.read(fh.0, offset, size) {
+            Ok(data) => {
+                reply.data(data.as_slice());
+                if data.stale_in_cache {
+                    self.kernel.invalidate_later(ino.0);
+                }
+            }
+            Err(e) => fail("read", ino.0, &e, |errno| reply.error(errno)),
+        }
+    }
+
+    fn write(
+        &self,
+        _req: &Request,
+        ino: INodeNo,
+        _fh: FileHandle,
+        _offset: u64,
+        data: &[u8],
+        _write_flags: WriteFlags,
+        _flags: OpenFlags,
+        _lock_owner: Option<LockOwner>,
+        reply: ReplyWrite,
+    ) {
+        let target = match self.core.ctl_target(ino.0) {
+            Ok(target) => target,
+            Err(e) => return fail("write", ino.0, &e, |errno| reply.error(errno)),
+        };
+        let engine = Arc::clone(&self.engine);
+        let data = data.to_vec();
+        self.runtime.spawn(async move {
+            let result = match &target.rid {
+                None => engine.service_command(&target.service, &data).await,
+                Some(rid) => engine.resource_command(&target.service, rid, &data).await,
+            };
+            match result {
+                Ok(()) => reply.written(u32::try_from(data.len()).unwrap_or(u32::MAX)),
+                Err(e) => fail("write", ino.0, &e, |errno| reply.error(errno)),
+            }
+        });
+    }
+
+    fn flush(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        _fh: FileHandle,
+        _lock_owner: LockOwner,
+        reply: ReplyEmpty,
+    ) {
+        reply.ok();
+    }
+
+    fn release(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        fh: FileHandle,
+        _flags: OpenFlags,
+        _lock_owner: Option<LockOwner>,
+        _flush: bool,
+        reply: ReplyEmpty,
+    ) {
+        self.core.release(fh.0);
+        reply.ok();
+    }
+
+    fn opendir(&self, _req: &Request, ino: INodeNo, _flags: OpenFlags, reply: ReplyOpen) {
+        match self.core.opendir(ino.0) {
+            // Listings are invalidated when they change, like file bytes.
+            Ok(fh) => reply.opened(
+                FileHandle(fh),
+                FopenFlags::FOPEN_CACHE_DIR | FopenFlags::FOPEN_KEEP_CACHE,
+            ),
+            Err(e) => fail("opendir", ino.0, &e, |errno| reply.error(errno)),
+        }
+    }
+
+    fn readdir(
+        &self,
+        _req: &Request,
+        ino: INodeNo,
+        fh: FileHandle,
+        offset: u64,
+        mut reply: ReplyDirectory,
+    ) {
+        match self.core.readdir(fh.0, offset) {
+            Ok(entries) => {
+                for (next, entry) in entries {
+                    if reply.add(
+                        INodeNo(entry.ino),
+                        next,
+                        file_type(entry.node_type),
+                        &*entry.name,
+                    ) {
+                        break;
+                    }
+                }
+                reply.ok();
+            }
+            Err(e) => fail("readdir", ino.0, &e, |errno| reply.error(errno)),
+        }
+    }
+
+    fn releasedir(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        fh: FileHandle,
+        _flags: OpenFlags,
+        reply: ReplyEmpty,
+    ) {
+        self.core.releasedir(fh.0);
+        reply.ok();
+    }
+
+    fn statfs(&self, _req: &Request, _ino: INodeNo, reply: ReplyStatfs) {
+        reply.statfs(0, 0, 0, 0, 0, 4096, 255, 4096);
+    }
+
+    fn access(&self, _req: &Request, _ino: INodeNo, _mask: AccessFlags, reply: ReplyEmpty) {
+        // default_permissions: the kernel already checked the mode bits.
+        reply.ok();
+    }
+
+    fn getxattr(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        _name: &OsStr,
+        _size: u32,
+        reply: ReplyXattr,
+    ) {
+        reply.error(Errno::from_i32(libc::ENODATA));
+    }
+
+    fn listxattr(&self, _req: &Request, _ino: INodeNo, size: u32, reply: ReplyXattr) {
+        if size == 0 {
+            reply.size(0);
+        } else {
+            reply.data(&[]);
+        }
+    }
+
+    fn mknod(
+        &self,
+        _req: &Request,
+        parent: INodeNo,
+        _name: &OsStr,
+        _mode: u32,
+        _umask: u32,
+        _rdev: u32,
+        reply: ReplyEntry,
+    ) {
+        refuse("mknod", parent.0, |errno| reply.error(errno));
+    }
+
+    fn mkdir(
+        &self,
+        _req: &Request,
+        parent: INodeNo,
+        _name: &OsStr,
+        _mode: u32,
+        _umask: u32,
+        reply: ReplyEntry,
+    ) {
+        refuse("mkdir", parent.0, |errno| reply.error(errno));
+    }
+
+    fn unlink(&self, _req: &Request, parent: INodeNo, _name: &OsStr, reply: ReplyEmpty) {
+        refuse("unlink", parent.0, |errno| reply.error(errno));
+    }
+
+    fn rmdir(&self, _req: &Request, parent: INodeNo, _name: &OsStr, reply: ReplyEmpty) {
+        refuse("rmdir", parent.0, |errno| reply.error(errno));
+    }
+
+    fn symlink(
+        &self,
+        _req: &Request,
+        parent: INodeNo,
+        _link_name: &OsStr,
+        _target: &Path,
+        reply: ReplyEntry,
+    ) {
+        refuse("symlink", parent.0, |errno| reply.error(errno));
+    }
+
+    fn rename(
+        &self,
+        _req: &Request,
+        parent: INodeNo,
+        _name: &OsStr,
+        _newparent: INodeNo,
+        _newname: &OsStr,
+        _flags: RenameFlags,
+        reply: ReplyEmpty,
+    ) {
+        refuse("rename", parent.0, |errno| reply.error(errno));
+    }
+
+    fn link(
+        &self,
+        _req: &Request,
+        ino: INodeNo,
+        _newparent: INodeNo,
+        _newname: &OsStr,
+        reply: ReplyEntry,
+    ) {
+        refuse("link", ino.0, |errno| reply.error(errno));
+    }
+
+    fn create(
+        &self,
+        _req: &Request,
+        parent: INodeNo,
+        _name: &OsStr,
+        _mode: u32,
+        _umask: u32,
+        _flags: i32,
+        reply: ReplyCreate,
+    ) {
+        refuse("create", parent.0, |errno| reply.error(errno));
+    }
+}

@@ -1,0 +1,310 @@
+//! Telling the kernel what changed. Attributes, file pages and directory
+//! listings are cached by the kernel (see the TTLs in `fuse.rs`); each
+//! publication of a service is compared with the previous one, buffer by
+//! buffer, and every node the kernel may hold whose bytes or listing
+//! changed is invalidated at once, before the publisher returns: a reader
+//! that comes after the state changed reads the new bytes.
+//!
+//! Notifications are sent from the publishing task, never from a FUSE
+//! handler (the kernel may wait for the handler's reply before it can drop
+//! a page). The one invalidation a handler asks for goes through a
+//! thread of its own.
+
+use std::ffi::OsStr;
+use std::sync::mpsc;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use fuser::{INodeNo, Notifier};
+
+use super::core::Core;
+use super::inodes::{NodePath, ROOT};
+use crate::engine::TreeObserver;
+use crate::render::{FileNode, ServiceTree};
+
+/// How long the deferred invalidation of a stale cached read waits, so
+/// that the handler's reply (which fills the page) comes first.
+const DEFERRED_DELAY: Duration = Duration::from_millis(20);
+
+/// What the kernel must forget.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Invalidation {
+    /// An inode's attributes and cached pages (a file's bytes, a
+    /// directory's listing).
+    Inode(u64),
+    /// The name `name` in directory `parent`, which no longer exists.
+    Entry(u64, Arc<str>),
+}
+
+/// The kernel side of the caches: where invalidations are sent.
+pub struct KernelCache {
+    core: Arc<Core>,
+    notifier: OnceLock<Notifier>,
+    deferred: OnceLock<mpsc::Sender<u64>>,
+}
+
+impl KernelCache {
+    /// Invalidations for the inodes of `core`; silent until attached.
+    pub fn new(core: Arc<Core>) -> Arc<Self> {
+        Arc::new(KernelCache {
+            core,
+            notifier: OnceLock::new(),
+            deferred: OnceLock::new(),
+        })
+    }
+
+    /// Send invalidations through the session's notifier from now on.
+    pub fn attach(self: &Arc<Self>, notifier: Notifier) {
+        if self.notifier.set(notifier).is_err() {
+            return;
+        }
+        let (tx, rx) = mpsc::channel::<u64>();
+        let me = Arc::downgrade(self);
+        let spawned = std::thread::Builder::new()
+            .name("svcfs-inval".to_string())
+            .spawn(move || {
+                while let Ok(ino) = rx.recv() {
+                    std::thread::sleep(DEFERRED_DELAY);
+                    match me.upgrade() {
+                        Some(cache) => cache.send(&[Invalidation::Inode(ino)]),
+                        None => return,
+                    }
+                }
+            });
+        match spawned {
+            Ok(_) => {
+                let _ = self.deferred.set(tx);
+            }
+            Err(e) => tracing::warn!("no thread for deferred invalidations: {e}"),
+        }
+    }
+
+    /// From a handler: drop `ino`'s cache shortly, after the reply.
+    pub fn invalidate_later(&self, ino: u64) {
+        if let Some(tx) = self.deferred.get() {
+            let _ = tx.send(ino);
+        }
+    }
+
+    fn send(&self, invalidations: &[Invalidation]) {
+        let Some(notifier) = self.notifier.get() else {
+            return;
+        };
+        for invalidation in invalidations {
+            let result = match invalidation {
+                Invalidation::Inode(ino) => notifier.inval_inode(INodeNo(*ino), 0, 0),
+                Invalidation::Entry(parent, name) => {
+                    notifier.inval_entry(INodeNo(*parent), OsStr::new(&**name))
+                }
+            };
+            if let Err(e) = result {
+                tracing::debug!(?invalidation, "invalidation not taken: {e}");
+            }
+        }
+    }
+}
+
+impl TreeObserver for KernelCache {
+    fn published(&self, before: Option<&ServiceTree>, after: Option<&ServiceTree>) {
+        let invalidations = changes(&|path| self.core.known_ino(path), before, after);
+        if !invalidations.is_empty() {
+            tracing::trace!(count = invalidations.len(), "invalidating");
+            self.send(&invalidations);
+        }
+    }
+}
+
+/// What the kernel must forget when a service's files go from `before` to
+/// `after`, among the nodes it may know (`known` gives their inodes).
+pub fn changes(
+    known: &dyn Fn(&NodePath) -> Option<u64>,
+    before: Option<&ServiceTree>,
+    after: Option<&ServiceTree>,
+) -> Vec<Invalidation> {
+    let mut out = Vec::new();
+    match (before, after) {
+        (Some(before), Some(after)) => {
+            let service = NodePath::Service(after.name.clone());
+            files_changed(known, &service, &before.files, &after.files, &mut out);
+            let mut listing_changed = before.resources.len() != after.resources.len();
+            for old in &before.resources {
+                let dir = NodePath::Resource(after.name.clone(), old.rid.clone());
+                match after.resource(&old.rid) {
+                    Some(new) => files_changed(known, &dir, &old.files, &new.files, &mut out),
+                    None => {
+                        listing_changed = true;
+                        if let Some(parent) = known(&service) {
+                            out.push(Invalidation::Entry(parent, old.rid.clone()));
+                        }
+                    }
+                }
+            }
+            if listing_changed
+                || before
+                    .resources
+                    .iter()
+                    .zip(&after.resources)
+                    .any(|(a, b)| a.rid != b.rid)
+            {
+                out.extend(known(&service).map(Invalidation::Inode));
+            }
+        }
+        (Some(gone), None) => {
+            out.push(Invalidation::Entry(ROOT, gone.name.clone()));
+            out.push(Invalidation::Inode(ROOT));
+        }
+        (None, Some(_)) => out.push(Invalidation::Inode(ROOT)),
+        (None, None) => {}
+    }
+    out
+}
+
+fn files_changed(
+    known: &dyn Fn(&NodePath) -> Option<u64>,
+    dir: &NodePath,
+    before: &[FileNode],
+    after: &[FileNode],
+    out: &mut Vec<Invalidation>,
+) {
+    let mut listing_changed = before.len() != after.len();
+    for (i, old) in before.iter().enumerate() {
+        listing_changed |= after.get(i).is_none_or(|new| new.name != old.name);
+        let Some(path) = dir.child(&old.name) else {
+            continue;
+        };
+        match after.iter().find(|f| f.name == old.name) {
+            Some(new) if Arc::ptr_eq(&new.content, &old.content) => {}
+            Some(_) => out.extend(known(&path).map(Invalidation::Inode)),
+            None => {
+                if let Some(parent) = known(dir) {
+                    out.push(Invalidation::Entry(parent, old.name.clone()));
+                }
+            }
+        }
+    }
+    if listing_changed {
+        out.extend(known(dir).map(Invalidation::Inode));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::parse_service;
+    use crate::model::snapshot::snapshot_with;
+    use crate::model::{ResourceState, Status};
+    use crate::render::service_tree;
+    use std::collections::HashMap;
+    use std::path::Path;
+    use std::time::SystemTime;
+
+    const TWO: &str = "[container#1]\nrun_image = a\n[container#2]\nrun_image = b\n";
+
+    fn tree(text: &str, c1: Status, previous: Option<&ServiceTree>) -> ServiceTree {
+        let states = HashMap::from([
+            ("container#1".to_string(), ResourceState::new(c1, "l")),
+            (
+                "container#2".to_string(),
+                ResourceState::new(Status::Up, "l"),
+            ),
+        ]);
+        let snapshot = snapshot_with(
+            &parse_service("s", Path::new("/x/s.env"), text),
+            &states,
+            &HashMap::new(),
+            SystemTime::UNIX_EPOCH,
+        );
+        service_tree(&snapshot, previous, SystemTime::UNIX_EPOCH)
+    }
+
+    /// Every node is known, with an inode derived from its path.
+    fn all_known(path: &NodePath) -> Option<u64> {
+        let text = format!("{path:?}");
+        Some(text.bytes().map(u64::from).sum::<u64>() + text.len() as u64 * 1000)
+    }
+
+    fn ino(path: NodePath) -> u64 {
+        all_known(&path).unwrap()
+    }
+
+    fn file(rid: &str, name: &str) -> NodePath {
+        NodePath::ResourceFile("s".into(), rid.into(), name.into())
+    }
+
+    #[test]
+    fn a_status_change_invalidates_exactly_the_files_that_changed() {
+        let before = tree(TWO, Status::Up, None);
+        let after = tree(TWO, Status::Down, Some(&before));
+        let got = changes(&all_known, Some(&before), Some(&after));
+        let service_file = |n: &str| ino(NodePath::ServiceFile("s".into(), n.into()));
+        for expected in [
+            ino(file("container#1", "status")),
+            service_file("status"),
+            service_file("avail"),
+            service_file("overview"),
+            service_file("status.json"),
+        ] {
+            assert!(got.contains(&Invalidation::Inode(expected)), "{got:?}");
+        }
+        assert!(!got.contains(&Invalidation::Inode(ino(file("container#1", "label")))));
+        assert!(!got.contains(&Invalidation::Inode(ino(file("container#2", "status")))));
+        assert!(!got.contains(&Invalidation::Inode(service_file("config"))));
+        assert!(!got.iter().any(|i| matches!(i, Invalidation::Entry(..))));
+    }
+
+    #[test]
+    fn nothing_changed_means_nothing_to_invalidate() {
+        let before = tree(TWO, Status::Up, None);
+        let after = tree(TWO, Status::Up, Some(&before));
+        assert_eq!(changes(&all_known, Some(&before), Some(&after)), []);
+    }
+
+    #[test]
+    fn unknown_nodes_are_not_invalidated() {
+        let before = tree(TWO, Status::Up, None);
+        let after = tree(TWO, Status::Down, Some(&before));
+        assert_eq!(changes(&|_| None, Some(&before), Some(&after)), []);
+    }
+
+    #[test]
+    fn a_resource_that_leaves_drops_its_entry_and_the_listing() {
+        let before = tree(TWO, Status::Up, None);
+        let after = tree("[container#1]\nrun_image = a\n", Status::Up, Some(&before));
+        let got = changes(&all_known, Some(&before), Some(&after));
+        let service = ino(NodePath::Service("s".into()));
+        assert!(got.contains(&Invalidation::Entry(service, "container#2".into())));
+        assert!(got.contains(&Invalidation::Inode(service)));
+    }
+
+    #[test]
+    fn a_keyword_that_leaves_drops_its_file() {
+        let before = tree(TWO, Status::Up, None);
+        let text = "[container#1]\nrun_image = a\nstop_timeout = 1\n[container#2]\nrun_image = b\n";
+        let after = tree(text, Status::Up, Some(&before));
+        let got = changes(&all_known, Some(&before), Some(&after));
+        let dir = ino(NodePath::Resource("s".into(), "container#1".into()));
+        assert!(got.contains(&Invalidation::Inode(dir)), "{got:?}");
+        let back = changes(
+            &all_known,
+            Some(&after),
+            Some(&tree(TWO, Status::Up, Some(&after))),
+        );
+        assert!(back.contains(&Invalidation::Entry(dir, "stop_timeout".into())));
+    }
+
+    #[test]
+    fn services_joining_and_leaving_touch_the_root() {
+        let t = tree(TWO, Status::Up, None);
+        assert_eq!(
+            changes(&all_known, Some(&t), None),
+            [
+                Invalidation::Entry(ROOT, "s".into()),
+                Invalidation::Inode(ROOT)
+            ]
+        );
+        assert_eq!(
+            changes(&all_known, None, Some(&t)),
+            [Invalidation::Inode(ROOT)]
+        );
+    }
+}

@@ -1,0 +1,444 @@
+//! Every file of a service as bytes, rendered once per published snapshot:
+//! the directory layout (which files a service and each resource have, in
+//! listing order) and each file's content. Reads only slice these bytes.
+//!
+//! A file whose bytes did not change keeps the previous generation's
+//! buffer and mtime, so `stat` tells when *that content* last changed, and
+//! whoever tells the kernel what changed compares buffers by pointer.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use super::{overview, status_json};
+use crate::model::command::{resource_ctl_help, SERVICE_CTL_HELP};
+use crate::model::{ResourceSnapshot, ServiceSnapshot};
+
+/// Files of a service directory, in listing order.
+pub const SERVICE_FILES: [&str; 8] = [
+    "status",
+    "avail",
+    "overview",
+    "status.json",
+    "ctl",
+    "log",
+    "messages",
+    "config",
+];
+
+/// Standard files of a resource directory, in listing order (`type` only
+/// where the resource has one).
+pub const RESOURCE_FILES: [&str; 6] = ["status", "label", "messages", "ctl", "log", "type"];
+
+/// What a file is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    /// Read-only state or configuration.
+    ReadOnly,
+    /// Takes commands; reading it gives the commands it accepts.
+    Ctl,
+}
+
+/// One file of a generation.
+#[derive(Debug, Clone)]
+pub struct FileNode {
+    /// Its name in its directory.
+    pub name: Arc<str>,
+    /// What it is for.
+    pub kind: FileKind,
+    /// Its bytes.
+    pub content: Arc<[u8]>,
+    /// When these bytes first appeared.
+    pub mtime: SystemTime,
+}
+
+/// A resource directory of a generation.
+#[derive(Debug, Clone)]
+pub struct ResourceDir {
+    /// The rid, also the directory's name.
+    pub rid: Arc<str>,
+    /// Its files in listing order.
+    pub files: Vec<FileNode>,
+    /// When its listing last changed.
+    pub mtime: SystemTime,
+}
+
+/// One service's files, as of one published snapshot.
+#[derive(Debug, Clone)]
+pub struct ServiceTree {
+    /// The service name, also the directory's name.
+    pub name: Arc<str>,
+    /// Counts the publications of this service.
+    pub generation: u64,
+    /// The service directory's files in listing order.
+    pub files: Vec<FileNode>,
+    /// Its resource directories in display order.
+    pub resources: Vec<ResourceDir>,
+    /// When the service directory's listing last changed.
+    pub mtime: SystemTime,
+    /// The log lines rendered into the `log` files.
+    log_seq: u64,
+}
+
+impl ServiceTree {
+    /// A file of the service directory.
+    pub fn file(&self, name: &str) -> Option<&FileNode> {
+        find_file(&self.files, name)
+    }
+
+    /// A resource directory.
+    pub fn resource(&self, rid: &str) -> Option<&ResourceDir> {
+        self.resources.iter().find(|r| &*r.rid == rid)
+    }
+}
+
+impl ResourceDir {
+    /// A file of this resource directory.
+    pub fn file(&self, name: &str) -> Option<&FileNode> {
+        find_file(&self.files, name)
+    }
+}
+
+fn find_file<'a>(files: &'a [FileNode], name: &str) -> Option<&'a FileNode> {
+    files.iter().find(|f| &*f.name == name)
+}
+
+/// Render every file of `snapshot`, reusing what `previous` (the last
+/// generation of the same service) already holds unchanged.
+pub fn service_tree(
+    snapshot: &ServiceSnapshot,
+    previous: Option<&ServiceTree>,
+    now: SystemTime,
+) -> ServiceTree {
+    let log_unchanged = previous.is_some_and(|p| p.log_seq == snapshot.log.seq);
+    let carry = Carry { now, log_unchanged };
+    let files = SERVICE_FILES
+        .iter()
+        .map(|name| {
+            let before = previous.and_then(|p| p.file(name));
+            carry.file(name, before, || service_file(snapshot, name))
+        })
+        .collect();
+    let resources: Vec<ResourceDir> = snapshot
+        .resources
+        .iter()
+        .map(|resource| {
+            let before = previous.and_then(|p| p.resource(resource.rid.as_str()));
+            resource_dir(resource, snapshot, before, &carry)
+        })
+        .collect();
+    let mtime = match previous {
+        Some(p) if same_names(&p.resources, &resources, |r| &r.rid) => p.mtime,
+        _ => now,
+    };
+    ServiceTree {
+        name: snapshot.name.as_str().into(),
+        generation: previous.map_or(1, |p| p.generation + 1),
+        files,
+        resources,
+        mtime,
+        log_seq: snapshot.log.seq,
+    }
+}
+
+/// How a new generation keeps what did not change.
+struct Carry {
+    now: SystemTime,
+    log_unchanged: bool,
+}
+
+impl Carry {
+    fn file(
+        &self,
+        name: &str,
+        before: Option<&FileNode>,
+        render: impl FnOnce() -> Vec<u8>,
+    ) -> FileNode {
+        if let Some(before) = before.filter(|_| name == "log" && self.log_unchanged) {
+            return before.clone();
+        }
+        let bytes = render();
+        match before {
+            Some(before) if *before.content == *bytes => before.clone(),
+            _ => FileNode {
+                name: name.into(),
+                kind: if name == "ctl" {
+                    FileKind::Ctl
+                } else {
+                    FileKind::ReadOnly
+                },
+                content: bytes.into(),
+                mtime: self.now,
+            },
+        }
+    }
+}
+
+fn same_names<T>(a: &[T], b: &[T], name: impl Fn(&T) -> &Arc<str>) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| name(x) == name(y))
+}
+
+fn resource_dir(
+    resource: &ResourceSnapshot,
+    snapshot: &ServiceSnapshot,
+    before: Option<&ResourceDir>,
+    carry: &Carry,
+) -> ResourceDir {
+    let files: Vec<FileNode> = resource_file_names(resource)
+        .into_iter()
+        .map(|name| {
+            let previous = before.and_then(|b| b.file(&name));
+            carry.file(&name, previous, || {
+                resource_file(snapshot, resource, &name).unwrap_or_default()
+            })
+        })
+        .collect();
+    let mtime = match before {
+        Some(b) if same_names(&b.files, &files, |f| &f.name) => b.mtime,
+        _ => carry.now,
+    };
+    ResourceDir {
+        rid: resource.rid.as_str().into(),
+        files,
+        mtime,
+    }
+}
+
+/// Files of a resource directory: the standard ones, then one per
+/// configured keyword.
+fn resource_file_names(resource: &ResourceSnapshot) -> Vec<String> {
+    let mut names: Vec<String> = RESOURCE_FILES
+        .iter()
+        .filter(|f| **f != "type" || type_value(resource).is_some())
+        .map(|f| f.to_string())
+        .collect();
+    for (keyword, _) in &resource.keywords {
+        if !names.contains(keyword) {
+            names.push(keyword.clone());
+        }
+    }
+    names
+}
+
+/// The `type` file: the configured `type` keyword, else `docker` for
+/// containers (the only container type).
+fn type_value(resource: &ResourceSnapshot) -> Option<String> {
+    resource
+        .keywords
+        .iter()
+        .find(|(k, _)| k == "type")
+        .map(|(_, v)| v.clone())
+        .or_else(|| (resource.rid.type_name() == "container").then(|| "docker".to_string()))
+}
+
+fn lines<T: AsRef<str>>(items: &[T], prefix: &str) -> Vec<u8> {
+    let mut out = String::new();
+    for item in items {
+        out.push_str(prefix);
+        out.push_str(item.as_ref());
+        out.push('\n');
+    }
+    out.into_bytes()
+}
+
+fn service_file(snapshot: &ServiceSnapshot, file: &str) -> Vec<u8> {
+    match file {
+        "status" => format!("{}\n", snapshot.overall).into_bytes(),
+        "avail" => format!("{}\n", snapshot.avail).into_bytes(),
+        "overview" => overview(snapshot).into_bytes(),
+        "status.json" => status_json(snapshot).into_bytes(),
+        "ctl" => SERVICE_CTL_HELP.as_bytes().to_vec(),
+        "log" => lines(&snapshot.log.service, ""),
+        "messages" => lines(&snapshot.messages, "# "),
+        "config" => snapshot.config_text.as_bytes().to_vec(),
+        _ => Vec::new(),
+    }
+}
+
+fn resource_file(
+    snapshot: &ServiceSnapshot,
+    resource: &ResourceSnapshot,
+    file: &str,
+) -> Option<Vec<u8>> {
+    Some(match file {
+        "status" => format!("{}\n", resource.state.status).into_bytes(),
+        "label" => format!("{}\n", resource.state.label).into_bytes(),
+        "messages" => lines(&resource.state.messages, "# "),
+        "ctl" => resource_ctl_help(&resource.extra_commands).into_bytes(),
+        "log" => lines(snapshot.log.resource(resource.rid.as_str()), ""),
+        "type" => format!("{}\n", type_value(resource)?).into_bytes(),
+        keyword => {
+            let (_, value) = resource.keywords.iter().rev().find(|(k, _)| k == keyword)?;
+            format!("{value}\n").into_bytes()
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::actionlog::ServiceLog;
+    use crate::config::parse_service;
+    use crate::model::snapshot::snapshot_with;
+    use crate::model::{ResourceState, Status};
+    use std::collections::HashMap;
+    use std::path::Path;
+    use std::time::Duration;
+
+    const FILE: &str =
+        "[container#1]\nrun_image = busybox\n[fs#1]\ndev = /d\nmnt = /m\ntype = ext4\n";
+
+    fn snapshot(text: &str, states: &[(&str, Status)]) -> ServiceSnapshot {
+        let states: HashMap<String, ResourceState> = states
+            .iter()
+            .map(|(rid, s)| (rid.to_string(), ResourceState::new(*s, "label")))
+            .collect();
+        snapshot_with(
+            &parse_service("a", Path::new("/etc/svcfs/a.env"), text),
+            &states,
+            &HashMap::new(),
+            SystemTime::UNIX_EPOCH,
+        )
+    }
+
+    fn at(seconds: u64) -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(seconds)
+    }
+
+    fn names(files: &[FileNode]) -> Vec<&str> {
+        files.iter().map(|f| &*f.name).collect()
+    }
+
+    fn text(node: Option<&FileNode>) -> &str {
+        std::str::from_utf8(&node.unwrap().content).unwrap()
+    }
+
+    #[test]
+    fn a_service_lists_its_files_then_its_resources() {
+        let tree = service_tree(&snapshot(FILE, &[]), None, at(1));
+        assert_eq!(names(&tree.files), SERVICE_FILES);
+        let rids: Vec<&str> = tree.resources.iter().map(|r| &*r.rid).collect();
+        assert_eq!(rids, ["container#1", "fs#1"]);
+        assert_eq!(tree.file("ctl").unwrap().kind, FileKind::Ctl);
+        assert_eq!(tree.file("status").unwrap().kind, FileKind::ReadOnly);
+        assert!(tree.file("nope").is_none());
+        assert_eq!(tree.generation, 1);
+    }
+
+    #[test]
+    fn resource_directories_have_one_file_per_keyword() {
+        let tree = service_tree(&snapshot(FILE, &[]), None, at(1));
+        let container = tree.resource("container#1").unwrap();
+        assert_eq!(
+            names(&container.files),
+            [
+                "status",
+                "label",
+                "messages",
+                "ctl",
+                "log",
+                "type",
+                "run_image"
+            ]
+        );
+        let fs = tree.resource("fs#1").unwrap();
+        assert_eq!(
+            names(&fs.files),
+            ["status", "label", "messages", "ctl", "log", "type", "dev", "mnt"]
+        );
+        assert_eq!(text(fs.file("type")), "ext4\n");
+        assert_eq!(text(container.file("type")), "docker\n");
+        assert_eq!(text(container.file("run_image")), "busybox\n");
+        assert_eq!(text(container.file("ctl")), "start\nstop\nrestart\n");
+    }
+
+    #[test]
+    fn contents_come_from_the_snapshot() {
+        let tree = service_tree(&snapshot(FILE, &[]), None, at(1));
+        // Not refreshed yet: the state says so.
+        assert_eq!(text(tree.file("status")), "warn\n");
+        assert_eq!(
+            text(tree.resource("container#1").unwrap().file("messages")),
+            "# status not checked yet\n"
+        );
+        assert_eq!(text(tree.file("config")), FILE);
+        assert!(text(tree.file("ctl")).contains("startcontainer"));
+        let up = service_tree(
+            &snapshot(FILE, &[("container#1", Status::Up), ("fs#1", Status::Up)]),
+            None,
+            at(1),
+        );
+        assert_eq!(text(up.file("status")), "up\n");
+        assert_eq!(text(up.resource("fs#1").unwrap().file("label")), "label\n");
+        assert!(text(up.file("overview")).starts_with("a\n"));
+        assert!(text(up.file("status.json")).contains("\"overall\": \"up\""));
+    }
+
+    #[test]
+    fn unchanged_files_keep_their_bytes_and_mtime_across_generations() {
+        let first = service_tree(&snapshot(FILE, &[("container#1", Status::Up)]), None, at(1));
+        let second = service_tree(
+            &snapshot(FILE, &[("container#1", Status::Down)]),
+            Some(&first),
+            at(2),
+        );
+        assert_eq!(second.generation, 2);
+        let (c1, c2) = (
+            first.resource("container#1").unwrap(),
+            second.resource("container#1").unwrap(),
+        );
+        assert_eq!(text(c2.file("status")), "down\n");
+        assert_eq!(c2.file("status").unwrap().mtime, at(2));
+        assert!(!Arc::ptr_eq(
+            &c1.file("status").unwrap().content,
+            &c2.file("status").unwrap().content
+        ));
+        // The label did not change: same buffer, same mtime.
+        assert!(Arc::ptr_eq(
+            &c1.file("label").unwrap().content,
+            &c2.file("label").unwrap().content
+        ));
+        assert_eq!(c2.file("label").unwrap().mtime, at(1));
+        assert!(Arc::ptr_eq(
+            &first.file("config").unwrap().content,
+            &second.file("config").unwrap().content
+        ));
+        // Same resources: the listing did not change.
+        assert_eq!(second.mtime, at(1));
+        assert_eq!(c2.mtime, at(1));
+    }
+
+    #[test]
+    fn a_listing_change_moves_the_directory_mtime() {
+        let first = service_tree(&snapshot(FILE, &[]), None, at(1));
+        let fewer = "[container#1]\nrun_image = busybox\n";
+        let second = service_tree(&snapshot(fewer, &[]), Some(&first), at(5));
+        assert_eq!(second.mtime, at(5));
+        assert!(second.resource("fs#1").is_none());
+    }
+
+    #[test]
+    fn log_files_show_the_snapshot_lines_and_follow_their_sequence() {
+        let log = ServiceLog::new("a");
+        log.resource("container#1").info("started");
+        let mut s = snapshot(FILE, &[]);
+        s.log = log.lines();
+        let first = service_tree(&s, None, at(1));
+        let service_log = text(first.file("log"));
+        assert!(service_log.contains(" A.CONTAINER#1 "), "{service_log}");
+        assert!(service_log.ends_with(" started\n"), "{service_log}");
+        let c1 = first.resource("container#1").unwrap();
+        assert!(text(c1.file("log")).ends_with("started\n"));
+        assert_eq!(text(first.resource("fs#1").unwrap().file("log")), "");
+        let again = service_tree(&s, Some(&first), at(2));
+        assert!(Arc::ptr_eq(
+            &first.file("log").unwrap().content,
+            &again.file("log").unwrap().content
+        ));
+        log.resource("fs#1").warn("odd");
+        s.log = log.lines();
+        let moved = service_tree(&s, Some(&again), at(3));
+        assert!(text(moved.file("log")).ends_with(" odd\n"));
+        assert!(text(moved.resource("fs#1").unwrap().file("log")).contains(" A.FS#1 "));
+        assert_eq!(moved.file("log").unwrap().mtime, at(3));
+    }
+}
