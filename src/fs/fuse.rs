@@ -302,6 +302,22 @@ impl Filesystem for SvcFs {
         reply.ok();
     }
 
+    fn ioctl(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        _fh: FileHandle,
+        _flags: fuser::IoctlFlags,
+        _cmd: u32,
+        _in_data: &[u8],
+        _out_size: u32,
+        reply: fuser::ReplyIoctl,
+    ) {
+        // Regular files have no ioctls; runtimes ask on every open
+        // (Python's isatty() is TCGETS), so answer at once and quietly.
+        reply.error(Errno::from_i32(libc::ENOTTY));
+    }
+
     fn getxattr(
         &self,
         _req: &Request,
