@@ -3,9 +3,10 @@
 //! `run_command` and `run_args`, started and waited for ("up", then
 //! "operational"), stopped and kept. When `run_image` changes, start
 //! recreates the container and keeps the old one as `<name>.prev` for
-//! `rollback`.
+//! `rollback`. How a running container is stopped is in [`stop`].
 
 pub mod run_args;
+mod stop;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -18,7 +19,6 @@ use bollard::models::{
 };
 use bollard::query_parameters::{
     CreateContainerOptions, LogsOptions, RemoveContainerOptions, RenameContainerOptions,
-    StopContainerOptions,
 };
 use futures_util::StreamExt;
 
@@ -53,8 +53,6 @@ pub fn config_fingerprint(spec: &ContainerSpec) -> String {
 const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often start and stop look at the container while waiting.
 const POLL_INTERVAL: Duration = Duration::from_millis(100);
-/// Extra time given to `docker stop` beyond the container's grace period.
-const STOP_SLACK: Duration = Duration::from_secs(30);
 /// How long a container without a health check must keep running after
 /// its start before it counts as operational.
 const SETTLE: Duration = Duration::from_millis(300);
@@ -444,41 +442,6 @@ impl ContainerDriver {
             })
             .await
             .map_err(|e| self.docker_error(e))
-    }
-
-    async fn stop_container(&self, id: &str, log: &ResourceLog) -> Result<()> {
-        log.info(format!(
-            "docker -H {} stop {}",
-            self.docker.host(),
-            short_id(id)
-        ));
-        let grace = self.spec.stop_timeout;
-        let options = StopContainerOptions {
-            signal: None,
-            t: Some(i32::try_from(grace.as_secs()).unwrap_or(i32::MAX)),
-        };
-        let target = id.to_string();
-        self.docker
-            .call("stop container", grace + STOP_SLACK, |d| async move {
-                d.stop_container(&target, Some(options)).await
-            })
-            .await
-            .map_err(|e| self.docker_error(e))?;
-        log.info("wait for container down status");
-        let deadline = Instant::now() + STOP_SLACK;
-        loop {
-            match self.inspect(id).await.map_err(|e| self.docker_error(e))? {
-                Some(c) if c.running => {}
-                _ => return Ok(()),
-            }
-            if Instant::now() >= deadline {
-                return Err(Error::timed_out(format!(
-                    "container {} still runs after docker stop",
-                    short_id(id)
-                )));
-            }
-            tokio::time::sleep(POLL_INTERVAL).await;
-        }
     }
 
     async fn rename(&self, from: &str, to: &str, log: &ResourceLog) -> Result<()> {
