@@ -30,6 +30,8 @@ pub enum ValueKind {
     Words,
     /// Names separated by spaces or commas.
     List,
+    /// One of a fixed set of words.
+    Choice(&'static [&'static str]),
 }
 
 /// One keyword of the service file format.
@@ -69,7 +71,7 @@ const fn kw(
 
 use ResourceKind::{Container, Fs, Ip, Vg};
 use Scope::{AnyResource, Default, Kind};
-use ValueKind::{Bool, Duration, Int, List, Text, Words};
+use ValueKind::{Bool, Choice, Duration, Int, List, Text, Words};
 
 /// Every keyword svcfs understands.
 #[rustfmt::skip]
@@ -108,6 +110,8 @@ pub const KEYWORDS: &[Keyword] = &[
        "Bound on start: running, then operational (healthy when a health check is defined)."),
     kw("stop_timeout", Kind(Container), Duration, false, Some("10s"),
        "Grace period of docker stop before the container is killed."),
+    kw("stop_wait", Kind(Container), Choice(&["auto", "timeout"]), false, Some("auto"),
+       "auto: kill at once a container whose PID 1 has no handler for its stop signal (it would ignore it for the whole stop_timeout); timeout: always docker stop with the full stop_timeout."),
     kw("ipname", Kind(Ip), Text, true, None, "Host name (hosts file / DNS) or literal IPv4/IPv6 address."),
     kw("ipdev", Kind(Ip), Text, true, None, "Network device that carries the address."),
     kw("netmask", Kind(Ip), Text, false, None,

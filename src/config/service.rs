@@ -111,6 +111,30 @@ pub struct ContainerSpec {
     pub start_timeout: Duration,
     /// docker stop grace period.
     pub stop_timeout: Duration,
+    /// Whether stop may skip the grace period that PID 1 would ignore.
+    pub stop_wait: StopWait,
+}
+
+/// `stop_wait`: what stop does when the container's PID 1 has no handler
+/// for its stop signal (the kernel then drops the signal: PID 1 of a PID
+/// namespace ignores what it does not handle).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum StopWait {
+    /// Kill at once: waiting would only wait for the timeout.
+    #[default]
+    Auto,
+    /// Always `docker stop` with the full `stop_timeout`.
+    Timeout,
+}
+
+impl StopWait {
+    fn parse(text: &str) -> Result<Self, String> {
+        match text.trim() {
+            "auto" => Ok(StopWait::Auto),
+            "timeout" => Ok(StopWait::Timeout),
+            other => Err(format!("invalid value {other:?} (use auto or timeout)")),
+        }
+    }
 }
 
 /// `ip#N` settings.
@@ -330,6 +354,13 @@ impl<'a> Values<'a> {
         let value = self.raw(name).or(default_of(name)).unwrap_or("0");
         parse_duration(value).map_err(|e| format!("{name}: {e}"))
     }
+
+    fn stop_wait(&self) -> Result<StopWait, String> {
+        let value = self.raw("stop_wait").or(default_of("stop_wait"));
+        value
+            .map_or(Ok(StopWait::default()), StopWait::parse)
+            .map_err(|e| format!("stop_wait: {e}"))
+    }
 }
 
 fn default_of(name: &str) -> Option<&'static str> {
@@ -532,6 +563,7 @@ fn resource_spec(kind: ResourceKind, values: &Values<'_>) -> Result<ResourceSpec
                 run_args,
                 start_timeout: values.duration("start_timeout")?,
                 stop_timeout: values.duration("stop_timeout")?,
+                stop_wait: values.stop_wait()?,
             })
         }
         ResourceKind::Ip => ResourceSpec::Ip(IpSpec {
@@ -567,6 +599,12 @@ fn check_value_shape(keyword: &Keyword, value: &str) -> Result<(), String> {
         ValueKind::Words => shell_words::split(value)
             .map(|_| ())
             .map_err(|e| format!("cannot split {value:?} into words: {e}")),
+        ValueKind::Choice(words) if words.contains(&value.trim()) => Ok(()),
+        ValueKind::Choice(words) => Err(format!(
+            "invalid value {:?} (use {})",
+            value.trim(),
+            words.join(" or ")
+        )),
         ValueKind::Text | ValueKind::List => Ok(()),
     }
 }
@@ -643,6 +681,7 @@ mod tests {
         assert_eq!(c1.run_command, ["/bin/sh"]);
         assert_eq!(c1.stop_timeout, Duration::from_secs(10));
         assert_eq!(c1.start_timeout, Duration::from_secs(60));
+        assert_eq!(c1.stop_wait, StopWait::Auto);
     }
 
     #[test]
@@ -731,6 +770,25 @@ mod tests {
             .find(|p| p.keyword.as_deref() == Some("stop_timeout"))
             .unwrap();
         assert_eq!(p.severity, Severity::Error);
+        assert!(service.resource("container#1").unwrap().spec.is_err());
+    }
+
+    #[test]
+    fn stop_wait_is_read_and_a_bad_value_names_the_keyword() {
+        let service = parse("[container#1]\nrun_image = busybox\nstop_wait = timeout\n");
+        let Ok(ResourceSpec::Container(c1)) = &service.resource("container#1").unwrap().spec else {
+            panic!("container#1 should be valid: {:?}", service.problems);
+        };
+        assert_eq!(c1.stop_wait, StopWait::Timeout);
+
+        let service = parse("[container#1]\nrun_image = busybox\nstop_wait = never\n");
+        let p = service
+            .problems
+            .iter()
+            .find(|p| p.keyword.as_deref() == Some("stop_wait"))
+            .unwrap();
+        assert_eq!(p.severity, Severity::Error);
+        assert!(p.message.contains("\"never\"") && p.message.contains("auto or timeout"));
         assert!(service.resource("container#1").unwrap().spec.is_err());
     }
 

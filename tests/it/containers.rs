@@ -158,7 +158,12 @@ overall                   down
     d.must(&format!("{svc}/ctl"), "stopcontainer");
     assert_eq!(d.read(&format!("{svc}/status")), "down\n");
     let log = d.read(&format!("{svc}/log"));
-    let stops = lines_with(&log, " stop ");
+    // A PID 1 without a SIGTERM handler is killed at once rather than
+    // stopped: either line marks the container's stop.
+    let stops: Vec<String> = lines_with(&log, " docker -H ")
+        .into_iter()
+        .filter(|l| l.contains(" stop ") || l.contains(" kill --signal KILL "))
+        .collect();
     let last_three: Vec<&String> = stops.iter().rev().take(3).rev().collect();
     assert!(
         last_three[0].contains("CONTAINER#3") && last_three[2].contains("CONTAINER#1"),
@@ -314,4 +319,57 @@ fn start_fails_with_exit_code_and_output_when_the_container_exits() {
         "container#2 must not start:\n{log}"
     );
     assert_eq!(d.read(&format!("{svc}/container#2/status")), "down\n");
+}
+
+#[test]
+fn stop_kills_at_once_a_pid1_without_a_sigterm_handler_and_waits_for_one_with() {
+    if !prerequisites() {
+        return;
+    }
+    let svc = "stopwait.svcfs.test";
+    let sandbox = Sandbox::new("stopwait", &[svc]);
+    // container#1: busybox sh ignores SIGTERM, so docker stop would wait
+    // the whole 20 s. container#2: tini (--init) forwards it to sleep.
+    // container#3: a shell that traps it.
+    sandbox.service_file(
+        &format!("{svc}.env"),
+        "[container#1]\ntype = docker\nrun_image = busybox:latest\nrun_command = /bin/sh\nstop_timeout = 20\n\
+         [container#2]\ntype = docker\nrun_image = busybox:latest\nrun_args = --init\nrun_command = sleep 1000\nstop_timeout = 20\n\
+         [container#3]\ntype = docker\nrun_image = busybox:latest\nrun_command = /bin/sh -c \"trap 'exit 0' TERM; while true; do sleep 1; done\"\nstop_timeout = 20\n",
+    );
+    let d = sandbox.mount(&[]);
+    d.must(&format!("{svc}/ctl"), "start");
+    assert_eq!(d.read(&format!("{svc}/avail")), "up\n");
+
+    let began = std::time::Instant::now();
+    d.must(&format!("{svc}/ctl"), "stop");
+    let took = began.elapsed();
+    let log = d.read(&format!("{svc}/log"));
+    assert!(
+        took < Duration::from_secs(10),
+        "stop took {took:?}: someone waited for stop_timeout\n{log}"
+    );
+    for n in 1..=3 {
+        assert!(!container_running(&format!("{svc}.container.{n}")), "{log}");
+        assert_eq!(
+            d.read(&format!("{svc}/container#{n}/status")),
+            "down\n",
+            "{log}"
+        );
+    }
+    let why = "PID 1 (/bin/sh) of container#1 has no SIGTERM handler: killing at once; set stop_wait = timeout to wait anyway";
+    assert_eq!(lines_with(&log, why).len(), 1, "{log}");
+    let kills = lines_with(&log, " kill --signal KILL ");
+    assert_eq!(kills.len(), 1, "{log}");
+    assert!(
+        kills[0].contains("STOPWAIT.SVCFS.TEST.CONTAINER#1 "),
+        "{log}"
+    );
+    for n in [2, 3] {
+        let stops: Vec<String> = lines_with(&log, &format!("CONTAINER#{n} docker -H "))
+            .into_iter()
+            .filter(|l| l.contains(" stop "))
+            .collect();
+        assert_eq!(stops.len(), 1, "container#{n} must get docker stop:\n{log}");
+    }
 }

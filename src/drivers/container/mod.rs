@@ -3,9 +3,11 @@
 //! `run_command` and `run_args`, started and waited for ("up", then
 //! "operational"), stopped and kept. When `run_image` changes, start
 //! recreates the container and keeps the old one as `<name>.prev` for
-//! `rollback`.
+//! `rollback`. How a running container is stopped is in [`stop`].
 
+mod pid1;
 pub mod run_args;
+mod stop;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -18,7 +20,6 @@ use bollard::models::{
 };
 use bollard::query_parameters::{
     CreateContainerOptions, LogsOptions, RemoveContainerOptions, RenameContainerOptions,
-    StopContainerOptions,
 };
 use futures_util::StreamExt;
 
@@ -53,8 +54,6 @@ pub fn config_fingerprint(spec: &ContainerSpec) -> String {
 const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often start and stop look at the container while waiting.
 const POLL_INTERVAL: Duration = Duration::from_millis(100);
-/// Extra time given to `docker stop` beyond the container's grace period.
-const STOP_SLACK: Duration = Duration::from_secs(30);
 /// How long a container without a health check must keep running after
 /// its start before it counts as operational.
 const SETTLE: Duration = Duration::from_millis(300);
@@ -109,11 +108,16 @@ pub struct Observed {
     pub health_output: Option<String>,
     /// Its labels.
     pub labels: HashMap<String, String>,
+    /// Host pid of its PID 1 while it runs, else 0.
+    pub pid: u32,
+    /// Its stop signal (`--stop-signal`, or the image's), when it has one.
+    pub stop_signal: Option<String>,
 }
 
 impl Observed {
     fn from_inspect(c: ContainerInspectResponse) -> Self {
         let state = c.state.unwrap_or_default();
+        let config = c.config;
         let health = state.health.as_ref().and_then(|h| h.status);
         let health_output = state
             .health
@@ -134,7 +138,15 @@ impl Observed {
             health: health
                 .filter(|h| !matches!(h, HealthStatusEnum::NONE | HealthStatusEnum::EMPTY)),
             health_output,
-            labels: c.config.and_then(|c| c.labels).unwrap_or_default(),
+            pid: state
+                .pid
+                .and_then(|pid| u32::try_from(pid).ok())
+                .unwrap_or(0),
+            stop_signal: config
+                .as_ref()
+                .and_then(|c| c.stop_signal.clone())
+                .filter(|s| !s.trim().is_empty()),
+            labels: config.and_then(|c| c.labels).unwrap_or_default(),
         }
     }
 
@@ -446,41 +458,6 @@ impl ContainerDriver {
             .map_err(|e| self.docker_error(e))
     }
 
-    async fn stop_container(&self, id: &str, log: &ResourceLog) -> Result<()> {
-        log.info(format!(
-            "docker -H {} stop {}",
-            self.docker.host(),
-            short_id(id)
-        ));
-        let grace = self.spec.stop_timeout;
-        let options = StopContainerOptions {
-            signal: None,
-            t: Some(i32::try_from(grace.as_secs()).unwrap_or(i32::MAX)),
-        };
-        let target = id.to_string();
-        self.docker
-            .call("stop container", grace + STOP_SLACK, |d| async move {
-                d.stop_container(&target, Some(options)).await
-            })
-            .await
-            .map_err(|e| self.docker_error(e))?;
-        log.info("wait for container down status");
-        let deadline = Instant::now() + STOP_SLACK;
-        loop {
-            match self.inspect(id).await.map_err(|e| self.docker_error(e))? {
-                Some(c) if c.running => {}
-                _ => return Ok(()),
-            }
-            if Instant::now() >= deadline {
-                return Err(Error::timed_out(format!(
-                    "container {} still runs after docker stop",
-                    short_id(id)
-                )));
-            }
-            tokio::time::sleep(POLL_INTERVAL).await;
-        }
-    }
-
     async fn rename(&self, from: &str, to: &str, log: &ResourceLog) -> Result<()> {
         log.info(format!(
             "docker -H {} rename {} {to}",
@@ -639,7 +616,7 @@ impl ContainerDriver {
             self.prev_name()
         ));
         if old.running {
-            self.stop_container(&old.id, log).await?;
+            self.stop_container(old, log).await?;
         }
         if let Some(older) = self.inspect_owned(&self.prev_name()).await? {
             self.remove(&older.id, log).await?;
@@ -662,7 +639,7 @@ impl ContainerDriver {
         let parking = format!("{}.rollback", self.name);
         if let Some(current) = &current {
             if current.running {
-                self.stop_container(&current.id, log).await?;
+                self.stop_container(current, log).await?;
             }
             self.rename(&current.id, &parking, log).await?;
         }
@@ -744,7 +721,7 @@ impl Driver for ContainerDriver {
                 log.info(format!("container {} is already down", short_id(&c.id)));
                 Ok(())
             }
-            Some(c) => self.stop_container(&c.id, log).await,
+            Some(c) => self.stop_container(&c, log).await,
         }
     }
 
@@ -777,6 +754,7 @@ mod tests {
             run_args: run_args.into(),
             start_timeout: Duration::from_secs(60),
             stop_timeout: Duration::from_secs(10),
+            stop_wait: crate::config::StopWait::Auto,
         }
     }
 
@@ -796,11 +774,38 @@ mod tests {
             exit_code: 0,
             health: None,
             health_output: None,
+            pid: 4242,
+            stop_signal: None,
             labels: HashMap::from([
                 (LABEL_SERVICE.to_string(), service.to_string()),
                 (LABEL_RID.to_string(), r.to_string()),
             ]),
         }
+    }
+
+    #[test]
+    fn inspect_gives_pid1_and_the_stop_signal() {
+        let inspect = |pid: i64, signal: Option<&str>| {
+            Observed::from_inspect(ContainerInspectResponse {
+                state: Some(bollard::models::ContainerState {
+                    running: Some(pid > 0),
+                    pid: Some(pid),
+                    ..Default::default()
+                }),
+                config: Some(bollard::models::ContainerConfig {
+                    stop_signal: signal.map(str::to_string),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            })
+        };
+        let running = inspect(11058, Some("SIGQUIT"));
+        assert_eq!(running.pid, 11058);
+        assert_eq!(running.stop_signal.as_deref(), Some("SIGQUIT"));
+        let stopped = inspect(0, Some(""));
+        assert_eq!(stopped.pid, 0);
+        assert_eq!(stopped.stop_signal, None);
+        assert_eq!(inspect(-1, None).pid, 0);
     }
 
     #[test]
