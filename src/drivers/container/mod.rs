@@ -7,6 +7,7 @@
 
 mod pid1;
 pub mod run_args;
+mod settle;
 mod stop;
 
 use std::collections::HashMap;
@@ -54,9 +55,6 @@ pub fn config_fingerprint(spec: &ContainerSpec) -> String {
 const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often start and stop look at the container while waiting.
 const POLL_INTERVAL: Duration = Duration::from_millis(100);
-/// How long a container without a health check must keep running after
-/// its start before it counts as operational.
-const SETTLE: Duration = Duration::from_millis(300);
 /// Lines of container output shown when a start fails.
 const FAILURE_LOG_LINES: &str = "10";
 
@@ -524,8 +522,9 @@ impl ContainerDriver {
     }
 
     /// Wait for "running", then for "operational" (healthy, when the
-    /// container has a health check; else still running after `settle`,
-    /// which catches the common crash at start), within the start deadline.
+    /// container has a health check; else its PID 1 settled within
+    /// `settle`, see `settle.rs`, which catches the common crash at
+    /// start), within the start deadline.
     async fn wait_ready(
         &self,
         id: &str,
@@ -536,6 +535,7 @@ impl ContainerDriver {
         let settled_at = Instant::now() + settle;
         log.info("wait for container up status");
         let mut announced_operational = false;
+        let mut settled = settle.is_zero();
         loop {
             let c = self
                 .inspect(id)
@@ -560,7 +560,14 @@ impl ContainerDriver {
                     announced_operational = true;
                 }
                 match c.health {
-                    None | Some(HealthStatusEnum::HEALTHY) if Instant::now() >= settled_at => {
+                    None if settled => return Ok(()),
+                    None => {
+                        settle::settle(c.pid, id, settle).await;
+                        settled = true;
+                        // Look again at once: it may have exited meanwhile.
+                        continue;
+                    }
+                    Some(HealthStatusEnum::HEALTHY) if Instant::now() >= settled_at => {
                         return Ok(())
                     }
                     Some(HealthStatusEnum::UNHEALTHY) => {
@@ -649,7 +656,8 @@ impl ContainerDriver {
         }
         let deadline = Instant::now() + self.spec.start_timeout;
         self.start_container(&prev.id, log).await?;
-        self.wait_ready(&prev.id, deadline, SETTLE, log).await?;
+        self.wait_ready(&prev.id, deadline, settle::SETTLE, log)
+            .await?;
         log.warn(format!(
             "rolled back; run_image still says {}, so the next start recreates the container from it: change run_image to stay on the previous image",
             self.spec.run_image
@@ -698,7 +706,7 @@ impl Driver for ContainerDriver {
         // container that a recreate waited for.
         let deadline = Instant::now() + self.spec.start_timeout;
         self.start_container(&id, log).await?;
-        self.wait_ready(&id, deadline, SETTLE, log).await
+        self.wait_ready(&id, deadline, settle::SETTLE, log).await
     }
 
     async fn stop(&self, log: &ResourceLog) -> Result<()> {
