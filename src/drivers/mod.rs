@@ -8,6 +8,7 @@ pub mod fs;
 mod invalid;
 pub mod ip;
 pub mod mounts;
+pub mod shared;
 pub mod vg;
 
 use std::path::PathBuf;
@@ -63,6 +64,8 @@ pub struct DriverContext {
     pub docker: Arc<DockerEndpoint>,
     /// Runs host commands (mount, vgchange, ...).
     pub runner: Arc<dyn CommandRunner>,
+    /// Host state read once for all the resources of a refresh pass.
+    pub reads: Arc<shared::HostReads>,
 }
 
 /// The driver for one configured resource; invalid resources get a driver

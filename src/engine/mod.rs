@@ -16,6 +16,7 @@ use std::time::{Duration, SystemTime};
 use crate::config::{self, Problem, ServiceConfig};
 use crate::docker::DockerEndpoint;
 use crate::drivers::dockerd::DaemonPaths;
+use crate::drivers::shared::HostReads;
 use crate::drivers::{self, DriverContext};
 use crate::error::{Error, Result};
 use crate::host::SystemRunner;
@@ -56,6 +57,8 @@ pub struct Engine {
     dir_problems: RwLock<Vec<Problem>>,
     dir_fingerprint: Mutex<Option<Vec<(PathBuf, SystemTime, u64)>>>,
     events: Mutex<Option<events::EventWatchers>>,
+    /// Host state read once per refresh pass, shared by every driver.
+    host_reads: Arc<HostReads>,
 }
 
 impl Engine {
@@ -68,6 +71,7 @@ impl Engine {
             dir_problems: RwLock::new(Vec::new()),
             dir_fingerprint: Mutex::new(None),
             events: Mutex::new(None),
+            host_reads: Arc::default(),
         })
     }
 
@@ -140,6 +144,7 @@ impl Engine {
             nodename: self.options.nodename.clone(),
             docker: self.endpoint(&self.docker_host_for(&config)),
             runner: Arc::new(SystemRunner),
+            reads: self.host_reads.clone(),
         };
         let resources = config
             .resources
