@@ -43,6 +43,12 @@ pub trait Driver: Send + Sync {
         &[]
     }
 
+    /// Whether docker events keep this resource's state current, so that
+    /// the periodic reconcile may skip it (but for its rare safety net).
+    fn followed_by_events(&self) -> bool {
+        false
+    }
+
     /// Run one of [`Driver::extra_commands`].
     async fn run_extra(&self, command: &str, _log: &ResourceLog) -> Result<()> {
         Err(Error::unsupported(format!(

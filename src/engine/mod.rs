@@ -5,10 +5,11 @@
 
 pub mod command;
 mod events;
+mod refresher;
 mod service;
 pub mod snapshot;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime};
@@ -23,11 +24,9 @@ use crate::host::SystemRunner;
 use crate::sync::{lock, read, write};
 
 pub use command::{parse_resource_command, parse_service_command, Verb};
+pub use refresher::{jittered, sweep_for, Sweep, SAFETY_NET_EVERY};
 pub use service::{check_node, LoadedResource, LoadedService, ServiceRuntime};
 pub use snapshot::{ResourceSnapshot, ServiceSnapshot};
-
-/// How long a refresh triggered by docker events waits for more events.
-const EVENT_DEBOUNCE: Duration = Duration::from_millis(200);
 
 /// How often the config directory is checked for changes (a stat per file).
 const CONFIG_POLL_INTERVAL: Duration = Duration::from_secs(1);
@@ -43,7 +42,8 @@ pub struct EngineOptions {
     pub nodename: String,
     /// The docker daemon of services without a private one.
     pub docker_host: String,
-    /// Period of the background reconcile.
+    /// Period of the background reconcile of the resources docker events
+    /// do not follow (containers: every [`SAFETY_NET_EVERY`]th period).
     pub refresh_interval: Duration,
     /// Bound on one resource's status check.
     pub status_timeout: Duration,
@@ -59,6 +59,9 @@ pub struct Engine {
     events: Mutex<Option<events::EventWatchers>>,
     /// Host state read once per refresh pass, shared by every driver.
     host_reads: Arc<HostReads>,
+    /// Resources that events asked to refresh, by service, while their
+    /// coalesced refresh waits to run.
+    pending: Mutex<HashMap<String, BTreeSet<String>>>,
 }
 
 impl Engine {
@@ -72,6 +75,7 @@ impl Engine {
             dir_fingerprint: Mutex::new(None),
             events: Mutex::new(None),
             host_reads: Arc::default(),
+            pending: Mutex::new(HashMap::new()),
         })
     }
 
@@ -224,23 +228,6 @@ impl Engine {
         futures_util::future::join_all(runtimes.iter().map(|r| r.refresh(limit))).await;
     }
 
-    /// Refresh these services shortly, coalescing bursts (a start emits
-    /// several events per container): a service with a refresh already
-    /// pending is not queued again.
-    pub fn refresh_soon(self: &Arc<Self>, names: Vec<String>) {
-        for runtime in names.iter().filter_map(|n| self.service(n)) {
-            if !runtime.mark_refresh_pending() {
-                continue;
-            }
-            let limit = self.options.status_timeout;
-            tokio::spawn(async move {
-                tokio::time::sleep(EVENT_DEBOUNCE).await;
-                runtime.clear_refresh_pending();
-                runtime.refresh(limit).await;
-            });
-        }
-    }
-
     /// Wait until no action runs (bounded), so that writers get their
     /// answer before the tree goes away.
     pub async fn wait_idle(&self, limit: Duration) {
@@ -329,15 +316,7 @@ impl Engine {
             }
             *lock(&self.events) = Some(watchers);
         }
-        let engine = Arc::clone(self);
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(engine.options.refresh_interval);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tick.tick().await;
-                engine.refresh_all().await;
-            }
-        });
+        self.spawn_reconcile();
         let engine = Arc::clone(self);
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(CONFIG_POLL_INTERVAL);
