@@ -307,7 +307,8 @@ impl Engine {
     }
 
     /// Start the background work: docker event watchers, the periodic
-    /// reconcile and config reloads. Call from within a tokio runtime.
+    /// reconcile, the mount table watcher and config reloads. Call from
+    /// within a tokio runtime.
     pub fn spawn_background(self: &Arc<Self>) {
         {
             let mut watchers = events::EventWatchers::default();
@@ -317,6 +318,7 @@ impl Engine {
             *lock(&self.events) = Some(watchers);
         }
         self.spawn_reconcile();
+        self.spawn_mount_watcher();
         let engine = Arc::clone(self);
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(CONFIG_POLL_INTERVAL);

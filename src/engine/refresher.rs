@@ -9,16 +9,21 @@
 //!   the private dockerd), rarely and jittered, reading the host once for
 //!   all of them (see `drivers::shared`); every [`SAFETY_NET_EVERY`]th
 //!   pass covers the containers too, against events lost all the same.
+//! - The kernel's mount table notification refreshes the filesystems as
+//!   soon as a mount or an unmount happens, behind svcfs's back or not.
 
 use std::collections::hash_map::RandomState;
 use std::collections::BTreeSet;
 use std::hash::BuildHasher;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
+use tokio::io::unix::AsyncFd;
+use tokio::io::Interest;
 
 use super::{Engine, LoadedResource};
+use crate::drivers::mounts::MOUNTINFO;
 use crate::model::ResourceKind;
 use crate::sync::lock;
 
@@ -45,6 +50,10 @@ pub const JITTER: f64 = 0.2;
 /// latency of one check, few enough that a thousand services do not start
 /// thousands of checks (threads, sockets) in the same instant.
 const PASS_CONCURRENCY: usize = 16;
+
+/// How long a mount table change waits for the ones that follow (a
+/// container start mounts its overlay, its shm, its bind mounts...).
+const MOUNT_DEBOUNCE: Duration = Duration::from_millis(300);
 
 /// Which resources one pass of the periodic reconcile refreshes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -189,6 +198,71 @@ impl Engine {
                 engine.reconcile(sweep_for(pass)).await;
             }
         });
+    }
+
+    /// Start following the kernel's mount table: each change (after
+    /// [`MOUNT_DEBOUNCE`]) invalidates the shared mount table and refreshes
+    /// every filesystem resource. Without the notification (no /proc), the
+    /// periodic reconcile still covers them.
+    pub(super) fn spawn_mount_watcher(self: &Arc<Self>) {
+        let register = |file: std::fs::File| {
+            // SAFETY: the File owns its descriptor, and the AsyncFd owns the
+            // File: the descriptor stays open and is not replaced while it
+            // is registered.
+            unsafe { AsyncFd::register_with_interest(file, Interest::PRIORITY) }
+                .map_err(std::io::Error::from)
+        };
+        let table = match std::fs::File::open(MOUNTINFO).and_then(register) {
+            Ok(table) => table,
+            Err(e) => {
+                tracing::warn!("cannot follow {MOUNTINFO} ({e}): filesystems are only checked by the periodic reconcile");
+                return;
+            }
+        };
+        let engine = Arc::downgrade(self);
+        tokio::spawn(async move { follow_mount_table(engine, table).await });
+    }
+
+    /// Refresh every filesystem resource, with a fresh mount table.
+    async fn mount_table_changed(&self) {
+        self.host_reads.mounts.invalidate();
+        let limit = self.options.status_timeout;
+        let is_fs = |r: &LoadedResource| r.config.kind() == Some(ResourceKind::Fs);
+        let runtimes: Vec<_> = self
+            .services()
+            .into_iter()
+            .filter(|s| s.loaded().resources.iter().any(is_fs))
+            .collect();
+        futures_util::stream::iter(runtimes)
+            .for_each_concurrent(PASS_CONCURRENCY, |runtime| async move {
+                runtime.refresh_only(limit, is_fs).await;
+            })
+            .await;
+    }
+}
+
+/// The kernel marks an open mountinfo file with POLLPRI (and POLLERR) each
+/// time the mount table of its namespace changes; the poll itself
+/// acknowledges the change, nothing needs to be read.
+async fn follow_mount_table(engine: Weak<Engine>, table: AsyncFd<std::fs::File>) {
+    loop {
+        match table.ready(Interest::PRIORITY).await {
+            Ok(mut guard) => guard.clear_ready(),
+            Err(e) => {
+                tracing::warn!("cannot follow {MOUNTINFO} any more ({e}): filesystems are only checked by the periodic reconcile");
+                return;
+            }
+        }
+        tokio::time::sleep(MOUNT_DEBOUNCE).await;
+        // Changes during the pause are part of this refresh.
+        if let Some(Ok(mut guard)) = table.ready(Interest::PRIORITY).now_or_never() {
+            guard.clear_ready();
+        }
+        let Some(engine) = engine.upgrade() else {
+            return;
+        };
+        tracing::debug!("the mount table changed");
+        engine.mount_table_changed().await;
     }
 }
 
@@ -390,6 +464,41 @@ mod tests {
         tokio::time::sleep(EVENT_DEBOUNCE * 2).await;
         assert_eq!(checked(&drivers), ["a/container#2=2", "a/container#3=1"]);
         assert!(lock(&engine.pending).is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_mount_behind_svcfs_s_back_refreshes_the_filesystems() {
+        let dir = std::env::temp_dir().join(format!("svcfs-ut-mountwatch-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (engine, drivers) = engine(&["a"]);
+        engine.spawn_mount_watcher();
+        let mount = |args: &[&str]| {
+            std::process::Command::new(args[0])
+                .args(&args[1..])
+                .output()
+                .is_ok_and(|o| o.status.success())
+        };
+        let target = dir.to_string_lossy().into_owned();
+        if !mount(&["mount", "-t", "tmpfs", "svcfs-ut", &target]) {
+            let message = "the mount table watcher test needs root and mount(8)";
+            assert!(std::env::var_os("CI").is_none(), "{message}");
+            eprintln!("skipping: {message}");
+            return;
+        }
+        let fs = &drivers[&("a".to_string(), "fs#1".to_string())];
+        let mut seen = false;
+        for _ in 0..50 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            if fs.checks.load(Ordering::SeqCst) > 0 {
+                seen = true;
+                break;
+            }
+        }
+        assert!(mount(&["umount", &target]));
+        let _ = std::fs::remove_dir(&dir);
+        assert!(seen, "no refresh after a mount");
+        // Only the filesystems: containers follow events, ip the reconcile.
+        assert!(checked(&drivers).iter().all(|c| c.starts_with("a/fs#1=")));
     }
 
     #[tokio::test]
