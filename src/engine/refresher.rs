@@ -132,6 +132,11 @@ impl Engine {
         service: &str,
         rids: impl IntoIterator<Item = String>,
     ) {
+        // Events of containers of another svcfs (its labels name services
+        // this engine does not have) ask for nothing here.
+        if self.service(service).is_none() {
+            return;
+        }
         let mut pending = lock(&self.pending);
         let waiting = pending.contains_key(service);
         pending.entry(service.to_string()).or_default().extend(rids);
