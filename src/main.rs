@@ -98,8 +98,11 @@ struct MountArgs {
     /// node.
     #[arg(long)]
     autostart: bool,
-    /// Seconds between two background reconciles of every resource state.
-    #[arg(long, default_value_t = 5, value_name = "SECONDS")]
+    /// Seconds (±20%, at random) between two background reconciles of the
+    /// resources no event follows (ip, vg, fs, the private dockerd); every
+    /// tenth one checks the containers too, which docker events keep
+    /// current in between.
+    #[arg(long, default_value_t = 30, value_name = "SECONDS")]
     refresh_interval: u64,
     /// Bound, in seconds, on one resource's status check.
     #[arg(long, default_value_t = 5, value_name = "SECONDS")]

@@ -13,6 +13,7 @@ use async_trait::async_trait;
 use nix::sys::signal::Signal;
 
 use super::mounts::{self, Device, Holder, MountEntry};
+use super::shared::HostReads;
 use super::{Driver, DriverContext};
 use crate::actionlog::ResourceLog;
 use crate::config::FsSpec;
@@ -229,7 +230,7 @@ pub fn mount_options(mnt_opt: Option<&str>, image_file: bool) -> Option<String> 
 
 /// What one look at the host found.
 struct Observation {
-    table: Vec<MountEntry>,
+    table: Arc<Vec<MountEntry>>,
     device: Device,
     /// `mnt`, canonical.
     mnt: PathBuf,
@@ -247,20 +248,32 @@ impl Observation {
     }
 }
 
+fn read_table(host: &HostView) -> Result<Arc<Vec<MountEntry>>> {
+    let started = Instant::now();
+    let table = mounts::read_mount_table(&host.mountinfo);
+    tracing::debug!(path = %host.mountinfo.display(), elapsed = ?started.elapsed(), ok = table.is_ok(), "mount table read");
+    table
+        .map(Arc::new)
+        .map_err(|e| Error::backend(format!("cannot read {}: {e}", host.mountinfo.display())))
+}
+
 fn observe(spec: &FsSpec, host: &HostView) -> Result<Observation> {
-    let table = mounts::read_mount_table(&host.mountinfo)
-        .map_err(|e| Error::backend(format!("cannot read {}: {e}", host.mountinfo.display())))?;
+    Ok(observe_in(spec, host, read_table(host)?))
+}
+
+/// Where `spec` stands in `table`: resolves `dev` and `mnt` on the host.
+fn observe_in(spec: &FsSpec, host: &HostView, table: Arc<Vec<MountEntry>>) -> Observation {
     let device = mounts::resolve_device(&spec.dev);
     let mnt = mounts::canonical_mount_point(&spec.mnt);
     let placement = placement(&table, &mnt, |e| {
         mounts::is_device(e, &device, &spec.dev, &host.sys_root)
     });
-    Ok(Observation {
+    Observation {
         table,
         device,
         mnt,
         placement,
-    })
+    }
 }
 
 /// Whether umount failed because the filesystem is in use.
@@ -273,6 +286,7 @@ pub struct FsDriver {
     spec: FsSpec,
     runner: Arc<dyn CommandRunner>,
     host: HostView,
+    reads: Arc<HostReads>,
 }
 
 impl FsDriver {
@@ -283,6 +297,7 @@ impl FsDriver {
             spec,
             runner: ctx.runner.clone(),
             host: HostView::system(),
+            reads: ctx.reads.clone(),
         }
     }
 
@@ -310,13 +325,35 @@ impl FsDriver {
     }
 
     /// Look at the host off the async threads: reading the mount table and
-    /// resolving paths may block on a hung filesystem.
+    /// resolving paths may block on a hung filesystem. Actions decide on
+    /// this fresh look.
     async fn observe(&self) -> Result<Observation> {
         let (spec, host) = (self.spec.clone(), self.host.clone());
         blocking("the mount table check", INSPECT_TIMEOUT, move || {
             observe(&spec, &host)
         })
         .await?
+    }
+
+    /// The same look for a status check, with the mount table that every
+    /// filesystem of the pass shares (read once, see [`HostReads`]).
+    async fn observe_shared(&self) -> Result<Observation> {
+        let host = self.host.clone();
+        let table = self
+            .reads
+            .mounts
+            .get(|| async move {
+                blocking("reading the mount table", INSPECT_TIMEOUT, move || {
+                    read_table(&host)
+                })
+                .await?
+            })
+            .await?;
+        let (spec, host) = (self.spec.clone(), self.host.clone());
+        blocking("the mount table check", INSPECT_TIMEOUT, move || {
+            observe_in(&spec, &host, table)
+        })
+        .await
     }
 
     async fn holders(&self, mnt: &Path, excluded: &[PathBuf]) -> Vec<Holder> {
@@ -401,8 +438,10 @@ impl FsDriver {
         }
         args.extend([dev.as_str(), mnt.as_str()]);
         log.info(command_line("mount", &args));
-        run_checked(self.runner.as_ref(), "mount", &args, MOUNT_TIMEOUT).await?;
-        Ok(())
+        let result = run_checked(self.runner.as_ref(), "mount", &args, MOUNT_TIMEOUT).await;
+        // Even a failed or timed out mount may have changed the table.
+        self.reads.mounts.invalidate();
+        result.map(drop)
     }
 
     /// One unmount attempt: `None` when done, the output when the
@@ -410,7 +449,9 @@ impl FsDriver {
     async fn try_umount(&self, log: &ResourceLog) -> Result<Option<CommandOutput>> {
         let mnt = self.mnt_arg();
         log.info(command_line("umount", &[&mnt]));
-        let out = self.runner.run("umount", &[&mnt], UMOUNT_TIMEOUT).await?;
+        let out = self.runner.run("umount", &[&mnt], UMOUNT_TIMEOUT).await;
+        self.reads.mounts.invalidate();
+        let out = out?;
         if out.success() {
             Ok(None)
         } else if says_busy(&out) {
@@ -496,7 +537,7 @@ impl FsDriver {
 #[async_trait]
 impl Driver for FsDriver {
     async fn status(&self) -> ResourceState {
-        match self.observe().await {
+        match self.observe_shared().await {
             Ok(observed) => fs_state(&self.spec, &observed.placement),
             Err(e) => ResourceState::new(
                 Status::Warn,
@@ -757,6 +798,8 @@ mod tests {
         runner: Arc<FakeRunner>,
         signals: Arc<Mutex<Vec<(u32, Signal)>>>,
         log: ServiceLog,
+        /// Shared by every driver of this fake, as the engine shares them.
+        reads: Arc<HostReads>,
     }
 
     impl Fake {
@@ -775,6 +818,7 @@ mod tests {
                 runner: Arc::new(FakeRunner::new()),
                 signals: Arc::default(),
                 log: ServiceLog::new("s"),
+                reads: Arc::default(),
             };
             fake.mount_table(&[ROOT]);
             fake
@@ -788,17 +832,26 @@ mod tests {
             self.tmp.path().join("mnt").display().to_string()
         }
 
+        /// The host's mount table changes, and the kernel says so (the
+        /// engine's mount table watcher then invalidates the shared read).
         fn mount_table(&self, lines: &[&str]) {
+            self.mount_table_silently(lines);
+            self.reads.mounts.invalidate();
+        }
+
+        /// The table changes without the shared read knowing.
+        fn mount_table_silently(&self, lines: &[&str]) {
             std::fs::write(self.tmp.path().join("mountinfo"), lines.join("\n")).unwrap();
+        }
+
+        fn mounted_line(&self) -> String {
+            format!("100 27 7:7 / {} rw - ext4 /dev/loop7 rw", self.mnt())
         }
 
         /// The image mounted on mnt through /dev/loop7.
         fn mounted(&self) {
             std::fs::create_dir_all(self.mnt()).unwrap();
-            self.mount_table(&[
-                ROOT,
-                &format!("100 27 7:7 / {} rw - ext4 /dev/loop7 rw", self.mnt()),
-            ]);
+            self.mount_table(&[ROOT, &self.mounted_line()]);
         }
 
         /// A process whose `link` (cwd, fd/3, ...) points at `target`.
@@ -818,6 +871,7 @@ mod tests {
                 nodename: "n".into(),
                 docker: Arc::new(DockerEndpoint::new("unix:///nonexistent.sock")),
                 runner: self.runner.clone(),
+                reads: self.reads.clone(),
             };
             let (signals, proc_root, dies_on_term) = (
                 self.signals.clone(),
@@ -871,6 +925,51 @@ mod tests {
         assert_eq!(state.status, Status::Up);
         assert_eq!(state.label, format!("{}@{}", fake.image(), fake.mnt()));
         assert!(fake.runner.calls().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_pass_over_many_filesystems_reads_the_mount_table_once() {
+        let fake = Fake::new("fs-shared");
+        fake.mounted();
+        let mut specs = vec![fake.image_spec()];
+        specs.extend((0..20).map(|i| spec(&fake.image(), &format!("{}{i}", fake.mnt()))));
+        let drivers: Vec<FsDriver> = specs.into_iter().map(|s| fake.driver(s, &[])).collect();
+        let states = futures_util::future::join_all(drivers.iter().map(|d| d.status())).await;
+        assert_eq!(fake.reads.mounts.reads(), 1);
+        assert_eq!(states[0].status, Status::Up);
+        // The image is mounted on the first one's mount point only.
+        assert!(states[1..].iter().all(|s| s.status == Status::Warn));
+        // A second pass within the lifetime reads nothing more.
+        futures_util::future::join_all(drivers.iter().map(|d| d.status())).await;
+        assert_eq!(fake.reads.mounts.reads(), 1);
+    }
+
+    #[tokio::test]
+    async fn actions_decide_on_a_fresh_table_and_invalidate_the_shared_one() {
+        let fake = Fake::new("fs-fresh");
+        let driver = fake.driver(fake.image_spec(), &[]);
+        assert_eq!(driver.status().await.status, Status::Down);
+        // svcfs mounts: the check that follows sees it at once.
+        fake.runner
+            .expect("fsck -p", CommandOutput::ok(""))
+            .expect("mount", CommandOutput::ok(""));
+        driver.start(&fake.resource_log()).await.unwrap();
+        fake.mount_table_silently(&[ROOT, &fake.mounted_line()]);
+        assert_eq!(driver.status().await.status, Status::Up);
+        // Unmounted behind svcfs's back, unnoticed: status keeps the
+        // shared table for its lifetime, but stop looks for itself.
+        fake.mount_table_silently(&[ROOT]);
+        assert_eq!(driver.status().await.status, Status::Up);
+        driver.stop(&fake.resource_log()).await.unwrap();
+        assert_eq!(fake.runner.calls().len(), 2, "already unmounted");
+        // svcfs unmounts: same as mounts.
+        fake.mount_table(&[ROOT, &fake.mounted_line()]);
+        assert_eq!(driver.status().await.status, Status::Up);
+        fake.runner.expect("umount", CommandOutput::ok(""));
+        driver.stop(&fake.resource_log()).await.unwrap();
+        fake.mount_table_silently(&[ROOT]);
+        assert_eq!(driver.status().await.status, Status::Down);
+        assert_eq!(fake.reads.mounts.reads(), 4);
     }
 
     #[tokio::test]

@@ -9,6 +9,7 @@
 //! Netlink acts on the network namespace of the calling thread: run svcfs
 //! under `nsenter --net=…` to manage the addresses of another namespace.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
@@ -17,8 +18,10 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use futures_util::TryStreamExt;
 use rtnetlink::packet_route::address::{AddressAttribute, AddressMessage, AddressScope};
+use rtnetlink::packet_route::link::LinkAttribute;
 use rtnetlink::{AddressMessageBuilder, Handle};
 
+use super::shared::HostReads;
 use super::{Driver, DriverContext};
 use crate::actionlog::ResourceLog;
 use crate::config::IpSpec;
@@ -40,12 +43,18 @@ pub const DEFAULT_PREFIX_V4: u8 = 24;
 /// Same, for IPv6.
 pub const DEFAULT_PREFIX_V6: u8 = 64;
 
+/// Every network device, by name, with its addresses and their prefix
+/// lengths (devices without any address included).
+pub type DeviceAddresses = HashMap<String, Vec<(IpAddr, u8)>>;
+
 /// Reads and changes the addresses of network devices.
 #[async_trait]
 pub trait AddressBackend: Send + Sync {
     /// The addresses configured on `dev` with their prefix lengths; `None`
     /// when the device does not exist.
     async fn addresses(&self, dev: &str) -> Result<Option<Vec<(IpAddr, u8)>>>;
+    /// The addresses of every device, in one dump (status checks share it).
+    async fn all_addresses(&self) -> Result<DeviceAddresses>;
     /// Add `addr/prefix` to `dev` (`ip addr add`).
     async fn add(&self, dev: &str, addr: IpAddr, prefix: u8) -> Result<()>;
     /// Remove `addr/prefix` from `dev` (`ip addr del`).
@@ -167,6 +176,7 @@ pub struct IpDriver {
     backend: Arc<dyn AddressBackend>,
     resolver: Arc<dyn NameResolver>,
     runner: Arc<dyn CommandRunner>,
+    reads: Arc<HostReads>,
 }
 
 impl IpDriver {
@@ -180,6 +190,7 @@ impl IpDriver {
             Arc::new(SystemResolver),
             ctx.runner.clone(),
         )
+        .sharing(ctx.reads.clone())
     }
 
     /// A driver with injected backends (tests).
@@ -196,7 +207,26 @@ impl IpDriver {
             backend,
             resolver,
             runner,
+            reads: Arc::default(),
         }
+    }
+
+    /// The same driver sharing its status reads with others (the engine's
+    /// [`HostReads`]) instead of its own.
+    pub fn sharing(mut self, reads: Arc<HostReads>) -> Self {
+        self.reads = reads;
+        self
+    }
+
+    /// The addresses of `ipdev` for a status check, from the dump every
+    /// address of the pass shares; `None` when the device does not exist.
+    async fn shared_addresses(&self) -> Result<Option<Vec<(IpAddr, u8)>>> {
+        let dump = self
+            .reads
+            .addresses
+            .get(|| async { self.backend.all_addresses().await.map(Arc::new) })
+            .await?;
+        Ok(dump.get(&self.spec.ipdev).cloned())
     }
 
     fn label(&self) -> String {
@@ -236,7 +266,7 @@ impl IpDriver {
     async fn observe(&self) -> Result<ResourceState> {
         let addr = self.address().await?;
         let dev = &self.spec.ipdev;
-        let mut state = match self.backend.addresses(dev).await? {
+        let mut state = match self.shared_addresses().await? {
             None => ResourceState::new(Status::Warn, self.label())
                 .with_message(format!("device {dev} not found")),
             Some(list) if list.iter().any(|(a, _)| *a == addr) => {
@@ -358,7 +388,9 @@ impl Driver for IpDriver {
         self.check_free(addr, log).await?;
         let prefix = configured.unwrap_or_else(|| default_prefix(addr, &existing));
         log.info(format!("ip addr add {addr}/{prefix} dev {dev}"));
-        self.backend.add(dev, addr, prefix).await?;
+        let added = self.backend.add(dev, addr, prefix).await;
+        self.reads.addresses.invalidate();
+        added?;
         tracing::debug!(rid = %self.rid, %addr, prefix, dev = %dev, "address added");
         self.announce(addr, log).await;
         Ok(())
@@ -378,7 +410,9 @@ impl Driver for IpDriver {
             }
             Some(&(_, prefix)) => {
                 log.info(format!("ip addr del {addr}/{prefix} dev {dev}"));
-                self.backend.remove(dev, addr, prefix).await?;
+                let removed = self.backend.remove(dev, addr, prefix).await;
+                self.reads.addresses.invalidate();
+                removed?;
                 tracing::debug!(rid = %self.rid, %addr, dev = %dev, "address removed");
                 Ok(())
             }
@@ -535,6 +569,40 @@ impl AddressBackend for NetlinkBackend {
         .await
     }
 
+    async fn all_addresses(&self) -> Result<DeviceAddresses> {
+        let what = "list the addresses of every device";
+        self.bounded(what, async {
+            let session = self.open()?;
+            let fail =
+                |e: rtnetlink::Error| Error::backend(format!("cannot {what}: {}", describe(&e)));
+            let mut names = HashMap::new();
+            let mut links = session.handle.link().get().execute();
+            while let Some(link) = links.try_next().await.map_err(fail)? {
+                let name = link.attributes.iter().find_map(|a| match a {
+                    LinkAttribute::IfName(name) => Some(name.clone()),
+                    _ => None,
+                });
+                if let Some(name) = name {
+                    names.insert(link.header.index, name);
+                }
+            }
+            let mut found: DeviceAddresses =
+                names.values().map(|n| (n.clone(), Vec::new())).collect();
+            let mut dump = session.handle.address().get().execute();
+            while let Some(message) = dump.try_next().await.map_err(fail)? {
+                let name = names.get(&message.header.index);
+                if let (Some(name), Some(addr)) = (name, address_of(&message)) {
+                    found
+                        .entry(name.clone())
+                        .or_default()
+                        .push((addr, message.header.prefix_len));
+                }
+            }
+            Ok(found)
+        })
+        .await
+    }
+
     async fn add(&self, dev: &str, addr: IpAddr, prefix: u8) -> Result<()> {
         let what = format!("add {addr}/{prefix} to {dev}");
         self.bounded(&what, async {
@@ -590,6 +658,7 @@ mod tests {
     struct FakeAddresses {
         devices: Mutex<HashMap<String, Vec<(IpAddr, u8)>>>,
         changes: Mutex<Vec<String>>,
+        dumps: std::sync::atomic::AtomicUsize,
     }
 
     impl FakeAddresses {
@@ -615,6 +684,11 @@ mod tests {
     impl AddressBackend for FakeAddresses {
         async fn addresses(&self, dev: &str) -> Result<Option<Vec<(IpAddr, u8)>>> {
             Ok(self.devices.lock().unwrap().get(dev).cloned())
+        }
+
+        async fn all_addresses(&self) -> Result<DeviceAddresses> {
+            self.dumps.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Ok(self.devices.lock().unwrap().clone())
         }
 
         async fn add(&self, dev: &str, addr: IpAddr, prefix: u8) -> Result<()> {
@@ -728,6 +802,50 @@ mod tests {
             stdout: "1 packets transmitted, 0 received, 100% packet loss".into(),
             stderr: String::new(),
         }
+    }
+
+    #[tokio::test]
+    async fn a_pass_over_many_addresses_dumps_them_once() {
+        let addresses = FakeAddresses::with_device("eth0", &[("10.0.0.3", 24)]);
+        let reads = Arc::new(HostReads::default());
+        let drivers: Vec<IpDriver> = (1..=10)
+            .map(|i| {
+                IpDriver::with_backends(
+                    Rid::parse(&format!("ip#{i}")).unwrap(),
+                    spec(&format!("10.0.0.{i}"), None),
+                    addresses.clone(),
+                    Arc::new(FakeResolver::default()),
+                    Arc::new(FakeRunner::new()),
+                )
+                .sharing(reads.clone())
+            })
+            .collect();
+        let states = futures_util::future::join_all(drivers.iter().map(|d| d.status())).await;
+        assert_eq!(addresses.dumps.load(std::sync::atomic::Ordering::SeqCst), 1);
+        let up: Vec<usize> = (0..10)
+            .filter(|&i| states[i].status == Status::Up)
+            .collect();
+        assert_eq!(up, [2]);
+    }
+
+    #[tokio::test]
+    async fn adding_or_removing_an_address_invalidates_the_shared_dump() {
+        let s = Setup::new(
+            spec("10.0.0.5", None),
+            FakeAddresses::with_device("eth0", &[]),
+        );
+        assert_eq!(s.driver.status().await.status, Status::Down);
+        s.runner
+            .expect("ping", no_answer())
+            .expect("arping", CommandOutput::ok(""));
+        s.driver.start(&s.resource_log()).await.unwrap();
+        assert_eq!(s.driver.status().await.status, Status::Up);
+        s.driver.stop(&s.resource_log()).await.unwrap();
+        assert_eq!(s.driver.status().await.status, Status::Down);
+        assert_eq!(
+            s.addresses.dumps.load(std::sync::atomic::Ordering::SeqCst),
+            3
+        );
     }
 
     #[tokio::test]
@@ -1280,6 +1398,11 @@ mod tests {
             assert!(has(&list, (v4, 24)), "{list:?}");
             assert!(has(&list, (v6, 64)), "{list:?}");
             assert!(!has(&backend.addresses("svcfs1").await.unwrap(), (v4, 24)));
+            let all = backend.all_addresses().await.unwrap();
+            assert!(all["svcfs0"].contains(&(v4, 24)), "{all:?}");
+            assert!(all["svcfs0"].contains(&(v6, 64)), "{all:?}");
+            assert!(!all["svcfs1"].contains(&(v4, 24)), "{all:?}");
+            assert!(!all.contains_key("svcfs-nodev"), "{all:?}");
 
             let e = backend.add("svcfs0", v4, 24).await.unwrap_err();
             assert_eq!(e.errno(), libc::EIO);

@@ -8,6 +8,7 @@ pub mod fs;
 mod invalid;
 pub mod ip;
 pub mod mounts;
+pub mod shared;
 pub mod vg;
 
 use std::path::PathBuf;
@@ -42,6 +43,12 @@ pub trait Driver: Send + Sync {
         &[]
     }
 
+    /// Whether docker events keep this resource's state current, so that
+    /// the periodic reconcile may skip it (but for its rare safety net).
+    fn followed_by_events(&self) -> bool {
+        false
+    }
+
     /// Run one of [`Driver::extra_commands`].
     async fn run_extra(&self, command: &str, _log: &ResourceLog) -> Result<()> {
         Err(Error::unsupported(format!(
@@ -63,6 +70,8 @@ pub struct DriverContext {
     pub docker: Arc<DockerEndpoint>,
     /// Runs host commands (mount, vgchange, ...).
     pub runner: Arc<dyn CommandRunner>,
+    /// Host state read once for all the resources of a refresh pass.
+    pub reads: Arc<shared::HostReads>,
 }
 
 /// The driver for one configured resource; invalid resources get a driver

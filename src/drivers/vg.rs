@@ -4,11 +4,13 @@
 //! the tag and activates; stop deactivates and removes the tag. Every LVM
 //! command goes through the injected [`CommandRunner`], bounded.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 
+use super::shared::HostReads;
 use super::{Driver, DriverContext};
 use crate::actionlog::ResourceLog;
 use crate::config::VgSpec;
@@ -42,6 +44,76 @@ pub enum VgObservation {
         /// Its logical volumes.
         lvs: Vec<LvInfo>,
     },
+}
+
+/// One volume group in the listing of them all.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VgSeen {
+    /// Its tags (host tags without their `@`).
+    pub tags: Vec<String>,
+    /// Its logical volumes.
+    pub lvs: Vec<LvInfo>,
+}
+
+/// Every volume group of the host, by name: one `vgs` and one `lvs` for
+/// all the VG resources of a refresh pass.
+pub type VgListing = HashMap<String, VgSeen>;
+
+const VGS_ALL_ARGS: [&str; 5] = ["--noheadings", "--separator", ";", "-o", "vg_name,vg_tags"];
+const LVS_ALL_ARGS: [&str; 5] = [
+    "--noheadings",
+    "--separator",
+    ";",
+    "-o",
+    "vg_name,lv_name,lv_attr",
+];
+
+/// Parse the listing of every VG (`vgs ... -o vg_name,vg_tags`) and of
+/// every LV (`lvs ... -o vg_name,lv_name,lv_attr`).
+pub fn parse_listing(vgs: &str, lvs: &str) -> std::result::Result<VgListing, String> {
+    let mut listing = VgListing::new();
+    for line in vgs.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let Some((name, tags)) = line.split_once(';') else {
+            return Err(format!("unexpected vgs output: {line:?}"));
+        };
+        let tags = tags
+            .split(',')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(String::from)
+            .collect();
+        listing.insert(
+            name.to_string(),
+            VgSeen {
+                tags,
+                lvs: Vec::new(),
+            },
+        );
+    }
+    for line in lvs.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let unexpected = || format!("unexpected lvs output: {line:?}");
+        let (vg, lv) = line.split_once(';').ok_or_else(unexpected)?;
+        let lv = parse_lvs(lv).map_err(|_| unexpected())?;
+        listing.get_mut(vg).ok_or_else(unexpected)?.lvs.extend(lv);
+    }
+    Ok(listing)
+}
+
+/// List every VG and LV: `None` when LVM exits non-zero (a VG with a
+/// missing device, say), so that each VG asks about itself and gets its
+/// own answer.
+async fn read_listing(runner: &dyn CommandRunner) -> Result<Option<Arc<VgListing>>> {
+    let vgs = runner.run("vgs", &VGS_ALL_ARGS, LVM_TIMEOUT).await?;
+    if !vgs.success() {
+        return Ok(None);
+    }
+    let lvs = runner.run("lvs", &LVS_ALL_ARGS, LVM_TIMEOUT).await?;
+    if !lvs.success() {
+        return Ok(None);
+    }
+    parse_listing(&vgs.stdout, &lvs.stdout)
+        .map(|listing| Some(Arc::new(listing)))
+        .map_err(Error::backend)
 }
 
 /// Parse `vgs --noheadings --separator ';' -o vg_name,vg_tags,lv_count`
@@ -130,6 +202,7 @@ pub struct VgDriver {
     vgname: String,
     nodename: String,
     runner: Arc<dyn CommandRunner>,
+    reads: Arc<HostReads>,
 }
 
 impl VgDriver {
@@ -140,6 +213,7 @@ impl VgDriver {
             vgname: spec.vgname,
             nodename: ctx.nodename.clone(),
             runner: ctx.runner.clone(),
+            reads: ctx.reads.clone(),
         }
     }
 
@@ -147,6 +221,27 @@ impl VgDriver {
         format!("@{}", self.nodename)
     }
 
+    /// The VG for a status check, from the listing every VG of the pass
+    /// shares; the VG's own commands when that listing failed.
+    async fn observe_shared(&self) -> Result<VgObservation> {
+        let listing = self
+            .reads
+            .volume_groups
+            .get(|| read_listing(self.runner.as_ref()))
+            .await?;
+        let Some(listing) = listing else {
+            return self.observe().await;
+        };
+        Ok(match listing.get(&self.vgname) {
+            None => VgObservation::NotFound,
+            Some(seen) => VgObservation::Found {
+                tagged: seen.tags.contains(&self.nodename),
+                lvs: seen.lvs.clone(),
+            },
+        })
+    }
+
+    /// The VG, asked about alone: what actions decide on.
     async fn observe(&self) -> Result<VgObservation> {
         let vg = self.vgname.as_str();
         let vgs_args = [
@@ -194,7 +289,9 @@ impl VgDriver {
         let mut full: Vec<&str> = args.to_vec();
         full.push(&self.vgname);
         log.info(command_line("vgchange", &full));
-        let out = self.runner.run("vgchange", &full, LVM_TIMEOUT).await?;
+        let out = self.runner.run("vgchange", &full, LVM_TIMEOUT).await;
+        self.reads.volume_groups.invalidate();
+        let out = out?;
         if !out.success() {
             return Err(command_failure("vgchange", &full, &out));
         }
@@ -208,7 +305,7 @@ impl VgDriver {
 #[async_trait]
 impl Driver for VgDriver {
     async fn status(&self) -> ResourceState {
-        match self.observe().await {
+        match self.observe_shared().await {
             Ok(observed) => vg_state(&self.vgname, &self.nodename, &observed),
             Err(e) => {
                 ResourceState::new(Status::Warn, self.vgname.clone()).with_message(e.message())
@@ -277,20 +374,28 @@ mod tests {
 
     const VGS: &str = "vgs --noheadings --separator ';' -o vg_name,vg_tags,lv_count vgapp";
     const LVS: &str = "lvs --noheadings --separator ';' -o lv_name,lv_attr vgapp";
+    const VGS_ALL: &str = "vgs --noheadings --separator ';' -o vg_name,vg_tags";
+    const LVS_ALL: &str = "lvs --noheadings --separator ';' -o vg_name,lv_name,lv_attr";
 
     fn driver(fake: &Arc<FakeRunner>) -> VgDriver {
+        driver_of(fake, "vgapp", &Arc::default())
+    }
+
+    /// A driver for `vgname` sharing `reads`, as the engine's drivers do.
+    fn driver_of(fake: &Arc<FakeRunner>, vgname: &str, reads: &Arc<HostReads>) -> VgDriver {
         let ctx = DriverContext {
             service: "app.opensvc.com".into(),
             var_dir: "/nonexistent".into(),
             nodename: "deb1.opensvc.com".into(),
             docker: Arc::new(DockerEndpoint::new("unix:///nonexistent.sock")),
             runner: fake.clone(),
+            reads: reads.clone(),
         };
         VgDriver::new(
             &ctx,
             Rid::parse("vg#1").unwrap(),
             VgSpec {
-                vgname: "vgapp".into(),
+                vgname: vgname.into(),
             },
         )
     }
@@ -428,40 +533,79 @@ mod tests {
         assert_eq!(state.messages, ["vg vgapp not found"]);
     }
 
-    #[tokio::test]
-    async fn status_reads_vgs_then_lvs() {
-        let fake = Arc::new(FakeRunner::new());
-        fake.expect(VGS, vgs_says("deb1.opensvc.com", 2)).expect(
-            LVS,
-            lvs_says(&[("lvapproot", "-wi-a-----"), ("lvappdata", "-wi-a-----")]),
+    #[test]
+    fn listing_gives_every_vg_with_its_tags_and_volumes() {
+        let listing = parse_listing(
+            "  vgapp;deb1.opensvc.com,other\n  vgempty;\n",
+            "  vgapp;lvapproot;-wi-a-----\n  vgapp;lvappdata;-wi-------\n",
+        )
+        .unwrap();
+        assert_eq!(listing.len(), 2);
+        assert_eq!(listing["vgapp"].tags, ["deb1.opensvc.com", "other"]);
+        assert_eq!(
+            listing["vgapp"].lvs,
+            [lv("lvapproot", true), lv("lvappdata", false)]
         );
-        let state = driver(&fake).status().await;
-        assert_eq!(state, ResourceState::new(Status::Up, "vgapp"));
-        assert_eq!(fake.calls(), [VGS, LVS]);
+        assert_eq!(listing["vgempty"], VgSeen::default());
+        assert!(parse_listing("  vgapp\n", "").is_err());
+        assert!(parse_listing("  vgapp;\n", "  vgother;lv;-wi-a-----\n").is_err());
+        assert!(parse_listing("  vgapp;\n", "  vgapp;lv\n").is_err());
     }
 
     #[tokio::test]
-    async fn status_of_a_vg_without_volumes_skips_lvs() {
+    async fn status_reads_the_listing_of_every_vg() {
         let fake = Arc::new(FakeRunner::new());
-        fake.expect(VGS, vgs_says("", 0));
+        fake.expect(
+            VGS_ALL,
+            CommandOutput::ok("  other;\n  vgapp;deb1.opensvc.com\n"),
+        )
+        .expect(
+            LVS_ALL,
+            CommandOutput::ok(
+                "  other;x;-wi-------\n  vgapp;lvapproot;-wi-a-----\n  vgapp;lvappdata;-wi-a-----\n",
+            ),
+        );
         let state = driver(&fake).status().await;
-        assert_eq!(state, ResourceState::new(Status::Down, "vgapp"));
-        assert_eq!(fake.calls(), [VGS]);
+        assert_eq!(state, ResourceState::new(Status::Up, "vgapp"));
+        assert_eq!(fake.calls(), [VGS_ALL, LVS_ALL]);
+    }
+
+    #[tokio::test]
+    async fn a_pass_over_many_vgs_runs_vgs_and_lvs_once() {
+        let fake = Arc::new(FakeRunner::new());
+        fake.expect(
+            VGS_ALL,
+            CommandOutput::ok("  vg1;deb1.opensvc.com\n  vg2;\n  vg3;deb1.opensvc.com\n"),
+        )
+        .expect(LVS_ALL, CommandOutput::ok("  vg3;lv;-wi-------\n"));
+        let reads = Arc::new(HostReads::default());
+        let drivers: Vec<VgDriver> = ["vg1", "vg2", "vg3", "vg4"]
+            .iter()
+            .map(|name| driver_of(&fake, name, &reads))
+            .collect();
+        let states = futures_util::future::join_all(drivers.iter().map(|d| d.status())).await;
+        let statuses: Vec<Status> = states.iter().map(|s| s.status).collect();
+        assert_eq!(
+            statuses,
+            [Status::Up, Status::Down, Status::Warn, Status::Down]
+        );
+        assert_eq!(states[3].messages, ["vg vg4 not found"]);
+        assert_eq!(fake.calls(), [VGS_ALL, LVS_ALL]);
     }
 
     #[tokio::test]
     async fn status_reports_not_found_and_other_lvm_failures() {
         let fake = Arc::new(FakeRunner::new());
-        fake.expect(VGS, not_found());
+        fake.expect(VGS_ALL, CommandOutput::ok("  other;\n"))
+            .expect(LVS_ALL, CommandOutput::ok(""));
         let state = driver(&fake).status().await;
         assert_eq!(state.status, Status::Down);
         assert_eq!(state.messages, ["vg vgapp not found"]);
 
+        // LVM fails listing them all: the VG asks about itself.
         let fake = Arc::new(FakeRunner::new());
-        fake.expect(
-            VGS,
-            CommandOutput::failed(5, "  Couldn't find device with uuid abc.\n"),
-        );
+        let missing_pv = || CommandOutput::failed(5, "  Couldn't find device with uuid abc.\n");
+        fake.expect(VGS_ALL, missing_pv()).expect(VGS, missing_pv());
         let state = driver(&fake).status().await;
         assert_eq!(state.status, Status::Warn);
         assert_eq!(
@@ -470,6 +614,33 @@ mod tests {
                 "{VGS} failed (exit 5): Couldn't find device with uuid abc."
             )]
         );
+
+        let fake = Arc::new(FakeRunner::new());
+        fake.expect(VGS_ALL, CommandOutput::ok("  vgapp;\n"))
+            .expect(LVS_ALL, CommandOutput::failed(5, "  oops\n"))
+            .expect(VGS, not_found());
+        let state = driver(&fake).status().await;
+        assert_eq!(state.messages, ["vg vgapp not found"]);
+    }
+
+    #[tokio::test]
+    async fn vgchange_invalidates_the_shared_listing() {
+        let fake = Arc::new(FakeRunner::new());
+        fake.expect(VGS_ALL, CommandOutput::ok("  vgapp;\n"))
+            .expect(LVS_ALL, CommandOutput::ok("  vgapp;a;-wi-------\n"))
+            .expect(VGS, vgs_says("", 1))
+            .expect(LVS, lvs_says(&[("a", "-wi-------")]))
+            .expect("vgchange --addtag", CommandOutput::ok(""))
+            .expect("vgchange -ay", CommandOutput::ok(""))
+            .expect(VGS, vgs_says("deb1.opensvc.com", 1))
+            .expect(LVS, lvs_says(&[("a", "-wi-a-----")]))
+            .expect(VGS_ALL, CommandOutput::ok("  vgapp;deb1.opensvc.com\n"))
+            .expect(LVS_ALL, CommandOutput::ok("  vgapp;a;-wi-a-----\n"));
+        let driver = driver(&fake);
+        assert_eq!(driver.status().await.status, Status::Down);
+        driver.start(&logs().1).await.unwrap();
+        assert_eq!(driver.status().await.status, Status::Up);
+        assert!(fake.exhausted());
     }
 
     #[tokio::test]

@@ -1,21 +1,23 @@
 //! Docker event watchers: one stream per docker endpoint. A container event
-//! refreshes the service its label names, so a container that dies or is
-//! stopped behind svcfs's back shows at once rather than at the next
-//! periodic reconcile; an image event (load, pull, tag, delete) refreshes
-//! every service of that daemon, whose labels and image checks depend on
-//! the local images.
+//! refreshes the one resource its labels name, so a container that dies or
+//! is stopped behind svcfs's back shows at once — containers are not
+//! polled; an image event (load, pull, tag, delete) refreshes the
+//! containers of every service of that daemon, whose labels and image
+//! checks depend on the local images. When the stream connects or breaks,
+//! the containers of that daemon are refreshed once: events may have been
+//! missed, or the daemon is gone.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use bollard::models::EventMessageTypeEnum;
+use bollard::models::{EventMessage, EventMessageTypeEnum};
 use bollard::query_parameters::EventsOptions;
 use futures_util::StreamExt;
 
 use super::Engine;
 use crate::docker::DockerEndpoint;
-use crate::drivers::container::LABEL_SERVICE;
+use crate::drivers::container::{LABEL_RID, LABEL_SERVICE};
 
 /// How often a watcher checks that a service still uses its daemon.
 const STILL_NEEDED_CHECK: Duration = Duration::from_secs(30);
@@ -36,6 +38,80 @@ fn still_needed(engine: &Weak<Engine>, endpoint: &DockerEndpoint) -> bool {
 
 /// Wait before reconnecting a broken event stream.
 const RECONNECT_DELAY: Duration = Duration::from_secs(2);
+
+/// What a docker event asks to refresh.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventTarget {
+    /// Nothing svcfs shows: an exec (every health probe is one; the
+    /// health_status event that may follow is what matters), a container
+    /// that is not svcfs's, another type of object.
+    Nothing,
+    /// One container resource, named by its labels.
+    Resource {
+        /// `svcfs.service`.
+        service: String,
+        /// `svcfs.rid`.
+        rid: String,
+    },
+    /// A container labelled with its service but no rid: every container
+    /// of that service.
+    Service(String),
+    /// An image: the containers of every service of this daemon.
+    Images,
+}
+
+/// What `event` asks to refresh: pure.
+pub fn target_of(event: &EventMessage) -> EventTarget {
+    if event
+        .action
+        .as_deref()
+        .is_some_and(|a| a.starts_with("exec_"))
+    {
+        return EventTarget::Nothing;
+    }
+    match event.typ {
+        Some(EventMessageTypeEnum::IMAGE) => EventTarget::Images,
+        Some(EventMessageTypeEnum::CONTAINER) => {
+            let label = |key: &str| {
+                event
+                    .actor
+                    .as_ref()
+                    .and_then(|a| a.attributes.as_ref())
+                    .and_then(|attrs| attrs.get(key))
+                    .cloned()
+            };
+            match (label(LABEL_SERVICE), label(LABEL_RID)) {
+                (Some(service), Some(rid)) => EventTarget::Resource { service, rid },
+                (Some(service), None) => EventTarget::Service(service),
+                (None, _) => EventTarget::Nothing,
+            }
+        }
+        _ => EventTarget::Nothing,
+    }
+}
+
+/// Ask the engine for the refresh `target` needs (`host`: the daemon the
+/// event came from).
+pub(super) fn dispatch(engine: &Arc<Engine>, host: &str, target: EventTarget) {
+    match target {
+        EventTarget::Nothing => {}
+        EventTarget::Resource { service, rid } => engine.refresh_resources_soon(&service, [rid]),
+        EventTarget::Service(service) => {
+            let Some(runtime) = engine.service(&service) else {
+                return;
+            };
+            let rids: Vec<String> = runtime
+                .loaded()
+                .resources
+                .iter()
+                .filter(|r| r.driver.followed_by_events())
+                .map(|r| r.config.rid.to_string())
+                .collect();
+            engine.refresh_resources_soon(&service, rids);
+        }
+        EventTarget::Images => engine.refresh_on_host_soon(host, |r| r.driver.followed_by_events()),
+    }
+}
 
 /// Which endpoints already have a watcher.
 #[derive(Default)]
@@ -78,6 +154,12 @@ async fn watch_events(engine: Weak<Engine>, endpoint: Arc<DockerEndpoint>) {
                 filters: Some(filters.clone()),
             };
             let mut stream = client.events(Some(options));
+            // Whatever happened while no stream was open is looked at once
+            // (after the debounce, by which time the stream is subscribed).
+            match engine.upgrade() {
+                Some(engine) => engine.docker_connection_changed(endpoint.host()),
+                None => return,
+            }
             let mut check = tokio::time::interval(STILL_NEEDED_CHECK);
             loop {
                 let event = tokio::select! {
@@ -93,34 +175,89 @@ async fn watch_events(engine: Weak<Engine>, endpoint: Arc<DockerEndpoint>) {
                 let Some(engine) = engine.upgrade() else {
                     return;
                 };
-                // Every health probe is an exec: those events change no
-                // state (the health_status event that may follow does).
-                if event
-                    .action
-                    .as_deref()
-                    .is_some_and(|a| a.starts_with("exec_"))
-                {
-                    continue;
+                let target = target_of(&event);
+                if target != EventTarget::Nothing {
+                    tracing::debug!(?target, action = ?event.action, "docker event");
+                    dispatch(&engine, endpoint.host(), target);
                 }
-                let is_image = event.typ == Some(EventMessageTypeEnum::IMAGE);
-                let services = if is_image {
-                    engine.services_on(endpoint.host())
-                } else {
-                    event
-                        .actor
-                        .and_then(|a| a.attributes)
-                        .and_then(|mut attrs| attrs.remove(LABEL_SERVICE))
-                        .into_iter()
-                        .collect()
-                };
-                if services.is_empty() {
-                    continue;
-                }
-                tracing::debug!(?services, action = ?event.action, "docker event");
-                engine.refresh_soon(services);
             }
             endpoint.reset().await;
+            // The daemon may be gone: its containers say so at once.
+            match engine.upgrade() {
+                Some(engine) => engine.docker_connection_changed(endpoint.host()),
+                None => return,
+            }
         }
         tokio::time::sleep(RECONNECT_DELAY).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bollard::models::EventActor;
+
+    fn event(typ: EventMessageTypeEnum, action: &str, labels: &[(&str, &str)]) -> EventMessage {
+        EventMessage {
+            typ: Some(typ),
+            action: Some(action.to_string()),
+            actor: Some(EventActor {
+                id: Some("0123456789ab".into()),
+                attributes: Some(
+                    labels
+                        .iter()
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                        .collect(),
+                ),
+            }),
+            ..Default::default()
+        }
+    }
+
+    const CONTAINER: EventMessageTypeEnum = EventMessageTypeEnum::CONTAINER;
+
+    #[test]
+    fn a_container_event_names_its_one_resource() {
+        let labels = [(LABEL_SERVICE, "app"), (LABEL_RID, "container#2")];
+        assert_eq!(
+            target_of(&event(CONTAINER, "die", &labels)),
+            EventTarget::Resource {
+                service: "app".into(),
+                rid: "container#2".into()
+            }
+        );
+        assert_eq!(
+            target_of(&event(CONTAINER, "health_status: healthy", &labels)),
+            target_of(&event(CONTAINER, "start", &labels)),
+        );
+    }
+
+    #[test]
+    fn execs_and_foreign_containers_ask_for_nothing() {
+        let labels = [(LABEL_SERVICE, "app"), (LABEL_RID, "container#2")];
+        assert_eq!(
+            target_of(&event(CONTAINER, "exec_start: /bin/true", &labels)),
+            EventTarget::Nothing
+        );
+        assert_eq!(
+            target_of(&event(CONTAINER, "die", &[("com.example", "x")])),
+            EventTarget::Nothing
+        );
+        assert_eq!(
+            target_of(&event(EventMessageTypeEnum::NETWORK, "connect", &labels)),
+            EventTarget::Nothing
+        );
+    }
+
+    #[test]
+    fn images_concern_every_container_and_a_missing_rid_the_whole_service() {
+        assert_eq!(
+            target_of(&event(EventMessageTypeEnum::IMAGE, "tag", &[])),
+            EventTarget::Images
+        );
+        assert_eq!(
+            target_of(&event(CONTAINER, "die", &[(LABEL_SERVICE, "app")])),
+            EventTarget::Service("app".into())
+        );
     }
 }

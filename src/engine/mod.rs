@@ -5,9 +5,10 @@
 
 mod events;
 mod observers;
+mod refresher;
 mod service;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime};
@@ -15,6 +16,7 @@ use std::time::{Duration, SystemTime};
 use crate::config::{self, Problem, ServiceConfig};
 use crate::docker::DockerEndpoint;
 use crate::drivers::dockerd::DaemonPaths;
+use crate::drivers::shared::HostReads;
 use crate::drivers::{self, DriverContext};
 use crate::error::{Error, Result};
 use crate::host::SystemRunner;
@@ -23,10 +25,8 @@ use crate::sync::{lock, read, write};
 pub use crate::model::{parse_resource_command, parse_service_command, Verb};
 pub use crate::model::{ResourceSnapshot, ServiceSnapshot};
 pub use observers::{Observers, TreeObserver};
+pub use refresher::{jittered, sweep_for, Sweep, SAFETY_NET_EVERY};
 pub use service::{check_node, LoadedResource, LoadedService, ServiceRuntime};
-
-/// How long a refresh triggered by docker events waits for more events.
-const EVENT_DEBOUNCE: Duration = Duration::from_millis(200);
 
 /// How often the config directory is checked for changes (a stat per file).
 const CONFIG_POLL_INTERVAL: Duration = Duration::from_secs(1);
@@ -42,7 +42,8 @@ pub struct EngineOptions {
     pub nodename: String,
     /// The docker daemon of services without a private one.
     pub docker_host: String,
-    /// Period of the background reconcile.
+    /// Period of the background reconcile of the resources docker events
+    /// do not follow (containers: every [`SAFETY_NET_EVERY`]th period).
     pub refresh_interval: Duration,
     /// Bound on one resource's status check.
     pub status_timeout: Duration,
@@ -59,6 +60,11 @@ pub struct Engine {
     observers: Observers,
     /// When a service last joined or left the tree.
     listing_changed: RwLock<SystemTime>,
+    /// Host state read once per refresh pass, shared by every driver.
+    host_reads: Arc<HostReads>,
+    /// Resources that events asked to refresh, by service, while their
+    /// coalesced refresh waits to run.
+    pending: Mutex<HashMap<String, BTreeSet<String>>>,
 }
 
 impl Engine {
@@ -73,6 +79,8 @@ impl Engine {
             events: Mutex::new(None),
             observers: Observers::default(),
             listing_changed: RwLock::new(SystemTime::now()),
+            host_reads: Arc::default(),
+            pending: Mutex::new(HashMap::new()),
         })
     }
 
@@ -155,6 +163,7 @@ impl Engine {
             nodename: self.options.nodename.clone(),
             docker: self.endpoint(&self.docker_host_for(&config)),
             runner: Arc::new(SystemRunner),
+            reads: self.host_reads.clone(),
         };
         let resources = config
             .resources
@@ -249,23 +258,6 @@ impl Engine {
         futures_util::future::join_all(runtimes.iter().map(|r| r.refresh(limit))).await;
     }
 
-    /// Refresh these services shortly, coalescing bursts (a start emits
-    /// several events per container): a service with a refresh already
-    /// pending is not queued again.
-    pub fn refresh_soon(self: &Arc<Self>, names: Vec<String>) {
-        for runtime in names.iter().filter_map(|n| self.service(n)) {
-            if !runtime.mark_refresh_pending() {
-                continue;
-            }
-            let limit = self.options.status_timeout;
-            tokio::spawn(async move {
-                tokio::time::sleep(EVENT_DEBOUNCE).await;
-                runtime.clear_refresh_pending();
-                runtime.refresh(limit).await;
-            });
-        }
-    }
-
     /// Wait until no action runs (bounded), so that writers get their
     /// answer before the tree goes away.
     pub async fn wait_idle(&self, limit: Duration) {
@@ -345,7 +337,8 @@ impl Engine {
     }
 
     /// Start the background work: docker event watchers, the periodic
-    /// reconcile and config reloads. Call from within a tokio runtime.
+    /// reconcile, the mount table watcher and config reloads. Call from
+    /// within a tokio runtime.
     pub fn spawn_background(self: &Arc<Self>) {
         {
             let mut watchers = events::EventWatchers::default();
@@ -354,15 +347,8 @@ impl Engine {
             }
             *lock(&self.events) = Some(watchers);
         }
-        let engine = Arc::clone(self);
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(engine.options.refresh_interval);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tick.tick().await;
-                engine.refresh_all().await;
-            }
-        });
+        self.spawn_reconcile();
+        self.spawn_mount_watcher();
         let engine = Arc::clone(self);
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(CONFIG_POLL_INTERVAL);

@@ -87,7 +87,6 @@ pub struct ServiceRuntime {
     publishing: Mutex<()>,
     observers: Observers,
     refreshing: tokio::sync::Mutex<()>,
-    refresh_pending: std::sync::atomic::AtomicBool,
 }
 
 impl ServiceRuntime {
@@ -131,22 +130,8 @@ impl ServiceRuntime {
                 running_action: Mutex::new(None),
                 known: Mutex::new(Known::default()),
                 refreshing: tokio::sync::Mutex::new(()),
-                refresh_pending: std::sync::atomic::AtomicBool::new(false),
             }
         })
-    }
-
-    /// Mark a refresh as pending; false when one already was.
-    pub fn mark_refresh_pending(&self) -> bool {
-        !self
-            .refresh_pending
-            .swap(true, std::sync::atomic::Ordering::AcqRel)
-    }
-
-    /// The pending refresh is starting: later events need a new one.
-    pub fn clear_refresh_pending(&self) {
-        self.refresh_pending
-            .store(false, std::sync::atomic::Ordering::Release);
     }
 
     /// Whether an action is running.
@@ -236,12 +221,23 @@ impl ServiceRuntime {
     /// Ask every driver for its state (in parallel, each bounded) and
     /// publish a new snapshot.
     pub async fn refresh(&self, limit: Duration) {
+        self.refresh_only(limit, |_| true).await;
+    }
+
+    /// Ask the drivers of the resources `which` selects for their state (in
+    /// parallel, each bounded) and publish a new snapshot; the others keep
+    /// their last known state.
+    pub async fn refresh_only(
+        &self,
+        limit: Duration,
+        which: impl Fn(&LoadedResource) -> bool + Send + Sync,
+    ) {
         let _one_at_a_time = self.refreshing.lock().await;
         let loaded = self.loaded();
+        let selected: Vec<&LoadedResource> = loaded.resources.iter().filter(|r| which(r)).collect();
         let epoch = lock(&self.known).begin_check();
         let states = join_all(
-            loaded
-                .resources
+            selected
                 .iter()
                 .map(|r| bounded_status(r.driver.clone(), limit)),
         )
@@ -255,7 +251,7 @@ impl ServiceRuntime {
                     .iter()
                     .any(|r| r.config.rid.as_str() == rid)
             });
-            for (resource, state) in loaded.resources.iter().zip(states) {
+            for (resource, state) in selected.iter().zip(states) {
                 known.record(resource.config.rid.to_string(), epoch, state);
             }
         }

@@ -168,6 +168,7 @@ fn context(nodename: &str) -> DriverContext {
         nodename: nodename.into(),
         docker: Arc::new(DockerEndpoint::new("unix:///nonexistent/docker.sock")),
         runner: Arc::new(SystemRunner),
+        reads: Arc::default(),
     }
 }
 

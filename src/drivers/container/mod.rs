@@ -737,6 +737,12 @@ impl Driver for ContainerDriver {
         &["rollback"]
     }
 
+    /// Every change of a container (and of the images its label and drift
+    /// check depend on) is a docker event: see `engine::events`.
+    fn followed_by_events(&self) -> bool {
+        true
+    }
+
     async fn run_extra(&self, command: &str, log: &ResourceLog) -> Result<()> {
         match command {
             "rollback" => self.rollback(log).await,
