@@ -47,6 +47,9 @@ pub struct Row {
     pub met: Option<bool>,
     /// Anything the numbers alone do not say.
     pub note: String,
+    /// svcfs's samples were cut at a bound: its numbers and the ratios
+    /// are lower bounds (shown with ≥).
+    pub lower_bound: bool,
     /// Extra machine-readable facts for report.json.
     pub data: Value,
 }
@@ -105,6 +108,14 @@ fn ratio(r: Option<f64>) -> String {
     }
 }
 
+fn at(prefix: &str, ratio: String) -> String {
+    if ratio == "—" {
+        ratio
+    } else {
+        format!("{prefix}{ratio}")
+    }
+}
+
 fn cell(text: &str) -> String {
     text.replace('|', "\\|").replace('\n', " ")
 }
@@ -118,8 +129,9 @@ impl Report {
              | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
         );
         for row in &self.rows {
+            let at_least = if row.lower_bound { "≥ " } else { "" };
             let svcfs = match (&row.svcfs, &row.value) {
-                (Some(s), _) => dist(&s.samples),
+                (Some(s), _) => format!("{at_least}{}", dist(&s.samples)),
                 (None, Some(v)) => v.clone(),
                 (None, None) => "not run".to_string(),
             };
@@ -134,8 +146,8 @@ impl Report {
                 cell(&svcfs),
                 cell(&row.baseline_name),
                 cell(&baseline),
-                ratio(row.ratio_p50()),
-                ratio(row.ratio_p99()),
+                at(at_least, ratio(row.ratio_p50())),
+                at(at_least, ratio(row.ratio_p99())),
                 cell(&row.target),
                 row.verdict(),
                 row.why(),
@@ -194,6 +206,7 @@ impl Report {
                     "ratio_p99": row.ratio_p99(),
                     "target": row.target,
                     "met": row.met,
+                    "lower_bound": row.lower_bound,
                     "why": if row.met == Some(false) { Some(WHY_PLACEHOLDER) } else { None },
                     "note": row.note,
                     "data": row.data,

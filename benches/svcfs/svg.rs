@@ -113,6 +113,18 @@ fn bar(out: &mut String, axis: &Axis, y: f64, series: &Series, color: &str) {
     );
 }
 
+/// "1 µs", "10 ms", "100 s".
+fn decade_label(seconds: f64) -> String {
+    let units = [(1e-9, "ns"), (1e-6, "µs"), (1e-3, "ms"), (1.0, "s")];
+    let (scale, unit) = units
+        .iter()
+        .rev()
+        .find(|(scale, _)| seconds >= *scale * 0.999)
+        .copied()
+        .unwrap_or(units[0]);
+    format!("{:.0} {unit}", seconds / scale)
+}
+
 /// The whole plot, from the rows that have distributions.
 pub fn render(report: &Report) -> String {
     let groups: Vec<(String, Vec<(&Series, &str)>)> = report
@@ -162,7 +174,7 @@ pub fn render(report: &Report) -> String {
             r##"<line x1="{x:.1}" y1="{:.1}" x2="{x:.1}" y2="{plot_bottom:.1}" stroke="#ddd"/><text x="{x:.1}" y="{:.1}" class="tick" text-anchor="middle">{}</text>"##,
             TOP - 8.0,
             plot_bottom + 16.0,
-            human(Duration::from_secs_f64(decade)),
+            decade_label(decade),
         );
     }
     let mut y = TOP;
