@@ -177,6 +177,11 @@ impl Floor {
             MountOption::RO,
             MountOption::DefaultPermissions,
         ];
+        // The same session as svcfs's (src/daemon.rs): four workers with
+        // their own fd, so that the floor differs from svcfs only in the
+        // work done per request.
+        config.n_threads = Some(4);
+        config.clone_fd = true;
         let fs = FloorFs {
             caching,
             started: SystemTime::now(),

@@ -51,27 +51,38 @@ fn part(
     eprintln!("bench: {name}…");
     match catch_unwind(AssertUnwindSafe(|| f(report))) {
         Ok(rows) => report.rows.extend(rows),
-        Err(panic) => {
-            let message = panic
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_else(|| "panic".to_string());
-            let first = message.lines().next().unwrap_or("").to_string();
-            eprintln!("bench: {name} failed: {message}");
-            report.rows.push(Row {
-                name: format!("{name} (failed)"),
-                value: Some(format!("not measured: {first}")),
-                baseline_name: "—".to_string(),
-                target: "—".to_string(),
-                ..Row::default()
-            });
-        }
+        Err(panic) => report.rows.push(failed(name, panic)),
     }
     eprintln!(
         "bench: {name} took {:.1} s",
         started.elapsed().as_secs_f64()
     );
+}
+
+/// The row of a part (or of the set-up of several) that panicked.
+fn failed(name: &str, panic: Box<dyn std::any::Any + Send>) -> Row {
+    let message = panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "panic".to_string());
+    let first = message.lines().next().unwrap_or("").to_string();
+    eprintln!("bench: {name} failed: {message}");
+    Row {
+        name: format!("{name} (failed)"),
+        value: Some(format!("not measured: {first}")),
+        baseline_name: "—".to_string(),
+        target: "—".to_string(),
+        ..Row::default()
+    }
+}
+
+/// Run a group of parts; a panic in their common set-up (a mount, a
+/// first start) becomes a failed row too, and the other groups still run.
+fn group(report: &mut Report, name: &str, f: impl FnOnce(&mut Report)) {
+    if let Err(panic) = catch_unwind(AssertUnwindSafe(|| f(report))) {
+        report.rows.push(failed(name, panic));
+    }
 }
 
 /// The parts that use the tutorial service and the one-container service.
@@ -247,8 +258,10 @@ fn main() {
     report
         .header
         .push(("settings".to_string(), settings.describe()));
-    service_parts(&settings, &mut report);
-    tree_parts(&settings, &mut report);
+    group(&mut report, "service set-up", |r| {
+        service_parts(&settings, r)
+    });
+    group(&mut report, "tree set-up", |r| tree_parts(&settings, r));
     clean_leftovers();
     report.header.push((
         "duration of the run".to_string(),
