@@ -1,0 +1,113 @@
+//! The idle daemon: with the big tree mounted and nobody reading, its
+//! resident memory, its CPU time (its own and that of the host commands
+//! it ran and reaped), and the docker API calls it makes, counted by the
+//! proxy its `--docker-host` points at.
+
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::proxy::CountingProxy;
+use crate::report::Row;
+use crate::settings::Settings;
+
+const RSS_LIMIT_MIB: f64 = 64.0;
+const CPU_LIMIT_PERCENT: f64 = 1.0;
+/// "≈ 0" API calls: at most one a minute (a rare reconcile).
+const CALLS_PER_MINUTE_LIMIT: f64 = 1.0;
+
+/// utime, stime, cutime, cstime of a process, in clock ticks.
+fn cpu_ticks(pid: i32) -> Option<[u64; 4]> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name, which ends with the last ')'.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // rest starts at field 3 (state): utime is field 14 → index 11.
+    let get = |i: usize| fields.get(i)?.parse().ok();
+    Some([get(11)?, get(12)?, get(13)?, get(14)?])
+}
+
+fn rss_kib(pid: i32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+pub fn row(settings: &Settings, pid: i32, services: usize, proxy: &CountingProxy) -> (Row, String) {
+    std::thread::sleep(settings.settle);
+    let ticks_per_s = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    proxy.reset();
+    let before = cpu_ticks(pid).expect("the daemon runs");
+    let started = Instant::now();
+    let mut rss_max = 0;
+    let mut rss_last = 0;
+    while started.elapsed() < settings.idle {
+        if let Some(rss) = rss_kib(pid) {
+            rss_max = rss_max.max(rss);
+            rss_last = rss;
+        }
+        std::thread::sleep(Duration::from_secs(1).min(settings.idle));
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let after = cpu_ticks(pid).expect("the daemon still runs");
+    let counts = proxy.counts();
+    let delta = |i: usize| after[i].saturating_sub(before[i]) as f64 / ticks_per_s;
+    let own = delta(0) + delta(1);
+    let children = delta(2) + delta(3);
+    let cpu_percent = (own + children) / elapsed * 100.0;
+    let calls: u64 = counts.values().sum();
+    let per_minute = calls as f64 / elapsed * 60.0;
+    let rss_mib = rss_max as f64 / 1024.0;
+    let met = rss_mib <= RSS_LIMIT_MIB
+        && cpu_percent < CPU_LIMIT_PERCENT
+        && per_minute <= CALLS_PER_MINUTE_LIMIT;
+
+    let mut section = format!(
+        "Requests svcfs sent to docker in {elapsed:.0} s of idleness ({calls} in all), \
+         by endpoint (API version and ids folded):\n\n| endpoint | requests |\n| --- | --- |\n"
+    );
+    let mut by_count: Vec<(&String, &u64)> = counts.iter().collect();
+    by_count.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    for (endpoint, n) in &by_count {
+        let _ = writeln!(section, "| `{endpoint}` | {n} |");
+    }
+    if by_count.is_empty() {
+        section.push_str("| (none) | 0 |\n");
+    }
+    let row = Row {
+        name: format!("daemon with {services} services idle for {elapsed:.0} s"),
+        baseline_name: "—".to_string(),
+        value: Some(format!(
+            "RSS {rss_mib:.1} MiB (max), CPU {cpu_percent:.2} % of a core, \
+             {calls} docker API calls ({per_minute:.1}/min)"
+        )),
+        target: format!(
+            "RSS ≤ {RSS_LIMIT_MIB:.0} MiB, CPU < {CPU_LIMIT_PERCENT:.0} %, API calls ≈ 0 (≤ {CALLS_PER_MINUTE_LIMIT:.0}/min)"
+        ),
+        met: Some(met),
+        note: format!(
+            "after {:.0} s of settling; CPU = the daemon's utime+stime ({own:.2} s) plus its \
+             reaped children's ({children:.2} s) over the window; RSS last {:.1} MiB",
+            settings.settle.as_secs_f64(),
+            rss_last as f64 / 1024.0
+        ),
+        data: json!({
+            "rss_max_kib": rss_max,
+            "rss_last_kib": rss_last,
+            "cpu_percent": cpu_percent,
+            "cpu_own_s": own,
+            "cpu_children_s": children,
+            "elapsed_s": elapsed,
+            "docker_api_calls": calls,
+            "docker_api_calls_by_endpoint": counts,
+        }),
+        ..Row::default()
+    };
+    (row, section)
+}

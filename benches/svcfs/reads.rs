@@ -1,0 +1,179 @@
+//! Reads of the tree: in-process open+read+close loops beside the FUSE
+//! floors and tmpfs; `cat` as a process beside `docker inspect`; and the
+//! same status loop while dockerd is SIGSTOPped.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::floor::{Caching, Floor};
+use crate::freeze::Frozen;
+use crate::harness::{docker, wait_until, Daemon};
+use crate::report::{Row, Series};
+use crate::settings::Settings;
+use crate::stats::{human, read_loop, time_loop, Samples};
+
+/// Where the tmpfs copies live.
+pub const SHM_DIR: &str = "/dev/shm/svcfs-bench";
+
+const WARMUP: usize = 500;
+/// Upper bound on one read loop, whatever the sample count.
+const LOOP_CAP: Duration = Duration::from_secs(20);
+
+/// The files of the read rows, relative to the mountpoint, and the p50
+/// factor of the cached floor each must stay within.
+fn read_files(svc: &str) -> Vec<(String, f64)> {
+    vec![
+        (format!("{svc}/container#1/status"), 1.0),
+        (format!("{svc}/overview"), 1.2),
+        (format!("{svc}/status.json"), 1.2),
+        (format!("{svc}/log"), 1.2),
+    ]
+}
+
+/// The in-process read rows and a section comparing every floor.
+pub fn rows(settings: &Settings, daemon: &Daemon, svc: &str) -> (Vec<Row>, String) {
+    let n = settings.reads;
+    let uncached = Floor::mount(Caching::Uncached);
+    let cached = Floor::mount(Caching::Cached);
+    let floor_uncached = Series::new(
+        "FUSE floor, uncached (TTL 0, direct I/O)",
+        read_loop(&uncached.file(), WARMUP, n, LOOP_CAP),
+    );
+    let floor_cached = Series::new(
+        "FUSE floor, cached (TTL 1 h, keep cache)",
+        read_loop(&cached.file(), WARMUP, n, LOOP_CAP),
+    );
+    drop((uncached, cached));
+
+    std::fs::create_dir_all(SHM_DIR).expect("create the tmpfs dir");
+    let mut rows = Vec::new();
+    let mut section = String::from(
+        "p50 of svcfs's read against each floor (the same bytes on tmpfs; \
+         the bench's own 5-byte FUSE file, uncached and cached).\n\n\
+         | file | svcfs | tmpfs | × tmpfs | FUSE uncached | × uncached | FUSE cached | × cached |\n\
+         | --- | --- | --- | --- | --- | --- | --- | --- |\n",
+    );
+    for (rel, factor) in read_files(svc) {
+        let path = daemon.path(&rel);
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("read {rel}: {e}"));
+        let copy = Path::new(SHM_DIR).join(rel.replace('/', "_"));
+        std::fs::write(&copy, &bytes).expect("write the tmpfs copy");
+        let svcfs = read_loop(&path, WARMUP, n, LOOP_CAP);
+        let tmpfs = Series::new(
+            format!("tmpfs, same {} bytes", bytes.len()),
+            read_loop(&copy, WARMUP, n, LOOP_CAP),
+        );
+        let _ = std::fs::remove_file(&copy);
+        let name = format!(
+            "open+read+close `{}` ({} bytes), in-process",
+            rel.split_once('/').map_or(rel.as_str(), |(_, f)| f),
+            bytes.len()
+        );
+        let x = |base: &Samples| svcfs.p50().as_secs_f64() / base.p50().as_secs_f64();
+        let _ = writeln!(
+            section,
+            "| `{rel}` | {} | {} | {:.1} | {} | {:.2} | {} | {:.2} |",
+            human(svcfs.p50()),
+            human(tmpfs.samples.p50()),
+            x(&tmpfs.samples),
+            human(floor_uncached.samples.p50()),
+            x(&floor_uncached.samples),
+            human(floor_cached.samples.p50()),
+            x(&floor_cached.samples),
+        );
+        let p50_ok = x(&floor_cached.samples) <= factor;
+        let (target, met) = if factor == 1.0 {
+            (
+                "p50 ≤ 1.0× cached floor, p99 < 100 µs".to_string(),
+                p50_ok && svcfs.p99() < Duration::from_micros(100),
+            )
+        } else {
+            (format!("p50 ≤ {factor:.1}× cached floor"), p50_ok)
+        };
+        rows.push(Row {
+            name,
+            svcfs: Some(Series::new(format!("svcfs {rel}"), svcfs.clone())),
+            baseline_name: floor_cached.label.clone(),
+            baseline: Some(floor_cached.clone()),
+            others: vec![floor_uncached.clone(), tmpfs.clone()],
+            target,
+            met: Some(met),
+            note: format!(
+                "p50 {:.1}× tmpfs, {:.2}× the uncached floor",
+                x(&tmpfs.samples),
+                x(&floor_uncached.samples)
+            ),
+            data: json!({ "bytes": bytes.len() }),
+            ..Row::default()
+        });
+    }
+    let _ = std::fs::remove_dir(SHM_DIR);
+    (rows, section)
+}
+
+/// `cat <rid>/status` as a process beside `docker inspect` of the same
+/// container.
+pub fn process_row(settings: &Settings, daemon: &Daemon, svc: &str) -> Row {
+    let status = daemon.path(&format!("{svc}/container#1/status"));
+    let container = format!("{svc}.container.1");
+    let n = settings.processes;
+    let cap = Duration::from_secs(30);
+    let cat = time_loop(2, n, cap, || {
+        let ok = Command::new("cat")
+            .arg(&status)
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "cat {}", status.display());
+    });
+    let inspect = time_loop(2, n, cap, || {
+        docker(&["inspect", "-f", "{{.State.Status}}", &container])
+            .unwrap_or_else(|e| panic!("{e}"));
+    });
+    Row {
+        name: "`cat <rid>/status` as a process".to_string(),
+        svcfs: Some(Series::new("svcfs: cat container#1/status", cat)),
+        baseline_name: "`docker inspect -f '{{.State.Status}}'` (CLI)".to_string(),
+        baseline: Some(Series::new("docker inspect (CLI)", inspect)),
+        target: "report the ratio".to_string(),
+        met: None,
+        ..Row::default()
+    }
+}
+
+/// The status read loop with dockerd running, then SIGSTOPped.
+pub fn frozen_row(settings: &Settings, daemon: &Daemon, svc: &str) -> Row {
+    let status: PathBuf = daemon.path(&format!("{svc}/container#1/status"));
+    let n = settings.reads;
+    let running = read_loop(&status, WARMUP, n, settings.frozen);
+    let frozen = {
+        let _frozen = Frozen::dockerd(settings.frozen * 3).unwrap_or_else(|e| panic!("{e}"));
+        read_loop(&status, 0, n, settings.frozen)
+    };
+    let answers = wait_until(Duration::from_secs(20), || {
+        docker(&["info", "--format", "{{.ServerVersion}}"]).is_ok()
+    });
+    assert!(answers, "dockerd answers again after SIGCONT");
+    let met = frozen.p99().as_secs_f64() <= 1.5 * running.p99().as_secs_f64();
+    Row {
+        name: "status reads while dockerd is SIGSTOPped".to_string(),
+        svcfs: Some(Series::new("svcfs, dockerd stopped", frozen.clone())),
+        baseline_name: "the same loop, dockerd running".to_string(),
+        baseline: Some(Series::new("svcfs, dockerd running", running.clone())),
+        target: "p99 ≤ 1.5× running".to_string(),
+        met: Some(met),
+        note: format!(
+            "each loop bounded to {} or {} reads (running: {} reads, stopped: {}); \
+             dockerd is resumed by the guard, a watchdog, or a signal handler",
+            human(settings.frozen),
+            n,
+            running.n(),
+            frozen.n()
+        ),
+        ..Row::default()
+    }
+}
