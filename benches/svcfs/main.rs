@@ -142,12 +142,13 @@ fn tree_parts(settings: &Settings, report: &mut Report) {
         Path::new("/var/run/docker.sock"),
     );
     let docker_host = proxy.docker_host();
-    // The daemon's own default reconcile period, not the tests' 2 s.
+    // The daemon's own default reconcile period (svcfs mount --help), not
+    // the tests' 2 s.
     let args = [
         "--docker-host",
         docker_host.as_str(),
         "--refresh-interval",
-        "5",
+        "30",
     ];
     part(settings, report, "tree", |_| {
         if !host_tools(&["tree", "find", "ls", "cp"]) {

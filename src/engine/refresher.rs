@@ -2,9 +2,11 @@
 //! acts, at a cost that does not grow with the number of idle services.
 //!
 //! - Containers follow docker events (see `events`): an event refreshes
-//!   the one resource it names, coalesced with the events that follow it
-//!   for [`EVENT_DEBOUNCE`]; a (re)connection of the event stream refreshes
-//!   the containers of that daemon once, since events may have been missed.
+//!   the one resource it names at once, and the events that come while
+//!   that check runs are served by one more check after it (a burst costs
+//!   two checks, not one per event, and no event waits for a timer); a
+//!   (re)connection of the event stream refreshes the containers of that
+//!   daemon once, since events may have been missed.
 //! - The periodic reconcile refreshes what no event follows (ip, vg, fs,
 //!   the private dockerd), rarely and jittered, reading the host once for
 //!   all of them (see `drivers::shared`); every [`SAFETY_NET_EVERY`]th
@@ -26,11 +28,6 @@ use super::{Engine, LoadedResource};
 use crate::drivers::mounts::MOUNTINFO;
 use crate::model::ResourceKind;
 use crate::sync::lock;
-
-/// How long a refresh asked by docker events waits for more events: a
-/// start emits create, start, and health events within a few hundred
-/// milliseconds, and one check after the burst is enough.
-pub const EVENT_DEBOUNCE: Duration = Duration::from_millis(200);
 
 /// Every how many passes of the periodic reconcile the containers are
 /// checked too. Events keep them current, and a reconnection of the event
@@ -125,8 +122,9 @@ impl Engine {
         );
     }
 
-    /// Refresh these resources of `service` shortly, coalescing bursts: the
-    /// resources asked while a refresh of the service waits join it.
+    /// Refresh these resources of `service` now, coalescing bursts: the
+    /// resources asked while a refresh of the service runs are checked
+    /// once more right after it.
     pub fn refresh_resources_soon(
         self: &Arc<Self>,
         service: &str,
@@ -138,22 +136,35 @@ impl Engine {
             return;
         }
         let mut pending = lock(&self.pending);
-        let waiting = pending.contains_key(service);
+        // An entry means a refresher task of this service runs: it takes
+        // these rids on its next round.
+        let running = pending.contains_key(service);
         pending.entry(service.to_string()).or_default().extend(rids);
-        if waiting {
+        if running {
             return;
         }
         let (engine, service) = (Arc::clone(self), service.to_string());
         tokio::spawn(async move {
-            tokio::time::sleep(EVENT_DEBOUNCE).await;
-            let rids = lock(&engine.pending).remove(&service).unwrap_or_default();
-            let Some(runtime) = engine.service(&service) else {
-                return;
-            };
-            let limit = engine.options.status_timeout;
-            runtime
-                .refresh_only(limit, |r| rids.contains(r.config.rid.as_str()))
-                .await;
+            loop {
+                let rids = {
+                    let mut pending = lock(&engine.pending);
+                    match pending.get_mut(&service) {
+                        Some(rids) if !rids.is_empty() => std::mem::take(rids),
+                        _ => {
+                            pending.remove(&service);
+                            return;
+                        }
+                    }
+                };
+                let Some(runtime) = engine.service(&service) else {
+                    lock(&engine.pending).remove(&service);
+                    return;
+                };
+                let limit = engine.options.status_timeout;
+                runtime
+                    .refresh_only(limit, |r| rids.contains(r.config.rid.as_str()))
+                    .await;
+            }
         });
     }
 
@@ -454,7 +465,7 @@ mod tests {
             host,
             target_of(&container_event("die", "container#2")),
         );
-        tokio::time::sleep(EVENT_DEBOUNCE * 2).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
         assert_eq!(checked(&drivers), ["a/container#2=1"]);
         // A burst (stop: kill, die, stop) is one check per container.
         for action in ["kill", "die", "stop"] {
@@ -469,7 +480,7 @@ mod tests {
                 target_of(&container_event(action, "container#3")),
             );
         }
-        tokio::time::sleep(EVENT_DEBOUNCE * 2).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
         assert_eq!(checked(&drivers), ["a/container#2=2", "a/container#3=1"]);
         assert!(lock(&engine.pending).is_empty());
     }
@@ -514,7 +525,7 @@ mod tests {
         let (engine, drivers) = engine(&["a"]);
         engine.docker_connection_changed("unix:///nonexistent/docker.sock");
         engine.docker_connection_changed("unix:///other.sock");
-        tokio::time::sleep(EVENT_DEBOUNCE * 2).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
         assert_eq!(
             checked(&drivers),
             ["a/container#1=1", "a/container#2=1", "a/container#3=1"]

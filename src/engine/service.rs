@@ -56,10 +56,21 @@ impl Known {
         self.next_epoch
     }
 
-    fn record(&mut self, rid: String, epoch: u64, state: ResourceState) {
-        let newer = self.states.get(&rid).is_none_or(|(seen, _)| *seen <= epoch);
-        if newer {
-            self.states.insert(rid, (epoch, state));
+    /// Keep `state` unless a later check already answered; true when what
+    /// reads show changed.
+    fn record(&mut self, rid: String, epoch: u64, state: ResourceState) -> bool {
+        match self.states.get_mut(&rid) {
+            Some((seen, _)) if *seen > epoch => false,
+            Some((seen, known)) => {
+                *seen = epoch;
+                let changed = *known != state;
+                *known = state;
+                changed
+            }
+            None => {
+                self.states.insert(rid, (epoch, state));
+                true
+            }
         }
     }
 }
@@ -225,8 +236,9 @@ impl ServiceRuntime {
     }
 
     /// Ask the drivers of the resources `which` selects for their state (in
-    /// parallel, each bounded) and publish a new snapshot; the others keep
-    /// their last known state.
+    /// parallel, each bounded) and publish a new snapshot when anything
+    /// changed (an idle service costs its checks, not a new generation);
+    /// the others keep their last known state.
     pub async fn refresh_only(
         &self,
         limit: Duration,
@@ -242,26 +254,32 @@ impl ServiceRuntime {
                 .map(|r| bounded_status(r.driver.clone(), limit)),
         )
         .await;
-        {
+        let changed = {
             let mut known = lock(&self.known);
             // Resources that left the configuration leave the states too.
+            let before = known.states.len();
             known.states.retain(|rid, _| {
                 loaded
                     .resources
                     .iter()
                     .any(|r| r.config.rid.as_str() == rid)
             });
+            let mut changed = known.states.len() != before;
             for (resource, state) in selected.iter().zip(states) {
-                known.record(resource.config.rid.to_string(), epoch, state);
+                changed |= known.record(resource.config.rid.to_string(), epoch, state);
             }
+            changed
+        };
+        if changed {
+            self.publish();
         }
-        self.publish();
     }
 
     async fn refresh_resource(&self, resource: &LoadedResource, limit: Duration) {
         let epoch = lock(&self.known).begin_check();
         let state = bounded_status(resource.driver.clone(), limit).await;
         lock(&self.known).record(resource.config.rid.to_string(), epoch, state);
+        // Always: the failure of the step just recorded shows with it.
         self.publish();
     }
 

@@ -63,7 +63,8 @@ pub struct ServiceSnapshot {
     pub config_text: Arc<str>,
     /// The action log as of this snapshot.
     pub log: Arc<LogLines>,
-    /// When the states were last refreshed.
+    /// When this snapshot was published: the last time a state, a failure,
+    /// the log or the configuration changed.
     pub updated: SystemTime,
 }
 
