@@ -17,7 +17,8 @@ use futures_util::StreamExt;
 
 use super::Engine;
 use crate::docker::DockerEndpoint;
-use crate::drivers::container::{LABEL_RID, LABEL_SERVICE};
+use crate::drivers::container::{container_name, LABEL_RID, LABEL_SERVICE};
+use crate::model::Rid;
 
 /// How often a watcher checks that a service still uses its daemon.
 const STILL_NEEDED_CHECK: Duration = Duration::from_secs(30);
@@ -52,6 +53,11 @@ pub enum EventTarget {
         service: String,
         /// `svcfs.rid`.
         rid: String,
+        /// A `die` of the container under the resource's own name (not a
+        /// `.prev` one, which carries the same labels): it is down now,
+        /// before docker answers an inspect again (it holds the container
+        /// while it cleans up, tens of milliseconds).
+        died: bool,
     },
     /// A container labelled with its service but no rid: every container
     /// of that service.
@@ -81,7 +87,13 @@ pub fn target_of(event: &EventMessage) -> EventTarget {
                     .cloned()
             };
             match (label(LABEL_SERVICE), label(LABEL_RID)) {
-                (Some(service), Some(rid)) => EventTarget::Resource { service, rid },
+                (Some(service), Some(rid)) => {
+                    let died = event.action.as_deref() == Some("die")
+                        && Rid::parse(&rid).is_ok_and(|r| {
+                            label("name").as_deref() == Some(container_name(&service, &r).as_str())
+                        });
+                    EventTarget::Resource { service, rid, died }
+                }
                 (Some(service), None) => EventTarget::Service(service),
                 (None, _) => EventTarget::Nothing,
             }
@@ -95,7 +107,14 @@ pub fn target_of(event: &EventMessage) -> EventTarget {
 pub(super) fn dispatch(engine: &Arc<Engine>, host: &str, target: EventTarget) {
     match target {
         EventTarget::Nothing => {}
-        EventTarget::Resource { service, rid } => engine.refresh_resources_soon(&service, [rid]),
+        EventTarget::Resource { service, rid, died } => {
+            if died {
+                if let Some(runtime) = engine.service(&service) {
+                    runtime.saw_exit(&rid);
+                }
+            }
+            engine.refresh_resources_soon(&service, [rid])
+        }
         EventTarget::Service(service) => {
             let Some(runtime) = engine.service(&service) else {
                 return;
@@ -223,13 +242,33 @@ mod tests {
             target_of(&event(CONTAINER, "die", &labels)),
             EventTarget::Resource {
                 service: "app".into(),
-                rid: "container#2".into()
+                rid: "container#2".into(),
+                died: false,
             }
         );
         assert_eq!(
             target_of(&event(CONTAINER, "health_status: healthy", &labels)),
             target_of(&event(CONTAINER, "start", &labels)),
         );
+    }
+
+    #[test]
+    fn only_the_die_of_the_resource_s_own_container_says_it_is_down() {
+        let died = |action: &str, name: &str| {
+            let labels = [
+                (LABEL_SERVICE, "app"),
+                (LABEL_RID, "container#2"),
+                ("name", name),
+            ];
+            match target_of(&event(CONTAINER, action, &labels)) {
+                EventTarget::Resource { died, .. } => died,
+                other => panic!("{other:?}"),
+            }
+        };
+        assert!(died("die", "app.container.2"));
+        assert!(!died("die", "app.container.2.prev"));
+        assert!(!died("kill", "app.container.2"));
+        assert!(!died("stop", "app.container.2"));
     }
 
     #[test]

@@ -275,6 +275,28 @@ impl ServiceRuntime {
         }
     }
 
+    /// The container of `rid` exited (docker's `die` event): a resource
+    /// that was up without a message is down now, with the same label and
+    /// no message — what the next inspect says of a stopped container of
+    /// the right image — so readers see it before docker answers again.
+    /// Anything else waits for that inspect.
+    pub fn saw_exit(&self, rid: &str) {
+        let changed = {
+            let mut known = lock(&self.known);
+            let down = match known.states.get(rid) {
+                Some((_, state)) if state.status == Status::Up && state.messages.is_empty() => {
+                    ResourceState::new(Status::Down, state.label.clone())
+                }
+                _ => return,
+            };
+            let epoch = known.begin_check();
+            known.record(rid.to_string(), epoch, down)
+        };
+        if changed {
+            self.publish();
+        }
+    }
+
     async fn refresh_resource(&self, resource: &LoadedResource, limit: Duration) {
         let epoch = lock(&self.known).begin_check();
         let state = bounded_status(resource.driver.clone(), limit).await;
@@ -745,6 +767,40 @@ mod tests {
             .await
             .unwrap_err();
         assert!(e.message().starts_with("container#2: "), "{e}");
+    }
+
+    #[test]
+    fn an_exit_turns_an_up_container_down_at_once_and_nothing_else() {
+        let runtime = ServiceRuntime::new_for_test(loaded(
+            "[container#1]\nrun_image = a\n[container#2]\nrun_image = b\n",
+        ));
+        {
+            let mut known = lock(&runtime.known);
+            let epoch = known.begin_check();
+            known.record(
+                "container#1".into(),
+                epoch,
+                ResourceState::new(Status::Up, "id@a"),
+            );
+            let warned = ResourceState::new(Status::Warn, "id@b").with_message("drift");
+            known.record("container#2".into(), epoch, warned);
+        }
+        runtime.saw_exit("container#1");
+        runtime.saw_exit("container#2");
+        runtime.saw_exit("container#9");
+        let snapshot = runtime.snapshot();
+        let c1 = &snapshot.resource("container#1").unwrap().state;
+        assert_eq!((c1.status, c1.label.as_str()), (Status::Down, "id@a"));
+        assert!(c1.messages.is_empty());
+        let c2 = &snapshot.resource("container#2").unwrap().state;
+        assert_eq!(c2.status, Status::Warn);
+        // A check that began before the exit cannot bring "up" back.
+        let mut known = lock(&runtime.known);
+        assert!(!known.record(
+            "container#1".into(),
+            1,
+            ResourceState::new(Status::Up, "id@a")
+        ));
     }
 
     #[tokio::test]

@@ -318,6 +318,9 @@ impl Filesystem for SvcFs {
         reply.error(Errno::from_i32(libc::ENOTTY));
     }
 
+    // The tree has no extended attributes. ENOSYS, once, makes the
+    // kernel answer every later getxattr/listxattr itself (EOPNOTSUPP)
+    // instead of asking: `ls -l` asks twice per file (ACL, SELinux label).
     fn getxattr(
         &self,
         _req: &Request,
@@ -326,15 +329,11 @@ impl Filesystem for SvcFs {
         _size: u32,
         reply: ReplyXattr,
     ) {
-        reply.error(Errno::from_i32(libc::ENODATA));
+        reply.error(Errno::ENOSYS);
     }
 
-    fn listxattr(&self, _req: &Request, _ino: INodeNo, size: u32, reply: ReplyXattr) {
-        if size == 0 {
-            reply.size(0);
-        } else {
-            reply.data(&[]);
-        }
+    fn listxattr(&self, _req: &Request, _ino: INodeNo, _size: u32, reply: ReplyXattr) {
+        reply.error(Errno::ENOSYS);
     }
 
     fn mknod(
