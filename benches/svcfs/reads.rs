@@ -14,7 +14,7 @@ use crate::freeze::Frozen;
 use crate::harness::{docker, wait_until, Daemon};
 use crate::report::{Row, Series};
 use crate::settings::Settings;
-use crate::stats::{human, read_loop, time_loop, Samples};
+use crate::stats::{human, interleaved_read_loops, read_loop, time_loop, Samples};
 
 /// Where the tmpfs copies live.
 pub const SHM_DIR: &str = "/dev/shm/svcfs-bench";
@@ -43,11 +43,7 @@ pub fn rows(settings: &Settings, daemon: &Daemon, svc: &str) -> (Vec<Row>, Strin
         "FUSE floor, uncached (TTL 0, direct I/O)",
         read_loop(&uncached.file(), WARMUP, n, LOOP_CAP),
     );
-    let floor_cached = Series::new(
-        "FUSE floor, cached (TTL 1 h, keep cache)",
-        read_loop(&cached.file(), WARMUP, n, LOOP_CAP),
-    );
-    drop((uncached, cached));
+    let cached_label = "FUSE floor, cached (TTL 1 h, keep cache)";
 
     std::fs::create_dir_all(SHM_DIR).expect("create the tmpfs dir");
     let mut rows = Vec::new();
@@ -62,11 +58,22 @@ pub fn rows(settings: &Settings, daemon: &Daemon, svc: &str) -> (Vec<Row>, Strin
         let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("read {rel}: {e}"));
         let copy = Path::new(SHM_DIR).join(rel.replace('/', "_"));
         std::fs::write(&copy, &bytes).expect("write the tmpfs copy");
-        let svcfs = read_loop(&path, WARMUP, n, LOOP_CAP);
-        let tmpfs = Series::new(
-            format!("tmpfs, same {} bytes", bytes.len()),
-            read_loop(&copy, WARMUP, n, LOOP_CAP),
+        // svcfs, the cached floor and tmpfs in alternating blocks: the
+        // floor is measured beside each file, not once before them all.
+        let mut loops = interleaved_read_loops(
+            &[path.as_path(), cached.file().as_path(), copy.as_path()],
+            WARMUP,
+            n,
+            LOOP_CAP,
+        )
+        .into_iter();
+        let (svcfs, floor, shm) = (
+            loops.next().unwrap_or_default(),
+            loops.next().unwrap_or_default(),
+            loops.next().unwrap_or_default(),
         );
+        let floor_cached = Series::new(cached_label, floor);
+        let tmpfs = Series::new(format!("tmpfs, same {} bytes", bytes.len()), shm);
         let _ = std::fs::remove_file(&copy);
         let name = format!(
             "open+read+close `{}` ({} bytes), in-process",
@@ -111,6 +118,7 @@ pub fn rows(settings: &Settings, daemon: &Daemon, svc: &str) -> (Vec<Row>, Strin
             ..Row::default()
         });
     }
+    drop((uncached, cached));
     let _ = std::fs::remove_dir(SHM_DIR);
     (rows, section)
 }

@@ -69,6 +69,39 @@ pub fn time_loop(warmup: usize, n: usize, cap: Duration, mut f: impl FnMut()) ->
     Samples::new(samples)
 }
 
+/// open+read+close of each of `paths`, `n` times each after a warm-up, in
+/// alternating blocks of `BLOCK`: whatever else the machine does at the
+/// time falls on all of them alike, so their ratios hold within one run.
+pub fn interleaved_read_loops(
+    paths: &[&Path],
+    warmup: usize,
+    n: usize,
+    cap: Duration,
+) -> Vec<Samples> {
+    const BLOCK: usize = 100;
+    let read = |path: &Path| {
+        let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+        std::hint::black_box(bytes);
+    };
+    for path in paths {
+        for _ in 0..warmup {
+            read(path);
+        }
+    }
+    let deadline = Instant::now() + cap;
+    let mut samples: Vec<Vec<Duration>> = paths.iter().map(|_| Vec::with_capacity(n)).collect();
+    while samples[0].len() < n && (samples[0].is_empty() || Instant::now() < deadline) {
+        for (path, out) in paths.iter().zip(samples.iter_mut()) {
+            for _ in 0..BLOCK.min(n.saturating_sub(out.len())).max(1) {
+                let started = Instant::now();
+                read(path);
+                out.push(started.elapsed());
+            }
+        }
+    }
+    samples.into_iter().map(Samples::new).collect()
+}
+
 /// open+read+close of `path` in this process, `n` times after a warm-up.
 pub fn read_loop(path: &Path, warmup: usize, n: usize, cap: Duration) -> Samples {
     time_loop(warmup, n, cap, || {
