@@ -1,5 +1,6 @@
 //! The FUSE floors: the smallest fuser filesystem that serves one
-//! directory with one 5-byte file, mounted by the bench itself. What a
+//! directory with one 5-byte file, served by a child process of the bench
+//! with the session and mount options of svcfs. What a
 //! read of it costs is what any FUSE filesystem pays for the round trips,
 //! before doing any work of its own:
 //! - uncached: entry and attribute TTL 0 and direct I/O, so every
@@ -13,9 +14,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use fuser::{
-    BackgroundSession, Config, Errno, FileAttr, FileHandle, FileType, Filesystem, FopenFlags,
-    INodeNo, LockOwner, MountOption, OpenFlags, ReplyAttr, ReplyData, ReplyDirectory, ReplyEntry,
-    ReplyOpen, Request,
+    Config, Errno, FileAttr, FileHandle, FileType, Filesystem, FopenFlags, INodeNo, LockOwner,
+    MountOption, OpenFlags, ReplyAttr, ReplyData, ReplyDirectory, ReplyEntry, ReplyOpen, Request,
 };
 
 /// What the one file holds, as a status file would.
@@ -157,42 +157,79 @@ impl Filesystem for FloorFs {
     }
 }
 
-/// A mounted floor; unmounted (and its directory removed) on drop.
+/// The environment variables that make the bench binary a floor server.
+pub const SERVE_ENV: &str = "SVCFS_BENCH_FLOOR_SERVE";
+const AT_ENV: &str = "SVCFS_BENCH_FLOOR_AT";
+
+/// A mounted floor, served by a process of its own like svcfs (a server in
+/// the reader's own process saves the switch between two address spaces on
+/// every round trip); unmounted (and its directory removed) on drop.
 pub struct Floor {
     mountpoint: PathBuf,
-    session: Option<BackgroundSession>,
+    server: Option<std::process::Child>,
+}
+
+/// In the floor server process (see [`SERVE_ENV`]): mount and serve until
+/// unmounted.
+pub fn serve(caching: &str) {
+    let caching = match caching {
+        "cached" => Caching::Cached,
+        _ => Caching::Uncached,
+    };
+    let mountpoint = PathBuf::from(std::env::var_os(AT_ENV).expect("the floor's mountpoint"));
+    let session = session(caching, &mountpoint);
+    if let Err(e) = session.run() {
+        eprintln!("floor server: {e}");
+    }
+}
+
+fn session(caching: Caching, mountpoint: &Path) -> fuser::Session<FloorFs> {
+    let mut config = Config::default();
+    config.mount_options = vec![
+        MountOption::FSName("svcfs-bench-floor".to_string()),
+        MountOption::Subtype("svcfs-bench-floor".to_string()),
+        // svcfs's options (src/daemon.rs): writable, as svcfs's ctl
+        // files need, which also makes the kernel track atime.
+        MountOption::DefaultPermissions,
+        MountOption::NoDev,
+        MountOption::NoSuid,
+        MountOption::NoExec,
+    ];
+    // The same session as svcfs's (src/daemon.rs): four workers with
+    // their own fd, so that the floor differs from svcfs only in the
+    // work done per request.
+    config.n_threads = Some(4);
+    config.clone_fd = true;
+    let fs = FloorFs {
+        caching,
+        started: SystemTime::now(),
+    };
+    fuser::Session::new(fs, mountpoint, &config)
+        .unwrap_or_else(|e| panic!("mount the {} floor: {e}", caching.name()))
 }
 
 impl Floor {
-    /// Mount a floor at /tmp/svcfs-bench-floor-<caching>.
+    /// Mount a floor at /tmp/svcfs-bench-floor-<caching>, served by a
+    /// child process.
     pub fn mount(caching: Caching) -> Floor {
         let mountpoint = std::env::temp_dir().join(format!("svcfs-bench-floor-{}", caching.name()));
         unmount_leftover(&mountpoint);
         std::fs::create_dir_all(&mountpoint)
             .unwrap_or_else(|e| panic!("create {}: {e}", mountpoint.display()));
-        let mut config = Config::default();
-        config.mount_options = vec![
-            MountOption::FSName("svcfs-bench-floor".to_string()),
-            MountOption::Subtype("svcfs-bench-floor".to_string()),
-            MountOption::RO,
-            MountOption::DefaultPermissions,
-        ];
-        // The same session as svcfs's (src/daemon.rs): four workers with
-        // their own fd, so that the floor differs from svcfs only in the
-        // work done per request.
-        config.n_threads = Some(4);
-        config.clone_fd = true;
-        let fs = FloorFs {
-            caching,
-            started: SystemTime::now(),
-        };
-        let session = fuser::Session::new(fs, &mountpoint, &config)
-            .and_then(fuser::Session::spawn)
-            .unwrap_or_else(|e| panic!("mount the {} floor: {e}", caching.name()));
+        let exe = std::env::current_exe().expect("the bench binary");
+        let server = std::process::Command::new(exe)
+            .env(SERVE_ENV, caching.name())
+            .env(AT_ENV, &mountpoint)
+            .spawn()
+            .unwrap_or_else(|e| panic!("start the {} floor: {e}", caching.name()));
         let floor = Floor {
             mountpoint,
-            session: Some(session),
+            server: Some(server),
         };
+        let mounted = crate::harness::wait_until(Duration::from_secs(10), || {
+            crate::harness::is_mounted(&floor.mountpoint)
+        });
+        assert!(mounted, "the {} floor did not mount", caching.name());
         // The session serves once the kernel has sent INIT; the first read
         // waits for it.
         let got = std::fs::read(floor.file()).expect("read the floor's file");
@@ -208,10 +245,19 @@ impl Floor {
 
 impl Drop for Floor {
     fn drop(&mut self) {
-        if let Some(session) = self.session.take() {
-            let _ = session.umount_and_join();
-        }
+        // The unmount ends the server's session loop; a server that does
+        // not exit by itself is killed.
+        let _ = crate::harness::run("fusermount3", &["-u", &self.mountpoint.to_string_lossy()]);
         unmount_leftover(&self.mountpoint);
+        if let Some(mut server) = self.server.take() {
+            let exited = crate::harness::wait_until(Duration::from_secs(5), || {
+                server.try_wait().ok().flatten().is_some()
+            });
+            if !exited {
+                let _ = server.kill();
+                let _ = server.wait();
+            }
+        }
         let _ = std::fs::remove_dir(&self.mountpoint);
     }
 }

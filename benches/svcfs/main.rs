@@ -240,6 +240,10 @@ fn machine() -> Vec<(String, String)> {
 }
 
 fn main() {
+    if let Ok(caching) = std::env::var(floor::SERVE_ENV) {
+        floor::serve(&caching);
+        return;
+    }
     // `cargo test --all-targets` runs bench targets too, without `--bench`:
     // a debug build measures nothing worth reporting.
     if !std::env::args().any(|a| a == "--bench") {

@@ -15,20 +15,42 @@ pub const WHY_PLACEHOLDER: &str = "_to be explained_";
 /// Why a row misses its target, as far as it is understood (measured on
 /// the 2-core machine this benchmark was written on; see the README).
 fn known_reason(row: &str) -> &'static str {
-    const READS: &str = "Each read is one OPEN and one RELEASE to the daemon, as for the         floor; the bytes come from the page cache (checked with fuser's request log).         Measured interleaved with the floor, svcfs's open costs more; not explained yet         (suspects: 3 path components under default_permissions against the floor's 1,         and the handler's own work). The p99 is the FUSE round trip on 2 shared cores:         the floor's own p99 is about 100-120 µs.";
+    const READS: &str = concat!(
+        "Each read is one OPEN and one RELEASE to the daemon, as for the floor, and the ",
+        "bytes come from the page cache (checked with fuser's request log). Measured ",
+        "interleaved with the floor (its own process, svcfs's session options), svcfs's ",
+        "round trip costs more; `perf record` of the daemon puts its own code under 1 % ",
+        "of its time and the rest in the kernel scheduling its FUSE threads ",
+        "(finish_task_switch 53 %, spin locks 20 %): not understood yet. The p99 is the ",
+        "FUSE round trip on 2 shared cores: the floor's own p99 is about 100-130 µs."
+    );
     let reasons: [(&str, &str); 4] = [
         ("open+read+close", READS),
         (
             "start of",
-            "docker spends ~240 ms in each start (runc, network); svcfs then waits for              the container to be operational (PID 1 waiting, two looks 10 ms apart) before              the next one starts, which `docker run -d` never does: about 20-30 ms a              container. It is kept because it catches a crash at start before the next              resource starts.",
+            concat!(
+                "docker spends ~240 ms in each start (runc, network); svcfs then waits for ",
+                "the container to be operational (PID 1 waiting, two looks 10 ms apart) ",
+                "before the next one starts, which `docker run -d` never does: about ",
+                "20-30 ms a container. It is kept because it catches a crash at start ",
+                "before the next resource starts."
+            ),
         ),
         (
             "`find -type f -exec cat",
-            "cat opens each of the 54000 files: one OPEN round trip each, plus READs for              the files read with direct I/O (ctl help, files of several pages).              FUSE_NO_OPEN_SUPPORT would remove the OPEN for the whole mount, and with it the              snapshot per open that multi-page files promise.",
+            concat!(
+                "cat opens each of the 54000 files: one OPEN round trip each, plus READs ",
+                "for the files read with direct I/O (ctl help, files of several pages). ",
+                "FUSE_NO_OPEN_SUPPORT would remove the OPEN for the whole mount, and with ",
+                "it the snapshot per open that multi-page files promise."
+            ),
         ),
         (
             "daemon with 1000 services idle",
-            "CPU and docker calls meet the target; the memory does not: 1000 services with              their rendered files, logs and runtimes. Not broken down yet.",
+            concat!(
+                "CPU and docker calls meet the target; the memory does not: 1000 services ",
+                "with their rendered files, logs and runtimes. Not broken down yet."
+            ),
         ),
     ];
     reasons
