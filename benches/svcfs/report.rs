@@ -20,7 +20,7 @@ fn known_reason(row: &str) -> &'static str {
         "bytes come from the page cache (checked with fuser's request log). The p99 is ",
         "that round trip on 2 cores shared by the reader and the FUSE threads: the cached ",
         "floor's own p99 is the same, above 100 µs. Across runs the p50 ranged from 0.7× ",
-        "to 1.6× the floor, measured interleaved; `perf record` of the daemon puts its own ",
+        "to 2.1× the floor, measured interleaved; `perf record` of the daemon puts its own ",
         "code under 1 % of its time, the rest in the kernel's scheduling of its threads."
     );
     let reasons: [(&str, &str); 5] = [

@@ -68,6 +68,16 @@ const LVS_ALL_ARGS: [&str; 5] = [
     "vg_name,lv_name,lv_attr",
 ];
 
+/// The tags of a `vg_tags` column (comma separated, maybe empty).
+fn parse_tags(column: &str) -> Vec<String> {
+    column
+        .split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(String::from)
+        .collect()
+}
+
 /// Parse the listing of every VG (`vgs ... -o vg_name,vg_tags`) and of
 /// every LV (`lvs ... -o vg_name,lv_name,lv_attr`).
 pub fn parse_listing(vgs: &str, lvs: &str) -> std::result::Result<VgListing, String> {
@@ -76,12 +86,7 @@ pub fn parse_listing(vgs: &str, lvs: &str) -> std::result::Result<VgListing, Str
         let Some((name, tags)) = line.split_once(';') else {
             return Err(format!("unexpected vgs output: {line:?}"));
         };
-        let tags = tags
-            .split(',')
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .map(String::from)
-            .collect();
+        let tags = parse_tags(tags);
         listing.insert(
             name.to_string(),
             VgSeen {
@@ -128,12 +133,7 @@ pub fn parse_vgs(output: &str, vgname: &str) -> std::result::Result<(Vec<String>
     let [_, tags, lv_count] = fields[..] else {
         return Err(format!("unexpected vgs output: {line:?}"));
     };
-    let tags = tags
-        .split(',')
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .map(String::from)
-        .collect();
+    let tags = parse_tags(tags);
     let lv_count = lv_count
         .trim()
         .parse()

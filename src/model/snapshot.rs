@@ -197,6 +197,22 @@ pub(crate) fn snapshot_with(
     )
 }
 
+/// A snapshot of service `name` from `text`, each listed rid in its
+/// status with the label "label", for the tests of the renderings.
+#[cfg(test)]
+pub(crate) fn snapshot_of(name: &str, text: &str, states: &[(&str, Status)]) -> ServiceSnapshot {
+    let config = crate::config::parse_service(
+        name,
+        std::path::Path::new(&format!("/etc/svcfs/{name}.env")),
+        text,
+    );
+    let states: HashMap<String, ResourceState> = states
+        .iter()
+        .map(|(rid, s)| (rid.to_string(), ResourceState::new(*s, "label")))
+        .collect();
+    snapshot_with(&config, &states, &HashMap::new(), SystemTime::UNIX_EPOCH)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -208,16 +224,7 @@ mod tests {
     }
 
     fn snapshot(text: &str, states: &[(&str, Status)]) -> ServiceSnapshot {
-        let states: HashMap<String, ResourceState> = states
-            .iter()
-            .map(|(rid, s)| (rid.to_string(), ResourceState::new(*s, "label")))
-            .collect();
-        snapshot_with(
-            &config(text),
-            &states,
-            &HashMap::new(),
-            SystemTime::UNIX_EPOCH,
-        )
+        snapshot_of("svc", text, states)
     }
 
     const TWO: &str = "[container#1]\nrun_image = a\n[container#2]\nrun_image = b\n";

@@ -277,27 +277,15 @@ fn resource_file(
 mod tests {
     use super::*;
     use crate::actionlog::ServiceLog;
-    use crate::config::parse_service;
-    use crate::model::snapshot::snapshot_with;
-    use crate::model::{ResourceState, Status};
-    use std::collections::HashMap;
-    use std::path::Path;
+    use crate::model::snapshot::snapshot_of;
+    use crate::model::Status;
     use std::time::Duration;
 
     const FILE: &str =
         "[container#1]\nrun_image = busybox\n[fs#1]\ndev = /d\nmnt = /m\ntype = ext4\n";
 
     fn snapshot(text: &str, states: &[(&str, Status)]) -> ServiceSnapshot {
-        let states: HashMap<String, ResourceState> = states
-            .iter()
-            .map(|(rid, s)| (rid.to_string(), ResourceState::new(*s, "label")))
-            .collect();
-        snapshot_with(
-            &parse_service("a", Path::new("/etc/svcfs/a.env"), text),
-            &states,
-            &HashMap::new(),
-            SystemTime::UNIX_EPOCH,
-        )
+        snapshot_of("a", text, states)
     }
 
     fn at(seconds: u64) -> SystemTime {
