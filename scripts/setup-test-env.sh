@@ -48,6 +48,7 @@ readonly PACKAGES=(
     "procps:"
     "tree:"
     "curl:"
+    "mandoc:mandoc"
 )
 
 pkg_installed() {
