@@ -206,6 +206,10 @@ impl Core {
 
     fn resolve_ino(&self, ino: u64) -> Result<(NodePath, Resolved)> {
         let path = self.path(ino)?;
+        self.resolve_path(path)
+    }
+
+    fn resolve_path(&self, path: NodePath) -> Result<(NodePath, Resolved)> {
         let resolved = self
             .resolve(&path)
             .ok_or_else(|| Error::not_found(format!("{} is gone", path.name())))?;
@@ -294,7 +298,17 @@ impl Core {
 
     /// Open a file on a snapshot of its bytes.
     pub fn open(&self, ino: u64, write: bool) -> Result<Opened> {
-        let (path, resolved) = self.resolve_ino(ino)?;
+        // The node and the size the kernel has, under one lock: this is
+        // every `cat`'s path.
+        let (path, told) = {
+            let inodes = lock(&self.inodes);
+            let path = inodes
+                .path(ino)
+                .cloned()
+                .ok_or_else(|| Error::not_found(format!("no inode {ino}")))?;
+            (path, inodes.told_size(ino))
+        };
+        let (path, resolved) = self.resolve_path(path)?;
         let Resolved::File(file) = resolved else {
             return Err(Error::new(
                 libc::EISDIR,
@@ -305,7 +319,6 @@ impl Core {
         if write && file.kind != FileKind::Ctl {
             return Err(Error::access(format!("{} is read-only", path.name())));
         }
-        let told = lock(&self.inodes).told_size(ino);
         let caching = if file.kind == FileKind::ReadOnly
             && file.content.len() <= CACHED_FILE_MAX
             && told == Some(file.content.len() as u64)

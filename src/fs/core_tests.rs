@@ -2,17 +2,15 @@
 //! caching decisions, and a reference model of the tree checked against
 //! random sequences of operations and state changes.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::ffi::OsStr;
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use super::*;
-use crate::config::parse_service;
 use crate::fs::inodes::ROOT;
-use crate::model::snapshot::snapshot_with;
-use crate::model::{ResourceState, Status};
+use crate::model::snapshot::snapshot_of;
+use crate::model::Status;
 use crate::render::service_tree;
 
 /// Published trees, changed by the tests.
@@ -23,16 +21,7 @@ struct FakeSource {
 
 impl FakeSource {
     fn publish(&self, name: &str, text: &str, states: &[(&str, Status)]) {
-        let states: HashMap<String, ResourceState> = states
-            .iter()
-            .map(|(rid, s)| (rid.to_string(), ResourceState::new(*s, "label")))
-            .collect();
-        let snapshot = snapshot_with(
-            &parse_service(name, Path::new("/etc/svcfs/x.env"), text),
-            &states,
-            &HashMap::new(),
-            SystemTime::UNIX_EPOCH,
-        );
+        let snapshot = snapshot_of(name, text, states);
         let mut trees = lock(&self.trees);
         let previous = trees.get(name).cloned();
         // Generation n is published at second 6 + n.

@@ -190,29 +190,18 @@ fn files_changed(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::parse_service;
-    use crate::model::snapshot::snapshot_with;
-    use crate::model::{ResourceState, Status};
+    use crate::model::snapshot::snapshot_of;
+    use crate::model::Status;
     use crate::render::service_tree;
-    use std::collections::HashMap;
-    use std::path::Path;
     use std::time::SystemTime;
 
     const TWO: &str = "[container#1]\nrun_image = a\n[container#2]\nrun_image = b\n";
 
     fn tree(text: &str, c1: Status, previous: Option<&ServiceTree>) -> ServiceTree {
-        let states = HashMap::from([
-            ("container#1".to_string(), ResourceState::new(c1, "l")),
-            (
-                "container#2".to_string(),
-                ResourceState::new(Status::Up, "l"),
-            ),
-        ]);
-        let snapshot = snapshot_with(
-            &parse_service("s", Path::new("/x/s.env"), text),
-            &states,
-            &HashMap::new(),
-            SystemTime::UNIX_EPOCH,
+        let snapshot = snapshot_of(
+            "s",
+            text,
+            &[("container#1", c1), ("container#2", Status::Up)],
         );
         service_tree(&snapshot, previous, SystemTime::UNIX_EPOCH)
     }
