@@ -144,6 +144,57 @@ fn describe_failure(service: &str, command: &str, e: &io::Error) -> String {
     format!("{command} {service}: {meaning}: {e}")
 }
 
+/// Where to find a service's docker host when svcfs is not mounted: its
+/// file, and the options the daemon would be started with.
+pub struct ServiceFiles<'a> {
+    /// The config directory.
+    pub config_dir: &'a Path,
+    /// The daemon's state directory (private daemons' sockets).
+    pub var_dir: &'a Path,
+    /// The docker daemon of services without a private one.
+    pub docker_host: &'a str,
+}
+
+/// The docker daemon that serves a service's containers: what the mounted
+/// tree's `docker_host` file says, whatever options the daemon was started
+/// with; from the service file when nothing is mounted at `mountpoint`, so
+/// that an operator reaches the containers while svcfs is down too.
+pub fn docker_host(
+    mountpoint: &Path,
+    service: &str,
+    unmounted: &ServiceFiles<'_>,
+) -> Result<String, ClientError> {
+    if crate::daemon::is_svcfs_mounted(mountpoint) {
+        let dir = service_dir(mountpoint, service)?;
+        let file = dir.join("docker_host");
+        let text = std::fs::read_to_string(&file)
+            .map_err(|e| ClientError::Failed(format!("cannot read {}: {e}", file.display())))?;
+        return Ok(text.trim().to_string());
+    }
+    docker_host_from_file(service, unmounted)
+}
+
+fn docker_host_from_file(service: &str, files: &ServiceFiles<'_>) -> Result<String, ClientError> {
+    let (found, _) = crate::config::service_files(files.config_dir)
+        .map_err(|p| ClientError::Failed(p.to_string()))?;
+    let path = found.get(service).ok_or_else(|| {
+        ClientError::NotFound(format!(
+            "svcfs is not mounted and there is no service {service} in {}",
+            files.config_dir.display()
+        ))
+    })?;
+    let config = crate::config::load_file(service, path);
+    Ok(match config.defaults.docker_data_dir {
+        Some(_) => format!(
+            "unix://{}",
+            crate::drivers::dockerd::DaemonPaths::new(files.var_dir, service)
+                .socket
+                .display()
+        ),
+        None => crate::docker::normalize_host(files.docker_host),
+    })
+}
+
 /// `svcfs docker SVC ARGS...`: run the docker CLI against `host`, keeping
 /// its exit code.
 pub fn docker_passthrough(host: &str, args: &[String]) -> Result<i32, ClientError> {

@@ -11,7 +11,6 @@ use clap::{Args, Parser, Subcommand};
 use svcfs::client::{self, ClientError};
 use svcfs::config::{self, Severity};
 use svcfs::daemon::{self, MountOptions};
-use svcfs::drivers::dockerd::DaemonPaths;
 use svcfs::engine::EngineOptions;
 
 const AFTER_HELP: &str = "\
@@ -61,9 +60,11 @@ enum Command {
     /// Stop the containers and the private docker daemon (if any).
     Stopcontainer(ActionArgs),
     /// Run the docker CLI against the daemon that serves the service's
-    /// containers (its private daemon when it has one); docker's exit code
-    /// is kept. svcfs options come before SERVICE: everything after it is
-    /// docker's (`svcfs docker --var-dir /opt/opensvc/var app ps -a`).
+    /// containers (its private daemon when it has one), as the mounted
+    /// tree's `docker_host` file names it; docker's exit code is kept.
+    /// svcfs options come before SERVICE: everything after it is docker's
+    /// (`svcfs docker app ps -a`). When svcfs is not mounted, the service
+    /// file and --var-dir/--docker-host tell the daemon instead.
     Docker(DockerArgs),
 }
 
@@ -151,6 +152,10 @@ struct ActionArgs {
 struct DockerArgs {
     /// The service.
     service: String,
+    #[command(flatten)]
+    mount: MountpointArg,
+    /// Used only when svcfs is not mounted at --mountpoint: the service
+    /// file and the daemon's options then tell the docker host.
     #[command(flatten)]
     engine: EngineArgs,
     /// Arguments for docker (e.g. ps -a).
@@ -288,39 +293,18 @@ fn action(args: &ActionArgs, verb: &str) -> i32 {
 }
 
 fn docker(args: &DockerArgs) -> i32 {
-    let host = match docker_host_of(&args.engine, &args.service) {
-        Ok(host) => host,
-        Err(e) => {
-            eprintln!("svcfs: {}", e.message());
-            return e.exit_code();
-        }
+    let fallback = client::ServiceFiles {
+        config_dir: &args.engine.config_dir,
+        var_dir: &args.engine.var_dir,
+        docker_host: &args.engine.docker_host,
     };
-    match client::docker_passthrough(&host, &args.args) {
+    let result = client::docker_host(&args.mount.mountpoint, &args.service, &fallback)
+        .and_then(|host| client::docker_passthrough(&host, &args.args));
+    match result {
         Ok(code) => code,
         Err(e) => {
             eprintln!("svcfs: {}", e.message());
             e.exit_code()
         }
     }
-}
-
-/// The docker host of a service, from its file: the private daemon's
-/// socket when it sets docker_data_dir.
-fn docker_host_of(engine: &EngineArgs, service: &str) -> Result<String, ClientError> {
-    let (files, _) = config::service_files(&engine.config_dir)
-        .map_err(|p| ClientError::Failed(p.to_string()))?;
-    let path = files.get(service).ok_or_else(|| {
-        ClientError::NotFound(format!(
-            "no service {service} in {}",
-            engine.config_dir.display()
-        ))
-    })?;
-    let config = config::load_file(service, path);
-    Ok(match config.defaults.docker_data_dir {
-        Some(_) => format!(
-            "unix://{}",
-            DaemonPaths::new(&engine.var_dir, service).socket.display()
-        ),
-        None => svcfs::docker::normalize_host(&engine.docker_host),
-    })
 }

@@ -157,11 +157,12 @@ impl Engine {
     }
 
     fn build(self: &Arc<Self>, config: ServiceConfig) -> LoadedService {
+        let docker_host = self.docker_host_for(&config);
         let ctx = DriverContext {
             service: config.name.clone(),
             var_dir: self.options.var_dir.clone(),
             nodename: self.options.nodename.clone(),
-            docker: self.endpoint(&self.docker_host_for(&config)),
+            docker: self.endpoint(&docker_host),
             runner: Arc::new(SystemRunner),
             reads: self.host_reads.clone(),
         };
@@ -176,6 +177,7 @@ impl Engine {
         LoadedService {
             config: Arc::new(config),
             resources,
+            docker_host,
         }
     }
 

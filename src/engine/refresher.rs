@@ -357,6 +357,7 @@ mod tests {
                 LoadedService {
                     config: Arc::new(config),
                     resources,
+                    docker_host: crate::docker::DEFAULT_DOCKER_HOST.to_string(),
                 },
                 engine.observers().clone(),
             );

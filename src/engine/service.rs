@@ -35,6 +35,8 @@ pub struct LoadedService {
     pub config: Arc<ServiceConfig>,
     /// Resources in start order.
     pub resources: Vec<LoadedResource>,
+    /// The docker daemon that serves its containers.
+    pub docker_host: String,
 }
 
 /// What the engine learnt from drivers and actions.
@@ -116,6 +118,7 @@ impl ServiceRuntime {
                 failures: &HashMap::new(),
                 extra_commands: &extra_commands(&loaded),
                 log: log.lines(),
+                docker_host: &loaded.docker_host,
             },
             now,
         );
@@ -218,6 +221,7 @@ impl ServiceRuntime {
                     failures: &known.failures,
                     extra_commands: &extra_commands(&loaded),
                     log: self.log.lines(),
+                    docker_host: &loaded.docker_host,
                 },
                 now,
             )
@@ -596,6 +600,7 @@ mod tests {
         LoadedService {
             config: Arc::new(config),
             resources,
+            docker_host: crate::docker::DEFAULT_DOCKER_HOST.to_string(),
         }
     }
 

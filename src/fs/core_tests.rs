@@ -331,6 +331,7 @@ fn listings_hold_dot_entries_files_then_resources() {
             "log",
             "messages",
             "config",
+            "docker_host",
             "container#1",
             "fs#1"
         ]

@@ -61,6 +61,9 @@ pub struct ServiceSnapshot {
     pub messages: Vec<String>,
     /// The service file as loaded.
     pub config_text: Arc<str>,
+    /// The docker daemon that serves the service's containers, as
+    /// `docker -H` takes it.
+    pub docker_host: Arc<str>,
     /// The action log as of this snapshot.
     pub log: Arc<LogLines>,
     /// When this snapshot was published: the last time a state, a failure,
@@ -85,6 +88,8 @@ pub struct KnownStates<'a> {
     pub extra_commands: &'a HashMap<String, Vec<&'static str>>,
     /// The log as of now.
     pub log: Arc<LogLines>,
+    /// The docker daemon of the service's containers.
+    pub docker_host: &'a str,
 }
 
 /// The state shown before a resource's first status check completes.
@@ -171,6 +176,7 @@ pub fn build_snapshot(
         resources,
         messages,
         config_text: config.text.as_str().into(),
+        docker_host: known.docker_host.into(),
         log: Arc::clone(&known.log),
         updated,
     }
@@ -192,6 +198,7 @@ pub(crate) fn snapshot_with(
             failures,
             extra_commands: &HashMap::new(),
             log: Arc::default(),
+            docker_host: crate::docker::DEFAULT_DOCKER_HOST,
         },
         updated,
     )

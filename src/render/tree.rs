@@ -14,7 +14,7 @@ use crate::model::command::{resource_ctl_help, SERVICE_CTL_HELP};
 use crate::model::{ResourceSnapshot, ServiceSnapshot};
 
 /// Files of a service directory, in listing order.
-pub const SERVICE_FILES: [&str; 8] = [
+pub const SERVICE_FILES: [&str; 9] = [
     "status",
     "avail",
     "overview",
@@ -23,6 +23,7 @@ pub const SERVICE_FILES: [&str; 8] = [
     "log",
     "messages",
     "config",
+    "docker_host",
 ];
 
 /// Standard files of a resource directory, in listing order (`type` only
@@ -250,6 +251,7 @@ fn service_file(snapshot: &ServiceSnapshot, file: &str) -> Vec<u8> {
         "log" => lines(&snapshot.log.service, ""),
         "messages" => lines(&snapshot.messages, "# "),
         "config" => snapshot.config_text.as_bytes().to_vec(),
+        "docker_host" => format!("{}\n", snapshot.docker_host).into_bytes(),
         _ => Vec::new(),
     }
 }
@@ -310,6 +312,17 @@ mod tests {
         assert_eq!(tree.file("status").unwrap().kind, FileKind::ReadOnly);
         assert!(tree.file("nope").is_none());
         assert_eq!(tree.generation, 1);
+    }
+
+    #[test]
+    fn docker_host_names_the_daemon_as_docker_h_takes_it() {
+        let mut snapshot = snapshot(FILE, &[]);
+        snapshot.docker_host = "unix:///var/lib/svcfs/a/docker.sock".into();
+        let tree = service_tree(&snapshot, None, at(1));
+        assert_eq!(
+            text(tree.file("docker_host")),
+            "unix:///var/lib/svcfs/a/docker.sock\n"
+        );
     }
 
     #[test]

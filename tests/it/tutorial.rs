@@ -60,12 +60,29 @@ fn kill_private_daemon() {
     }
 }
 
-/// `svcfs docker app.opensvc.com ARGS...`.
-fn svcfs_docker(etc: &Path, args: &[&str]) -> Result<String, String> {
-    let etc = etc.to_string_lossy();
-    let mut full = vec!["docker", "--config-dir", &etc, "--var-dir", VAR_DIR, SVC];
-    full.extend_from_slice(args);
-    run(SVCFS, &full)
+/// `svcfs docker app.opensvc.com ARGS...` as an operator types it: only
+/// `SVCFS_MOUNT` set, none of the daemon's options (its --var-dir is not
+/// the default), so the docker host comes from the mounted tree.
+fn svcfs_docker(mnt: &Path, args: &[&str]) -> Result<String, String> {
+    let out = std::process::Command::new(SVCFS)
+        .args(["docker", SVC])
+        .args(args)
+        .env("SVCFS_MOUNT", mnt)
+        .env_remove("SVCFS_VAR_DIR")
+        .env_remove("SVCFS_CONFIG_DIR")
+        .env_remove("DOCKER_HOST")
+        .output()
+        .map_err(|e| format!("{SVCFS}: {e}"))?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(format!(
+            "svcfs docker {SVC} {}: {}{}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
 }
 
 /// The lines of `log` after the first `skip` lines, without their times.
@@ -160,7 +177,7 @@ fn tutorial_service_end_to_end() {
         "dhrp/sshd:latest",
     ])
     .unwrap();
-    svcfs_docker(&sandbox.etc(), &["load", "-i", &images.to_string_lossy()]).unwrap();
+    svcfs_docker(&d.mnt, &["load", "-i", &images.to_string_lossy()]).unwrap();
 
     // The tutorial's first "print status": host resources up, containers
     // never started.
@@ -239,8 +256,12 @@ overall                   warn
     }
 
     // Querying the private docker daemon, like `app.opensvc.com docker ps -a`.
+    assert_eq!(
+        file("docker_host"),
+        format!("unix://{VAR_DIR}/{SVC}/docker.sock\n")
+    );
     let ps = svcfs_docker(
-        &sandbox.etc(),
+        &d.mnt,
         &["ps", "-a", "--format", "{{.Names}} {{.Image}} {{.Status}}"],
     )
     .unwrap();
@@ -254,7 +275,7 @@ overall                   warn
 
     // container#2 sees the private daemon's socket at /docker.sock.
     let sock = svcfs_docker(
-        &sandbox.etc(),
+        &d.mnt,
         &[
             "exec",
             "app.opensvc.com.container.2",
@@ -267,7 +288,7 @@ overall                   warn
     assert_eq!(sock.trim(), "socket");
     // Files written in container#3's volume land on fs#1.
     svcfs_docker(
-        &sandbox.etc(),
+        &d.mnt,
         &[
             "exec",
             "app.opensvc.com.container.3",
