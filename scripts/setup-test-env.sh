@@ -104,6 +104,22 @@ ensure_cgroups() {
     fi
 }
 
+# detached PROGRAM ARGS... — exec PROGRAM in a new session without the
+# descriptors this script inherited beyond stdin/stdout/stderr: a daemon
+# that outlives the script must not hold a caller's lock file or pipe open
+# (dockerd once kept `flock /tmp/svcfs-heavy.lock scripts/test`'s lock for
+# its lifetime, and every later flock waited forever).
+detached() {
+    local fd
+    for fd in /proc/$BASHPID/fd/*; do
+        fd=${fd##*/}
+        if [ "$fd" -gt 2 ]; then
+            { eval "exec $fd>&-"; } 2>/dev/null || true
+        fi
+    done
+    exec setsid nohup "$@"
+}
+
 # start_dockerd EXTRA_ARGS... — start detached, wait until it answers.
 # Returns 0 when up, 1 when dockerd exited, 2 on timeout.
 start_dockerd() {
@@ -111,7 +127,7 @@ start_dockerd() {
     touch "$DOCKERD_LOG"
     start_line=$(($(wc -l <"$DOCKERD_LOG") + 1))
     echo "=== $(date -Is) setup-test-env: dockerd $*" >>"$DOCKERD_LOG"
-    setsid nohup dockerd "$@" </dev/null >>"$DOCKERD_LOG" 2>&1 &
+    detached dockerd "$@" </dev/null >>"$DOCKERD_LOG" 2>&1 &
     pid=$!
     for ((i = 0; i < DOCKERD_WAIT * 4; i++)); do
         if docker_ok; then

@@ -195,11 +195,26 @@ impl DockerdDriver {
             })?)
             .stderr(output)
             .kill_on_drop(false);
-        // SAFETY: setsid is async-signal-safe; it detaches the daemon from
-        // svcfs's session so that it outlives svcfs and its terminal.
+        // SAFETY: setsid and close_range are async-signal-safe syscalls.
+        // setsid detaches the daemon from svcfs's session so that it
+        // outlives svcfs and its terminal. The daemon outlives svcfs, so it
+        // must not keep what svcfs inherited open (a caller's lock file, a
+        // pipe a script waits on): every descriptor above stderr is closed
+        // at exec (CLOEXEC rather than closed now, so a failed exec is
+        // still reported through the standard library's own pipe).
         unsafe {
             command.pre_exec(|| {
                 nix::unistd::setsid().map_err(std::io::Error::from)?;
+                const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
+                if libc::syscall(
+                    libc::SYS_close_range,
+                    3,
+                    libc::c_uint::MAX,
+                    CLOSE_RANGE_CLOEXEC,
+                ) != 0
+                {
+                    return Err(std::io::Error::last_os_error());
+                }
                 Ok(())
             });
         }
