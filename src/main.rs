@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 
 use svcfs::client::{self, ClientError};
 use svcfs::config::{self, Severity};
@@ -66,6 +66,13 @@ enum Command {
     /// (`svcfs docker app ps -a`). When svcfs is not mounted, the service
     /// file and --var-dir/--docker-host tell the daemon instead.
     Docker(DockerArgs),
+    /// Print the completion script of a shell (bash, zsh, fish, elvish,
+    /// powershell) to stdout (`svcfs completions bash >
+    /// /usr/share/bash-completion/completions/svcfs`).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Args)]
@@ -183,6 +190,7 @@ fn main() -> ExitCode {
         Command::Startcontainer(a) => action(&a, "startcontainer"),
         Command::Stopcontainer(a) => action(&a, "stopcontainer"),
         Command::Docker(args) => docker(&args),
+        Command::Completions { shell } => completions(shell),
     };
     ExitCode::from(u8::try_from(code).unwrap_or(1))
 }
@@ -255,23 +263,16 @@ fn resolve_group(name: &str) -> Result<u32, String> {
 
 fn check(args: &CheckArgs) -> i32 {
     let loaded = config::load_dir(&args.config_dir);
-    let mut problems = loaded.problems.clone();
-    let mut checked = 0;
-    for (name, service) in &loaded.services {
-        if args.services.is_empty() || args.services.contains(name) {
-            problems.extend(service.problems.iter().cloned());
-            checked += 1;
-        }
-    }
-    for wanted in &args.services {
-        if !loaded.services.contains_key(wanted) {
+    let (problems, checked) = match loaded.problems_of(&args.services) {
+        Ok(found) => found,
+        Err(missing) => {
             eprintln!(
-                "svcfs: no service {wanted} in {}",
+                "svcfs: no service {missing} in {}",
                 args.config_dir.display()
             );
             return 3;
         }
-    }
+    };
     for problem in &problems {
         println!("{problem}");
     }
@@ -282,6 +283,21 @@ fn check(args: &CheckArgs) -> i32 {
     let warnings = problems.len() - errors;
     eprintln!("{checked} service(s) checked: {errors} error(s), {warnings} warning(s)");
     i32::from(errors > 0)
+}
+
+fn completions(shell: clap_complete::Shell) -> i32 {
+    // Generated into memory first: clap_complete panics on a write error,
+    // and `svcfs completions bash | head` closes the pipe early.
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "svcfs", &mut script);
+    match std::io::Write::write_all(&mut std::io::stdout(), &script) {
+        Ok(()) => 0,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => 0,
+        Err(e) => {
+            eprintln!("svcfs: cannot write the completion script: {e}");
+            1
+        }
+    }
 }
 
 fn action(args: &ActionArgs, verb: &str) -> i32 {

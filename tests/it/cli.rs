@@ -86,6 +86,24 @@ fn help_lists_every_command_and_exit_codes() {
 }
 
 #[test]
+fn completions_cover_every_command_for_each_shell() {
+    for (shell, marker) in [
+        ("bash", "complete -F _svcfs"),
+        ("zsh", "#compdef svcfs"),
+        ("fish", "complete -c svcfs"),
+    ] {
+        let (code, out, err) = svcfs(&["completions", shell]);
+        assert_eq!(code, 0, "{shell}: {err}");
+        assert!(out.contains(marker), "{shell} script lacks {marker:?}");
+        for command in ["mount", "startcontainer", "docker", "completions"] {
+            assert!(out.contains(command), "{shell} script lacks {command}");
+        }
+    }
+    let (code, _, err) = svcfs(&["completions", "tcsh"]);
+    assert_eq!(code, 2, "{err}");
+}
+
+#[test]
 fn client_commands_print_the_action_log_and_exit_codes() {
     if !prerequisites() {
         return;
