@@ -87,7 +87,22 @@ fi
 # ---------------------------------------------------------------------------
 # 2. host dockerd
 # ---------------------------------------------------------------------------
+# The host daemon is the one on the default socket, whatever DOCKER_HOST
+# or a docker context say (they may name a private daemon).
+readonly HOST_SOCKET=/var/run/docker.sock
+readonly HOST_PIDFILE=/var/run/docker.pid
+export DOCKER_HOST=unix://$HOST_SOCKET
+unset DOCKER_CONTEXT
 docker_ok() { docker info >/dev/null 2>&1; }
+
+# host_dockerd_running — whether the host's dockerd process exists: the
+# one its default pid file names. Private daemons (svcfs's own, with their
+# --pidfile) and leftovers with another pid file are not it.
+host_dockerd_running() {
+    local pid
+    pid=$(cat "$HOST_PIDFILE" 2>/dev/null) || return 1
+    [[ $pid =~ ^[0-9]+$ ]] && [[ $(cat "/proc/$pid/comm" 2>/dev/null) == dockerd ]]
+}
 
 ensure_cgroups() {
     # dockerd needs a mounted cgroup hierarchy; bare VMs/containers sometimes
@@ -154,7 +169,7 @@ wait_existing_dockerd() {
     local i
     for ((i = 0; i < DOCKERD_WAIT * 4; i++)); do
         docker_ok && return 0
-        pgrep -x dockerd >/dev/null || return 1
+        host_dockerd_running || return 1
         sleep 0.25
     done
     return 1
@@ -162,8 +177,8 @@ wait_existing_dockerd() {
 
 if docker_ok; then
     log "dockerd already running"
-elif pgrep -x dockerd >/dev/null; then
-    log "dockerd process found, waiting for it to answer"
+elif host_dockerd_running; then
+    log "host dockerd (pid $(cat "$HOST_PIDFILE")) found, waiting for it to answer"
     wait_existing_dockerd || dockerd_failed "a dockerd is running but docker info does not answer"
 else
     ensure_cgroups
@@ -285,19 +300,27 @@ EOF
         'CMD ["/usr/sbin/sshd","-D"]' 'EXPOSE 22'
 }
 
+# An image of that name that this script did not build (no svcfs.test-image
+# label) is somebody's: it is never removed nor replaced. The tests need
+# the local look-alikes under the tutorial's names, so say how to proceed.
 build_if_needed() {
-    local name=$1 recipe=$2
+    local name=$1 recipe=$2 label
     if image_current "$name"; then
         log "image $name up to date"
-    else
-        local old_id
-        old_id=$(docker image inspect -f '{{.Id}}' "$name" 2>/dev/null || true)
-        log "building image $name"
-        "$recipe"
-        # drop the outdated image unless a container still uses it
-        if [[ -n $old_id ]]; then
-            docker image rm "$old_id" >/dev/null 2>&1 || true
-        fi
+        return
+    fi
+    if label=$(docker image inspect -f '{{ index .Config.Labels "svcfs.test-image" }}' "$name" 2>/dev/null) &&
+        [[ -z $label || $label == "<no value>" ]]; then
+        die "image $name exists and was not built by setup-test-env (no svcfs.test-image label); it is left alone. The tests need svcfs's local look-alike under that name: keep yours under another tag (docker tag $name ${name%%:*}:mine && docker rmi $name) and run again"
+    fi
+    local old_id
+    old_id=$(docker image inspect -f '{{.Id}}' "$name" 2>/dev/null || true)
+    log "building image $name"
+    "$recipe"
+    # Drop the outdated one (ours: it carries the label) unless a container
+    # still uses it.
+    if [[ -n $old_id ]]; then
+        docker image rm "$old_id" >/dev/null 2>&1 || true
     fi
 }
 

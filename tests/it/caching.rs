@@ -30,7 +30,8 @@ fn status_changes_behind_svcfs_back_are_read_at_once() {
         &format!("{svc}.env"),
         "[container#1]\ntype = docker\nrun_image = busybox:latest\nrun_command = /bin/sh\nstop_timeout = 1\n",
     );
-    let d = sandbox.mount(&[]);
+    // The periodic reconcile far away: only docker's events can tell.
+    let d = sandbox.mount(&["--refresh-interval", "3600"]);
     d.must(&format!("{svc}/ctl"), "start");
     let status = d.path(&format!("{svc}/container#1/status"));
     let service_status = d.path(&format!("{svc}/status"));

@@ -58,9 +58,10 @@ fn tutorial_container_scenario() {
     }
     let svc = "app.opensvc.com";
     let sandbox = Sandbox::new("tutorial-containers", &[svc]);
+    let [port_http, port_ssh] = free_ports();
     sandbox.service_file(
         "app.opensvc.com.env",
-        &tutorial_containers(&sandbox, 18881, 18822),
+        &tutorial_containers(&sandbox, port_http, port_ssh),
     );
     let d = sandbox.mount(&[]);
 
@@ -133,7 +134,7 @@ overall                   down
     );
 
     // The published port answers on 127.0.0.1.
-    let page = http_get(18881).expect("container#2 answers on its published port");
+    let page = http_get(port_http).expect("container#2 answers on its published port");
     assert!(page.contains("shipyard"), "{page}");
 
     // Stop container#1 alone: the service is warn, and a later start
@@ -341,14 +342,11 @@ fn stop_kills_at_once_a_pid1_without_a_sigterm_handler_and_waits_for_one_with() 
     d.must(&format!("{svc}/ctl"), "start");
     assert_eq!(d.read(&format!("{svc}/avail")), "up\n");
 
-    let began = std::time::Instant::now();
+    // Who waited for stop_timeout shows in the log, not in a stopwatch:
+    // one kill for the container without a handler, docker stop for the
+    // others.
     d.must(&format!("{svc}/ctl"), "stop");
-    let took = began.elapsed();
     let log = d.read(&format!("{svc}/log"));
-    assert!(
-        took < Duration::from_secs(10),
-        "stop took {took:?}: someone waited for stop_timeout\n{log}"
-    );
     for n in 1..=3 {
         assert!(!container_running(&format!("{svc}.container.{n}")), "{log}");
         assert_eq!(

@@ -44,9 +44,9 @@ pub fn docker(args: &[&str]) -> Result<String, String> {
     run("docker", args)
 }
 
-/// Whether the machine can run these tests. Without `CI`, a missing
-/// prerequisite skips the test (returns false) with a note; with `CI` it
-/// fails the test.
+/// Whether the machine can run these tests: false only when a prerequisite
+/// is missing and `SVCFS_SKIP_INTEGRATION=1` asks to skip (see
+/// [`require`]).
 pub fn prerequisites() -> bool {
     let mut missing = Vec::new();
     if !Path::new("/dev/fuse").exists() {
@@ -70,20 +70,27 @@ pub fn prerequisites() -> bool {
     require(&missing)
 }
 
-/// The verdict on what is missing: nothing → run the test; without `CI`,
-/// skip it with a note; with `CI`, fail it (a green run must mean tested).
+/// The verdict on what is missing: nothing → run the test. Otherwise the
+/// test fails, naming itself and what is missing, so that a green `cargo
+/// test` always means tested; `SVCFS_SKIP_INTEGRATION=1` skips it on
+/// purpose instead (never under `CI`: a green CI run must mean tested).
 pub fn require(missing: &[String]) -> bool {
     if missing.is_empty() {
         return true;
     }
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("this integration test")
+        .to_string();
     let message = format!(
-        "missing prerequisites: {} (run scripts/setup-test-env.sh as root)",
+        "{test} cannot run: missing {} (run scripts/setup-test-env.sh as root)",
         missing.join(", ")
     );
-    if std::env::var_os("CI").is_some() {
-        panic!("{message}");
+    let opted_out = std::env::var_os("SVCFS_SKIP_INTEGRATION").is_some_and(|v| v == "1");
+    if std::env::var_os("CI").is_some() || !opted_out {
+        panic!("{message}; SVCFS_SKIP_INTEGRATION=1 skips the integration tests on purpose");
     }
-    eprintln!("skipping: {message}");
+    eprintln!("skipping (SVCFS_SKIP_INTEGRATION=1): {message}");
     false
 }
 
@@ -355,6 +362,17 @@ impl Drop for Daemon {
     fn drop(&mut self) {
         self.signal_and_wait(libc::SIGTERM);
     }
+}
+
+/// `N` distinct TCP ports of 127.0.0.1 that nothing listens on now (the
+/// kernel's picks, all held until every one is chosen), so that tests
+/// running side by side, or a service of the machine, never collide on a
+/// fixed one.
+pub fn free_ports<const N: usize>() -> [u16; N] {
+    let listeners: Vec<std::net::TcpListener> = (0..N)
+        .map(|_| std::net::TcpListener::bind(("127.0.0.1", 0)).expect("a free port on 127.0.0.1"))
+        .collect();
+    std::array::from_fn(|i| listeners[i].local_addr().expect("bound").port())
 }
 
 /// GET / on 127.0.0.1:port; the response body, if anything answered.
