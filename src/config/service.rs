@@ -751,6 +751,25 @@ mod tests {
     }
 
     #[test]
+    fn missing_seccomp_profile_is_an_error_at_load() {
+        let service = parse(
+            "[container#1]\nrun_image = a\nrun_args = --security-opt seccomp=/nonexistent/p.json\n",
+        );
+        let reason = service
+            .resource("container#1")
+            .unwrap()
+            .spec
+            .as_ref()
+            .unwrap_err();
+        assert!(
+            reason.starts_with("run_args of [container#1]: option --security-opt")
+                && reason.contains("cannot read seccomp profile /nonexistent/p.json"),
+            "{reason}"
+        );
+        assert!(service.has_errors());
+    }
+
+    #[test]
     fn refused_run_args_are_invalid() {
         for args in ["--name foo", "--rm"] {
             let service = parse(&format!(
