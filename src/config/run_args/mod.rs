@@ -2,9 +2,9 @@
 //! parsed into a typed [`RunArgs`] that becomes the Engine API create body.
 //!
 //! [`parse`] is pure: it applies the option grammar (pflag rules as the
-//! docker CLI 20.10 applies them, in [`grammar`]) and the option table
-//! ([`options`]), and checks every value as strictly as the CLI does
-//! ([`values`]), so that a bad value is a configuration error rather than a
+//! docker CLI 20.10 applies them, in `grammar`) and the option table
+//! (`options`), and checks every value as strictly as the CLI does
+//! (`values`), so that a bad value is a configuration error rather than a
 //! failed create. What the CLI takes from its host when it runs — the files
 //! named by `--env-file` and `--security-opt seccomp=`, and the value of a
 //! bare `-e NAME` — is kept in the [`RunArgs`] as a path or a name and only
