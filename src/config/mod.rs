@@ -5,6 +5,7 @@
 mod keywords;
 mod load;
 mod problem;
+pub mod run_args;
 mod service;
 mod values;
 

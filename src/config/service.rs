@@ -9,8 +9,8 @@ use ini::{Ini, ParseOption};
 
 use super::keywords::{keywords_for, Keyword, ValueKind, KEYWORDS};
 use super::problem::{Problem, Severity};
+use super::run_args;
 use super::values::{parse_bool, parse_duration, parse_list};
-use crate::drivers::container::run_args::RunArgsError;
 use crate::model::{ResourceKind, Rid};
 
 /// One service, as loaded from its file.
@@ -551,12 +551,14 @@ fn resource_spec(kind: ResourceKind, values: &Values<'_>) -> Result<ResourceSpec
                 ));
             }
             let run_args = values.raw("run_args").unwrap_or("").to_string();
-            // An --env-file is read when the container is created: it may
-            // live on a filesystem of the service itself, mounted by start.
-            match crate::drivers::container::run_args::translate(&run_args) {
-                Ok(_) | Err(RunArgsError::EnvFile { .. }) => {}
-                Err(e) => return Err(format!("run_args of [{}]: {e}", values.section)),
-            }
+            let run_args_error = |e| format!("run_args of [{}]: {e}", values.section);
+            let parsed = run_args::parse(&run_args).map_err(run_args_error)?;
+            // A seccomp profile is checked at load as well (svcfs.conf(5)):
+            // the host's own file, cheap to read. An --env-file is only read
+            // at create: it may live on a filesystem the same start mounts.
+            parsed
+                .check_seccomp_profiles(|path| std::fs::read(path))
+                .map_err(run_args_error)?;
             ResourceSpec::Container(ContainerSpec {
                 run_image: values.required("run_image")?,
                 run_command: values.words("run_command")?,
@@ -746,6 +748,25 @@ mod tests {
             parse("[container#1]\nrun_image = a\nrun_args = --env-file /nonexistent/app.env\n");
         assert!(service.resource("container#1").unwrap().spec.is_ok());
         assert!(!service.has_errors());
+    }
+
+    #[test]
+    fn missing_seccomp_profile_is_an_error_at_load() {
+        let service = parse(
+            "[container#1]\nrun_image = a\nrun_args = --security-opt seccomp=/nonexistent/p.json\n",
+        );
+        let reason = service
+            .resource("container#1")
+            .unwrap()
+            .spec
+            .as_ref()
+            .unwrap_err();
+        assert!(
+            reason.starts_with("run_args of [container#1]: option --security-opt")
+                && reason.contains("cannot read seccomp profile /nonexistent/p.json"),
+            "{reason}"
+        );
+        assert!(service.has_errors());
     }
 
     #[test]

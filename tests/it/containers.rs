@@ -371,3 +371,47 @@ fn stop_kills_at_once_a_pid1_without_a_sigterm_handler_and_waits_for_one_with() 
         assert_eq!(stops.len(), 1, "container#{n} must get docker stop:\n{log}");
     }
 }
+
+/// `--env-file` is read when the container is created, not when the file is
+/// loaded: a missing one fails that start naming the file, and the same
+/// daemon picks the file up once it exists.
+#[test]
+fn env_file_is_read_when_the_container_is_created() {
+    if !prerequisites() {
+        return;
+    }
+    let svc = "envfile.svcfs.test";
+    let sandbox = Sandbox::new("envfile", &[svc]);
+    let env_file = sandbox.root.join("app.env");
+    sandbox.service_file(
+        &format!("{svc}.env"),
+        &format!(
+            "[container#1]\ntype = docker\nrun_image = busybox:latest\nrun_command = sleep 1000\n\
+             run_args = --env-file {} -e FROM_ARGS=1\nstop_timeout = 1\n",
+            env_file.display()
+        ),
+    );
+    let d = sandbox.mount(&[]);
+    assert_eq!(d.read(&format!("{svc}/container#1/status")), "down\n");
+
+    assert_eq!(d.ctl(&format!("{svc}/ctl"), "start"), Err(libc::EINVAL));
+    let log = d.read(&format!("{svc}/log"));
+    assert!(
+        log.contains(&format!("--env-file {}", env_file.display())),
+        "the error names the file:\n{log}"
+    );
+
+    std::fs::write(&env_file, "GREETING=from-the-file\n").unwrap();
+    d.must(&format!("{svc}/ctl"), "start");
+    let env = docker(&[
+        "inspect",
+        "--format",
+        "{{json .Config.Env}}",
+        &format!("{svc}.container.1"),
+    ])
+    .unwrap();
+    assert!(
+        env.contains("\"GREETING=from-the-file\"") && env.contains("\"FROM_ARGS=1\""),
+        "{env}"
+    );
+}

@@ -6,7 +6,7 @@
 //! `rollback`. How a running container is stopped is in [`stop`].
 
 mod pid1;
-pub mod run_args;
+mod resolve;
 mod settle;
 mod stop;
 
@@ -240,13 +240,13 @@ pub fn container_state(
 /// The Engine API create body: `run_args` translated, then what svcfs owns
 /// (image, command, TTY and open stdin like `run -t -i -d`, labels, restart
 /// policy `no` unless run_args asks otherwise).
-pub fn create_body(
+pub async fn create_body(
     service: &str,
     rid: &Rid,
     spec: &ContainerSpec,
     image: &str,
-) -> std::result::Result<ContainerCreateBody, run_args::RunArgsError> {
-    let mut body = run_args::translate(&spec.run_args)?;
+) -> Result<ContainerCreateBody> {
+    let mut body = resolve::run_args_body(&spec.run_args).await?;
     body.image = Some(image.to_string());
     if !spec.run_command.is_empty() {
         body.cmd = Some(spec.run_command.clone());
@@ -416,8 +416,7 @@ impl ContainerDriver {
 
     async fn create(&self, image: &ImageInfo, log: &ResourceLog) -> Result<String> {
         let reference = image.repo_tag.clone().unwrap_or_else(|| image.id.clone());
-        let body = create_body(&self.service, &self.rid, &self.spec, &reference)
-            .map_err(|e| Error::invalid(format!("run_args: {e}")))?;
+        let body = create_body(&self.service, &self.rid, &self.spec, &reference).await?;
         log.info(equivalent_run_command(
             self.docker.host(),
             &self.name,
@@ -993,10 +992,12 @@ mod tests {
         assert!(state.messages[1].contains("not in the local image store"));
     }
 
-    #[test]
-    fn create_body_sets_what_svcfs_owns() {
+    #[tokio::test]
+    async fn create_body_sets_what_svcfs_owns() {
         let r = rid("container#2");
-        let body = create_body("app", &r, &spec("-p 8888:8000"), "busybox:latest").unwrap();
+        let body = create_body("app", &r, &spec("-p 8888:8000"), "busybox:latest")
+            .await
+            .unwrap();
         assert_eq!(body.image.as_deref(), Some("busybox:latest"));
         assert_eq!(body.cmd, Some(vec!["/bin/sh".to_string()]));
         assert_eq!((body.tty, body.open_stdin), (Some(true), Some(true)));
@@ -1011,20 +1012,24 @@ mod tests {
         assert!(host.port_bindings.unwrap().contains_key("8000/tcp"));
     }
 
-    #[test]
-    fn create_body_keeps_an_explicit_restart_policy() {
-        let body = create_body("app", &rid("container#1"), &spec("--restart always"), "x").unwrap();
+    #[tokio::test]
+    async fn create_body_keeps_an_explicit_restart_policy() {
+        let body = create_body("app", &rid("container#1"), &spec("--restart always"), "x")
+            .await
+            .unwrap();
         assert_eq!(
             body.host_config.unwrap().restart_policy.unwrap().name,
             Some(RestartPolicyNameEnum::ALWAYS)
         );
     }
 
-    #[test]
-    fn empty_run_command_keeps_the_image_cmd() {
+    #[tokio::test]
+    async fn empty_run_command_keeps_the_image_cmd() {
         let mut s = spec("");
         s.run_command.clear();
-        let body = create_body("app", &rid("container#1"), &s, "x").unwrap();
+        let body = create_body("app", &rid("container#1"), &s, "x")
+            .await
+            .unwrap();
         assert_eq!(body.cmd, None);
     }
 

@@ -1,0 +1,289 @@
+//! The typed result of [`parse`](super::parse): the create body as far as
+//! `run_args` alone decides it, plus what only the host that creates the
+//! container can supply (env files, seccomp profiles, inherited variables).
+
+use std::collections::HashMap;
+
+use bollard::models::{
+    ContainerCreateBody, EndpointIpamConfig, EndpointSettings, HealthConfig, HostConfig,
+    HostConfigLogConfig, NetworkingConfig,
+};
+
+use super::grammar::bad_value;
+use super::options::{insert, key_value, push_unique};
+use super::values::{env_file_entries, is_user_defined_network, seccomp_json};
+use super::RunArgsError;
+
+/// `run_args`, parsed and checked: everything but what is read from the
+/// creating host, which [`RunArgs::into_body`] resolves.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunArgs {
+    body: ContainerCreateBody,
+    env_files: Vec<String>,
+    env: Vec<EnvVar>,
+    security_opts: Vec<SecurityOpt>,
+}
+
+/// One `-e`: an assignment, or a bare name whose value (or absence) the
+/// creating process's environment decides, as the shell's does for the CLI.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum EnvVar {
+    Set(String),
+    Inherit(String),
+}
+
+/// One `--security-opt`, in order: the CLI reads a seccomp profile itself
+/// and sends its JSON inline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum SecurityOpt {
+    Verbatim(String),
+    /// `value` as written (`seccomp=PATH` or `seccomp:PATH`), for errors.
+    SeccompFile {
+        value: String,
+        path: String,
+    },
+}
+
+impl RunArgs {
+    /// The `--env-file` paths, in the order given.
+    pub fn env_files(&self) -> &[String] {
+        &self.env_files
+    }
+
+    /// The `--security-opt seccomp=` profile paths, in the order given.
+    pub fn seccomp_profiles(&self) -> impl Iterator<Item = &str> {
+        self.security_opts.iter().filter_map(|opt| match opt {
+            SecurityOpt::SeccompFile { path, .. } => Some(path.as_str()),
+            SecurityOpt::Verbatim(_) => None,
+        })
+    }
+
+    /// The names of the bare `-e NAME` options, in the order given.
+    pub fn inherited_env(&self) -> impl Iterator<Item = &str> {
+        self.env.iter().filter_map(|var| match var {
+            EnvVar::Inherit(name) => Some(name.as_str()),
+            EnvVar::Set(_) => None,
+        })
+    }
+
+    /// Checks that every seccomp profile can be read and is JSON, with the
+    /// error [`RunArgs::into_body`] would give.
+    pub fn check_seccomp_profiles(
+        &self,
+        mut read_file: impl FnMut(&str) -> std::io::Result<Vec<u8>>,
+    ) -> Result<(), RunArgsError> {
+        for opt in &self.security_opts {
+            if let SecurityOpt::SeccompFile { value, path } = opt {
+                seccomp_entry(value, path, &mut read_file)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The create body, with the files read through `read_file` and bare
+    /// names looked up with `env_var`. The caller chooses where that I/O
+    /// runs (the container driver: off the async runtime, at create time).
+    pub fn into_body(
+        self,
+        mut read_file: impl FnMut(&str) -> std::io::Result<Vec<u8>>,
+        env_var: impl Fn(&str) -> Option<String>,
+    ) -> Result<ContainerCreateBody, RunArgsError> {
+        let mut body = self.body;
+        // The CLI puts env-file variables first, then `-e`, whatever the
+        // order on the command line, so `-e` always wins.
+        let mut env = Vec::new();
+        for path in &self.env_files {
+            let env_file_error = |reason| RunArgsError::EnvFile {
+                path: path.clone(),
+                reason,
+            };
+            let bytes = read_file(path).map_err(|e| env_file_error(e.to_string()))?;
+            env.extend(env_file_entries(&bytes, &env_var).map_err(env_file_error)?);
+        }
+        // An unset bare name is sent bare, which tells the engine to drop
+        // that variable from the image's environment.
+        env.extend(self.env.into_iter().map(|var| match var {
+            EnvVar::Set(entry) => entry,
+            EnvVar::Inherit(name) => match env_var(&name) {
+                Some(value) => format!("{name}={value}"),
+                None => name,
+            },
+        }));
+        if !env.is_empty() {
+            body.env = Some(env);
+        }
+        if !self.security_opts.is_empty() {
+            let mut opts = Vec::with_capacity(self.security_opts.len());
+            for opt in self.security_opts {
+                opts.push(match opt {
+                    SecurityOpt::Verbatim(entry) => entry,
+                    SecurityOpt::SeccompFile { value, path } => {
+                        seccomp_entry(&value, &path, &mut read_file)?
+                    }
+                });
+            }
+            let host = body.host_config.get_or_insert_with(HostConfig::default);
+            host.security_opt = Some(opts);
+        }
+        Ok(body)
+    }
+}
+
+fn seccomp_entry(
+    value: &str,
+    path: &str,
+    read_file: &mut impl FnMut(&str) -> std::io::Result<Vec<u8>>,
+) -> Result<String, RunArgsError> {
+    let reason = |reason: String| bad_value("--security-opt", value, reason);
+    let bytes =
+        read_file(path).map_err(|e| reason(format!("cannot read seccomp profile {path}: {e}")))?;
+    let json = seccomp_json(&bytes).map_err(|e| reason(format!("seccomp profile {path} {e}")))?;
+    Ok(format!("seccomp={json}"))
+}
+
+/// What the option handlers fill in; options whose effect depends on other
+/// options are settled in [`Draft::finish`].
+#[derive(Default)]
+pub(super) struct Draft {
+    pub(super) body: ContainerCreateBody,
+    pub(super) env: Vec<EnvVar>,
+    pub(super) env_files: Vec<String>,
+    pub(super) labels: Vec<String>,
+    pub(super) network: Option<String>,
+    pub(super) ipv4: Option<String>,
+    pub(super) ipv6: Option<String>,
+    pub(super) health: HealthDraft,
+    pub(super) log_driver: Option<String>,
+    pub(super) log_opts: Vec<String>,
+    pub(super) security_opts: Vec<SecurityOpt>,
+}
+
+#[derive(Default)]
+pub(super) struct HealthDraft {
+    pub(super) cmd: Option<String>,
+    pub(super) interval: i64,
+    pub(super) timeout: i64,
+    pub(super) start_period: i64,
+    pub(super) retries: i64,
+    pub(super) disabled: bool,
+}
+
+impl Draft {
+    pub(super) fn host(&mut self) -> &mut HostConfig {
+        self.body
+            .host_config
+            .get_or_insert_with(HostConfig::default)
+    }
+
+    pub(super) fn expose(&mut self, port: &str) {
+        push_unique(&mut self.body.exposed_ports, port);
+    }
+
+    /// Settles the options that depend on each other; what needs the host
+    /// (files, the environment) stays deferred in the [`RunArgs`].
+    pub(super) fn finish(mut self) -> Result<RunArgs, RunArgsError> {
+        self.finish_labels();
+        self.finish_health()?;
+        self.finish_log()?;
+        self.finish_network()?;
+        Ok(RunArgs {
+            body: self.body,
+            env_files: self.env_files,
+            env: self.env,
+            security_opts: self.security_opts,
+        })
+    }
+
+    fn finish_labels(&mut self) {
+        for entry in std::mem::take(&mut self.labels) {
+            let (key, value) = key_value(&entry);
+            insert(&mut self.body.labels, key, value);
+        }
+    }
+
+    fn finish_health(&mut self) -> Result<(), RunArgsError> {
+        let health = &self.health;
+        let cmd = health.cmd.clone().filter(|cmd| !cmd.is_empty());
+        let has_settings = cmd.is_some()
+            || health.interval != 0
+            || health.timeout != 0
+            || health.start_period != 0
+            || health.retries != 0;
+        let nonzero = |n: i64| (n != 0).then_some(n);
+        if health.disabled {
+            if has_settings {
+                return Err(RunArgsError::BadValue {
+                    option: "--no-healthcheck".into(),
+                    value: "true".into(),
+                    reason: "conflicts with the --health-* options".into(),
+                });
+            }
+            self.body.healthcheck = Some(HealthConfig {
+                test: Some(vec!["NONE".into()]),
+                ..Default::default()
+            });
+        } else if has_settings {
+            self.body.healthcheck = Some(HealthConfig {
+                test: cmd.map(|cmd| vec!["CMD-SHELL".into(), cmd]),
+                interval: nonzero(health.interval),
+                timeout: nonzero(health.timeout),
+                start_period: nonzero(health.start_period),
+                retries: nonzero(health.retries),
+                ..Default::default()
+            });
+        }
+        Ok(())
+    }
+
+    fn finish_log(&mut self) -> Result<(), RunArgsError> {
+        if self.log_driver.is_none() && self.log_opts.is_empty() {
+            return Ok(());
+        }
+        if let (Some("none"), Some(first)) = (self.log_driver.as_deref(), self.log_opts.first()) {
+            return Err(bad_value(
+                "--log-opt",
+                first,
+                "the none log driver takes no options".into(),
+            ));
+        }
+        let mut config = None;
+        for opt in &self.log_opts {
+            let (key, value) = key_value(opt);
+            insert(&mut config, key, value);
+        }
+        let typ = self.log_driver.clone();
+        self.host().log_config = Some(HostConfigLogConfig { typ, config });
+        Ok(())
+    }
+
+    /// `--ip` and `--ip6` configure the endpoint of the
+    /// `--network`, which the engine only allows on a user-defined network.
+    /// (The CLI silently drops them when no --network is given; an error is
+    /// kinder than a container that quietly gets another address.)
+    fn finish_network(&mut self) -> Result<(), RunArgsError> {
+        let (option, value) = match (&self.ipv4, &self.ipv6) {
+            (Some(ipv4), _) => ("--ip", ipv4),
+            (None, Some(ipv6)) => ("--ip6", ipv6),
+            (None, None) => return Ok(()),
+        };
+        let Some(network) = self.network.as_ref().filter(|n| is_user_defined_network(n)) else {
+            return Err(bad_value(
+                option,
+                value,
+                "needs a user-defined network: add --network <name>".into(),
+            ));
+        };
+        let endpoint = EndpointSettings {
+            ipam_config: Some(EndpointIpamConfig {
+                ipv4_address: self.ipv4.clone(),
+                ipv6_address: self.ipv6.clone(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        self.body.networking_config = Some(NetworkingConfig {
+            endpoints_config: Some(HashMap::from([(network.clone(), endpoint)])),
+        });
+        Ok(())
+    }
+}

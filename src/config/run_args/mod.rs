@@ -1,0 +1,59 @@
+//! The `run_args` keyword of a container resource: `docker run` options,
+//! parsed into a typed [`RunArgs`] that becomes the Engine API create body.
+//!
+//! [`parse`] is pure: it applies the option grammar (pflag rules as the
+//! docker CLI 20.10 applies them, in `grammar`) and the option table
+//! (`options`), and checks every value as strictly as the CLI does
+//! (`values`), so that a bad value is a configuration error rather than a
+//! failed create. What the CLI takes from its host when it runs — the files
+//! named by `--env-file` and `--security-opt seccomp=`, and the value of a
+//! bare `-e NAME` — is kept in the [`RunArgs`] as a path or a name and only
+//! resolved by [`RunArgs::into_body`], which the container driver calls when
+//! it creates the container (the files may live on a filesystem the same
+//! start mounts). Nothing here knows about services: the image, the
+//! command, the container name and svcfs' own labels are merged by the
+//! caller on top of the body.
+
+mod draft;
+mod grammar;
+mod options;
+mod values;
+
+#[cfg(test)]
+mod tests;
+
+pub use draft::RunArgs;
+
+/// Why `run_args` could not be parsed or resolved. Each names the option
+/// (and the value, or the file) as written; the caller adds the resource id.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RunArgsError {
+    #[error("cannot split run_args into words: {0}")]
+    Words(String),
+    #[error("unknown docker run option {0}")]
+    UnknownOption(String),
+    #[error("option {option} is not allowed: {reason}")]
+    Refused { option: String, reason: String },
+    #[error("option {0} needs a value")]
+    MissingValue(String),
+    #[error("option {option}: invalid value {value:?}: {reason}")]
+    BadValue {
+        option: String,
+        value: String,
+        reason: String,
+    },
+    #[error(
+        "unexpected argument {0:?}: run_args takes only options; put the command in run_command"
+    )]
+    Positional(String),
+    #[error("--env-file {path}: {reason}")]
+    EnvFile { path: String, reason: String },
+}
+
+/// Parses `run_args` without touching the filesystem or the environment.
+pub fn parse(run_args: &str) -> Result<RunArgs, RunArgsError> {
+    let words = shell_words::split(run_args).map_err(|e| RunArgsError::Words(e.to_string()))?;
+    let mut draft = draft::Draft::default();
+    grammar::apply_words(&mut draft, words)?;
+    draft.finish()
+}
