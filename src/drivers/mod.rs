@@ -4,6 +4,8 @@
 
 pub mod container;
 pub mod dockerd;
+#[cfg(test)]
+pub mod fake;
 pub mod fs;
 mod invalid;
 pub mod ip;

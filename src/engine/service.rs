@@ -821,3 +821,7 @@ mod tests {
         drop(guard);
     }
 }
+
+#[cfg(test)]
+#[path = "action_tests.rs"]
+mod action_tests;

@@ -1,0 +1,82 @@
+//! A recording driver for the engine's tests: every start and stop is
+//! written to a journal shared by the resources of a test, in call order;
+//! status answers what the last action left (down at first); a scripted
+//! failure or a gate (a status check that waits to be released) reproduce
+//! the cases the engine must get right.
+
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use tokio::sync::Notify;
+
+use super::Driver;
+use crate::actionlog::ResourceLog;
+use crate::error::{Error, Result};
+use crate::model::{ResourceState, Status};
+use crate::sync::lock;
+
+/// The calls of every fake of a test, as `"start rid"` / `"stop rid"`.
+pub type Journal = Arc<Mutex<Vec<String>>>;
+
+/// One resource's recording driver.
+pub struct FakeDriver {
+    rid: String,
+    journal: Journal,
+    status: Mutex<Status>,
+    fail: Mutex<Option<Error>>,
+    gate: Mutex<Option<Arc<Notify>>>,
+}
+
+impl FakeDriver {
+    /// A driver of `rid` recording into `journal`, down until started.
+    pub fn new(rid: &str, journal: &Journal) -> Arc<Self> {
+        Arc::new(FakeDriver {
+            rid: rid.to_string(),
+            journal: Arc::clone(journal),
+            status: Mutex::new(Status::Down),
+            fail: Mutex::new(None),
+            gate: Mutex::new(None),
+        })
+    }
+
+    /// Its next start or stop fails with `error`.
+    pub fn fail_next(&self, error: Error) {
+        *lock(&self.fail) = Some(error);
+    }
+
+    /// Its next status check reads the state, then waits until `gate` is
+    /// notified before answering it: a slow check racing what comes after.
+    pub fn hold_next_status(&self, gate: &Arc<Notify>) {
+        *lock(&self.gate) = Some(Arc::clone(gate));
+    }
+
+    fn act(&self, verb: &str, after: Status, log: &ResourceLog) -> Result<()> {
+        lock(&self.journal).push(format!("{verb} {}", self.rid));
+        if let Some(error) = lock(&self.fail).take() {
+            return Err(error);
+        }
+        log.info(format!("{verb}ed"));
+        *lock(&self.status) = after;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Driver for FakeDriver {
+    async fn status(&self) -> ResourceState {
+        let state = ResourceState::new(*lock(&self.status), "fake");
+        let gate = lock(&self.gate).take();
+        if let Some(gate) = gate {
+            gate.notified().await;
+        }
+        state
+    }
+
+    async fn start(&self, log: &ResourceLog) -> Result<()> {
+        self.act("start", Status::Up, log)
+    }
+
+    async fn stop(&self, log: &ResourceLog) -> Result<()> {
+        self.act("stop", Status::Down, log)
+    }
+}

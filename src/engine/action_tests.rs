@@ -1,0 +1,190 @@
+//! The engine's success paths against recording drivers: the order of
+//! an action's steps, what `disable` and `optional` change, where a failure
+//! stops it, and that a slow status check never overwrites a newer one.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+
+use super::*;
+use crate::config::parse_service;
+use crate::drivers::fake::{FakeDriver, Journal};
+
+const LIMIT: Duration = Duration::from_secs(5);
+
+/// Resources written out of order on purpose: the plan orders them.
+const SERVICE: &str = "\
+[container#2]\nrun_image = b\n\
+[fs#1]\ndev = /dev/loop9\nmnt = /m\ntype = ext4\n\
+[container#1]\nrun_image = a\n\
+[ip#1]\nipname = 127.0.0.42\nipdev = lo\n";
+
+struct Fixture {
+    runtime: Arc<ServiceRuntime>,
+    journal: Journal,
+    drivers: HashMap<String, Arc<FakeDriver>>,
+}
+
+fn fixture(text: &str) -> Fixture {
+    let config = parse_service("svc", std::path::Path::new("/x/svc.env"), text);
+    let journal = Journal::default();
+    let mut drivers = HashMap::new();
+    let resources = config
+        .resources
+        .iter()
+        .map(|r| {
+            let driver = FakeDriver::new(r.rid.as_str(), &journal);
+            drivers.insert(r.rid.to_string(), Arc::clone(&driver));
+            LoadedResource {
+                config: r.clone(),
+                driver,
+            }
+        })
+        .collect();
+    let runtime = ServiceRuntime::new_for_test(LoadedService {
+        config: Arc::new(config),
+        resources,
+        docker_host: crate::docker::DEFAULT_DOCKER_HOST.to_string(),
+    });
+    Fixture {
+        runtime,
+        journal,
+        drivers,
+    }
+}
+
+impl Fixture {
+    fn calls(&self) -> Vec<String> {
+        lock(&self.journal).clone()
+    }
+
+    fn status(&self, rid: &str) -> Status {
+        self.runtime.snapshot().resource(rid).unwrap().state.status
+    }
+
+    async fn run(&self, verb: Verb) -> Result<()> {
+        self.runtime.run(verb, &[], "n", LIMIT).await
+    }
+}
+
+#[tokio::test]
+async fn start_follows_the_resource_order_and_stop_reverses_it() {
+    let f = fixture(SERVICE);
+    f.run(Verb::Start).await.unwrap();
+    assert_eq!(
+        f.calls(),
+        [
+            "start ip#1",
+            "start fs#1",
+            "start container#1",
+            "start container#2"
+        ]
+    );
+    for rid in ["ip#1", "fs#1", "container#1", "container#2"] {
+        assert_eq!(f.status(rid), Status::Up, "{rid}");
+    }
+    assert_eq!(f.runtime.snapshot().avail, Status::Up);
+    let lines = f.runtime.log().service_lines();
+    assert!(
+        lines.iter().any(|l| l.contains("start done in")),
+        "{lines:?}"
+    );
+
+    lock(&f.journal).clear();
+    f.run(Verb::Stop).await.unwrap();
+    assert_eq!(
+        f.calls(),
+        [
+            "stop container#2",
+            "stop container#1",
+            "stop fs#1",
+            "stop ip#1"
+        ]
+    );
+    assert_eq!(f.runtime.snapshot().avail, Status::Down);
+}
+
+#[tokio::test]
+async fn disabled_resources_are_skipped_and_shown_not_applicable() {
+    let f = fixture(&SERVICE.replace("run_image = a\n", "run_image = a\ndisable = true\n"));
+    f.run(Verb::Start).await.unwrap();
+    assert!(
+        !f.calls().iter().any(|c| c.ends_with("container#1")),
+        "{:?}",
+        f.calls()
+    );
+    assert_eq!(f.calls().len(), 3);
+    assert_eq!(f.status("container#1"), Status::NotApplicable);
+    assert_eq!(f.runtime.snapshot().avail, Status::Up);
+    let lines = f.runtime.log().resource_lines("container#1");
+    assert!(
+        lines.iter().any(|l| l.contains("disabled, skipped")),
+        "{lines:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_optional_failure_lets_the_rest_start_and_warns() {
+    let f = fixture(&SERVICE.replace("ipdev = lo\n", "ipdev = lo\noptional = true\n"));
+    f.drivers["ip#1"].fail_next(Error::backend("no such device"));
+    f.run(Verb::Start).await.unwrap();
+    assert_eq!(f.calls().len(), 4, "{:?}", f.calls());
+    assert_eq!(f.status("container#2"), Status::Up);
+    let snapshot = f.runtime.snapshot();
+    // avail counts what is not optional; the failure still shows.
+    assert_eq!(snapshot.avail, Status::Up);
+    assert_eq!(snapshot.overall, Status::Warn);
+    let ip = &snapshot.resource("ip#1").unwrap().state;
+    assert!(
+        ip.messages
+            .iter()
+            .any(|m| m == "start failed: no such device"),
+        "{:?}",
+        ip.messages
+    );
+}
+
+#[tokio::test]
+async fn the_first_failure_stops_the_action_and_what_started_stays_up() {
+    let f = fixture(SERVICE);
+    f.drivers["fs#1"].fail_next(Error::backend("mount: wrong fs type"));
+    let e = f.run(Verb::Start).await.unwrap_err();
+    assert_eq!(e.errno(), libc::EIO);
+    assert_eq!(e.message(), "fs#1: mount: wrong fs type");
+    assert_eq!(f.calls(), ["start ip#1", "start fs#1"]);
+    assert_eq!(f.status("ip#1"), Status::Up);
+    assert_eq!(f.status("container#1"), Status::Down);
+
+    // The next start goes through and clears the failure.
+    lock(&f.journal).clear();
+    f.run(Verb::Start).await.unwrap();
+    assert_eq!(f.calls().len(), 4);
+    let snapshot = f.runtime.snapshot();
+    let fs = &snapshot.resource("fs#1").unwrap().state;
+    assert!(fs.messages.is_empty(), "{:?}", fs.messages);
+}
+
+#[tokio::test]
+async fn a_slow_check_never_overwrites_what_a_later_one_saw() {
+    let f = fixture("[container#1]\nrun_image = a\n");
+    let gate = Arc::new(Notify::new());
+    f.drivers["container#1"].hold_next_status(&gate);
+    // A periodic refresh reads "down", then stalls...
+    let slow = tokio::spawn({
+        let runtime = Arc::clone(&f.runtime);
+        async move { runtime.refresh(LIMIT).await }
+    });
+    tokio::task::yield_now().await;
+    // ...while an action starts the container and checks it again.
+    let log = f.runtime.log().resource("container#1");
+    let loaded = f.runtime.loaded();
+    let resource = &loaded.resources[0];
+    resource.driver.start(&log).await.unwrap();
+    f.runtime.refresh_resource(resource, LIMIT).await;
+    assert_eq!(f.status("container#1"), Status::Up);
+    // The stalled answer arrives last and is older: it is dropped.
+    gate.notify_one();
+    slow.await.unwrap();
+    assert_eq!(f.status("container#1"), Status::Up);
+}
