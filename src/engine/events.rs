@@ -7,16 +7,15 @@
 //! the containers of that daemon are refreshed once: events may have been
 //! missed, or the daemon is gone.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use bollard::models::{EventMessage, EventMessageTypeEnum};
-use bollard::query_parameters::EventsOptions;
 use futures_util::StreamExt;
 
 use super::Engine;
-use crate::docker::DockerEndpoint;
+use crate::docker::DockerApi;
 use crate::drivers::container::{container_name, LABEL_RID, LABEL_SERVICE};
 use crate::model::Rid;
 
@@ -26,7 +25,7 @@ const STILL_NEEDED_CHECK: Duration = Duration::from_secs(30);
 /// Whether a service still lives in the daemon at `endpoint`; when none
 /// does (its file was removed or changed), the engine forgets the endpoint
 /// and the watcher ends, instead of reconnecting for the daemon's lifetime.
-fn still_needed(engine: &Weak<Engine>, endpoint: &DockerEndpoint) -> bool {
+fn still_needed(engine: &Weak<Engine>, endpoint: &dyn DockerApi) -> bool {
     let Some(engine) = engine.upgrade() else {
         return false;
     };
@@ -145,7 +144,7 @@ impl EventWatchers {
     }
 
     /// Make sure `endpoint` is watched.
-    pub fn watch(&mut self, engine: &Arc<Engine>, endpoint: &Arc<DockerEndpoint>) {
+    pub fn watch(&mut self, engine: &Arc<Engine>, endpoint: &Arc<dyn DockerApi>) {
         if !self.watched.insert(endpoint.host().to_string()) {
             return;
         }
@@ -155,24 +154,13 @@ impl EventWatchers {
     }
 }
 
-async fn watch_events(engine: Weak<Engine>, endpoint: Arc<DockerEndpoint>) {
-    // Filters on different keys are ANDed by docker, so no label filter:
-    // image events carry none. Unlabelled container events are skipped.
-    let filters = HashMap::from([(
-        "type".to_string(),
-        vec!["container".to_string(), "image".to_string()],
-    )]);
+async fn watch_events(engine: Weak<Engine>, endpoint: Arc<dyn DockerApi>) {
     loop {
-        if !still_needed(&engine, &endpoint) {
+        if !still_needed(&engine, endpoint.as_ref()) {
             return;
         }
-        if let Ok(client) = endpoint.client().await {
-            let options = EventsOptions {
-                since: None,
-                until: None,
-                filters: Some(filters.clone()),
-            };
-            let mut stream = client.events(Some(options));
+        // Unlabelled container events are skipped by `target_of`.
+        if let Ok(mut stream) = endpoint.events().await {
             // Whatever happened while no stream was open is looked at once
             // (after the debounce, by which time the stream is subscribed).
             match engine.upgrade() {
@@ -184,7 +172,7 @@ async fn watch_events(engine: Weak<Engine>, endpoint: Arc<DockerEndpoint>) {
                 let event = tokio::select! {
                     event = stream.next() => event,
                     _ = check.tick() => {
-                        if still_needed(&engine, &endpoint) {
+                        if still_needed(&engine, endpoint.as_ref()) {
                             continue;
                         }
                         return;
