@@ -287,4 +287,142 @@ mod tests {
             EventTarget::Service("app".into())
         );
     }
+
+    mod watcher {
+        //! The watcher against the fake daemon's event stream.
+
+        use std::path::PathBuf;
+
+        use super::*;
+        use crate::docker::fake::{Call, FakeContainer, FakeDocker};
+        use crate::docker::DockerApi;
+        use crate::engine::{Backends, EngineOptions};
+        use crate::model::Status;
+
+        const HOST: &str = "unix:///run/fake-docker.sock";
+        const IMAGE: &str =
+            "sha256:f66342b343ae0000000000000000000000000000000000000000000000000000";
+
+        fn ours(n: u32) -> FakeContainer {
+            let rid = format!("container#{n}");
+            FakeContainer::new(
+                &format!("app.container.{n}"),
+                IMAGE,
+                &[(LABEL_SERVICE, "app"), (LABEL_RID, rid.as_str())],
+            )
+            .started()
+        }
+
+        /// An engine with service `app` (two containers, both running in
+        /// the fake daemon), its states refreshed once, and a watcher of
+        /// the daemon's events subscribed.
+        async fn watched() -> (Arc<Engine>, Arc<FakeDocker>, PathBuf) {
+            let dir = std::env::temp_dir().join(format!(
+                "svcfs-ut-events-{}-{:?}",
+                std::process::id(),
+                std::thread::current().id()
+            ));
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(
+                dir.join("app.env"),
+                "[container#1]\nrun_image = busybox:latest\n[container#2]\nrun_image = busybox:latest\n",
+            )
+            .unwrap();
+            let docker = Arc::new(FakeDocker::new(HOST));
+            docker.add_image(IMAGE, &["busybox:latest"]);
+            docker.add_container(ours(1));
+            docker.add_container(ours(2));
+            let engine = Engine::new(
+                EngineOptions {
+                    config_dir: dir.clone(),
+                    var_dir: dir.join("var"),
+                    nodename: "n1".into(),
+                    docker_host: HOST.into(),
+                    // No periodic reconcile runs here: only events refresh.
+                    refresh_interval: Duration::from_secs(3600),
+                    status_timeout: Duration::from_secs(30),
+                },
+                Backends::fake(docker.clone()),
+            );
+            engine.reload(true);
+            engine.refresh_all().await;
+            let mut watchers = EventWatchers::default();
+            watchers.watch(&engine, &(docker.clone() as Arc<dyn DockerApi>));
+            // The subscription, and the refresh that follows it.
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            assert!(docker.calls().contains(&Call::Events));
+            (engine, docker, dir)
+        }
+
+        fn status(engine: &Engine, rid: &str) -> Option<Status> {
+            engine
+                .service("app")?
+                .snapshot()
+                .resource(rid)
+                .map(|r| r.state.status)
+        }
+
+        fn inspections(docker: &FakeDocker, name: &str) -> usize {
+            docker
+                .calls()
+                .iter()
+                .filter(|c| **c == Call::InspectContainer(name.to_string()))
+                .count()
+        }
+
+        fn container_event(action: &str, n: u32) -> EventMessage {
+            let rid = format!("container#{n}");
+            let name = format!("app.container.{n}");
+            event(
+                CONTAINER,
+                action,
+                &[
+                    (LABEL_SERVICE, "app"),
+                    (LABEL_RID, rid.as_str()),
+                    ("name", name.as_str()),
+                ],
+            )
+        }
+
+        #[tokio::test(start_paused = true)]
+        async fn an_event_refreshes_the_one_container_it_names() {
+            let (engine, docker, dir) = watched().await;
+            assert_eq!(status(&engine, "container#1"), Some(Status::Up));
+            // Stopped behind svcfs's back, without an event: nothing polls.
+            docker.update("app.container.1", |c| {
+                c.status = bollard::models::ContainerStateStatusEnum::EXITED
+            });
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            assert_eq!(status(&engine, "container#1"), Some(Status::Up));
+            let other = inspections(&docker, "app.container.2");
+            docker.emit(container_event("stop", 1));
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            assert_eq!(status(&engine, "container#1"), Some(Status::Down));
+            assert_eq!(inspections(&docker, "app.container.2"), other);
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
+
+        #[tokio::test(start_paused = true)]
+        async fn a_die_marks_the_container_down_before_docker_answers_again() {
+            let (engine, docker, dir) = watched().await;
+            // dockerd holds the container while it cleans up.
+            docker.delay("inspect container", Duration::from_secs(5));
+            docker.update("app.container.1", |c| {
+                c.status = bollard::models::ContainerStateStatusEnum::EXITED
+            });
+            docker.emit(container_event("die", 1));
+            let mut seen = None;
+            for _ in 0..1000 {
+                tokio::task::yield_now().await;
+                seen = status(&engine, "container#1");
+                if seen == Some(Status::Down) {
+                    break;
+                }
+            }
+            assert_eq!(seen, Some(Status::Down));
+            // Under the paused clock no time passed: the refresh still waits.
+            assert_eq!(status(&engine, "container#2"), Some(Status::Up));
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
+    }
 }
