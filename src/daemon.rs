@@ -10,10 +10,12 @@ use std::time::Duration;
 use fuser::{Config, MountOption, SessionACL};
 use tokio::signal::unix::{signal, SignalKind};
 
+use crate::docker::{BollardDocker, DockerApi};
 use crate::drivers::mounts::{canonical_mount_point, read_mount_table, MountEntry};
-use crate::engine::{Engine, EngineOptions};
+use crate::engine::{Backends, Engine, EngineOptions};
 use crate::error::{Error, Result};
 use crate::fs::{CtlAccess, SvcFs};
+use crate::host::SystemRunner;
 
 /// FUSE worker threads. Actions run on the tokio runtime, so these only
 /// serve lookups, attributes and reads; a few keep `ls` and `cat` snappy
@@ -60,7 +62,7 @@ pub fn run(options: MountOptions) -> Result<()> {
         ))
     })?;
 
-    let engine = Engine::new(options.engine.clone());
+    let engine = Engine::new(options.engine.clone(), backends());
     engine.reload(true);
     for problem in engine.dir_problems() {
         tracing::warn!("{problem}");
@@ -321,5 +323,13 @@ fn detach(mountpoint: &Path) {
             "lazy unmount failed: {}",
             io::Error::last_os_error()
         );
+    }
+}
+
+/// The composition root: the real backends every driver uses, built once.
+fn backends() -> Backends {
+    Backends {
+        docker: Arc::new(|host: &str| Arc::new(BollardDocker::new(host)) as Arc<dyn DockerApi>),
+        runner: Arc::new(SystemRunner),
     }
 }

@@ -15,7 +15,7 @@ use async_trait::async_trait;
 use super::{Driver, DriverContext};
 use crate::actionlog::ResourceLog;
 use crate::config::DockerdSpec;
-use crate::docker::{DockerEndpoint, DockerError};
+use crate::docker::{DockerApi, DockerError};
 use crate::error::{Error, Result};
 use crate::host::{blocking, command_line};
 use crate::model::{ResourceState, Status};
@@ -28,8 +28,6 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(30);
 const LEFTOVER_TIMEOUT: Duration = Duration::from_secs(10);
 /// Bound on reading the daemon's process state in /proc.
 const PROC_TIMEOUT: Duration = Duration::from_secs(5);
-/// Bound on one ping of the socket.
-const PING_TIMEOUT: Duration = Duration::from_secs(3);
 /// How often start and stop look at the daemon while waiting.
 const POLL_INTERVAL: Duration = Duration::from_millis(200);
 /// Lines of the daemon's log shown when it fails to start.
@@ -119,7 +117,7 @@ pub struct DockerdDriver {
     service: String,
     spec: DockerdSpec,
     paths: DaemonPaths,
-    docker: Arc<DockerEndpoint>,
+    docker: Arc<dyn DockerApi>,
     /// Exit status of a daemon this svcfs spawned, once it ended.
     exited: Arc<Mutex<Option<String>>>,
 }
@@ -137,10 +135,7 @@ impl DockerdDriver {
     }
 
     async fn answers(&self) -> std::result::Result<(), DockerError> {
-        self.docker
-            .call("ping", PING_TIMEOUT, |d| async move { d.ping().await })
-            .await
-            .map(|_| ())
+        self.docker.ping().await
     }
 
     /// The pid of the running daemon, from its pid file, checked against
@@ -293,7 +288,7 @@ impl Driver for DockerdDriver {
         let label = self.spec.data_dir.display().to_string();
         match self.answers().await {
             Ok(()) => ResourceState::new(Status::Up, label),
-            Err(DockerError::Unreachable(_)) => match self.running_pid().await {
+            Err(e) if e.is_unreachable() => match self.running_pid().await {
                 Some(pid) => ResourceState::new(Status::Warn, label).with_message(format!(
                     "dockerd (pid {pid}) runs but its socket does not answer"
                 )),

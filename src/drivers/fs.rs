@@ -652,7 +652,7 @@ impl Driver for FsDriver {
 mod tests {
     use super::*;
     use crate::actionlog::ServiceLog;
-    use crate::docker::DockerEndpoint;
+    use crate::docker::fake::FakeDocker;
     use crate::drivers::mounts::parse_mountinfo;
     use crate::drivers::mounts::tests::TempDir;
     use crate::host::FakeRunner;
@@ -869,7 +869,7 @@ mod tests {
                 service: "s".into(),
                 var_dir: "/nonexistent".into(),
                 nodename: "n".into(),
-                docker: Arc::new(DockerEndpoint::new("unix:///nonexistent.sock")),
+                docker: Arc::new(FakeDocker::new("unix:///nonexistent.sock")),
                 runner: self.runner.clone(),
                 reads: self.reads.clone(),
             };

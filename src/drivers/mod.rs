@@ -20,7 +20,7 @@ use async_trait::async_trait;
 
 use crate::actionlog::ResourceLog;
 use crate::config::{ResourceConfig, ResourceSpec};
-use crate::docker::DockerEndpoint;
+use crate::docker::DockerApi;
 use crate::error::{Error, Result};
 use crate::host::CommandRunner;
 use crate::model::ResourceState;
@@ -69,7 +69,7 @@ pub struct DriverContext {
     /// This node's name.
     pub nodename: String,
     /// The docker daemon that serves this service's containers.
-    pub docker: Arc<DockerEndpoint>,
+    pub docker: Arc<dyn DockerApi>,
     /// Runs host commands (mount, vgchange, ...).
     pub runner: Arc<dyn CommandRunner>,
     /// Host state read once for all the resources of a refresh pass.

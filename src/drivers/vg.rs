@@ -369,7 +369,7 @@ impl Driver for VgDriver {
 mod tests {
     use super::*;
     use crate::actionlog::ServiceLog;
-    use crate::docker::DockerEndpoint;
+    use crate::docker::fake::FakeDocker;
     use crate::host::FakeRunner;
 
     const VGS: &str = "vgs --noheadings --separator ';' -o vg_name,vg_tags,lv_count vgapp";
@@ -387,7 +387,7 @@ mod tests {
             service: "app.opensvc.com".into(),
             var_dir: "/nonexistent".into(),
             nodename: "deb1.opensvc.com".into(),
-            docker: Arc::new(DockerEndpoint::new("unix:///nonexistent.sock")),
+            docker: Arc::new(FakeDocker::new("unix:///nonexistent.sock")),
             runner: fake.clone(),
             reads: reads.clone(),
         };

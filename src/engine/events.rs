@@ -7,16 +7,15 @@
 //! the containers of that daemon are refreshed once: events may have been
 //! missed, or the daemon is gone.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use bollard::models::{EventMessage, EventMessageTypeEnum};
-use bollard::query_parameters::EventsOptions;
 use futures_util::StreamExt;
 
 use super::Engine;
-use crate::docker::DockerEndpoint;
+use crate::docker::DockerApi;
 use crate::drivers::container::{container_name, LABEL_RID, LABEL_SERVICE};
 use crate::model::Rid;
 
@@ -26,7 +25,7 @@ const STILL_NEEDED_CHECK: Duration = Duration::from_secs(30);
 /// Whether a service still lives in the daemon at `endpoint`; when none
 /// does (its file was removed or changed), the engine forgets the endpoint
 /// and the watcher ends, instead of reconnecting for the daemon's lifetime.
-fn still_needed(engine: &Weak<Engine>, endpoint: &DockerEndpoint) -> bool {
+fn still_needed(engine: &Weak<Engine>, endpoint: &dyn DockerApi) -> bool {
     let Some(engine) = engine.upgrade() else {
         return false;
     };
@@ -145,7 +144,7 @@ impl EventWatchers {
     }
 
     /// Make sure `endpoint` is watched.
-    pub fn watch(&mut self, engine: &Arc<Engine>, endpoint: &Arc<DockerEndpoint>) {
+    pub fn watch(&mut self, engine: &Arc<Engine>, endpoint: &Arc<dyn DockerApi>) {
         if !self.watched.insert(endpoint.host().to_string()) {
             return;
         }
@@ -155,24 +154,13 @@ impl EventWatchers {
     }
 }
 
-async fn watch_events(engine: Weak<Engine>, endpoint: Arc<DockerEndpoint>) {
-    // Filters on different keys are ANDed by docker, so no label filter:
-    // image events carry none. Unlabelled container events are skipped.
-    let filters = HashMap::from([(
-        "type".to_string(),
-        vec!["container".to_string(), "image".to_string()],
-    )]);
+async fn watch_events(engine: Weak<Engine>, endpoint: Arc<dyn DockerApi>) {
     loop {
-        if !still_needed(&engine, &endpoint) {
+        if !still_needed(&engine, endpoint.as_ref()) {
             return;
         }
-        if let Ok(client) = endpoint.client().await {
-            let options = EventsOptions {
-                since: None,
-                until: None,
-                filters: Some(filters.clone()),
-            };
-            let mut stream = client.events(Some(options));
+        // Unlabelled container events are skipped by `target_of`.
+        if let Ok(mut stream) = endpoint.events().await {
             // Whatever happened while no stream was open is looked at once
             // (after the debounce, by which time the stream is subscribed).
             match engine.upgrade() {
@@ -184,7 +172,7 @@ async fn watch_events(engine: Weak<Engine>, endpoint: Arc<DockerEndpoint>) {
                 let event = tokio::select! {
                     event = stream.next() => event,
                     _ = check.tick() => {
-                        if still_needed(&engine, &endpoint) {
+                        if still_needed(&engine, endpoint.as_ref()) {
                             continue;
                         }
                         return;
@@ -298,5 +286,143 @@ mod tests {
             target_of(&event(CONTAINER, "die", &[(LABEL_SERVICE, "app")])),
             EventTarget::Service("app".into())
         );
+    }
+
+    mod watcher {
+        //! The watcher against the fake daemon's event stream.
+
+        use std::path::PathBuf;
+
+        use super::*;
+        use crate::docker::fake::{Call, FakeContainer, FakeDocker};
+        use crate::docker::DockerApi;
+        use crate::engine::{Backends, EngineOptions};
+        use crate::model::Status;
+
+        const HOST: &str = "unix:///run/fake-docker.sock";
+        const IMAGE: &str =
+            "sha256:f66342b343ae0000000000000000000000000000000000000000000000000000";
+
+        fn ours(n: u32) -> FakeContainer {
+            let rid = format!("container#{n}");
+            FakeContainer::new(
+                &format!("app.container.{n}"),
+                IMAGE,
+                &[(LABEL_SERVICE, "app"), (LABEL_RID, rid.as_str())],
+            )
+            .started()
+        }
+
+        /// An engine with service `app` (two containers, both running in
+        /// the fake daemon), its states refreshed once, and a watcher of
+        /// the daemon's events subscribed.
+        async fn watched() -> (Arc<Engine>, Arc<FakeDocker>, PathBuf) {
+            let dir = std::env::temp_dir().join(format!(
+                "svcfs-ut-events-{}-{:?}",
+                std::process::id(),
+                std::thread::current().id()
+            ));
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(
+                dir.join("app.env"),
+                "[container#1]\nrun_image = busybox:latest\n[container#2]\nrun_image = busybox:latest\n",
+            )
+            .unwrap();
+            let docker = Arc::new(FakeDocker::new(HOST));
+            docker.add_image(IMAGE, &["busybox:latest"]);
+            docker.add_container(ours(1));
+            docker.add_container(ours(2));
+            let engine = Engine::new(
+                EngineOptions {
+                    config_dir: dir.clone(),
+                    var_dir: dir.join("var"),
+                    nodename: "n1".into(),
+                    docker_host: HOST.into(),
+                    // No periodic reconcile runs here: only events refresh.
+                    refresh_interval: Duration::from_secs(3600),
+                    status_timeout: Duration::from_secs(30),
+                },
+                Backends::fake(docker.clone()),
+            );
+            engine.reload(true);
+            engine.refresh_all().await;
+            let mut watchers = EventWatchers::default();
+            watchers.watch(&engine, &(docker.clone() as Arc<dyn DockerApi>));
+            // The subscription, and the refresh that follows it.
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            assert!(docker.calls().contains(&Call::Events));
+            (engine, docker, dir)
+        }
+
+        fn status(engine: &Engine, rid: &str) -> Option<Status> {
+            engine
+                .service("app")?
+                .snapshot()
+                .resource(rid)
+                .map(|r| r.state.status)
+        }
+
+        fn inspections(docker: &FakeDocker, name: &str) -> usize {
+            docker
+                .calls()
+                .iter()
+                .filter(|c| **c == Call::InspectContainer(name.to_string()))
+                .count()
+        }
+
+        fn container_event(action: &str, n: u32) -> EventMessage {
+            let rid = format!("container#{n}");
+            let name = format!("app.container.{n}");
+            event(
+                CONTAINER,
+                action,
+                &[
+                    (LABEL_SERVICE, "app"),
+                    (LABEL_RID, rid.as_str()),
+                    ("name", name.as_str()),
+                ],
+            )
+        }
+
+        #[tokio::test(start_paused = true)]
+        async fn an_event_refreshes_the_one_container_it_names() {
+            let (engine, docker, dir) = watched().await;
+            assert_eq!(status(&engine, "container#1"), Some(Status::Up));
+            // Stopped behind svcfs's back, without an event: nothing polls.
+            docker.update("app.container.1", |c| {
+                c.status = bollard::models::ContainerStateStatusEnum::EXITED
+            });
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            assert_eq!(status(&engine, "container#1"), Some(Status::Up));
+            let other = inspections(&docker, "app.container.2");
+            docker.emit(container_event("stop", 1));
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            assert_eq!(status(&engine, "container#1"), Some(Status::Down));
+            assert_eq!(inspections(&docker, "app.container.2"), other);
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
+
+        #[tokio::test(start_paused = true)]
+        async fn a_die_marks_the_container_down_before_docker_answers_again() {
+            let (engine, docker, dir) = watched().await;
+            // dockerd holds the container while it cleans up.
+            docker.delay("inspect container", Duration::from_secs(5));
+            docker.update("app.container.1", |c| {
+                c.status = bollard::models::ContainerStateStatusEnum::EXITED
+            });
+            docker.emit(container_event("die", 1));
+            let mut seen = None;
+            for _ in 0..1000 {
+                tokio::task::yield_now().await;
+                seen = status(&engine, "container#1");
+                if seen == Some(Status::Down) {
+                    break;
+                }
+            }
+            assert_eq!(seen, Some(Status::Down));
+            // Under the paused clock no time passed: the refresh still waits.
+            assert_eq!(status(&engine, "container#2"), Some(Status::Up));
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
     }
 }

@@ -3,6 +3,7 @@
 //! keeps states current (docker events, periodic reconcile) so that reads
 //! never wait on a backend.
 
+mod backends;
 mod events;
 mod observers;
 mod refresher;
@@ -14,16 +15,16 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime};
 
 use crate::config::{self, Problem, ServiceConfig};
-use crate::docker::DockerEndpoint;
+use crate::docker::DockerApi;
 use crate::drivers::dockerd::DaemonPaths;
 use crate::drivers::shared::HostReads;
 use crate::drivers::{self, DriverContext};
 use crate::error::{Error, Result};
-use crate::host::SystemRunner;
 use crate::sync::{lock, read, write};
 
 pub use crate::model::{parse_resource_command, parse_service_command, Verb};
 pub use crate::model::{ResourceSnapshot, ServiceSnapshot};
+pub use backends::Backends;
 pub use observers::{Observers, TreeObserver};
 pub use refresher::{jittered, sweep_for, Sweep, SAFETY_NET_EVERY};
 pub use service::{check_node, LoadedResource, LoadedService, ServiceRuntime};
@@ -52,8 +53,10 @@ pub struct EngineOptions {
 /// Every service and what they share.
 pub struct Engine {
     options: EngineOptions,
+    backends: Backends,
     services: RwLock<BTreeMap<String, Arc<ServiceRuntime>>>,
-    endpoints: Mutex<HashMap<String, Arc<DockerEndpoint>>>,
+    /// The docker client of each host in use, from [`Backends::docker`].
+    endpoints: Mutex<HashMap<String, Arc<dyn DockerApi>>>,
     dir_problems: RwLock<Vec<Problem>>,
     dir_fingerprint: Mutex<Option<Vec<(PathBuf, SystemTime, u64)>>>,
     events: Mutex<Option<events::EventWatchers>>,
@@ -68,10 +71,11 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// An engine with no service loaded yet.
-    pub fn new(options: EngineOptions) -> Arc<Engine> {
+    /// An engine with no service loaded yet, whose drivers use `backends`.
+    pub fn new(options: EngineOptions, backends: Backends) -> Arc<Engine> {
         Arc::new(Engine {
             options,
+            backends,
             services: RwLock::new(BTreeMap::new()),
             endpoints: Mutex::new(HashMap::new()),
             dir_problems: RwLock::new(Vec::new()),
@@ -145,10 +149,10 @@ impl Engine {
         }
     }
 
-    fn endpoint(self: &Arc<Self>, host: &str) -> Arc<DockerEndpoint> {
+    fn endpoint(self: &Arc<Self>, host: &str) -> Arc<dyn DockerApi> {
         let endpoint = lock(&self.endpoints)
             .entry(host.to_string())
-            .or_insert_with(|| Arc::new(DockerEndpoint::new(host)))
+            .or_insert_with(|| (self.backends.docker)(host))
             .clone();
         if let Some(watchers) = lock(&self.events).as_mut() {
             watchers.watch(self, &endpoint);
@@ -163,7 +167,7 @@ impl Engine {
             var_dir: self.options.var_dir.clone(),
             nodename: self.options.nodename.clone(),
             docker: self.endpoint(&docker_host),
-            runner: Arc::new(SystemRunner),
+            runner: self.backends.runner.clone(),
             reads: self.host_reads.clone(),
         };
         let resources = config

@@ -287,8 +287,9 @@ mod tests {
     use super::*;
     use crate::actionlog::ResourceLog;
     use crate::config::parse_service;
+    use crate::docker::fake::FakeDocker;
     use crate::drivers::Driver;
-    use crate::engine::{EngineOptions, LoadedService, ServiceRuntime};
+    use crate::engine::{Backends, EngineOptions, LoadedService, ServiceRuntime};
     use crate::error::Result;
     use crate::model::{ResourceState, Status};
     use std::collections::HashMap;
@@ -327,14 +328,17 @@ mod tests {
     /// An engine with services `names`, each with the resources of
     /// [`FILE`] behind counting drivers (containers followed by events).
     fn engine(names: &[&str]) -> (Arc<Engine>, Drivers) {
-        let engine = Engine::new(EngineOptions {
-            config_dir: PathBuf::from("/nonexistent/etc"),
-            var_dir: PathBuf::from("/nonexistent/var"),
-            nodename: "n1".into(),
-            docker_host: "unix:///nonexistent/docker.sock".into(),
-            refresh_interval: Duration::from_secs(30),
-            status_timeout: Duration::from_secs(1),
-        });
+        let engine = Engine::new(
+            EngineOptions {
+                config_dir: PathBuf::from("/nonexistent/etc"),
+                var_dir: PathBuf::from("/nonexistent/var"),
+                nodename: "n1".into(),
+                docker_host: "unix:///nonexistent/docker.sock".into(),
+                refresh_interval: Duration::from_secs(30),
+                status_timeout: Duration::from_secs(1),
+            },
+            Backends::fake(Arc::new(FakeDocker::new("unix:///nonexistent/docker.sock"))),
+        );
         let mut drivers = HashMap::new();
         for name in names {
             let config = parse_service(name, Path::new("/x/svc.env"), FILE);

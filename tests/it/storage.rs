@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use svcfs::actionlog::ServiceLog;
 use svcfs::config::{FsSpec, VgSpec};
-use svcfs::docker::DockerEndpoint;
+use svcfs::docker::BollardDocker;
 use svcfs::drivers::fs::FsDriver;
 use svcfs::drivers::vg::VgDriver;
 use svcfs::drivers::{Driver, DriverContext};
@@ -166,7 +166,7 @@ fn context(nodename: &str) -> DriverContext {
         service: "storage.svcfs.test".into(),
         var_dir: "/nonexistent".into(),
         nodename: nodename.into(),
-        docker: Arc::new(DockerEndpoint::new("unix:///nonexistent/docker.sock")),
+        docker: Arc::new(BollardDocker::new("unix:///nonexistent/docker.sock")),
         runner: Arc::new(SystemRunner),
         reads: Arc::default(),
     }

@@ -10,7 +10,11 @@ mod resolve;
 mod settle;
 mod stop;
 
+#[cfg(test)]
+mod tests;
+
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -19,15 +23,11 @@ use bollard::models::{
     ContainerCreateBody, ContainerInspectResponse, ContainerStateStatusEnum, HealthStatusEnum,
     HostConfig, RestartPolicy, RestartPolicyNameEnum,
 };
-use bollard::query_parameters::{
-    CreateContainerOptions, LogsOptions, RemoveContainerOptions, RenameContainerOptions,
-};
-use futures_util::StreamExt;
 
 use super::{Driver, DriverContext};
 use crate::actionlog::ResourceLog;
 use crate::config::ContainerSpec;
-use crate::docker::{DockerEndpoint, DockerError};
+use crate::docker::{DockerApi, DockerError};
 use crate::error::{Error, Result};
 use crate::model::{ResourceState, Rid, Status};
 
@@ -51,12 +51,10 @@ pub fn config_fingerprint(spec: &ContainerSpec) -> String {
     format!("{hash:016x}")
 }
 
-/// Bound on quick docker calls (inspect, create, rename, remove).
-const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often start and stop look at the container while waiting.
 const POLL_INTERVAL: Duration = Duration::from_millis(100);
 /// Lines of container output shown when a start fails.
-const FAILURE_LOG_LINES: &str = "10";
+const FAILURE_LOG_LINES: usize = 10;
 
 /// The container name svcfs owns for a resource: `<svc>.container.<N>`.
 pub fn container_name(service: &str, rid: &Rid) -> String {
@@ -298,7 +296,10 @@ pub struct ContainerDriver {
     rid: Rid,
     name: String,
     spec: ContainerSpec,
-    docker: Arc<DockerEndpoint>,
+    docker: Arc<dyn DockerApi>,
+    /// Where the host's processes are (`/proc`): docker's `State.Pid` is a
+    /// host pid, for the private daemon too.
+    proc_root: PathBuf,
 }
 
 impl ContainerDriver {
@@ -310,7 +311,15 @@ impl ContainerDriver {
             rid,
             spec,
             docker: ctx.docker.clone(),
+            proc_root: PathBuf::from("/proc"),
         }
+    }
+
+    /// The same, reading PID 1 under another `/proc`.
+    #[cfg(test)]
+    pub(crate) fn with_proc_root(mut self, root: PathBuf) -> Self {
+        self.proc_root = root;
+        self
     }
 
     fn prev_name(&self) -> String {
@@ -318,29 +327,15 @@ impl ContainerDriver {
     }
 
     async fn inspect(&self, name: &str) -> std::result::Result<Option<Observed>, DockerError> {
-        let name = name.to_string();
-        let found = self
-            .docker
-            .call("inspect container", CALL_TIMEOUT, |d| async move {
-                d.inspect_container(&name, None).await
-            })
-            .await;
-        match found {
+        match self.docker.inspect_container(name).await {
             Ok(c) => Ok(Some(Observed::from_inspect(c))),
-            Err(DockerError::NotFound(_)) => Ok(None),
+            Err(e) if e.is_not_found() => Ok(None),
             Err(e) => Err(e),
         }
     }
 
     async fn image(&self, reference: &str) -> std::result::Result<Option<ImageInfo>, DockerError> {
-        let reference = reference.to_string();
-        let found = self
-            .docker
-            .call("inspect image", CALL_TIMEOUT, |d| async move {
-                d.inspect_image(&reference).await
-            })
-            .await;
-        match found {
+        match self.docker.inspect_image(reference).await {
             Ok(image) => Ok(Some(ImageInfo {
                 id: image.id.unwrap_or_default(),
                 repo_tag: image
@@ -349,7 +344,7 @@ impl ContainerDriver {
                     .into_iter()
                     .find(|t| t != "<none>:<none>"),
             })),
-            Err(DockerError::NotFound(_)) => Ok(None),
+            Err(e) if e.is_not_found() => Ok(None),
             Err(e) => Err(e),
         }
     }
@@ -392,12 +387,13 @@ impl ContainerDriver {
     /// A docker failure during an action, naming the daemon and, when it is
     /// not running, what to do.
     fn docker_error(&self, e: DockerError) -> Error {
-        match e {
-            DockerError::Unreachable(_) => Error::backend(format!(
+        if e.is_unreachable() {
+            Error::backend(format!(
                 "docker daemon is not running (no answer on {}): start it first (the service's dockerd resource, or startcontainer)",
-                self.docker.host()
-            )),
-            other => other.into_error(),
+                e.host
+            ))
+        } else {
+            e.into_error()
         }
     }
 
@@ -422,15 +418,9 @@ impl ContainerDriver {
             &self.name,
             &self.spec,
         ));
-        let options = CreateContainerOptions {
-            name: Some(self.name.clone()),
-            platform: String::new(),
-        };
         let created = self
             .docker
-            .call("create container", CALL_TIMEOUT, |d| async move {
-                d.create_container(Some(options), body).await
-            })
+            .create_container(&self.name, body)
             .await
             .map_err(|e| self.docker_error(e))?;
         log.info(format!("output:\n{}", created.id));
@@ -446,11 +436,8 @@ impl ContainerDriver {
             self.docker.host(),
             short_id(id)
         ));
-        let target = id.to_string();
         self.docker
-            .call("start container", CALL_TIMEOUT, |d| async move {
-                d.start_container(&target, None).await
-            })
+            .start_container(id)
             .await
             .map_err(|e| self.docker_error(e))
     }
@@ -461,16 +448,8 @@ impl ContainerDriver {
             self.docker.host(),
             short_id(from)
         ));
-        let (target, options) = (
-            from.to_string(),
-            RenameContainerOptions {
-                name: to.to_string(),
-            },
-        );
         self.docker
-            .call("rename container", CALL_TIMEOUT, |d| async move {
-                d.rename_container(&target, options).await
-            })
+            .rename_container(from, to)
             .await
             .map_err(|e| self.docker_error(e))
     }
@@ -481,39 +460,14 @@ impl ContainerDriver {
             self.docker.host(),
             short_id(id)
         ));
-        let target = id.to_string();
-        let options = RemoveContainerOptions {
-            force: true,
-            ..Default::default()
-        };
         self.docker
-            .call("remove container", CALL_TIMEOUT, |d| async move {
-                d.remove_container(&target, Some(options)).await
-            })
+            .remove_container(id)
             .await
             .map_err(|e| self.docker_error(e))
     }
 
     async fn last_output(&self, id: &str) -> String {
-        let target = id.to_string();
-        let options = LogsOptions {
-            stdout: true,
-            stderr: true,
-            tail: FAILURE_LOG_LINES.to_string(),
-            ..Default::default()
-        };
-        let collected = self
-            .docker
-            .call("container logs", CALL_TIMEOUT, |d| async move {
-                let mut out = String::new();
-                let mut stream = d.logs(&target, Some(options));
-                while let Some(chunk) = stream.next().await {
-                    out.push_str(&String::from_utf8_lossy(&chunk?.into_bytes()));
-                }
-                Ok(out)
-            })
-            .await;
-        match collected {
+        match self.docker.container_logs(id, FAILURE_LOG_LINES).await {
             Ok(out) if out.trim().is_empty() => "(no output)".to_string(),
             Ok(out) => out.replace('\r', "").trim_end().to_string(),
             Err(e) => format!("(output unavailable: {})", e.message()),
@@ -549,8 +503,8 @@ impl ContainerDriver {
             if c.exited && !c.running {
                 let output = self.last_output(id).await;
                 return Err(Error::backend(format!(
-                    "container exited with code {} while starting; last output:\n{output}",
-                    c.exit_code
+                    "container {} of {} exited with code {} while starting; last output:\n{output}",
+                    self.name, self.rid, c.exit_code
                 )));
             }
             if c.running {
@@ -561,7 +515,7 @@ impl ContainerDriver {
                 match c.health {
                     None if settled => return Ok(()),
                     None => {
-                        settle::settle(c.pid, id, settle).await;
+                        settle::settle(&self.proc_root, c.pid, id, settle).await;
                         settled = true;
                         // Look again at once: it may have exited meanwhile.
                         continue;
@@ -670,7 +624,9 @@ impl Driver for ContainerDriver {
     async fn status(&self) -> ResourceState {
         match self.observe().await {
             Ok(state) => state,
-            Err(DockerError::Unreachable(_)) => {
+            // The documented status line; the daemon is named in the
+            // failures of actions.
+            Err(e) if e.is_unreachable() => {
                 ResourceState::new(Status::Down, self.spec.run_image.clone())
                     .with_message("docker daemon is not running")
             }
@@ -712,8 +668,11 @@ impl Driver for ContainerDriver {
         let found = match self.inspect(&self.name).await {
             // No daemon, no running container: its containers died with it
             // (or never started), so there is nothing to stop.
-            Err(DockerError::Unreachable(_)) => {
-                log.info("docker daemon is not running: the container is down");
+            Err(e) if e.is_unreachable() => {
+                log.info(format!(
+                    "docker daemon is not running (no answer on {}): the container is down",
+                    e.host
+                ));
                 return Ok(());
             }
             other => other.map_err(|e| self.docker_error(e))?,
@@ -749,299 +708,5 @@ impl Driver for ContainerDriver {
                 "{other} does not apply to containers"
             ))),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn rid(s: &str) -> Rid {
-        Rid::parse(s).unwrap()
-    }
-
-    fn spec(run_args: &str) -> ContainerSpec {
-        ContainerSpec {
-            run_image: "f66342b343ae".into(),
-            run_command: vec!["/bin/sh".into()],
-            run_args: run_args.into(),
-            start_timeout: Duration::from_secs(60),
-            stop_timeout: Duration::from_secs(10),
-            stop_wait: crate::config::StopWait::Auto,
-        }
-    }
-
-    fn busybox() -> ImageInfo {
-        ImageInfo {
-            id: "sha256:f66342b343ae0000".into(),
-            repo_tag: Some("busybox:latest".into()),
-        }
-    }
-
-    fn running(service: &str, r: &Rid, image: &str) -> Observed {
-        Observed {
-            id: "2d4b80bdec715a7df33bc0bb36b8e65598e41d83d0b8919b717287b3ca9c9dae".into(),
-            image_id: image.into(),
-            running: true,
-            exited: false,
-            exit_code: 0,
-            health: None,
-            health_output: None,
-            pid: 4242,
-            stop_signal: None,
-            labels: HashMap::from([
-                (LABEL_SERVICE.to_string(), service.to_string()),
-                (LABEL_RID.to_string(), r.to_string()),
-            ]),
-        }
-    }
-
-    #[test]
-    fn inspect_gives_pid1_and_the_stop_signal() {
-        let inspect = |pid: i64, signal: Option<&str>| {
-            Observed::from_inspect(ContainerInspectResponse {
-                state: Some(bollard::models::ContainerState {
-                    running: Some(pid > 0),
-                    pid: Some(pid),
-                    ..Default::default()
-                }),
-                config: Some(bollard::models::ContainerConfig {
-                    stop_signal: signal.map(str::to_string),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            })
-        };
-        let running = inspect(11058, Some("SIGQUIT"));
-        assert_eq!(running.pid, 11058);
-        assert_eq!(running.stop_signal.as_deref(), Some("SIGQUIT"));
-        let stopped = inspect(0, Some(""));
-        assert_eq!(stopped.pid, 0);
-        assert_eq!(stopped.stop_signal, None);
-        assert_eq!(inspect(-1, None).pid, 0);
-    }
-
-    #[test]
-    fn names_follow_the_tutorial() {
-        assert_eq!(
-            container_name("app.opensvc.com", &rid("container#3")),
-            "app.opensvc.com.container.3"
-        );
-        assert_eq!(short_id("sha256:2d4b80bdec715a7df33"), "2d4b80bdec71");
-        assert_eq!(short_id("abc"), "abc");
-    }
-
-    #[test]
-    fn never_started_container_is_down_with_tutorial_message() {
-        let r = rid("container#1");
-        let state = container_state("app", &r, "f66342b343ae", "fp", Some(&busybox()), None);
-        assert_eq!(state.status, Status::Down);
-        assert_eq!(state.label, "busybox:latest");
-        assert_eq!(state.messages, ["can not find container id"]);
-    }
-
-    #[test]
-    fn running_container_label_is_short_id_at_repo_tag() {
-        let r = rid("container#1");
-        let image = busybox();
-        let c = running("app", &r, &image.id);
-        let state = container_state(
-            "app",
-            &r,
-            "f66342b343ae",
-            "fp",
-            Some(&image),
-            Some((&c, Some(&image))),
-        );
-        assert_eq!(state.status, Status::Up);
-        assert_eq!(state.label, "2d4b80bdec71@busybox:latest");
-        assert!(state.messages.is_empty());
-    }
-
-    #[test]
-    fn stopped_container_is_down_without_message() {
-        let r = rid("container#1");
-        let image = busybox();
-        let mut c = running("app", &r, &image.id);
-        c.running = false;
-        let state = container_state(
-            "app",
-            &r,
-            "f66342b343ae",
-            "fp",
-            Some(&image),
-            Some((&c, Some(&image))),
-        );
-        assert_eq!(state.status, Status::Down);
-        assert!(state.messages.is_empty());
-    }
-
-    #[test]
-    fn image_drift_is_a_warning_naming_both_images() {
-        let r = rid("container#1");
-        let old = busybox();
-        let new = ImageInfo {
-            id: "sha256:c8f0cfead624".into(),
-            repo_tag: Some("google/busybox:latest".into()),
-        };
-        let c = running("app", &r, &old.id);
-        let state = container_state(
-            "app",
-            &r,
-            "c8f0cfead624",
-            "fp",
-            Some(&new),
-            Some((&c, Some(&old))),
-        );
-        assert_eq!(state.status, Status::Warn);
-        assert_eq!(
-            state.messages,
-            ["the current container is based on image busybox:latest instead of c8f0cfead624"]
-        );
-    }
-
-    #[test]
-    fn changed_command_or_args_is_a_warning() {
-        let r = rid("container#1");
-        let image = busybox();
-        let mut c = running("app", &r, &image.id);
-        c.labels.insert(LABEL_CONFIG.into(), "fp".into());
-        let same = container_state(
-            "app",
-            &r,
-            "busybox",
-            "fp",
-            Some(&image),
-            Some((&c, Some(&image))),
-        );
-        assert_eq!(same.status, Status::Up);
-        let changed = container_state(
-            "app",
-            &r,
-            "busybox",
-            "other",
-            Some(&image),
-            Some((&c, Some(&image))),
-        );
-        assert_eq!(changed.status, Status::Warn);
-        assert!(changed.messages[0].contains("another run_command or run_args"));
-    }
-
-    #[test]
-    fn fingerprints_are_stable_and_tell_specs_apart() {
-        let a = spec("-p 8888:8000");
-        assert_eq!(config_fingerprint(&a), config_fingerprint(&a.clone()));
-        assert_eq!(config_fingerprint(&a).len(), 16);
-        assert_ne!(
-            config_fingerprint(&a),
-            config_fingerprint(&spec("-p 8889:8000"))
-        );
-        let mut b = a.clone();
-        b.run_command = vec!["/bin/sh".into(), "-c".into(), "true".into()];
-        assert_ne!(config_fingerprint(&a), config_fingerprint(&b));
-        // Known value: a change of algorithm would recreate every container.
-        assert_eq!(config_fingerprint(&spec("")), "b10bbc6334850a0d");
-    }
-
-    #[test]
-    fn foreign_container_with_our_name_is_a_warning() {
-        let r = rid("container#1");
-        let image = busybox();
-        let mut c = running("app", &r, &image.id);
-        c.labels.clear();
-        let state = container_state(
-            "app",
-            &r,
-            "busybox",
-            "fp",
-            Some(&image),
-            Some((&c, Some(&image))),
-        );
-        assert_eq!(state.status, Status::Warn);
-        assert!(state.messages[0].contains("not created by svcfs"));
-    }
-
-    #[test]
-    fn unhealthy_running_container_is_a_warning() {
-        let r = rid("container#1");
-        let image = busybox();
-        let mut c = running("app", &r, &image.id);
-        c.health = Some(HealthStatusEnum::UNHEALTHY);
-        c.health_output = Some("connection refused".into());
-        let state = container_state(
-            "app",
-            &r,
-            "busybox",
-            "fp",
-            Some(&image),
-            Some((&c, Some(&image))),
-        );
-        assert_eq!(state.status, Status::Warn);
-        assert_eq!(
-            state.messages,
-            ["container is unhealthy: connection refused"]
-        );
-    }
-
-    #[test]
-    fn missing_image_is_reported() {
-        let r = rid("container#2");
-        let state = container_state("app", &r, "30e0b59613ff", "fp", None, None);
-        assert_eq!(state.label, "30e0b59613ff");
-        assert_eq!(state.messages.len(), 2);
-        assert!(state.messages[1].contains("not in the local image store"));
-    }
-
-    #[tokio::test]
-    async fn create_body_sets_what_svcfs_owns() {
-        let r = rid("container#2");
-        let body = create_body("app", &r, &spec("-p 8888:8000"), "busybox:latest")
-            .await
-            .unwrap();
-        assert_eq!(body.image.as_deref(), Some("busybox:latest"));
-        assert_eq!(body.cmd, Some(vec!["/bin/sh".to_string()]));
-        assert_eq!((body.tty, body.open_stdin), (Some(true), Some(true)));
-        let labels = body.labels.unwrap();
-        assert_eq!(labels[LABEL_SERVICE], "app");
-        assert_eq!(labels[LABEL_RID], "container#2");
-        let host = body.host_config.unwrap();
-        assert_eq!(
-            host.restart_policy.unwrap().name,
-            Some(RestartPolicyNameEnum::NO)
-        );
-        assert!(host.port_bindings.unwrap().contains_key("8000/tcp"));
-    }
-
-    #[tokio::test]
-    async fn create_body_keeps_an_explicit_restart_policy() {
-        let body = create_body("app", &rid("container#1"), &spec("--restart always"), "x")
-            .await
-            .unwrap();
-        assert_eq!(
-            body.host_config.unwrap().restart_policy.unwrap().name,
-            Some(RestartPolicyNameEnum::ALWAYS)
-        );
-    }
-
-    #[tokio::test]
-    async fn empty_run_command_keeps_the_image_cmd() {
-        let mut s = spec("");
-        s.run_command.clear();
-        let body = create_body("app", &rid("container#1"), &s, "x")
-            .await
-            .unwrap();
-        assert_eq!(body.cmd, None);
-    }
-
-    #[test]
-    fn equivalent_command_reads_like_the_tutorial() {
-        assert_eq!(
-            equivalent_run_command(
-                "unix:///opt/opensvc/var/app.opensvc.com/docker.sock",
-                "app.opensvc.com.container.1",
-                &spec("")
-            ),
-            "docker -H unix:///opt/opensvc/var/app.opensvc.com/docker.sock run -t -i -d --name=app.opensvc.com.container.1 f66342b343ae /bin/sh"
-        );
     }
 }

@@ -47,19 +47,20 @@ pub fn classify(pid1: Option<&Pid1>) -> Look {
     }
 }
 
-/// Wait until PID 1 (host pid `pid` of container `id`) settles, is gone,
-/// or `limit` passed; the caller then looks at the container again.
-pub async fn settle(pid: u32, id: &str, limit: Duration) {
+/// Wait until PID 1 (host pid `pid` of container `id`, under the host's
+/// `/proc` at `proc_root`) settles, is gone, or `limit` passed; the caller
+/// then looks at the container again.
+pub async fn settle(proc_root: &Path, pid: u32, id: &str, limit: Duration) {
     let started = Instant::now();
     let mut waiting = 0;
     let mut seen = false;
     while started.elapsed() < limit {
         tokio::time::sleep(SAMPLE).await;
-        let id = id.to_string();
+        let (id, root) = (id.to_string(), proc_root.to_path_buf());
         let look = blocking(
             "looking at the container's PID 1",
             LOOK_TIMEOUT,
-            move || classify(pid1::read(Path::new("/proc"), pid, &id).as_ref()),
+            move || classify(pid1::read(&root, pid, &id).as_ref()),
         )
         .await
         .unwrap_or(Look::Unseen);
@@ -126,7 +127,7 @@ mod tests {
     async fn an_unseen_pid1_waits_the_whole_window() {
         let started = Instant::now();
         // Pid 0 never names a process of a container.
-        settle(0, "none", Duration::from_millis(60)).await;
+        settle(Path::new("/proc"), 0, "none", Duration::from_millis(60)).await;
         assert!(started.elapsed() >= Duration::from_millis(60));
     }
 }

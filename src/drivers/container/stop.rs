@@ -6,26 +6,19 @@
 //! instead: the same end state, without the wait. Either way the stop ends
 //! when docker says the container is down.
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
-use bollard::query_parameters::{KillContainerOptions, StopContainerOptions};
-
 use super::pid1::{self, Pid1, StopSignal};
-use super::{short_id, ContainerDriver, Observed, CALL_TIMEOUT, POLL_INTERVAL};
+use super::{short_id, ContainerDriver, Observed, POLL_INTERVAL};
 use crate::actionlog::ResourceLog;
 use crate::config::StopWait;
-use crate::docker::DockerError;
+use crate::docker::ErrorKind;
 use crate::error::{Error, Result};
 use crate::host::blocking;
 use crate::model::Rid;
 
-/// Extra time given to `docker stop` beyond the container's grace period,
-/// and the bound on the wait for the down status after stop or kill.
+/// Bound on the wait for the down status after stop or kill.
 const STOP_SLACK: Duration = Duration::from_secs(30);
-/// Where the host's processes are: docker's `State.Pid` is a host pid,
-/// for the private daemon too.
-const PROC_ROOT: &str = "/proc";
 /// Bound on reading PID 1's state in /proc.
 const PROC_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -103,9 +96,9 @@ impl ContainerDriver {
         if c.pid == 0 {
             return None;
         }
-        let (pid, id) = (c.pid, c.id.clone());
+        let (pid, id, root) = (c.pid, c.id.clone(), self.proc_root.clone());
         let found = blocking("reading the container's PID 1", PROC_TIMEOUT, move || {
-            pid1::read(Path::new(PROC_ROOT), pid, &id)
+            pid1::read(&root, pid, &id)
         })
         .await;
         match found {
@@ -127,16 +120,8 @@ impl ContainerDriver {
             self.docker.host(),
             short_id(id)
         ));
-        let grace = self.spec.stop_timeout;
-        let options = StopContainerOptions {
-            signal: None,
-            t: Some(i32::try_from(grace.as_secs()).unwrap_or(i32::MAX)),
-        };
-        let target = id.to_string();
         self.docker
-            .call("stop container", grace + STOP_SLACK, |d| async move {
-                d.stop_container(&target, Some(options)).await
-            })
+            .stop_container(id, self.spec.stop_timeout)
             .await
             .map_err(|e| self.docker_error(e))
     }
@@ -147,19 +132,9 @@ impl ContainerDriver {
             self.docker.host(),
             short_id(id)
         ));
-        let target = id.to_string();
-        let options = KillContainerOptions {
-            signal: "SIGKILL".to_string(),
-        };
-        let killed = self
-            .docker
-            .call("kill container", CALL_TIMEOUT, |d| async move {
-                d.kill_container(&target, Some(options)).await
-            })
-            .await;
-        match killed {
+        match self.docker.kill_container(id, "SIGKILL").await {
             // It stopped on its own meanwhile: down is what was wanted.
-            Err(DockerError::Api(409, _)) => Ok(()),
+            Err(e) if e.kind == ErrorKind::Api(409) => Ok(()),
             other => other.map_err(|e| self.docker_error(e)),
         }
     }

@@ -1,0 +1,303 @@
+//! What svcfs asks of a docker daemon, as one trait: the container driver,
+//! the private daemon's driver and the event watchers see nothing else, so
+//! they are tested against [`fake::FakeDocker`] without a daemon. The one
+//! real implementation, over bollard, is [`BollardDocker`].
+
+mod bollard;
+#[cfg(test)]
+pub mod fake;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ::bollard::models::{
+    ContainerCreateBody, ContainerCreateResponse, ContainerInspectResponse, EventMessage,
+    ImageInspect,
+};
+use async_trait::async_trait;
+use futures_util::stream::BoxStream;
+
+use crate::error::Error;
+
+pub use self::bollard::BollardDocker;
+
+/// The docker host used when neither `--docker-host` nor `DOCKER_HOST` is set.
+pub const DEFAULT_DOCKER_HOST: &str = "unix:///var/run/docker.sock";
+
+/// Docker events of containers and images, as they come.
+pub type EventStream = BoxStream<'static, Result<EventMessage, DockerError>>;
+
+/// The docker client of a host (`unix:///…`, `tcp://…`): the composition
+/// root's way of giving the engine its daemons.
+pub type DockerFactory = Arc<dyn Fn(&str) -> Arc<dyn DockerApi> + Send + Sync>;
+
+/// The calls svcfs makes to one docker daemon. Implementations bound every
+/// call; errors name the daemon and what was asked.
+#[async_trait]
+pub trait DockerApi: Send + Sync {
+    /// The host string, as `docker -H` takes it.
+    fn host(&self) -> &str;
+
+    /// Whether the daemon answers.
+    async fn ping(&self) -> Result<(), DockerError>;
+
+    /// The API version the daemon speaks (`1.41`).
+    async fn api_version(&self) -> Result<String, DockerError>;
+
+    /// A container, by name or id.
+    async fn inspect_container(
+        &self,
+        name_or_id: &str,
+    ) -> Result<ContainerInspectResponse, DockerError>;
+
+    /// An image of the local store, by reference or id.
+    async fn inspect_image(&self, reference: &str) -> Result<ImageInspect, DockerError>;
+
+    /// Create a container named `name`.
+    async fn create_container(
+        &self,
+        name: &str,
+        body: ContainerCreateBody,
+    ) -> Result<ContainerCreateResponse, DockerError>;
+
+    /// Start a created or stopped container.
+    async fn start_container(&self, id: &str) -> Result<(), DockerError>;
+
+    /// `docker stop -t grace`: the stop signal, then SIGKILL after `grace`.
+    async fn stop_container(&self, id: &str, grace: Duration) -> Result<(), DockerError>;
+
+    /// `docker kill --signal signal`.
+    async fn kill_container(&self, id: &str, signal: &str) -> Result<(), DockerError>;
+
+    /// `docker rename id to`.
+    async fn rename_container(&self, id: &str, to: &str) -> Result<(), DockerError>;
+
+    /// `docker rm -f id`.
+    async fn remove_container(&self, id: &str) -> Result<(), DockerError>;
+
+    /// The last `tail` lines of a container's output (stdout and stderr).
+    async fn container_logs(&self, id: &str, tail: usize) -> Result<String, DockerError>;
+
+    /// Events of containers and images from now on; the stream ends when
+    /// the connection breaks.
+    async fn events(&self) -> Result<EventStream, DockerError>;
+
+    /// Forget the connection (the daemon went away or was stopped), so the
+    /// next call connects again at once, to whatever daemon answers then.
+    async fn reset(&self);
+}
+
+/// The kind of a docker failure: what the caller may do about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// Nothing answers on the socket.
+    Unreachable,
+    /// The daemon did not answer within the bound.
+    TimedOut,
+    /// The object does not exist (HTTP 404).
+    NotFound,
+    /// The daemon refused the request with this HTTP status.
+    Api(u16),
+    /// Anything else (bad response, I/O mid-request).
+    Other,
+}
+
+/// What went wrong talking to docker, naming the daemon and the call
+/// (with the container or image it was about).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DockerError {
+    /// What kind of failure.
+    pub kind: ErrorKind,
+    /// The daemon, as `docker -H` takes it.
+    pub host: String,
+    /// What was asked: `start container 2d4b80bdec71`.
+    pub call: String,
+    /// What the daemon or the transport said.
+    pub detail: String,
+}
+
+impl DockerError {
+    /// An error of `kind` from `host` answering `call`.
+    pub fn new(
+        kind: ErrorKind,
+        host: impl Into<String>,
+        call: impl Into<String>,
+        detail: impl Into<String>,
+    ) -> Self {
+        DockerError {
+            kind,
+            host: host.into(),
+            call: call.into(),
+            detail: detail.into(),
+        }
+    }
+
+    /// Sort a bollard error into what an operator needs to know.
+    pub fn from_bollard(e: ::bollard::errors::Error, host: &str, call: &str) -> Self {
+        use ::bollard::errors::Error as B;
+        let (kind, detail) = match e {
+            B::DockerResponseServerError {
+                status_code: 404,
+                message,
+            } => (ErrorKind::NotFound, message),
+            B::DockerResponseServerError {
+                status_code,
+                message,
+            } => (ErrorKind::Api(status_code), message),
+            B::SocketNotFoundError(path) => {
+                (ErrorKind::Unreachable, format!("no socket at {path}"))
+            }
+            B::RequestTimeoutError => (ErrorKind::TimedOut, "request timed out".into()),
+            B::HyperLegacyError { .. } | B::IOError { .. } => {
+                let text = e.to_string();
+                if is_connection_failure(&text) {
+                    (ErrorKind::Unreachable, text)
+                } else {
+                    (ErrorKind::Other, text)
+                }
+            }
+            other => (ErrorKind::Other, other.to_string()),
+        };
+        DockerError::new(kind, host, call, detail)
+    }
+
+    /// Whether nothing answers on the socket.
+    pub fn is_unreachable(&self) -> bool {
+        self.kind == ErrorKind::Unreachable
+    }
+
+    /// Whether the object asked about does not exist.
+    pub fn is_not_found(&self) -> bool {
+        self.kind == ErrorKind::NotFound
+    }
+
+    /// The message an operator sees.
+    pub fn message(&self) -> String {
+        let DockerError {
+            host, call, detail, ..
+        } = self;
+        match self.kind {
+            ErrorKind::Unreachable => format!("docker daemon is not running (no answer on {host})"),
+            ErrorKind::TimedOut => {
+                format!("docker daemon did not answer on {host}: {call}: {detail}")
+            }
+            ErrorKind::NotFound => format!("{call} on {host}: {detail}"),
+            ErrorKind::Api(status) => {
+                format!("docker on {host} refused to {call} ({status}): {detail}")
+            }
+            ErrorKind::Other => format!("{call} on {host} failed: {detail}"),
+        }
+    }
+
+    /// The svcfs error, with its errno chosen by the kind of failure.
+    pub fn into_error(self) -> Error {
+        match self.kind {
+            ErrorKind::TimedOut => Error::timed_out(self.message()),
+            _ => Error::backend(self.message()),
+        }
+    }
+}
+
+impl std::fmt::Display for DockerError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message())
+    }
+}
+
+fn is_connection_failure(text: &str) -> bool {
+    let text = text.to_ascii_lowercase();
+    [
+        "connect",
+        "refused",
+        "no such file",
+        "not found",
+        "broken pipe",
+        "reset",
+    ]
+    .iter()
+    .any(|needle| text.contains(needle))
+}
+
+/// `/var/run/docker.sock` → `unix:///var/run/docker.sock`; other hosts stay
+/// as written, so log lines and `svcfs docker` use what `docker -H` takes.
+pub fn normalize_host(host: &str) -> String {
+    if host.starts_with('/') {
+        format!("unix://{host}")
+    } else {
+        host.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HOST: &str = "unix:///var/run/docker.sock";
+
+    #[test]
+    fn hosts_are_normalized() {
+        assert_eq!(normalize_host("/run/d.sock"), "unix:///run/d.sock");
+        assert_eq!(normalize_host("unix:///run/d.sock"), "unix:///run/d.sock");
+        assert_eq!(normalize_host("tcp://10.0.0.1:2375"), "tcp://10.0.0.1:2375");
+    }
+
+    #[test]
+    fn missing_socket_means_daemon_not_running_and_names_it() {
+        let e = DockerError::from_bollard(
+            ::bollard::errors::Error::SocketNotFoundError("/x".into()),
+            HOST,
+            "ping",
+        );
+        assert!(e.is_unreachable());
+        assert_eq!(
+            e.message(),
+            "docker daemon is not running (no answer on unix:///var/run/docker.sock)"
+        );
+        assert_eq!(e.into_error().errno(), libc::EIO);
+    }
+
+    #[test]
+    fn not_found_is_told_apart_from_refusals() {
+        let e = DockerError::from_bollard(
+            ::bollard::errors::Error::DockerResponseServerError {
+                status_code: 404,
+                message: "No such container: x".into(),
+            },
+            HOST,
+            "inspect container x",
+        );
+        assert!(e.is_not_found());
+        assert_eq!(
+            e.message(),
+            "inspect container x on unix:///var/run/docker.sock: No such container: x"
+        );
+        let e = DockerError::from_bollard(
+            ::bollard::errors::Error::DockerResponseServerError {
+                status_code: 409,
+                message: "conflict".into(),
+            },
+            HOST,
+            "kill container 2d4b80bdec71",
+        );
+        assert_eq!(e.kind, ErrorKind::Api(409));
+        assert_eq!(
+            e.message(),
+            "docker on unix:///var/run/docker.sock refused to kill container 2d4b80bdec71 (409): conflict"
+        );
+    }
+
+    #[test]
+    fn a_timeout_names_the_daemon_and_the_call_and_is_etimedout() {
+        let e = DockerError::new(
+            ErrorKind::TimedOut,
+            HOST,
+            "inspect image busybox",
+            "took longer than 10s",
+        );
+        assert_eq!(
+            e.message(),
+            "docker daemon did not answer on unix:///var/run/docker.sock: inspect image busybox: took longer than 10s"
+        );
+        assert_eq!(e.into_error().errno(), libc::ETIMEDOUT);
+    }
+}
