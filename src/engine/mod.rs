@@ -3,6 +3,7 @@
 //! keeps states current (docker events, periodic reconcile) so that reads
 //! never wait on a backend.
 
+mod deadline;
 mod events;
 mod observers;
 mod refresher;
