@@ -1,7 +1,9 @@
 //! Host commands (mount, fsck, losetup, vgchange, ping, ...) behind a small
 //! trait, so drivers are unit-tested against a recording fake and run the
 //! real thing in integration tests. Every command has a timeout, a debug
-//! log line with its duration, and LVM's fd warnings silenced.
+//! log line with its duration, and LVM's fd warnings silenced; it is
+//! always reaped (killed with its process group first when it outlives
+//! its bound or its caller), and few run at once.
 
 #[cfg(test)]
 use std::collections::VecDeque;
