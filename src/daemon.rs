@@ -22,6 +22,15 @@ use crate::host::SystemRunner;
 /// while several clients read at once.
 const FUSE_THREADS: usize = 4;
 
+/// Threads of tokio's blocking pool (its default is 512). It runs the
+/// host inspection of status checks and actions (mount table, /proc,
+/// paths: each microseconds to milliseconds, see `bounded`), name lookups
+/// and file reads. Jobs beyond these wait in a queue, bounded by their
+/// caller's timeout: a refresh of a thousand services then queues instead
+/// of growing hundreds of threads, and a hung filesystem that pins some of
+/// them shows as ETIMEDOUT checks, not as a daemon with 500 threads.
+const BLOCKING_THREADS: usize = 16;
+
 /// How long the mount waits for the first state refresh.
 const FIRST_REFRESH_WAIT: Duration = Duration::from_secs(2);
 
@@ -42,6 +51,7 @@ pub struct MountOptions {
 pub fn run(options: MountOptions) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(4)
+        .max_blocking_threads(BLOCKING_THREADS)
         .enable_all()
         .thread_name("svcfs-engine")
         .build()

@@ -1,9 +1,13 @@
 //! Host commands (mount, fsck, losetup, vgchange, ping, ...) behind a small
 //! trait, so drivers are unit-tested against a recording fake and run the
 //! real thing in integration tests. Every command has a timeout, a debug
-//! log line with its duration, and LVM's fd warnings silenced.
+//! log line with its duration, and LVM's fd warnings silenced; it is
+//! always reaped (killed with its process group first when it outlives
+//! its bound or its caller), and few run at once.
 
+#[cfg(test)]
 use std::collections::VecDeque;
+#[cfg(test)]
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -29,6 +33,7 @@ impl CommandOutput {
     }
 
     /// A successful output with this stdout (for fakes).
+    #[cfg(test)]
     pub fn ok(stdout: &str) -> Self {
         CommandOutput {
             code: Some(0),
@@ -38,6 +43,7 @@ impl CommandOutput {
     }
 
     /// A failed output with this exit code and stderr (for fakes).
+    #[cfg(test)]
     pub fn failed(code: i32, stderr: &str) -> Self {
         CommandOutput {
             code: Some(code),
@@ -89,23 +95,15 @@ pub fn quote_if_needed(word: &str) -> String {
     }
 }
 
-/// Run blocking host inspection (the mount table, `/proc`, path
-/// resolution) off the runtime, bounded: a hung filesystem or a process
-/// stuck in the kernel makes it ETIMEDOUT instead of freezing the action
-/// that holds the service's lock.
+/// [`crate::bounded::bounded_blocking`] about the host itself, for the
+/// callers that name their target in `what` (the container driver, until
+/// it moves onto the `bounded` module with its DockerApi rewrite).
 pub async fn blocking<T: Send + 'static>(
     what: &str,
-    limit: Duration,
+    limit: std::time::Duration,
     f: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T> {
-    match tokio::time::timeout(limit, tokio::task::spawn_blocking(f)).await {
-        Ok(Ok(value)) => Ok(value),
-        Ok(Err(e)) => Err(Error::backend(format!("{what} failed: {e}"))),
-        Err(_) => Err(Error::timed_out(format!(
-            "{what} did not finish within {}s (a hung filesystem or process?)",
-            limit.as_secs_f32()
-        ))),
-    }
+    crate::bounded::bounded_blocking(what, "host", limit, f).await
 }
 
 /// Run a command and fail with EIO, naming the command and its stderr,
@@ -138,14 +136,44 @@ pub fn command_failure(program: &str, args: &[&str], output: &CommandOutput) -> 
     ))
 }
 
-/// The real thing: `tokio::process`, killed when the bound is hit.
+/// How many host commands run at once, in the whole process (every
+/// runner shares the bound: the cost is the host's, however many services
+/// hold a runner). Status checks share their reads (see
+/// `drivers::shared`), so this only bites when they cannot (an LVM listing
+/// that fails makes each VG ask for itself) or when many actions run
+/// together; the others wait for a slot instead of forking hundreds of
+/// `vgs` on a two-core host.
+pub const MAX_HOST_COMMANDS: usize = 8;
+
+static HOST_COMMANDS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(MAX_HOST_COMMANDS);
+
+/// How long a killed command gets to be reaped (a process in
+/// uninterruptible sleep dies only when the kernel lets it).
+const REAP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The real thing: `tokio::process`, at most [`MAX_HOST_COMMANDS`] at a
+/// time. A command that hits its bound, or whose caller gives up (an
+/// engine deadline, a status check's bound), has its process group killed
+/// and is then waited for: no zombie is left behind, and no `fsck.ext4`
+/// goes on writing after svcfs gave up on it.
 pub struct SystemRunner;
+
+/// Why a command's wait ended early.
+enum Cut {
+    TimedOut,
+    Abandoned,
+}
 
 #[async_trait]
 impl CommandRunner for SystemRunner {
     async fn run(&self, program: &str, args: &[&str], timeout: Duration) -> Result<CommandOutput> {
         let started = Instant::now();
         let line = command_line(program, args);
+        let slot = HOST_COMMANDS
+            .acquire()
+            .await
+            .map_err(|_| Error::backend(format!("cannot run {program}: shutting down")))?;
+        let queued = started.elapsed();
         // Its own process group, so that a timeout kills what it started
         // too (fsck runs fsck.ext4, which must not go on writing).
         let child = tokio::process::Command::new(program)
@@ -165,48 +193,115 @@ impl CommandRunner for SystemRunner {
                 return Err(Error::backend(format!("cannot run {program}: {e}")));
             }
         };
-        let group = child.id();
-        let result = tokio::time::timeout(timeout, child.wait_with_output()).await;
+        // The child is watched by a task of its own, which outlives this
+        // future: dropping the future (the caller gave up) drops `abandon`,
+        // and the task kills and reaps the command.
+        let (abandon, abandoned) = tokio::sync::oneshot::channel::<()>();
+        let watcher = tokio::spawn(supervise(child, timeout, abandoned, slot));
+        let result = watcher
+            .await
+            .map_err(|e| Error::backend(format!("{line}: the command's watcher failed: {e}")))?;
+        drop(abandon);
         let elapsed = started.elapsed();
         match result {
-            Err(_) => {
-                if let Some(group) = group.and_then(|g| i32::try_from(g).ok()) {
-                    let _ = nix::sys::signal::killpg(
-                        nix::unistd::Pid::from_raw(group),
-                        nix::sys::signal::Signal::SIGKILL,
-                    );
-                }
-                tracing::debug!(command = %line, ?elapsed, "command timed out");
-                Err(Error::timed_out(format!(
-                    "{line} did not finish within {}s",
-                    timeout.as_secs_f32()
-                )))
+            Err(Cut::TimedOut) => {
+                tracing::debug!(command = %line, ?queued, ?elapsed, "command timed out");
+                Err(crate::bounded::timed_out(&line, program, timeout))
             }
+            // Only seen by a watcher whose caller is gone.
+            Err(Cut::Abandoned) => Err(Error::backend(format!("{line}: abandoned"))),
             Ok(Err(e)) => {
-                tracing::debug!(command = %line, ?elapsed, "command could not run: {e}");
+                tracing::debug!(command = %line, ?queued, ?elapsed, "command could not run: {e}");
                 Err(Error::backend(format!("cannot run {program}: {e}")))
             }
             Ok(Ok(output)) => {
-                tracing::debug!(command = %line, ?elapsed, code = ?output.status.code(), "command");
-                Ok(CommandOutput {
-                    code: output.status.code(),
-                    stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-                    stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-                })
+                tracing::debug!(command = %line, ?queued, ?elapsed, code = ?output.code, "command");
+                Ok(output)
             }
         }
+    }
+}
+
+/// Collect the command's output until it exits, its bound passes or its
+/// caller gives up; in the last two cases kill its process group and reap
+/// it.
+async fn supervise(
+    mut child: tokio::process::Child,
+    timeout: Duration,
+    abandoned: tokio::sync::oneshot::Receiver<()>,
+    // Held until the command is reaped, wherever that happens.
+    _slot: tokio::sync::SemaphorePermit<'static>,
+) -> std::result::Result<std::io::Result<CommandOutput>, Cut> {
+    use tokio::io::AsyncReadExt;
+    let (mut stdout, mut stderr) = (child.stdout.take(), child.stderr.take());
+    let finished = {
+        let collect = async {
+            let (mut out, mut err) = (Vec::new(), Vec::new());
+            let read_out = async {
+                match stdout.as_mut() {
+                    Some(pipe) => pipe.read_to_end(&mut out).await.map(drop),
+                    None => Ok(()),
+                }
+            };
+            let read_err = async {
+                match stderr.as_mut() {
+                    Some(pipe) => pipe.read_to_end(&mut err).await.map(drop),
+                    None => Ok(()),
+                }
+            };
+            let (o, e, status) = tokio::join!(read_out, read_err, child.wait());
+            o?;
+            e?;
+            Ok(CommandOutput {
+                code: status?.code(),
+                stdout: String::from_utf8_lossy(&out).into_owned(),
+                stderr: String::from_utf8_lossy(&err).into_owned(),
+            })
+        };
+        tokio::select! {
+            output = collect => Ok(output),
+            _ = tokio::time::sleep(timeout) => Err(Cut::TimedOut),
+            _ = abandoned => Err(Cut::Abandoned),
+        }
+    };
+    if finished.is_err() {
+        kill_and_reap(&mut child).await;
+    }
+    finished
+}
+
+/// SIGKILL the command's process group (it leads it), then wait for the
+/// command so that it leaves no zombie.
+async fn kill_and_reap(child: &mut tokio::process::Child) {
+    if let Some(group) = child.id().and_then(|g| i32::try_from(g).ok()) {
+        let _ = nix::sys::signal::killpg(
+            nix::unistd::Pid::from_raw(group),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
+    let _ = child.start_kill();
+    match tokio::time::timeout(REAP_TIMEOUT, child.wait()).await {
+        Ok(_) => {}
+        // Dropped with kill_on_drop: tokio reaps it when it finally dies.
+        Err(_) => tracing::warn!(
+            pid = ?child.id(),
+            "a killed command did not exit within {}",
+            crate::bounded::seconds(REAP_TIMEOUT)
+        ),
     }
 }
 
 /// A recording fake: answers commands from a script of expected
 /// `(command line prefix, output)` pairs, in order, and records every call.
 /// An unexpected command fails the test with the list of calls so far.
+#[cfg(test)]
 #[derive(Default)]
 pub struct FakeRunner {
     script: Mutex<VecDeque<(String, CommandOutput)>>,
     calls: Mutex<Vec<String>>,
 }
 
+#[cfg(test)]
 impl FakeRunner {
     /// A fake with no expectations.
     pub fn new() -> Self {
@@ -230,6 +325,7 @@ impl FakeRunner {
     }
 }
 
+#[cfg(test)]
 #[async_trait]
 impl CommandRunner for FakeRunner {
     async fn run(&self, program: &str, args: &[&str], _timeout: Duration) -> Result<CommandOutput> {
@@ -294,6 +390,65 @@ mod tests {
             !marker.exists(),
             "the child of the command survived the timeout"
         );
+    }
+
+    /// The state of process `pid` when it is a child of this test process
+    /// (tests run in parallel threads: only the pid a test started is
+    /// looked at).
+    fn our_child(pid: u32) -> Option<char> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        let mut fields = stat[stat.rfind(')')? + 2..].split(' ');
+        let state = fields.next()?.chars().next()?;
+        let ppid: u32 = fields.next()?.parse().ok()?;
+        (ppid == std::process::id()).then_some(state)
+    }
+
+    /// A shell that writes its pid to a fresh file, then sleeps.
+    fn pid_then_sleep(tag: &str) -> (std::path::PathBuf, String) {
+        let marker = std::env::temp_dir().join(format!("svcfs-reap-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_file(&marker);
+        let script = format!("echo $$ > {}; exec sleep 30", marker.display());
+        (marker, script)
+    }
+
+    fn pid_in(marker: &std::path::Path) -> u32 {
+        let text = std::fs::read_to_string(marker).expect("the command wrote its pid");
+        let _ = std::fs::remove_file(marker);
+        text.trim().parse().unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_timed_out_command_is_reaped_before_the_call_returns() {
+        let (marker, script) = pid_then_sleep("timeout");
+        let e = SystemRunner
+            .run("sh", &["-c", &script], Duration::from_secs(2))
+            .await
+            .unwrap_err();
+        assert_eq!(e.errno(), libc::ETIMEDOUT);
+        let pid = pid_in(&marker);
+        assert_eq!(our_child(pid), None, "pid {pid} is still a child of ours");
+    }
+
+    #[tokio::test]
+    async fn an_abandoned_command_is_killed_and_reaped() {
+        let (marker, script) = pid_then_sleep("abandoned");
+        let args = ["-c", script.as_str()];
+        let run = SystemRunner.run("sh", &args, Duration::from_secs(60));
+        // The caller gives up (an engine deadline, a status check's bound).
+        assert!(tokio::time::timeout(Duration::from_secs(2), run)
+            .await
+            .is_err());
+        let pid = pid_in(&marker);
+        // Reaped by the command's own watcher task, soon after.
+        let gone = crate::bounded::poll_until(
+            "reaping",
+            "sh",
+            Duration::from_secs(20),
+            Duration::from_millis(20),
+            || async { Ok(our_child(pid).is_none().then_some(())) },
+        )
+        .await;
+        assert_eq!(gone, Ok(()), "pid {pid}: {:?}", our_child(pid));
     }
 
     #[tokio::test]

@@ -7,6 +7,7 @@
 //! [`drivers`] → backends.
 
 pub mod actionlog;
+pub mod bounded;
 pub mod client;
 pub mod clock;
 pub mod config;

@@ -8,16 +8,17 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_trait::async_trait;
 
 use super::{Driver, DriverContext};
 use crate::actionlog::ResourceLog;
+use crate::bounded::{bounded_blocking, poll_until};
 use crate::config::DockerdSpec;
 use crate::docker::{DockerApi, DockerError};
 use crate::error::{Error, Result};
-use crate::host::{blocking, command_line};
+use crate::host::command_line;
 use crate::model::{ResourceState, Status};
 
 /// Bound on the daemon answering after it was spawned.
@@ -143,9 +144,13 @@ impl DockerdDriver {
     /// process stuck in the kernel).
     async fn running_pid(&self) -> Option<i32> {
         let (pidfile, socket) = (self.paths.pidfile.clone(), self.paths.socket.clone());
-        blocking("reading the daemon's pid", PROC_TIMEOUT, move || {
-            read_pid(&pidfile).filter(|pid| is_our_daemon(*pid, &socket))
-        })
+        let target = self.paths.pidfile.display().to_string();
+        bounded_blocking(
+            "reading the daemon's pid",
+            &target,
+            PROC_TIMEOUT,
+            move || read_pid(&pidfile).filter(|pid| is_our_daemon(*pid, &socket)),
+        )
         .await
         .ok()
         .flatten()
@@ -153,7 +158,8 @@ impl DockerdDriver {
 
     async fn is_running(&self, pid: i32) -> bool {
         let socket = self.paths.socket.clone();
-        blocking("looking at the daemon", PROC_TIMEOUT, move || {
+        let target = format!("dockerd (pid {pid})");
+        bounded_blocking("looking at the daemon", &target, PROC_TIMEOUT, move || {
             is_our_daemon(pid, &socket)
         })
         .await
@@ -233,48 +239,52 @@ impl DockerdDriver {
 
     async fn wait_until_answering(&self, log: &ResourceLog) -> Result<()> {
         log.info("wait for docker daemon up status");
-        let deadline = Instant::now() + START_TIMEOUT;
-        loop {
-            if self.answers().await.is_ok() {
-                log.info(format!(
-                    "docker daemon is up on unix://{}",
-                    self.paths.socket.display()
-                ));
-                return Ok(());
+        let socket = format!("unix://{}", self.paths.socket.display());
+        poll_until(
+            "waiting for dockerd to answer",
+            &socket,
+            START_TIMEOUT,
+            POLL_INTERVAL,
+            || async {
+                if self.answers().await.is_ok() {
+                    return Ok(Some(()));
+                }
+                let exited = self
+                    .exited
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .clone();
+                match exited {
+                    Some(status) => Err(Error::backend(format!(
+                        "dockerd ended while starting ({status}); last lines of {}:\n{}",
+                        self.paths.log.display(),
+                        last_lines(&self.paths.log, FAILURE_LOG_LINES)
+                    ))),
+                    None => Ok(None),
+                }
+            },
+        )
+        .await
+        .map_err(|e| match e.errno() {
+            libc::ETIMEDOUT => {
+                Error::timed_out(format!("{}; see {}", e.message(), self.paths.log.display()))
             }
-            if let Some(status) = self
-                .exited
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .clone()
-            {
-                return Err(Error::backend(format!(
-                    "dockerd ended while starting ({status}); last lines of {}:\n{}",
-                    self.paths.log.display(),
-                    last_lines(&self.paths.log, FAILURE_LOG_LINES)
-                )));
-            }
-            if Instant::now() >= deadline {
-                return Err(Error::timed_out(format!(
-                    "dockerd did not answer on {} within {}s; see {}",
-                    self.paths.socket.display(),
-                    START_TIMEOUT.as_secs(),
-                    self.paths.log.display()
-                )));
-            }
-            tokio::time::sleep(POLL_INTERVAL).await;
-        }
+            _ => e,
+        })?;
+        log.info(format!("docker daemon is up on {socket}"));
+        Ok(())
     }
 
     async fn wait_for_exit(&self, pid: i32, limit: Duration) -> bool {
-        let deadline = Instant::now() + limit;
-        while Instant::now() < deadline {
-            if !self.is_running(pid).await {
-                return true;
-            }
-            tokio::time::sleep(POLL_INTERVAL).await;
-        }
-        !self.is_running(pid).await
+        poll_until(
+            "waiting for dockerd to exit",
+            &format!("dockerd (pid {pid})"),
+            limit,
+            POLL_INTERVAL,
+            || async { Ok((!self.is_running(pid).await).then_some(())) },
+        )
+        .await
+        .is_ok()
     }
 }
 
@@ -381,11 +391,14 @@ impl DockerdDriver {
         {
             return;
         }
+        let exec_root = self.paths.exec_root.clone();
+        let target = exec_root.display().to_string();
         let leftovers = || {
-            let exec_root = self.paths.exec_root.clone();
+            let (exec_root, target) = (exec_root.clone(), target.clone());
             async move {
-                blocking(
+                bounded_blocking(
                     "looking for the daemon's containerd",
+                    &target,
                     PROC_TIMEOUT,
                     move || containerd_of(Path::new("/proc"), &exec_root),
                 )
@@ -397,12 +410,16 @@ impl DockerdDriver {
             return;
         }
         log.info("wait for the daemon's containerd to exit");
-        let deadline = Instant::now() + LEFTOVER_TIMEOUT;
-        while Instant::now() < deadline {
-            if leftovers().await.is_empty() {
-                return;
-            }
-            tokio::time::sleep(POLL_INTERVAL).await;
+        let gone = poll_until(
+            "waiting for the daemon's containerd to exit",
+            &target,
+            LEFTOVER_TIMEOUT,
+            POLL_INTERVAL,
+            || async { Ok(leftovers().await.is_empty().then_some(())) },
+        )
+        .await;
+        if gone.is_ok() {
+            return;
         }
         let pids = leftovers().await;
         log.warn(format!(

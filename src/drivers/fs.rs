@@ -16,11 +16,10 @@ use super::mounts::{self, Device, Holder, MountEntry};
 use super::shared::HostReads;
 use super::{Driver, DriverContext};
 use crate::actionlog::ResourceLog;
+use crate::bounded::{bounded_blocking, poll_until};
 use crate::config::FsSpec;
 use crate::error::{Error, Result};
-use crate::host::{
-    blocking, command_failure, command_line, run_checked, CommandOutput, CommandRunner,
-};
+use crate::host::{command_failure, command_line, run_checked, CommandOutput, CommandRunner};
 use crate::model::{ResourceState, Rid, Status};
 
 /// Bound on `fsck -p`: a large ext4 with many inodes takes minutes; the
@@ -329,9 +328,13 @@ impl FsDriver {
     /// this fresh look.
     async fn observe(&self) -> Result<Observation> {
         let (spec, host) = (self.spec.clone(), self.host.clone());
-        blocking("the mount table check", INSPECT_TIMEOUT, move || {
-            observe(&spec, &host)
-        })
+        let target = self.mnt_arg();
+        bounded_blocking(
+            "the mount table check",
+            &target,
+            INSPECT_TIMEOUT,
+            move || observe(&spec, &host),
+        )
         .await?
     }
 
@@ -343,16 +346,24 @@ impl FsDriver {
             .reads
             .mounts
             .get(|| async move {
-                blocking("reading the mount table", INSPECT_TIMEOUT, move || {
-                    read_table(&host)
-                })
+                let target = host.mountinfo.display().to_string();
+                bounded_blocking(
+                    "reading the mount table",
+                    &target,
+                    INSPECT_TIMEOUT,
+                    move || read_table(&host),
+                )
                 .await?
             })
             .await?;
         let (spec, host) = (self.spec.clone(), self.host.clone());
-        blocking("the mount table check", INSPECT_TIMEOUT, move || {
-            observe_in(&spec, &host, table)
-        })
+        let target = self.mnt_arg();
+        bounded_blocking(
+            "the mount table check",
+            &target,
+            INSPECT_TIMEOUT,
+            move || observe_in(&spec, &host, table),
+        )
         .await
     }
 
@@ -363,8 +374,10 @@ impl FsDriver {
             excluded.to_vec(),
         );
         let me = std::process::id();
-        let scan = blocking(
+        let target = mnt.display().to_string();
+        let scan = bounded_blocking(
             "the scan for processes holding it",
+            &target,
             INSPECT_TIMEOUT,
             move || {
                 // svcfs never kills itself: if it holds the filesystem, the
@@ -380,9 +393,13 @@ impl FsDriver {
 
     async fn create_mount_point(&self, log: &ResourceLog) -> Result<()> {
         let mnt = self.spec.mnt.clone();
-        let exists = blocking("looking at the mountpoint", INSPECT_TIMEOUT, move || {
-            std::fs::symlink_metadata(&mnt).is_ok()
-        })
+        let target = self.mnt_arg();
+        let exists = bounded_blocking(
+            "looking at the mountpoint",
+            &target,
+            INSPECT_TIMEOUT,
+            move || std::fs::symlink_metadata(&mnt).is_ok(),
+        )
         .await?;
         if exists {
             return Ok(());
@@ -392,11 +409,16 @@ impl FsDriver {
             self.spec.mnt.display()
         ));
         let mnt = self.spec.mnt.clone();
-        blocking("creating the mountpoint", INSPECT_TIMEOUT, move || {
-            std::fs::create_dir_all(&mnt).map_err(|e| {
-                Error::backend(format!("cannot create mountpoint {}: {e}", mnt.display()))
-            })
-        })
+        bounded_blocking(
+            "creating the mountpoint",
+            &target,
+            INSPECT_TIMEOUT,
+            move || {
+                std::fs::create_dir_all(&mnt).map_err(|e| {
+                    Error::backend(format!("cannot create mountpoint {}: {e}", mnt.display()))
+                })
+            },
+        )
         .await?
     }
 
@@ -484,17 +506,28 @@ impl FsDriver {
                     }
                 }
             }
-            let deadline = Instant::now() + wait;
-            loop {
-                // Only processes of the first scan are signalled: a pid
-                // that exited and was reused is not ours to kill.
-                let still = self.holders(mnt, excluded).await;
-                remaining.retain(|h| still.iter().any(|s| s.pid == h.pid));
-                if remaining.is_empty() || Instant::now() >= deadline {
-                    break;
-                }
-                tokio::time::sleep(POLL_INTERVAL).await;
+            // Only processes of the first scan are signalled: a pid that
+            // exited and was reused is not ours to kill.
+            let signalled = &remaining;
+            let released = poll_until(
+                "waiting for its processes to exit",
+                &mnt.display().to_string(),
+                wait,
+                POLL_INTERVAL,
+                || async move {
+                    let still = self.holders(mnt, excluded).await;
+                    Ok((!signalled
+                        .iter()
+                        .any(|h| still.iter().any(|s| s.pid == h.pid)))
+                    .then_some(()))
+                },
+            )
+            .await;
+            if released.is_ok() {
+                return;
             }
+            let still = self.holders(mnt, excluded).await;
+            remaining.retain(|h| still.iter().any(|s| s.pid == h.pid));
             if remaining.is_empty() {
                 return;
             }

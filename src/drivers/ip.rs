@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use futures_util::TryStreamExt;
@@ -74,19 +74,20 @@ pub struct SystemResolver;
 #[async_trait]
 impl NameResolver for SystemResolver {
     async fn resolve(&self, name: &str) -> std::result::Result<Vec<IpAddr>, String> {
-        let started = Instant::now();
-        let found = tokio::time::timeout(RESOLVE_TIMEOUT, tokio::net::lookup_host((name, 0))).await;
-        let elapsed = started.elapsed();
-        let result = match found {
-            Err(_) => Err(format!(
-                "no answer within {}s",
-                RESOLVE_TIMEOUT.as_secs_f32()
+        let found = crate::bounded::bounded("resolving the name", name, RESOLVE_TIMEOUT, async {
+            tokio::net::lookup_host((name, 0))
+                .await
+                .map_err(|e| Error::backend(e.to_string()))
+        })
+        .await;
+        match found {
+            Ok(addrs) => Ok(addrs.map(|a| a.ip()).collect()),
+            Err(e) if e.errno() == libc::ETIMEDOUT => Err(format!(
+                "no answer within {}",
+                crate::bounded::seconds(RESOLVE_TIMEOUT)
             )),
-            Ok(Err(e)) => Err(e.to_string()),
-            Ok(Ok(addrs)) => Ok(addrs.map(|a| a.ip()).collect()),
-        };
-        tracing::debug!(name, ?elapsed, ?result, "resolve host name");
-        result
+            Err(e) => Err(e.message().to_string()),
+        }
     }
 }
 
@@ -486,28 +487,13 @@ impl NetlinkBackend {
         })
     }
 
-    /// Run one operation under the bound, with a debug line.
+    /// Run one operation under the bound (debug-logged with its duration).
     async fn bounded<T>(
         &self,
         what: &str,
         operation: impl Future<Output = Result<T>>,
     ) -> Result<T> {
-        let started = Instant::now();
-        let result = tokio::time::timeout(self.timeout, operation).await;
-        let elapsed = started.elapsed();
-        match result {
-            Err(_) => {
-                tracing::debug!(call = what, ?elapsed, "netlink call timed out");
-                Err(Error::timed_out(format!(
-                    "netlink: {what} did not finish within {}s",
-                    self.timeout.as_secs_f32()
-                )))
-            }
-            Ok(result) => {
-                tracing::debug!(call = what, ?elapsed, ok = result.is_ok(), "netlink call");
-                result
-            }
-        }
+        crate::bounded::bounded(what, "netlink", self.timeout, operation).await
     }
 }
 

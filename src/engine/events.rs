@@ -29,15 +29,27 @@ fn still_needed(engine: &Weak<Engine>, endpoint: &dyn DockerApi) -> bool {
     let Some(engine) = engine.upgrade() else {
         return false;
     };
-    if engine.services_on(endpoint.host()).is_empty() {
+    if !engine.uses_docker_host(endpoint.host()) {
         engine.forget_endpoint(endpoint.host());
         return false;
     }
     true
 }
 
-/// Wait before reconnecting a broken event stream.
+/// Wait before reconnecting a broken event stream; doubled after each
+/// failed connection up to [`RECONNECT_DELAY_MAX`], so that a thousand
+/// private daemons that are not started cost a connection attempt each
+/// every half minute, not every two seconds.
 const RECONNECT_DELAY: Duration = Duration::from_secs(2);
+/// The longest wait between two connection attempts. (A daemon svcfs
+/// starts itself is refreshed by its action; this only delays the events
+/// of one started behind svcfs's back.)
+const RECONNECT_DELAY_MAX: Duration = Duration::from_secs(30);
+
+/// The wait after `delay` failed once more.
+fn backoff(delay: Duration) -> Duration {
+    (delay * 2).min(RECONNECT_DELAY_MAX)
+}
 
 /// What a docker event asks to refresh.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -155,12 +167,14 @@ impl EventWatchers {
 }
 
 async fn watch_events(engine: Weak<Engine>, endpoint: Arc<dyn DockerApi>) {
+    let mut delay = RECONNECT_DELAY;
     loop {
         if !still_needed(&engine, endpoint.as_ref()) {
             return;
         }
         // Unlabelled container events are skipped by `target_of`.
         if let Ok(mut stream) = endpoint.events().await {
+            delay = RECONNECT_DELAY;
             // Whatever happened while no stream was open is looked at once
             // (after the debounce, by which time the stream is subscribed).
             match engine.upgrade() {
@@ -195,7 +209,8 @@ async fn watch_events(engine: Weak<Engine>, endpoint: Arc<dyn DockerApi>) {
                 None => return,
             }
         }
-        tokio::time::sleep(RECONNECT_DELAY).await;
+        tokio::time::sleep(delay).await;
+        delay = backoff(delay);
     }
 }
 
@@ -274,6 +289,17 @@ mod tests {
             target_of(&event(EventMessageTypeEnum::NETWORK, "connect", &labels)),
             EventTarget::Nothing
         );
+    }
+
+    #[test]
+    fn reconnection_backs_off_up_to_a_bound() {
+        let mut delay = RECONNECT_DELAY;
+        let mut waits = Vec::new();
+        for _ in 0..6 {
+            delay = backoff(delay);
+            waits.push(delay.as_secs());
+        }
+        assert_eq!(waits, [4, 8, 16, 30, 30, 30]);
     }
 
     #[test]

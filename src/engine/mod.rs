@@ -4,6 +4,7 @@
 //! never wait on a backend.
 
 mod backends;
+mod deadline;
 mod events;
 mod observers;
 mod refresher;
@@ -135,6 +136,33 @@ impl Engine {
             .collect()
     }
 
+    /// Whether any service lives in the daemon at `host`, without building
+    /// every service's host string: each event watcher asks this, so it
+    /// must not cost a pass over all services (1000 private daemons asking
+    /// over 1000 services was most of an idle daemon's CPU).
+    pub fn uses_docker_host(&self, host: &str) -> bool {
+        let private = host
+            .strip_prefix("unix://")
+            .map(std::path::Path::new)
+            .and_then(|socket| socket.strip_prefix(&self.options.var_dir).ok())
+            .and_then(|rest| match rest.iter().collect::<Vec<_>>()[..] {
+                [service, socket] if socket == "docker.sock" => service.to_str(),
+                _ => None,
+            });
+        if let Some(service) = private {
+            let served = self
+                .service(service)
+                .is_some_and(|s| s.loaded().config.defaults.docker_data_dir.is_some());
+            if served {
+                return true;
+            }
+        }
+        host == self.options.docker_host
+            && read(&self.services)
+                .values()
+                .any(|s| s.loaded().config.defaults.docker_data_dir.is_none())
+    }
+
     /// Socket of a service's private docker daemon.
     pub fn private_socket(&self, service: &str) -> PathBuf {
         DaemonPaths::new(&self.options.var_dir, service).socket
@@ -260,8 +288,7 @@ impl Engine {
     /// Refresh the states of the named services.
     pub async fn refresh(&self, names: &[String]) {
         let runtimes: Vec<_> = names.iter().filter_map(|n| self.service(n)).collect();
-        let limit = self.options.status_timeout;
-        futures_util::future::join_all(runtimes.iter().map(|r| r.refresh(limit))).await;
+        self.refresh_runtimes(runtimes).await;
     }
 
     /// Wait until no action runs (bounded), so that writers get their
@@ -293,9 +320,20 @@ impl Engine {
 
     /// Refresh every service.
     pub async fn refresh_all(&self) {
+        self.refresh_runtimes(self.services()).await;
+    }
+
+    /// Refresh these services, a few at a time (as a reconcile pass does):
+    /// a thousand services loaded at once must not start thousands of
+    /// checks, blocking-pool jobs and sockets in the same instant.
+    async fn refresh_runtimes(&self, runtimes: Vec<Arc<ServiceRuntime>>) {
+        use futures_util::StreamExt;
         let limit = self.options.status_timeout;
-        let runtimes = self.services();
-        futures_util::future::join_all(runtimes.iter().map(|r| r.refresh(limit))).await;
+        futures_util::stream::iter(runtimes)
+            .for_each_concurrent(refresher::PASS_CONCURRENCY, |r| async move {
+                r.refresh(limit).await
+            })
+            .await;
     }
 
     fn runtime(&self, service: &str) -> Result<Arc<ServiceRuntime>> {
@@ -412,4 +450,57 @@ fn dir_fingerprint(dir: &std::path::Path) -> Vec<(PathBuf, SystemTime, u64)> {
         .collect();
     found.sort();
     found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::drivers::mounts::tests::TempDir;
+
+    fn engine_of(files: &[(&str, &str)]) -> (TempDir, Arc<Engine>) {
+        let dir = TempDir::new("engine");
+        for (name, text) in files {
+            std::fs::write(dir.path().join(name), text).unwrap();
+        }
+        let engine = Engine::new(
+            EngineOptions {
+                config_dir: dir.path().to_path_buf(),
+                var_dir: "/var/lib/svcfs".into(),
+                nodename: "n".into(),
+                docker_host: "unix:///var/run/docker.sock".into(),
+                refresh_interval: Duration::from_secs(30),
+                status_timeout: Duration::from_secs(5),
+            },
+            Backends::fake(Arc::new(crate::docker::fake::FakeDocker::new(
+                "unix:///var/run/docker.sock",
+            ))),
+        );
+        engine.reload(true);
+        (dir, engine)
+    }
+
+    #[test]
+    fn a_docker_host_is_used_as_services_on_says() {
+        let private = "[DEFAULT]\ndocker_data_dir = /d\n[container#1]\nrun_image = a\n";
+        let shared = "[container#1]\nrun_image = a\n";
+        let (_dir, engine) = engine_of(&[("a.env", private), ("b.env", shared)]);
+        for host in [
+            "unix:///var/lib/svcfs/a/docker.sock",
+            "unix:///var/lib/svcfs/b/docker.sock",
+            "unix:///var/lib/svcfs/c/docker.sock",
+            "unix:///var/run/docker.sock",
+            "unix:///var/lib/svcfs/a/other.sock",
+            "tcp://10.0.0.1:2375",
+        ] {
+            assert_eq!(
+                engine.uses_docker_host(host),
+                !engine.services_on(host).is_empty(),
+                "{host}"
+            );
+        }
+        assert!(engine.uses_docker_host("unix:///var/lib/svcfs/a/docker.sock"));
+        assert!(!engine.uses_docker_host("unix:///var/lib/svcfs/b/docker.sock"));
+        let (_dir, engine) = engine_of(&[("a.env", private)]);
+        assert!(!engine.uses_docker_host("unix:///var/run/docker.sock"));
+    }
 }

@@ -46,7 +46,7 @@ pub const JITTER: f64 = 0.2;
 /// How many services a pass refreshes at a time: enough to hide the
 /// latency of one check, few enough that a thousand services do not start
 /// thousands of checks (threads, sockets) in the same instant.
-const PASS_CONCURRENCY: usize = 16;
+pub(super) const PASS_CONCURRENCY: usize = 16;
 
 /// How long a mount table change waits for the ones that follow (a
 /// container start mounts its overlay, its shm, its bind mounts...).

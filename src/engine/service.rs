@@ -8,8 +8,10 @@ use std::time::{Duration, SystemTime};
 
 use futures_util::future::join_all;
 
+use super::deadline::{step_deadline, StepKind};
 use super::Observers;
 use crate::actionlog::{Level, ServiceLog};
+use crate::bounded::bounded;
 use crate::clock;
 use crate::config::{ResourceConfig, ServiceConfig};
 use crate::drivers::Driver;
@@ -100,11 +102,22 @@ pub struct ServiceRuntime {
     publishing: Mutex<()>,
     observers: Observers,
     refreshing: tokio::sync::Mutex<()>,
+    /// The engine's deadline on each action step ([`step_deadline`];
+    /// shorter in tests).
+    deadline: fn(&ResourceConfig, StepKind) -> Duration,
 }
 
 impl ServiceRuntime {
     /// A runtime for a freshly loaded service, publishing to `observers`.
     pub fn new(loaded: LoadedService, observers: Observers) -> Arc<Self> {
+        Self::with_deadline(loaded, observers, step_deadline)
+    }
+
+    fn with_deadline(
+        loaded: LoadedService,
+        observers: Observers,
+        deadline: fn(&ResourceConfig, StepKind) -> Duration,
+    ) -> Arc<Self> {
         let name = loaded.config.name.clone();
         let log = ServiceLog::new(&name);
         for problem in &loaded.config.problems {
@@ -144,6 +157,7 @@ impl ServiceRuntime {
                 running_action: Mutex::new(None),
                 known: Mutex::new(Known::default()),
                 refreshing: tokio::sync::Mutex::new(()),
+                deadline,
             }
         })
     }
@@ -255,7 +269,7 @@ impl ServiceRuntime {
         let states = join_all(
             selected
                 .iter()
-                .map(|r| bounded_status(r.driver.clone(), limit)),
+                .map(|r| bounded_status(r.driver.clone(), r.config.rid.as_str(), limit)),
         )
         .await;
         let changed = {
@@ -303,7 +317,8 @@ impl ServiceRuntime {
 
     async fn refresh_resource(&self, resource: &LoadedResource, limit: Duration) {
         let epoch = lock(&self.known).begin_check();
-        let state = bounded_status(resource.driver.clone(), limit).await;
+        let state =
+            bounded_status(resource.driver.clone(), resource.config.rid.as_str(), limit).await;
         lock(&self.known).record(resource.config.rid.to_string(), epoch, state);
         // Always: the failure of the step just recorded shows with it.
         self.publish();
@@ -389,16 +404,32 @@ impl ServiceRuntime {
                 log.info("disabled, skipped");
                 continue;
             }
-            let result = match op {
-                Op::Start => resource.driver.start(&log).await,
-                Op::Stop => resource.driver.stop(&log).await,
-                Op::Extra(command) => resource.driver.run_extra(command, &log).await,
+            let (verb_word, kind) = match op {
+                Op::Start => ("start", StepKind::Start),
+                Op::Stop => ("stop", StepKind::Stop),
+                Op::Extra(command) => (command, StepKind::Extra),
             };
-            let verb_word = match op {
-                Op::Start => "start",
-                Op::Stop => "stop",
-                Op::Extra(command) => command,
+            let act = async {
+                match op {
+                    Op::Start => resource.driver.start(&log).await,
+                    Op::Stop => resource.driver.stop(&log).await,
+                    Op::Extra(command) => resource.driver.run_extra(command, &log).await,
+                }
             };
+            // A driver that misses its own bounds is cancelled here: the
+            // service and its lock are not held past the deadline.
+            let deadline = (self.deadline)(&resource.config, kind);
+            let (result, overdue) =
+                match bounded(verb_word, &rid, deadline, async { Ok(act.await) }).await {
+                    Ok(result) => (result, false),
+                    Err(e) => (
+                        Err(Error::timed_out(format!(
+                        "{} (the engine's deadline on this step: the driver missed its own bounds)",
+                        e.message()
+                    ))),
+                        true,
+                    ),
+                };
             {
                 let mut known = lock(&self.known);
                 match &result {
@@ -423,6 +454,10 @@ impl ServiceRuntime {
                         _ => "start interrupted here: resources already started stay up; the rest were not started",
                     });
                 }
+                // The deadline's error names the rid already.
+                if overdue {
+                    return Err(e);
+                }
                 return Err(e.context(&rid));
             }
         }
@@ -446,12 +481,13 @@ fn extra_commands(loaded: &LoadedService) -> HashMap<String, Vec<&'static str>> 
         .collect()
 }
 
-async fn bounded_status(driver: Arc<dyn Driver>, limit: Duration) -> ResourceState {
-    match tokio::time::timeout(limit, driver.status()).await {
+async fn bounded_status(driver: Arc<dyn Driver>, rid: &str, limit: Duration) -> ResourceState {
+    let check = async { Ok(driver.status().await) };
+    match bounded("status check", rid, limit, check).await {
         Ok(state) => state,
         Err(_) => ResourceState::new(Status::Warn, "").with_message(format!(
-            "status check did not answer within {}s (backend not responding)",
-            limit.as_secs()
+            "status check did not answer within {} (backend not responding)",
+            crate::bounded::seconds(limit)
         )),
     }
 }
@@ -806,6 +842,60 @@ mod tests {
             1,
             ResourceState::new(Status::Up, "id@a")
         ));
+    }
+
+    /// A driver whose start never ends: one that missed its own bounds.
+    struct Hangs;
+
+    #[async_trait::async_trait]
+    impl Driver for Hangs {
+        async fn status(&self) -> ResourceState {
+            ResourceState::new(Status::Down, "")
+        }
+        async fn start(&self, _log: &crate::actionlog::ResourceLog) -> Result<()> {
+            std::future::pending().await
+        }
+        async fn stop(&self, _log: &crate::actionlog::ResourceLog) -> Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_step_past_the_engine_deadline_fails_naming_the_rid_and_frees_the_service() {
+        let mut l = loaded("[vg#1]\nvgname = vgapp\n");
+        l.resources[0].driver = Arc::new(Hangs);
+        let runtime = ServiceRuntime::with_deadline(l, Observers::default(), |_, _| {
+            Duration::from_millis(50)
+        });
+        let e = runtime
+            .run(Verb::Start, &[], "n", Duration::from_secs(1))
+            .await
+            .unwrap_err();
+        assert_eq!(e.errno(), libc::ETIMEDOUT);
+        assert!(
+            e.message()
+                .starts_with("vg#1: start did not finish within 0.05s (the engine's deadline"),
+            "{e}"
+        );
+        let lines = runtime.log().service_lines();
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.contains("start failed after")
+                    && l.contains("vg#1: start did not finish")),
+            "{lines:?}"
+        );
+        assert!(!runtime.is_acting());
+        let snapshot = runtime.snapshot();
+        let failure = &snapshot.resource("vg#1").unwrap().state.messages;
+        assert!(
+            failure.iter().any(|m| m.starts_with("start failed: ")),
+            "{failure:?}"
+        );
+        runtime
+            .run(Verb::Stop, &[], "n", Duration::from_secs(1))
+            .await
+            .unwrap();
     }
 
     #[tokio::test]
