@@ -95,17 +95,6 @@ pub fn quote_if_needed(word: &str) -> String {
     }
 }
 
-/// [`crate::bounded::bounded_blocking`] about the host itself, for the
-/// callers that name their target in `what` (the container driver, until
-/// it moves onto the `bounded` module with its DockerApi rewrite).
-pub async fn blocking<T: Send + 'static>(
-    what: &str,
-    limit: std::time::Duration,
-    f: impl FnOnce() -> T + Send + 'static,
-) -> Result<T> {
-    crate::bounded::bounded_blocking(what, "host", limit, f).await
-}
-
 /// Run a command and fail with EIO, naming the command and its stderr,
 /// unless it exits 0.
 pub async fn run_checked(

@@ -24,8 +24,9 @@ pub(super) async fn run_args_body(text: &str) -> Result<ContainerCreateBody> {
         return resolve(parsed);
     }
     let files = files_of(&parsed);
-    crate::host::blocking(
-        &format!("reading the run_args files {files}"),
+    crate::bounded::bounded_blocking(
+        &format!("reading the files {files}"),
+        "run_args",
         FILES_TIMEOUT,
         move || resolve(parsed),
     )

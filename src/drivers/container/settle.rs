@@ -13,7 +13,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::pid1::{self, Pid1};
-use crate::host::blocking;
+use crate::bounded::bounded_blocking;
 
 /// The longest a start waits for PID 1 to settle.
 pub const SETTLE: Duration = Duration::from_millis(300);
@@ -57,8 +57,9 @@ pub async fn settle(proc_root: &Path, pid: u32, id: &str, limit: Duration) {
     while started.elapsed() < limit {
         tokio::time::sleep(SAMPLE).await;
         let (id, root) = (id.to_string(), proc_root.to_path_buf());
-        let look = blocking(
-            "looking at the container's PID 1",
+        let look = bounded_blocking(
+            "looking at PID 1",
+            &format!("container {id}"),
             LOOK_TIMEOUT,
             move || classify(pid1::read(&root, pid, &id).as_ref()),
         )

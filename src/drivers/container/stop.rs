@@ -11,10 +11,10 @@ use std::time::{Duration, Instant};
 use super::pid1::{self, Pid1, StopSignal};
 use super::{short_id, ContainerDriver, Observed, POLL_INTERVAL};
 use crate::actionlog::ResourceLog;
+use crate::bounded::bounded_blocking;
 use crate::config::StopWait;
 use crate::docker::ErrorKind;
 use crate::error::{Error, Result};
-use crate::host::blocking;
 use crate::model::Rid;
 
 /// Bound on the wait for the down status after stop or kill.
@@ -97,7 +97,8 @@ impl ContainerDriver {
             return None;
         }
         let (pid, id, root) = (c.pid, c.id.clone(), self.proc_root.clone());
-        let found = blocking("reading the container's PID 1", PROC_TIMEOUT, move || {
+        let target = self.rid.to_string();
+        let found = bounded_blocking("reading PID 1", &target, PROC_TIMEOUT, move || {
             pid1::read(&root, pid, &id)
         })
         .await;
