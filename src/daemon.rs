@@ -49,6 +49,7 @@ pub struct MountOptions {
 
 /// Run the daemon until a termination signal; returns once unmounted.
 pub fn run(options: MountOptions) -> Result<()> {
+    limit_malloc_arenas();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(4)
         .max_blocking_threads(BLOCKING_THREADS)
@@ -173,6 +174,23 @@ pub fn run(options: MountOptions) -> Result<()> {
     runtime.shutdown_timeout(Duration::from_secs(2));
     tracing::info!("stopped; services keep running");
     Ok(())
+}
+
+/// glibc gives every thread that allocates its own arena (up to 8 per
+/// core), each keeping what its thread once freed. svcfs allocates little
+/// and from ~25 threads (engine, blocking pool, FUSE), so two arenas are
+/// plenty: an idle daemon with 1000 services, 45 s after mounting, holds
+/// 56.8 MiB instead of 63.9 MiB (release build, /tmp/mem/run2.sh here).
+/// Set before any thread starts; `MALLOC_ARENA_MAX` in the environment
+/// still wins, as glibc reads it at the first allocation.
+fn limit_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+        // SAFETY: mallopt only sets an allocator parameter.
+        unsafe {
+            libc::mallopt(libc::M_ARENA_MAX, 2);
+        }
+    }
 }
 
 /// How long a stopping daemon waits for running actions.
