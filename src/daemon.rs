@@ -180,7 +180,7 @@ pub fn run(options: MountOptions) -> Result<()> {
 /// core), each keeping what its thread once freed. svcfs allocates little
 /// and from ~25 threads (engine, blocking pool, FUSE), so two arenas are
 /// plenty: an idle daemon with 1000 services, 45 s after mounting, holds
-/// 56.8 MiB instead of 63.9 MiB (release build, /tmp/mem/run2.sh here).
+/// 57.4 MiB instead of 63.9 MiB (release build, measured on this 2-core VM).
 /// Set before any thread starts; `MALLOC_ARENA_MAX` in the environment
 /// still wins, as glibc reads it at the first allocation.
 fn limit_malloc_arenas() {
