@@ -184,15 +184,11 @@ fn docker_host_from_file(service: &str, files: &ServiceFiles<'_>) -> Result<Stri
         ))
     })?;
     let config = crate::config::load_file(service, path);
-    Ok(match config.defaults.docker_data_dir {
-        Some(_) => format!(
-            "unix://{}",
-            crate::drivers::dockerd::DaemonPaths::new(files.var_dir, service)
-                .socket
-                .display()
-        ),
-        None => crate::docker::normalize_host(files.docker_host),
-    })
+    Ok(crate::drivers::dockerd::docker_host_of(
+        &config,
+        files.var_dir,
+        files.docker_host,
+    ))
 }
 
 /// `svcfs docker SVC ARGS...`: run the docker CLI against `host`, keeping

@@ -15,7 +15,7 @@ use async_trait::async_trait;
 use super::{Driver, DriverContext};
 use crate::actionlog::ResourceLog;
 use crate::bounded::{bounded_blocking, poll_until};
-use crate::config::DockerdSpec;
+use crate::config::{DockerdSpec, ServiceConfig};
 use crate::docker::{DockerApi, DockerError};
 use crate::error::{Error, Result};
 use crate::host::command_line;
@@ -58,6 +58,20 @@ impl DaemonPaths {
             exec_root: dir.join("exec"),
             log: dir.join("dockerd.log"),
         }
+    }
+}
+
+/// The docker daemon that serves `config`'s containers, as `docker -H`
+/// takes it: its private daemon's socket under `var_dir` when it sets
+/// `docker_data_dir`, else `shared_host` (the daemon's `--docker-host`).
+/// The daemon and the client (with nothing mounted) both ask this.
+pub fn docker_host_of(config: &ServiceConfig, var_dir: &Path, shared_host: &str) -> String {
+    match &config.defaults.docker_data_dir {
+        Some(_) => format!(
+            "unix://{}",
+            DaemonPaths::new(var_dir, &config.name).socket.display()
+        ),
+        None => crate::docker::normalize_host(shared_host),
     }
 }
 
@@ -439,6 +453,27 @@ impl DockerdDriver {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_service_is_served_by_its_private_daemon_or_the_shared_one() {
+        let parse =
+            |text| crate::config::parse_service("app", Path::new("/etc/svcfs/app.env"), text);
+        let private = parse("[DEFAULT]\ndocker_data_dir = /d\n[container#1]\nrun_image = a\n");
+        let shared = parse("[container#1]\nrun_image = a\n");
+        let var = Path::new("/opt/opensvc/var");
+        assert_eq!(
+            docker_host_of(&private, var, "/var/run/docker.sock"),
+            "unix:///opt/opensvc/var/app/docker.sock"
+        );
+        assert_eq!(
+            docker_host_of(&shared, var, "/var/run/docker.sock"),
+            "unix:///var/run/docker.sock"
+        );
+        assert_eq!(
+            docker_host_of(&shared, var, "tcp://10.0.0.1:2375"),
+            "tcp://10.0.0.1:2375"
+        );
+    }
 
     fn spec() -> DockerdSpec {
         DockerdSpec {

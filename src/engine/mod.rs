@@ -17,7 +17,6 @@ use std::time::{Duration, SystemTime};
 
 use crate::config::{self, Problem, ServiceConfig};
 use crate::docker::DockerApi;
-use crate::drivers::dockerd::DaemonPaths;
 use crate::drivers::shared::HostReads;
 use crate::drivers::{self, DriverContext};
 use crate::error::{Error, Result};
@@ -119,19 +118,11 @@ impl Engine {
         read(&self.dir_problems).clone()
     }
 
-    /// The docker host that serves a service's containers.
-    pub fn docker_host_for(&self, config: &ServiceConfig) -> String {
-        match &config.defaults.docker_data_dir {
-            Some(_) => format!("unix://{}", self.private_socket(&config.name).display()),
-            None => self.options.docker_host.clone(),
-        }
-    }
-
     /// Names of the services whose containers live in the daemon at `host`.
     pub fn services_on(&self, host: &str) -> Vec<String> {
         self.services()
             .iter()
-            .filter(|s| self.docker_host_for(&s.loaded().config) == host)
+            .filter(|s| s.loaded().docker_host == host)
             .map(|s| s.name().to_string())
             .collect()
     }
@@ -163,11 +154,6 @@ impl Engine {
                 .any(|s| s.loaded().config.defaults.docker_data_dir.is_none())
     }
 
-    /// Socket of a service's private docker daemon.
-    pub fn private_socket(&self, service: &str) -> PathBuf {
-        DaemonPaths::new(&self.options.var_dir, service).socket
-    }
-
     /// Drop a docker endpoint no service uses any more.
     pub fn forget_endpoint(&self, host: &str) {
         tracing::debug!(host, "no service uses this docker daemon any more");
@@ -189,7 +175,11 @@ impl Engine {
     }
 
     fn build(self: &Arc<Self>, config: ServiceConfig) -> LoadedService {
-        let docker_host = self.docker_host_for(&config);
+        let docker_host = drivers::dockerd::docker_host_of(
+            &config,
+            &self.options.var_dir,
+            &self.options.docker_host,
+        );
         let ctx = DriverContext {
             service: config.name.clone(),
             var_dir: self.options.var_dir.clone(),

@@ -361,7 +361,9 @@ mod tests {
                 LoadedService {
                     config: Arc::new(config),
                     resources,
-                    docker_host: crate::docker::DEFAULT_DOCKER_HOST.to_string(),
+                    // What Engine::build gives a service without a private
+                    // daemon under these options.
+                    docker_host: "unix:///nonexistent/docker.sock".into(),
                 },
                 engine.observers().clone(),
             );
