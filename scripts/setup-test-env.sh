@@ -17,6 +17,8 @@ readonly IMAGE_VERSION=1
 readonly DOCKERD_LOG=/var/log/svcfs-test-dockerd.log
 readonly DOCKERD_WAIT=60
 readonly BUSYBOX=/bin/busybox
+SCRIPTS=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+readonly SCRIPTS
 
 log() { echo "setup-test-env: $*"; }
 die() {
@@ -119,22 +121,6 @@ ensure_cgroups() {
     fi
 }
 
-# detached PROGRAM ARGS... — exec PROGRAM in a new session without the
-# descriptors this script inherited beyond stdin/stdout/stderr: a daemon
-# that outlives the script must not hold a caller's lock file or pipe open
-# (dockerd once kept `flock /tmp/svcfs-heavy.lock scripts/test`'s lock for
-# its lifetime, and every later flock waited forever).
-detached() {
-    local fd
-    for fd in /proc/$BASHPID/fd/*; do
-        fd=${fd##*/}
-        if [ "$fd" -gt 2 ]; then
-            { eval "exec $fd>&-"; } 2>/dev/null || true
-        fi
-    done
-    exec setsid nohup "$@"
-}
-
 # start_dockerd EXTRA_ARGS... — start detached, wait until it answers.
 # Returns 0 when up, 1 when dockerd exited, 2 on timeout.
 start_dockerd() {
@@ -142,7 +128,7 @@ start_dockerd() {
     touch "$DOCKERD_LOG"
     start_line=$(($(wc -l <"$DOCKERD_LOG") + 1))
     echo "=== $(date -Is) setup-test-env: dockerd $*" >>"$DOCKERD_LOG"
-    detached dockerd "$@" </dev/null >>"$DOCKERD_LOG" 2>&1 &
+    "$SCRIPTS/detached" dockerd "$@" </dev/null >>"$DOCKERD_LOG" 2>&1 &
     pid=$!
     for ((i = 0; i < DOCKERD_WAIT * 4; i++)); do
         if docker_ok; then
