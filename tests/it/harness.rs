@@ -23,16 +23,25 @@ pub const IMAGES: [&str; 4] = [
 
 /// Run a command, returning stdout when it succeeds.
 pub fn run(program: &str, args: &[&str]) -> Result<String, String> {
-    let out = Command::new(program)
-        .args(args)
-        .output()
-        .map_err(|e| format!("{program}: {e}"))?;
+    let mut command = Command::new(program);
+    command.args(args);
+    run_command(&mut command)
+}
+
+/// Run a prepared command (its environment set), returning stdout when it
+/// succeeds, else what it said, with its command line.
+pub fn run_command(command: &mut Command) -> Result<String, String> {
+    let line = std::iter::once(command.get_program())
+        .chain(command.get_args())
+        .map(|w| w.to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let out = command.output().map_err(|e| format!("{line}: {e}"))?;
     if out.status.success() {
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     } else {
         Err(format!(
-            "{program} {}: {}{}",
-            args.join(" "),
+            "{line}: {}{}",
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         ))

@@ -64,25 +64,15 @@ fn kill_private_daemon() {
 /// `SVCFS_MOUNT` set, none of the daemon's options (its --var-dir is not
 /// the default), so the docker host comes from the mounted tree.
 fn svcfs_docker(mnt: &Path, args: &[&str]) -> Result<String, String> {
-    let out = std::process::Command::new(SVCFS)
-        .args(["docker", SVC])
-        .args(args)
-        .env("SVCFS_MOUNT", mnt)
-        .env_remove("SVCFS_VAR_DIR")
-        .env_remove("SVCFS_CONFIG_DIR")
-        .env_remove("DOCKER_HOST")
-        .output()
-        .map_err(|e| format!("{SVCFS}: {e}"))?;
-    if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    } else {
-        Err(format!(
-            "svcfs docker {SVC} {}: {}{}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ))
-    }
+    run_command(
+        std::process::Command::new(SVCFS)
+            .args(["docker", SVC])
+            .args(args)
+            .env("SVCFS_MOUNT", mnt)
+            .env_remove("SVCFS_VAR_DIR")
+            .env_remove("SVCFS_CONFIG_DIR")
+            .env_remove("DOCKER_HOST"),
+    )
 }
 
 /// Whether local `HH:MM:SS` times never go back, but for one midnight.
