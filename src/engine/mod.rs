@@ -3,6 +3,7 @@
 //! keeps states current (docker events, periodic reconcile) so that reads
 //! never wait on a backend.
 
+mod ahead;
 mod backends;
 mod deadline;
 mod events;

@@ -8,6 +8,7 @@ use std::time::{Duration, SystemTime};
 
 use futures_util::future::join_all;
 
+use super::ahead::Ahead;
 use super::deadline::{step_deadline, StepKind};
 use super::Observers;
 use crate::actionlog::{Level, ServiceLog};
@@ -81,7 +82,7 @@ impl Known {
 
 /// What an action does to one resource.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Op {
+pub(super) enum Op {
     Start,
     Stop,
     Extra(&'static str),
@@ -396,6 +397,19 @@ impl ServiceRuntime {
         plan: &[(usize, Op)],
         limit: Duration,
     ) -> Result<()> {
+        let mut ahead = Ahead::default();
+        let result = self.execute_steps(loaded, plan, limit, &mut ahead).await;
+        ahead.finish().await;
+        result
+    }
+
+    async fn execute_steps(
+        &self,
+        loaded: &LoadedService,
+        plan: &[(usize, Op)],
+        limit: Duration,
+        ahead: &mut Ahead,
+    ) -> Result<()> {
         for (step, &(index, op)) in plan.iter().enumerate() {
             let resource = &loaded.resources[index];
             let rid = resource.config.rid.to_string();
@@ -409,9 +423,13 @@ impl ServiceRuntime {
                 Op::Stop => ("stop", StepKind::Stop),
                 Op::Extra(command) => (command, StepKind::Extra),
             };
+            ahead.reached(loaded, plan, step, &self.log);
             let act = async {
                 match op {
-                    Op::Start => resource.driver.start(&log).await,
+                    Op::Start => {
+                        ahead.ready(index).await;
+                        resource.driver.start(&log).await
+                    }
                     Op::Stop => resource.driver.stop(&log).await,
                     Op::Extra(command) => resource.driver.run_extra(command, &log).await,
                 }
