@@ -52,6 +52,44 @@ impl Problem {
         out.push_str(&self.message);
         out
     }
+
+    /// Like its `Display`, with the line of `text` (the file's content) it
+    /// is about after the file name, as compilers write it: the keyword's
+    /// line in its section, else the section header's. Problems of the
+    /// whole file (a parse error names its line itself) have none.
+    pub fn with_line(&self, text: &str) -> String {
+        let shown = self.to_string();
+        let Some(line) = self.line_in(text) else {
+            return shown;
+        };
+        let file = format!("{}:", self.file.display());
+        shown.replacen(&file, &format!("{}:{line}:", self.file.display()), 1)
+    }
+
+    fn line_in(&self, text: &str) -> Option<usize> {
+        let section = self.section.as_deref()?;
+        let mut header = None;
+        for (index, raw) in text.lines().enumerate() {
+            let line = raw.trim();
+            if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+                if header.is_some() {
+                    break;
+                }
+                if name.trim().eq_ignore_ascii_case(section) {
+                    header = Some(index + 1);
+                }
+                continue;
+            }
+            let (Some(_), Some(keyword)) = (header, self.keyword.as_deref()) else {
+                continue;
+            };
+            let key = line.split(['=', ':']).next().unwrap_or("").trim();
+            if key.eq_ignore_ascii_case(keyword) {
+                return Some(index + 1);
+            }
+        }
+        header
+    }
 }
 
 impl fmt::Display for Problem {
@@ -81,5 +119,28 @@ mod tests {
             p.to_string(),
             "warning: /etc/svcfs/app.env: [fs#2] mnt_opts: unknown keyword, ignored (did you mean mnt_opt?)"
         );
+    }
+
+    #[test]
+    fn with_line_finds_the_keyword_in_its_section_else_the_header() {
+        let text = "[DEFAULT]\nmnt_opts = x\n\n[fs#2]\ndev = /d\n MNT_OPTS= ro\n[fs#3]\n";
+        let mut p = Problem {
+            severity: Severity::Error,
+            file: "/etc/svcfs/app.env".into(),
+            section: Some("fs#2".into()),
+            keyword: Some("mnt_opts".into()),
+            message: "bad".into(),
+        };
+        assert_eq!(
+            p.with_line(text),
+            "error: /etc/svcfs/app.env:6: [fs#2] mnt_opts: bad"
+        );
+        p.keyword = Some("absent".into());
+        assert_eq!(
+            p.with_line(text),
+            "error: /etc/svcfs/app.env:4: [fs#2] absent: bad"
+        );
+        p.section = None;
+        assert_eq!(p.with_line(text), "error: /etc/svcfs/app.env: absent: bad");
     }
 }

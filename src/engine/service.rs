@@ -103,6 +103,10 @@ pub struct ServiceRuntime {
     publishing: Mutex<()>,
     observers: Observers,
     refreshing: tokio::sync::Mutex<()>,
+    /// The messages of a service file edit that was not loaded because it
+    /// fails to parse or validate, while the last good configuration keeps
+    /// serving; empty otherwise.
+    rejected_edit: Mutex<Vec<String>>,
     /// The engine's deadline on each action step ([`step_deadline`];
     /// shorter in tests).
     deadline: fn(&ResourceConfig, StepKind) -> Duration,
@@ -133,6 +137,7 @@ impl ServiceRuntime {
                 extra_commands: &extra_commands(&loaded),
                 log: log.lines(),
                 docker_host: &loaded.docker_host,
+                rejected_edit: &[],
             },
             now,
         );
@@ -158,6 +163,7 @@ impl ServiceRuntime {
                 running_action: Mutex::new(None),
                 known: Mutex::new(Known::default()),
                 refreshing: tokio::sync::Mutex::new(()),
+                rejected_edit: Mutex::new(Vec::new()),
                 deadline,
             }
         })
@@ -209,9 +215,58 @@ impl ServiceRuntime {
             ),
         );
         *write(&self.loaded) = Arc::new(loaded);
+        lock(&self.rejected_edit).clear();
         // A new configuration may well fix what failed before.
         lock(&self.known).failures.clear();
         self.publish();
+    }
+
+    /// Whether a changed file `config` should be refused rather than
+    /// replace what runs: it is broken and what runs is not. A service
+    /// whose file never loaded cleanly takes every edit, as on first load.
+    pub fn refuses(&self, config: &ServiceConfig) -> bool {
+        is_broken(config) && !is_broken(&self.loaded().config)
+    }
+
+    /// The service file changed into `config`, which cannot be used: keep
+    /// serving the configuration loaded before, and say why in `messages`
+    /// and `log` (once per distinct set of errors, not at every reload).
+    pub fn reject(&self, config: &ServiceConfig) {
+        let mut messages = vec![format!(
+            "{} was changed but cannot be used: the last good configuration keeps serving until the file is fixed",
+            config.path.display()
+        )];
+        messages.extend(
+            config
+                .problems
+                .iter()
+                .filter(|p| p.severity == crate::config::Severity::Error)
+                .map(|p| p.with_line(&config.text)),
+        );
+        {
+            let mut rejected = lock(&self.rejected_edit);
+            if *rejected == messages {
+                return;
+            }
+            rejected.clone_from(&messages);
+        }
+        tracing::warn!(service = %self.name, "{}", messages.join("; "));
+        self.log.service_line(Level::Warning, &messages[0]);
+        for message in &messages[1..] {
+            self.log.service_line(Level::Error, message);
+        }
+    }
+
+    /// The service file is back to the configuration in use (a broken
+    /// edit was undone): stop warning about it.
+    pub fn edit_reverted(&self) {
+        if std::mem::take(&mut *lock(&self.rejected_edit)).is_empty() {
+            return;
+        }
+        self.log.service_line(
+            Level::Info,
+            "the service file is back to the configuration in use",
+        );
     }
 
     /// Rebuild the snapshot from the configuration, what is known and the
@@ -222,6 +277,7 @@ impl ServiceRuntime {
         let _in_order = lock(&self.publishing);
         let loaded = self.loaded();
         let now = SystemTime::now();
+        let rejected_edit = lock(&self.rejected_edit).clone();
         let snapshot = {
             let known = lock(&self.known);
             let states: HashMap<String, ResourceState> = known
@@ -237,6 +293,7 @@ impl ServiceRuntime {
                     extra_commands: &extra_commands(&loaded),
                     log: self.log.lines(),
                     docker_host: &loaded.docker_host,
+                    rejected_edit: &rejected_edit,
                 },
                 now,
             )
@@ -481,6 +538,12 @@ impl ServiceRuntime {
         }
         Ok(())
     }
+}
+
+/// A file that does not parse or has an error: not a configuration to
+/// replace a working one with.
+fn is_broken(config: &ServiceConfig) -> bool {
+    config.load_error.is_some() || config.has_errors()
 }
 
 fn problem_level(problem: &crate::config::Problem) -> Level {

@@ -90,6 +90,10 @@ pub struct KnownStates<'a> {
     pub log: Arc<LogLines>,
     /// The docker daemon of the service's containers.
     pub docker_host: &'a str,
+    /// Why the service file's current content was not loaded (the last
+    /// good configuration keeps serving), one message per problem; empty
+    /// when the file in use is the one on disk.
+    pub rejected_edit: &'a [String],
 }
 
 /// The state shown before a resource's first status check completes.
@@ -150,7 +154,8 @@ pub fn build_snapshot(
         .iter()
         .any(|r| !r.flags.disabled && known.failures.contains_key(r.rid.as_str()));
     let mut overall = avail;
-    if optional_warn || failed || config.load_error.is_some() {
+    let rejected = !known.rejected_edit.is_empty();
+    if optional_warn || failed || rejected || config.load_error.is_some() {
         overall = Status::Warn;
     }
     let avail = if config.load_error.is_some() {
@@ -160,6 +165,7 @@ pub fn build_snapshot(
     };
 
     let mut messages: Vec<String> = config.load_error.iter().cloned().collect();
+    messages.extend(known.rejected_edit.iter().cloned());
     messages.extend(
         config
             .problems
@@ -199,6 +205,7 @@ pub(crate) fn snapshot_with(
             extra_commands: &HashMap::new(),
             log: Arc::default(),
             docker_host: crate::docker::DEFAULT_DOCKER_HOST,
+            rejected_edit: &[],
         },
         updated,
     )
@@ -300,6 +307,31 @@ mod tests {
             "{:?}",
             s.messages
         );
+    }
+
+    #[test]
+    fn a_rejected_edit_warns_overall_and_keeps_avail_and_resources() {
+        let config = config("[container#1]\nrun_image = a\n");
+        let states = HashMap::from([(
+            "container#1".to_string(),
+            ResourceState::new(Status::Up, "x"),
+        )]);
+        let rejected = ["error: /etc/svcfs/svc.env:3: [container#1] x: bad".to_string()];
+        let s = build_snapshot(
+            &config,
+            &KnownStates {
+                states: &states,
+                failures: &HashMap::new(),
+                extra_commands: &HashMap::new(),
+                log: Arc::default(),
+                docker_host: "h",
+                rejected_edit: &rejected,
+            },
+            SystemTime::UNIX_EPOCH,
+        );
+        assert_eq!((s.avail, s.overall), (Status::Up, Status::Warn));
+        assert_eq!(s.messages, rejected);
+        assert_eq!(s.resources[0].state.status, Status::Up);
     }
 
     #[test]
