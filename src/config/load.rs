@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use super::problem::{Problem, Severity};
 use super::service::{parse_service, ServiceConfig};
+use super::text::service_text;
 
 /// Everything found in a config directory.
 #[derive(Debug, Clone, Default)]
@@ -29,7 +30,7 @@ impl LoadedDir {
         let mut checked = 0;
         for (name, service) in &self.services {
             if names.is_empty() || names.contains(name) {
-                problems.extend(service.problems.iter().cloned());
+                problems.extend(service.problems.iter().map(|p| p.located(&service.text)));
                 checked += 1;
             }
         }
@@ -90,20 +91,22 @@ pub fn service_files(dir: &Path) -> Result<(BTreeMap<String, PathBuf>, Vec<Probl
 /// Read and parse one service file. An unreadable file still yields a
 /// service, marked with its load error, so the operator sees it.
 pub fn load_file(name: &str, path: &Path) -> ServiceConfig {
+    let unusable = |message: String| {
+        let mut service = parse_service(name, path, "");
+        service
+            .problems
+            .push(Problem::file(Severity::Error, path, message.clone()));
+        service.load_error = Some(format!("{}: {message}", path.display()));
+        service
+    };
     match std::fs::read(path) {
-        Ok(bytes) => {
-            let text = String::from_utf8_lossy(&bytes);
-            parse_service(name, path, &text)
-        }
-        Err(e) => {
-            let message = format!("cannot read the service file: {e}");
-            let mut service = parse_service(name, path, "");
-            service
-                .problems
-                .push(Problem::file(Severity::Error, path, message.clone()));
-            service.load_error = Some(format!("{}: {message}", path.display()));
-            service
-        }
+        Ok(bytes) => match service_text(&bytes) {
+            Ok(text) => parse_service(name, path, text),
+            // Never shown decoded with replacement characters: the tree
+            // would serve bytes that are not in the file.
+            Err(why) => unusable(why),
+        },
+        Err(e) => unusable(format!("cannot read the service file: {e}")),
     }
 }
 

@@ -7,6 +7,7 @@ mod load;
 mod problem;
 pub mod run_args;
 mod service;
+mod text;
 mod values;
 
 pub use keywords::{keywords_for, Keyword, Scope, ValueKind, KEYWORDS};

@@ -10,6 +10,7 @@ use ini::{Ini, ParseOption};
 use super::keywords::{keywords_for, Keyword, ValueKind, KEYWORDS};
 use super::problem::{Problem, Severity};
 use super::run_args;
+use super::text;
 use super::values::{parse_bool, parse_duration, parse_list};
 use crate::model::{ResourceKind, Rid};
 
@@ -222,7 +223,9 @@ pub fn parse_service(name: &str, path: &Path, text: &str) -> ServiceConfig {
         enabled_escape: false,
         ..ParseOption::default()
     };
-    let ini = match Ini::load_from_str_opt(text, options) {
+    let (parsable, unparsable_lines) = text::parsable(path, text);
+    service.problems.extend(unparsable_lines);
+    let ini = match Ini::load_from_str_opt(&parsable, options) {
         Ok(ini) => ini,
         Err(e) => {
             let message = format!(
@@ -383,6 +386,7 @@ impl SectionParser<'_> {
             file: self.path.to_path_buf(),
             section: section.map(str::to_string),
             keyword: keyword.map(str::to_string),
+            line: None,
             message: message.into(),
         });
     }
@@ -649,6 +653,23 @@ mod tests {
 
     fn rids(service: &ServiceConfig) -> Vec<&str> {
         service.resources.iter().map(|r| r.rid.as_str()).collect()
+    }
+
+    #[test]
+    fn a_bom_keeps_the_first_section_and_a_bare_line_keeps_the_next_keyword() {
+        let service = parse(
+            "\u{feff}[container#1]\nrun_image = busybox\nrun_image_typo\nrun_command = /bin/sh\n",
+        );
+        assert_eq!(rids(&service), ["container#1"]);
+        let Ok(ResourceSpec::Container(spec)) = &service.resources[0].spec else {
+            panic!("{:?}", service.resources[0].spec);
+        };
+        assert_eq!(spec.run_command, ["/bin/sh"]);
+        assert_eq!(service.problems.len(), 1, "{:?}", service.problems);
+        assert_eq!(
+            service.problems[0].to_string(),
+            "error: /etc/svcfs/svc.env:3: [container#1] \"run_image_typo\" is neither `keyword = value`, a [section] nor a comment; line ignored"
+        );
     }
 
     #[test]

@@ -29,7 +29,7 @@ fn check_reports_the_tutorial_typo_as_a_warning() {
     assert_eq!(
         out,
         format!(
-            "warning: {}/app.opensvc.com.env: [fs#2] mnt_opts: unknown keyword, ignored (did you mean mnt_opt?)\n",
+            "warning: {}/app.opensvc.com.env:38: [fs#2] mnt_opts: unknown keyword, ignored (did you mean mnt_opt?)\n",
             dir.display()
         )
     );
