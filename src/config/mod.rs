@@ -17,4 +17,4 @@ pub use service::{
     parse_service, CommonOptions, ContainerSpec, DockerdSpec, FsSpec, IpSpec, ResourceConfig,
     ResourceSpec, ServiceConfig, ServiceDefaults, StopWait, VgSpec,
 };
-pub use values::{parse_bool, parse_duration, parse_list};
+pub use values::{parse_bool, parse_duration, parse_list, parse_netmask};

@@ -77,8 +77,10 @@ impl Problem {
     }
 
     fn line_in(&self, text: &str) -> Option<usize> {
-        let section = self.section.as_deref()?;
-        let mut header = None;
+        let section = self.section.as_deref();
+        // Keywords outside any section come before the first header.
+        let mut header = section.is_none().then_some(0);
+        section.or(self.keyword.as_deref())?;
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         for (index, raw) in text.lines().enumerate() {
             let line = raw.trim();
@@ -86,7 +88,7 @@ impl Problem {
                 if header.is_some() {
                     break;
                 }
-                if name.trim().eq_ignore_ascii_case(section) {
+                if section.is_some_and(|s| name.trim().eq_ignore_ascii_case(s)) {
                     header = Some(index + 1);
                 }
                 continue;
@@ -99,7 +101,7 @@ impl Problem {
                 return Some(index + 1);
             }
         }
-        header
+        header.filter(|&line| line > 0)
     }
 }
 
@@ -155,6 +157,13 @@ mod tests {
         );
         p.section = None;
         assert_eq!(p.with_line(text), "error: /etc/svcfs/app.env: absent: bad");
+        // Outside any section: before the first header.
+        p.keyword = Some("nodes".into());
+        assert_eq!(
+            p.with_line("\n nodes = a\n[DEFAULT]\nnodes = b\n"),
+            "error: /etc/svcfs/app.env:2: nodes: bad"
+        );
+        p.keyword = Some("absent".into());
         // The parser's own line wins.
         p.line = Some(2);
         assert_eq!(

@@ -508,7 +508,7 @@ mod tests {
         engine.reload(true);
         assert_eq!(&*runtime.snapshot().config_text, good);
         let shown = messages(&engine, "a");
-        assert!(shown[1].contains("cannot parse line"), "{shown:?}");
+        assert!(shown[1].contains("a.env:1: section header"), "{shown:?}");
         assert!(runtime.snapshot().log.seq > logged);
         // Back to what runs: the warning goes.
         std::fs::write(dir.path().join("a.env"), good).unwrap();

@@ -306,7 +306,7 @@ mod tests {
         assert_eq!((s.avail, s.overall), (Status::Warn, Status::Warn));
         assert!(
             s.messages[0]
-                .contains("cannot parse line 2: a section header is missing its closing ']'"),
+                .contains("svc.env:1: section header \"[container#1\" is missing its closing ']'"),
             "{:?}",
             s.messages
         );

@@ -24,7 +24,13 @@ fn check_reports_the_tutorial_typo_as_a_warning() {
         include_str!("../data/app.opensvc.com.env"),
     )
     .unwrap();
-    let (code, out, err) = svcfs(&["check", "--config-dir", &dir.to_string_lossy()]);
+    let (code, out, err) = svcfs(&[
+        "check",
+        "--nodename",
+        "deb1.opensvc.com",
+        "--config-dir",
+        &dir.to_string_lossy(),
+    ]);
     assert_eq!(code, 0, "{out}{err}");
     assert_eq!(
         out,
