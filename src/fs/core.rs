@@ -18,6 +18,9 @@
 //! starts over: it takes a new snapshot, so that `lseek(fd, 0)` and
 //! `read` after poll(2) woke give the new bytes (sysfs's convention). A
 //! handle polls ready once its current file differs from its snapshot.
+//! For a handle served from the page cache, every read that reaches the
+//! daemon is a fill of the one page, from the current bytes (its first
+//! read may have been the kernel's alone: checked on a real mount).
 //!
 //! Streams. `events` and `wait/<word>` have no bytes in the tree: a read
 //! returns what the change bus queued for that open, or the word once the
@@ -413,7 +416,10 @@ impl Core {
                 kind,
                 content,
                 caching,
-                read_once: false,
+                // The kernel serves reads of a cached handle from pages any
+                // handle filled, without asking: each read it does ask for
+                // fills the cache, from the bytes as they are now.
+                read_once: caching == Caching::PageCache,
                 stream,
             },
         );

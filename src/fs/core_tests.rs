@@ -372,11 +372,31 @@ fn a_listing_stays_the_same_for_its_opendir_and_offsets_resume() {
 #[test]
 fn an_open_file_keeps_the_bytes_it_was_opened_on() {
     let (source, core) = setup(None);
+    // Not yet stat'ed, so not for the page cache.
+    let status = ino(&core, "app/container#1/label");
+    source.publish("app", FILE, &[]);
+    let fh = core.open(status, false).unwrap().fh;
+    assert_eq!(core.open(status, false).unwrap().caching, Caching::Direct);
+    source.publish("app", FILE, &[("container#1", Status::Down)]);
+    assert_eq!(core.read(fh, 0, 100).unwrap().as_slice(), b"\n");
+    assert_eq!(read_all(&core, status), b"label\n");
+}
+
+#[test]
+fn a_cached_handle_fills_the_page_from_the_current_bytes() {
+    let (source, core) = setup(None);
     let status = ino(&core, "app/container#1/status");
     let fh = core.open(status, false).unwrap().fh;
+    assert_eq!(
+        core.open(status, false).unwrap().caching,
+        Caching::PageCache
+    );
     source.publish("app", FILE, &[("container#1", Status::Down)]);
-    assert_eq!(core.read(fh, 0, 100).unwrap().as_slice(), b"up\n");
-    assert_eq!(read_all(&core, status), b"down\n");
+    let fill = core.read(fh, 0, 4096).unwrap();
+    assert_eq!(
+        (fill.as_slice(), fill.stale_in_cache),
+        (&b"down\n"[..], false)
+    );
 }
 
 #[test]
@@ -432,12 +452,11 @@ fn a_cached_read_of_an_older_generation_asks_for_invalidation() {
         (again.as_slice(), again.stale_in_cache),
         (&b"warn\n"[..], false)
     );
-    // The first read of a handle opened before the change is the old
-    // generation's.
+    // A read inside the page, of the snapshot, after a change.
     core.getattr(status).unwrap();
     let fh = core.open(status, false).unwrap().fh;
     source.publish("app", FILE, &[("container#1", Status::Up)]);
-    assert!(core.read(fh, 0, 10).unwrap().stale_in_cache);
+    assert!(core.read(fh, 1, 10).unwrap().stale_in_cache);
 }
 
 /// Publish a new generation of `app` and tell the core, as the kernel
@@ -516,14 +535,18 @@ fn poll_wakes_once_the_bytes_differ_and_a_rewound_read_gives_them() {
 fn the_first_read_is_of_the_bytes_opened_on_and_reads_past_zero_keep_the_snapshot() {
     let (source, core) = setup(None);
     let status = ino(&core, "app/container#1/status");
-    let fh = core.open(status, false).unwrap().fh;
+    // A size the kernel has not heard of: a direct handle.
+    source.publish("app", FILE, &[("container#1", Status::Warn)]);
+    let fh = core.open(status, false).unwrap();
+    assert_eq!(fh.caching, Caching::Direct);
+    let fh = fh.fh;
     publish_app(&source, &core, FILE, &[("container#1", Status::Down)]);
-    // Opened on "up": poll is ready, the first read still gives "up".
+    // Opened on "warn": poll is ready, the first read still gives "warn".
     assert!(core.poll(fh, None).unwrap().changed);
-    assert_eq!(core.read(fh, 0, 2).unwrap().as_slice(), b"up");
-    publish_app(&source, &core, FILE, &[("container#1", Status::Warn)]);
-    assert_eq!(core.read(fh, 2, 100).unwrap().as_slice(), b"\n");
-    assert_eq!(core.read(fh, 0, 100).unwrap().as_slice(), b"warn\n");
+    assert_eq!(core.read(fh, 0, 2).unwrap().as_slice(), b"wa");
+    publish_app(&source, &core, FILE, &[("container#1", Status::Up)]);
+    assert_eq!(core.read(fh, 2, 100).unwrap().as_slice(), b"rn\n");
+    assert_eq!(core.read(fh, 0, 100).unwrap().as_slice(), b"up\n");
 }
 
 #[test]
