@@ -148,15 +148,21 @@ impl ChangeBus {
             .count()
     }
 
-    fn send(&self, service: &str, lines: &[String]) {
-        if lines.is_empty() {
-            return;
-        }
-        let feeds: Vec<Arc<Feed>> = lock(&self.feeds)
+    /// The live readers of `service`'s changes.
+    fn feeds_of(&self, service: &str) -> Vec<Arc<Feed>> {
+        let mut feeds = lock(&self.feeds);
+        feeds.retain(|f| f.strong_count() > 0);
+        feeds
             .iter()
             .filter_map(Weak::upgrade)
             .filter(|f| f.service.as_deref().is_none_or(|s| s == service))
-            .collect();
+            .collect()
+    }
+
+    fn send_to(&self, feeds: Vec<Arc<Feed>>, lines: &[String]) {
+        if lines.is_empty() || feeds.is_empty() {
+            return;
+        }
         let lines: Vec<Arc<str>> = lines.iter().map(|l| l.as_str().into()).collect();
         for feed in feeds {
             {
@@ -171,8 +177,12 @@ impl ChangeBus {
 
     /// An action began on `service` (`rid` when it names one resource).
     pub fn action_began(&self, service: &str, rid: Option<&str>, action: &str) {
+        let feeds = self.feeds_of(service);
+        if feeds.is_empty() {
+            return;
+        }
         let line = action_line(SystemTime::now(), service, rid, action, "begin", None, "");
-        self.send(service, &[line]);
+        self.send_to(feeds, &[line]);
     }
 
     /// An action ended, with its error if it failed.
@@ -183,6 +193,10 @@ impl ChangeBus {
         action: &str,
         error: Option<&str>,
     ) {
+        let feeds = self.feeds_of(service);
+        if feeds.is_empty() {
+            return;
+        }
         let result = if error.is_some() { "failed" } else { "ok" };
         let line = action_line(
             SystemTime::now(),
@@ -193,14 +207,18 @@ impl ChangeBus {
             Some(result),
             error.unwrap_or(""),
         );
-        self.send(service, &[line]);
+        self.send_to(feeds, &[line]);
     }
 }
 
 impl TreeObserver for ChangeBus {
     fn published(&self, before: Option<&ServiceTree>, after: Option<&ServiceTree>) {
+        // Nobody follows this service (the usual case): nothing to render.
         if let Some(service) = after.or(before).map(|t| t.name.clone()) {
-            self.send(&service, &transitions(before, after));
+            let feeds = self.feeds_of(&service);
+            if !feeds.is_empty() {
+                self.send_to(feeds, &transitions(before, after));
+            }
         }
     }
 }

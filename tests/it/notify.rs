@@ -5,6 +5,7 @@
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::os::fd::AsRawFd;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -154,6 +155,14 @@ fn wait_up_returns_once_the_service_is_started() {
     assert_eq!(d.read(&format!("{svc}/status")), "down\n");
     // Already down: at once.
     assert_eq!(d.read(&format!("{svc}/wait/down")), "down\n");
+    // O_NONBLOCK: no waiting.
+    let nonblocking = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(d.path(&format!("{svc}/wait/up")))
+        .unwrap();
+    let err = (&nonblocking).read(&mut [0u8; 16]).unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(libc::EAGAIN), "{err}");
     let mut up = cat(&d.path(&format!("{svc}/wait/up")));
     let mut rid_up = cat(&d.path(&format!("{svc}/container#1/wait/up")));
     assert!(
@@ -179,6 +188,18 @@ fn wait_up_returns_once_the_service_is_started() {
         assert!(child.wait().unwrap().success(), "{name}");
         assert_eq!(out, "up\n", "{name}");
     }
+
+    // The daemon stops: a waiting events reader gets end of file, a
+    // waiting wait reader an error, and neither holds the mount.
+    let mut events = cat(&d.path("events"));
+    let mut down = cat(&d.path(&format!("{svc}/wait/down")));
+    assert!(wait_until(Duration::from_secs(10), || in_read(events.id())
+        && in_read(down.id())));
+    let mut d = d;
+    let status = d.signal_and_wait(libc::SIGTERM).expect("the daemon ends");
+    assert!(status.success(), "{status:?}");
+    assert!(events.wait().unwrap().success());
+    assert!(!down.wait().unwrap().success());
 }
 
 /// Whether thread `pid` is in a read(2) (for a blocked `cat`).
