@@ -16,8 +16,12 @@ use super::waiting::Waiting;
 pub const SWEEP_EVERY: Duration = Duration::from_millis(200);
 
 /// Whether a signal the thread `pid` does not block is pending for it or
-/// its process; true too when the thread is gone.
+/// its process; true too when the thread is gone. Pid 0 is a reader the
+/// kernel could not name in the daemon's pid namespace: never signalled.
 pub fn signal_pending(pid: u32) -> bool {
+    if pid == 0 {
+        return false;
+    }
     match std::fs::read_to_string(format!("/proc/{pid}/status")) {
         Ok(status) => pending_in_status(&status),
         Err(_) => true,
@@ -91,5 +95,6 @@ mod tests {
         let tid = unsafe { libc::gettid() } as u32;
         assert!(!signal_pending(tid));
         assert!(signal_pending(u32::MAX));
+        assert!(!signal_pending(0));
     }
 }

@@ -85,6 +85,11 @@ fn poll_wakes_on_a_change_and_events_tell_two_readers() {
         0,
         "poll woke with nothing changed"
     );
+    // A second file, read once through this descriptor.
+    let mut overview = File::open(d.path(&format!("{svc}/overview"))).unwrap();
+    let mut before = String::new();
+    overview.read_to_string(&mut before).unwrap();
+    assert!(before.contains("container#1    .... up"), "{before}");
     let root_events = follow(&d.path("events"));
     let service_events = follow(&d.path(&format!("{svc}/events")));
 
@@ -102,6 +107,11 @@ fn poll_wakes_on_a_change_and_events_tell_two_readers() {
     assert_eq!(text, "down\n", "lseek(0) + read after the wake");
     // Read again: nothing new, the poll waits again.
     assert_eq!(poll_in(&status, Duration::from_millis(300)), 0);
+    assert_ne!(poll_in(&overview, Duration::from_secs(10)), 0);
+    overview.seek(SeekFrom::Start(0)).unwrap();
+    text.clear();
+    overview.read_to_string(&mut text).unwrap();
+    assert!(text.contains("container#1    .... down"), "{text}");
 
     for (name, rx) in [("events", &root_events), ("<svc>/events", &service_events)] {
         let needles = [
