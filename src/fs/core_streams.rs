@@ -1,7 +1,7 @@
 //! The core's streams and wake-ups: poll(2) readiness of open files,
 //! `events` reads from the change bus, `wait/<word>` reads, and what a
 //! publication wakes. Reads with nothing to return are parked in
-//! [`Waiting`], never holding the caller.
+//! [`Waiting`](crate::fs::waiting::Waiting), never holding the caller.
 
 use std::sync::Arc;
 

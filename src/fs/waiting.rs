@@ -136,7 +136,7 @@ impl Waiting {
         }
     }
 
-    /// Whether any read is parked.
+    /// How many reads are parked.
     pub fn parked(&self) -> usize {
         lock(&self.state).parked.len()
     }
