@@ -13,5 +13,6 @@ mod caching;
 mod cli;
 mod containers;
 mod filesystem;
+mod notify;
 mod storage;
 mod tutorial;
