@@ -108,10 +108,11 @@ proptest! {
         let mut repeats = 0;
         for s in &sections {
             let rid = format!("{}#{}", s.kind, s.index);
-            if model.contains_key(&rid) {
-                repeats += 1;
-            } else {
-                model.insert(rid, s);
+            match model.entry(rid) {
+                std::collections::btree_map::Entry::Occupied(_) => repeats += 1,
+                std::collections::btree_map::Entry::Vacant(slot) => {
+                    slot.insert(s);
+                }
             }
         }
         let mut rids: Vec<String> = service.resources.iter().map(|r| r.rid.to_string()).collect();
