@@ -257,8 +257,11 @@ fn invalid_service_files_beside_a_valid_one() {
          [container#2]\ntype = docker\nrun_imag = busybox:latest\n\
          [sync#1]\nsrc = x\n",
     );
+    // A file that cannot be read (a dangling link: storage not mounted)
+    // is a service that says so; a directory is not a service at all.
     let unreadable = sandbox.etc().join("unreadable.svcfs.test.env");
-    std::fs::create_dir(&unreadable).unwrap();
+    std::os::unix::fs::symlink("/nonexistent/svcfs/unreadable.env", &unreadable).unwrap();
+    std::fs::create_dir(sandbox.etc().join("directory.svcfs.test.env")).unwrap();
     let d = sandbox.mount(&[]);
 
     let mut names: Vec<String> = std::fs::read_dir(&d.mnt)
@@ -280,7 +283,7 @@ fn invalid_service_files_beside_a_valid_one() {
     assert_eq!(d.read("broken.svcfs.test/status"), "warn\n");
     assert!(d
         .read("broken.svcfs.test/messages")
-        .contains("section header is missing its closing ']'"));
+        .contains("is missing its closing ']'"));
     assert!(d.read("broken.svcfs.test/overview").contains("# "));
     assert_eq!(d.ctl("broken.svcfs.test/ctl", "start"), Err(libc::EINVAL));
     assert_eq!(d.read("unreadable.svcfs.test/status"), "warn\n");
