@@ -136,6 +136,8 @@ impl ServiceLog {
     }
 
     fn push(&self, rid: Option<&str>, level: Level, source: &str, message: &str) {
+        let message = bounded_message(message);
+        let message = message.as_ref();
         match level {
             Level::Info => tracing::info!(target: "svcfs::action", "{source} {message}"),
             Level::Warning => tracing::warn!(target: "svcfs::action", "{source} {message}"),
@@ -166,6 +168,27 @@ impl ServiceLog {
     fn lock(&self) -> std::sync::MutexGuard<'_, Rings> {
         crate::sync::lock(&self.rings)
     }
+}
+
+/// The most of one message the log keeps: a rejected 2 MiB write or a
+/// runaway command output must not turn `log` and `status.json` into
+/// megabytes, nor the daemon's memory.
+pub const MAX_MESSAGE: usize = 2048;
+
+fn bounded_message(message: &str) -> std::borrow::Cow<'_, str> {
+    if message.len() <= MAX_MESSAGE {
+        return message.into();
+    }
+    let mut cut = MAX_MESSAGE;
+    while !message.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!(
+        "{}... ({} more bytes not logged)",
+        &message[..cut],
+        message.len() - cut
+    )
+    .into()
 }
 
 fn push_bounded(ring: &mut VecDeque<Arc<str>>, line: Arc<str>, bound: usize) {
@@ -283,5 +306,18 @@ mod tests {
         let lines = log.resource_lines("vg#1");
         assert_eq!(lines.len(), RESOURCE_LOG_LINES);
         assert!(lines[0].ends_with("line 5"));
+    }
+
+    #[test]
+    fn a_huge_message_is_cut_at_a_character_and_says_how_much() {
+        let log = ServiceLog::new("app");
+        let huge = format!("ctl: unknown command {:?}", "é".repeat(1024 * 1024));
+        log.service_line(Level::Error, &huge);
+        let lines = log.service_lines();
+        assert_eq!(lines.len(), 1);
+        assert!(lines[0].len() < MAX_MESSAGE + 100, "{}", lines[0].len());
+        // 22 ASCII bytes, then 2-byte characters: 2048 is a boundary.
+        let more = format!("... ({} more bytes not logged)", huge.len() - MAX_MESSAGE);
+        assert!(lines[0].ends_with(&more), "{}", lines[0].len());
     }
 }

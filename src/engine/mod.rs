@@ -342,11 +342,13 @@ impl Engine {
     /// A write to `<svc>/ctl`.
     pub async fn service_command(&self, service: &str, data: &[u8]) -> Result<()> {
         let runtime = self.runtime(service)?;
-        let command = parse_service_command(data).inspect_err(|e| {
-            runtime
-                .log()
-                .service_line(crate::actionlog::Level::Error, &format!("ctl: {e}"));
-        })?;
+        let command = within_a_page(data)
+            .and_then(parse_service_command)
+            .inspect_err(|e| {
+                runtime
+                    .log()
+                    .service_line(crate::actionlog::Level::Error, &format!("ctl: {e}"));
+            })?;
         runtime
             .run(
                 command.verb,
@@ -365,9 +367,11 @@ impl Engine {
             .resource(rid)
             .map(|r| r.extra_commands.clone())
             .ok_or_else(|| Error::not_found(format!("no resource {rid} in {service}")))?;
-        let verb = parse_resource_command(data, &extra).inspect_err(|e| {
-            runtime.log().resource(rid).error(format!("ctl: {e}"));
-        })?;
+        let verb = within_a_page(data)
+            .and_then(|data| parse_resource_command(data, &extra))
+            .inspect_err(|e| {
+                runtime.log().resource(rid).error(format!("ctl: {e}"));
+            })?;
         runtime
             .run_on_resource(
                 rid,
@@ -435,6 +439,21 @@ impl Engine {
 
 /// Names, mtimes and sizes of the service files: cheap to compute, and it
 /// changes whenever a file is edited, added, removed or renamed.
+/// The longest command a ctl write may carry: one page. Each write() is
+/// one whole command, and no command needs more; a longer write (which
+/// the kernel would split into several) is refused as a whole.
+pub const MAX_COMMAND: usize = 4096;
+
+fn within_a_page(data: &[u8]) -> Result<&[u8]> {
+    if data.len() > MAX_COMMAND {
+        return Err(Error::invalid(format!(
+            "a write of {} bytes, longer than the {MAX_COMMAND} a command may have: refused",
+            data.len()
+        )));
+    }
+    Ok(data)
+}
+
 fn dir_fingerprint(dir: &std::path::Path) -> Vec<(PathBuf, SystemTime, u64)> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
@@ -475,6 +494,31 @@ mod tests {
         );
         engine.reload(true);
         (dir, engine)
+    }
+
+    #[tokio::test]
+    async fn a_write_longer_than_a_page_is_refused_whole_and_logged_short() {
+        let (_dir, engine) = engine_of(&[("a.env", "[container#1]\nrun_image = a\n")]);
+        let huge = vec![b'x'; 2 * 1024 * 1024];
+        for result in [
+            engine.service_command("a", &huge).await,
+            engine.resource_command("a", "container#1", &huge).await,
+        ] {
+            let e = result.unwrap_err();
+            assert_eq!(e.errno(), libc::EINVAL);
+            assert!(
+                e.message().contains("a write of 2097152 bytes"),
+                "{}",
+                e.message()
+            );
+        }
+        let log = engine.service("a").unwrap().log().service_lines();
+        assert_eq!(log.len(), 2, "{log:?}");
+        assert!(log.iter().all(|l| l.len() < 300), "{log:?}");
+        // One page is still a command (and this one is unknown).
+        let page = vec![b'x'; MAX_COMMAND];
+        let e = engine.service_command("a", &page).await.unwrap_err();
+        assert!(!e.message().contains("a write of"), "{}", e.message());
     }
 
     fn messages(engine: &Engine, name: &str) -> Vec<String> {
