@@ -14,5 +14,6 @@ mod cli;
 mod containers;
 mod filesystem;
 mod notify;
+mod races;
 mod storage;
 mod tutorial;
