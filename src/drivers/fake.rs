@@ -23,6 +23,7 @@ pub struct FakeDriver {
     rid: String,
     journal: Journal,
     status: Mutex<Status>,
+    unhealthy: Mutex<bool>,
     fail: Mutex<Option<Error>>,
     gate: Mutex<Option<Arc<Notify>>>,
 }
@@ -34,9 +35,22 @@ impl FakeDriver {
             rid: rid.to_string(),
             journal: Arc::clone(journal),
             status: Mutex::new(Status::Down),
+            unhealthy: Mutex::new(false),
             fail: Mutex::new(None),
             gate: Mutex::new(None),
         })
+    }
+
+    /// It goes down (or up) behind the engine's back.
+    pub fn set_status(&self, status: Status) {
+        *lock(&self.status) = status;
+    }
+
+    /// It runs but its health check fails (`warn`, unhealthy), until its
+    /// next start or stop.
+    pub fn turn_unhealthy(&self) {
+        *lock(&self.status) = Status::Warn;
+        *lock(&self.unhealthy) = true;
     }
 
     /// Its next start or stop fails with `error`.
@@ -57,6 +71,7 @@ impl FakeDriver {
         }
         log.info(format!("{verb}ed"));
         *lock(&self.status) = after;
+        *lock(&self.unhealthy) = false;
         Ok(())
     }
 }
@@ -64,7 +79,13 @@ impl FakeDriver {
 #[async_trait]
 impl Driver for FakeDriver {
     async fn status(&self) -> ResourceState {
-        let state = ResourceState::new(*lock(&self.status), "fake");
+        let mut state = ResourceState::new(*lock(&self.status), "fake");
+        if *lock(&self.unhealthy) {
+            state.unhealthy = true;
+            state
+                .messages
+                .push("container is unhealthy: probe failed".into());
+        }
         let gate = lock(&self.gate).take();
         if let Some(gate) = gate {
             gate.notified().await;

@@ -31,4 +31,16 @@ impl TreeSource for Engine {
     fn listing_changed(&self) -> SystemTime {
         Engine::listing_changed(self)
     }
+
+    fn hold_opened(&self, service: &str, fh: u64, pid: u32) {
+        if let Some(runtime) = self.service(service) {
+            runtime.hold_opened(fh, pid);
+        }
+    }
+
+    fn hold_released(&self, service: &str, fh: u64) {
+        if let Some(runtime) = self.service(service) {
+            runtime.hold_released(fh);
+        }
+    }
 }
