@@ -12,5 +12,6 @@ mod caching;
 mod cli;
 mod containers;
 mod filesystem;
+mod heal;
 mod storage;
 mod tutorial;
