@@ -92,11 +92,15 @@ fn failure_text(state: &ResourceState) -> String {
 }
 
 impl Known {
+    fn is_frozen(&self) -> bool {
+        self.frozen_ctl.is_some() || !self.holders.is_empty()
+    }
+
     /// Whether `resource` should be restarted now, and after which wait.
     fn restart_due(&self, resource: &LoadedResource) -> Option<Duration> {
         let common = &resource.config.common;
         let rid = resource.config.rid.as_str();
-        if common.disable || common.restart == 0 || self.frozen().is_frozen() {
+        if common.disable || common.restart == 0 || self.is_frozen() {
             return None;
         }
         let heal = self.heal.get(rid)?;
@@ -170,7 +174,7 @@ impl ServiceRuntime {
     /// monitor, and start the healing task when a restart is due.
     /// Skipped while an action runs; the action's end calls it again.
     pub(super) fn heal_pass(&self) {
-        if self.is_acting() {
+        if self.is_acting() || self.retired.load(Ordering::SeqCst) {
             return;
         }
         let loaded = self.loaded();
@@ -180,7 +184,7 @@ impl ServiceRuntime {
         let changed = {
             let mut guard = lock(&self.known);
             let known = &mut *guard;
-            let frozen = known.frozen().is_frozen();
+            let frozen = known.is_frozen();
             let mut changed = false;
             for resource in &loaded.resources {
                 let common = &resource.config.common;
@@ -188,9 +192,10 @@ impl ServiceRuntime {
                 if common.disable {
                     continue;
                 }
-                let Some((epoch, state)) = known.states.get(&rid).cloned() else {
+                let Some((epoch, state)) = known.states.get(&rid) else {
                     continue;
                 };
+                let epoch = *epoch;
                 // Seen as the failed action wanted it: fixed (by hand, or
                 // by a later action), the message goes; the ledger keeps it.
                 if known
@@ -211,11 +216,11 @@ impl ServiceRuntime {
                     changed |= known.alerts.remove(&rid).is_some();
                     continue;
                 }
-                if !is_failing(&state) || heal.intent != Intent::Up {
+                if !is_failing(state) || heal.intent != Intent::Up {
                     continue;
                 }
                 if std::mem::take(&mut heal.was_up) {
-                    let why = failure_text(&state);
+                    let why = failure_text(state);
                     heal.ledger.record(why.clone(), SystemTime::now());
                     lines.push((rid.clone(), Level::Warning, why));
                     changed = true;
@@ -326,6 +331,11 @@ impl ServiceRuntime {
         };
         let limit = *lock(&self.status_limit);
         let guard = self.action.lock().await;
+        // The service left the tree while this waited: its resources are
+        // left as they are.
+        if self.retired.load(Ordering::SeqCst) {
+            return;
+        }
         *lock(&self.running_action) = Some(format!(
             "restart of {rid} by svcfs (since {})",
             local_hms(SystemTime::now())
@@ -472,7 +482,12 @@ impl ServiceRuntime {
 
     /// Whether nothing may act on the service automatically.
     pub fn is_frozen(&self) -> bool {
-        lock(&self.known).frozen().is_frozen()
+        lock(&self.known).is_frozen()
+    }
+
+    /// The service left the tree: nothing heals it any more.
+    pub fn retire(&self) {
+        self.retired.store(true, Ordering::SeqCst);
     }
 
     fn freeze(&self) {
@@ -515,30 +530,47 @@ impl ServiceRuntime {
         self.heal_pass();
     }
 
-    /// `<svc>/hold` was opened for writing by `pid`.
+    /// `<svc>/hold` was opened for writing by `pid`. Called from a FUSE
+    /// handler: the holder counts at once, but what shows it (a new
+    /// generation, whose invalidations the kernel may only serve once the
+    /// handler replied) is published from a task.
     pub fn hold_opened(&self, fh: u64, pid: u32) {
         lock(&self.known).holders.insert(fh, pid);
-        self.log.service_line(
-            Level::Info,
-            &format!("hold: opened by pid {pid}: the service is frozen while it is open"),
-        );
+        self.off_handler(move |me| {
+            me.log.service_line(
+                Level::Info,
+                &format!("hold: opened by pid {pid}: the service is frozen while it is open"),
+            );
+        });
     }
 
-    /// A handle of `<svc>/hold` went away (closed, or its process died).
+    /// A handle of `<svc>/hold` went away (closed, or its process died);
+    /// from a FUSE handler, like [`ServiceRuntime::hold_opened`].
     pub fn hold_released(&self, fh: u64) {
-        let (pid, frozen) = {
-            let mut known = lock(&self.known);
-            (known.holders.remove(&fh), known.frozen())
+        let Some(pid) = lock(&self.known).holders.remove(&fh) else {
+            return;
         };
-        let Some(pid) = pid else { return };
-        let now = if frozen.is_frozen() {
-            format!("still frozen ({})", frozen.reasons().join("; "))
-        } else {
-            "the service is thawed".to_string()
-        };
-        self.log
-            .service_line(Level::Info, &format!("hold: released by pid {pid}: {now}"));
-        self.heal_pass();
+        self.off_handler(move |me| {
+            let frozen = lock(&me.known).frozen();
+            let now = if frozen.is_frozen() {
+                format!("still frozen ({})", frozen.reasons().join("; "))
+            } else {
+                "the service is thawed".to_string()
+            };
+            me.log
+                .service_line(Level::Info, &format!("hold: released by pid {pid}: {now}"));
+            me.heal_pass();
+        });
+    }
+
+    /// Run `work` on the tokio runtime (inline without one: tests).
+    fn off_handler(&self, work: impl FnOnce(&ServiceRuntime) + Send + 'static) {
+        match (self.me.upgrade(), tokio::runtime::Handle::try_current()) {
+            (Some(me), Ok(handle)) => {
+                handle.spawn(async move { work(&me) });
+            }
+            _ => work(self),
+        }
     }
 
     /// Keep the ctl freeze in `path` across daemon restarts, and take the

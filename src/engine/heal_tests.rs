@@ -47,6 +47,11 @@ async fn wait(seconds: f64) {
     tokio::time::sleep(Duration::from_secs_f64(seconds)).await;
 }
 
+/// Let the tasks spawned so far run (a hold publishes from one).
+async fn settle() {
+    wait(0.001).await;
+}
+
 #[test]
 fn delays_double_per_try_up_to_a_cap() {
     let base = Duration::from_millis(500);
@@ -251,6 +256,7 @@ async fn a_hold_freezes_until_its_last_holder_goes() {
     f.run(Verb::Start).await.unwrap();
     f.runtime.hold_opened(7, 4242);
     f.runtime.hold_opened(8, 4343);
+    settle().await;
     assert_eq!(f.file("frozen"), "yes\nhold open by pid 4242, 4343\n");
     assert_eq!(f.file("hold"), "4242\n4343\n");
     f.crash("container#1").await;
@@ -261,6 +267,7 @@ async fn a_hold_freezes_until_its_last_holder_goes() {
     assert_eq!(f.starts("container#1"), 1);
     assert_eq!(f.file("frozen"), "yes\nhold open by pid 4343\n");
     f.runtime.hold_released(8);
+    settle().await;
     assert_eq!(f.file("frozen"), "no\n");
     wait(1.0).await;
     assert_eq!(f.starts("container#1"), 2);
@@ -469,4 +476,15 @@ async fn a_restart_waits_for_a_running_action() {
     f.runtime.refresh(LIMIT).await;
     wait(1.0).await;
     assert_eq!(f.starts("container#1"), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_service_that_left_the_tree_is_not_restarted() {
+    let f = fixture(ONE);
+    f.run(Verb::Start).await.unwrap();
+    f.crash("container#1").await;
+    // The restart waits for its delay; the service file goes meanwhile.
+    f.runtime.retire();
+    wait(120.0).await;
+    assert_eq!(f.starts("container#1"), 1);
 }

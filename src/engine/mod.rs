@@ -226,6 +226,7 @@ impl Engine {
             let keep = loaded.services.contains_key(name);
             if !keep {
                 tracing::info!(service = %name, "service file removed: the service leaves the tree (its resources are left as they are)");
+                runtime.retire();
                 left.push(runtime.tree());
             }
             keep

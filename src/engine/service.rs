@@ -140,6 +140,8 @@ pub struct ServiceRuntime {
     me: Weak<ServiceRuntime>,
     /// Whether a healing task runs (one per service at a time).
     healing: AtomicBool,
+    /// Set when the service left the tree.
+    retired: AtomicBool,
     /// The bound on status checks, as last given to a refresh (healing
     /// tasks use it).
     status_limit: Mutex<Duration>,
@@ -211,6 +213,7 @@ impl ServiceRuntime {
                 deadline,
                 me: me.clone(),
                 healing: AtomicBool::new(false),
+                retired: AtomicBool::new(false),
                 status_limit: Mutex::new(Duration::from_secs(5)),
                 freeze_file: Mutex::new(None),
             }
