@@ -24,6 +24,7 @@ pub struct FakeDriver {
     journal: Journal,
     status: Mutex<Status>,
     unhealthy: Mutex<bool>,
+    message: Mutex<String>,
     fail: Mutex<Option<Error>>,
     gate: Mutex<Option<Arc<Notify>>>,
 }
@@ -36,6 +37,7 @@ impl FakeDriver {
             journal: Arc::clone(journal),
             status: Mutex::new(Status::Down),
             unhealthy: Mutex::new(false),
+            message: Mutex::new(String::new()),
             fail: Mutex::new(None),
             gate: Mutex::new(None),
         })
@@ -51,6 +53,11 @@ impl FakeDriver {
     pub fn turn_unhealthy(&self) {
         *lock(&self.status) = Status::Warn;
         *lock(&self.unhealthy) = true;
+    }
+
+    /// Its status checks say `message` (none when empty).
+    pub fn say(&self, message: &str) {
+        *lock(&self.message) = message.to_string();
     }
 
     /// Its next start or stop fails with `error`.
@@ -80,6 +87,10 @@ impl FakeDriver {
 impl Driver for FakeDriver {
     async fn status(&self) -> ResourceState {
         let mut state = ResourceState::new(*lock(&self.status), "fake");
+        let message = lock(&self.message).clone();
+        if !message.is_empty() {
+            state.messages.push(message);
+        }
         if *lock(&self.unhealthy) {
             state.unhealthy = true;
             state

@@ -196,13 +196,16 @@ impl ServiceRuntime {
                     continue;
                 };
                 let epoch = *epoch;
-                // Seen as the failed action wanted it: fixed (by hand, or
-                // by a later action), the message goes; the ledger keeps it.
-                if known
-                    .failures
-                    .get(&rid)
-                    .is_some_and(|f| epoch > f.epoch && state.status == f.clears_on)
-                {
+                // Seen as the failed action wanted it (up: healthy, with
+                // nothing to say, not "health check starting" after a start
+                // that timed out), fixed by hand or by a later action: the
+                // message goes; the ledger keeps it.
+                let settled = |f: &Failure| {
+                    epoch > f.epoch
+                        && state.status == f.clears_on
+                        && (f.clears_on != Status::Up || state.messages.is_empty())
+                };
+                if known.failures.get(&rid).is_some_and(settled) {
                     known.failures.remove(&rid);
                     changed = true;
                 }

@@ -384,6 +384,27 @@ async fn a_failed_action_s_message_clears_once_the_resource_is_seen_up() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_failed_start_s_message_stays_while_the_resource_is_up_but_not_healthy() {
+    let f = fixture("[container#1]\nrun_image = a\n");
+    f.drivers["container#1"].fail_next(Error::timed_out("not healthy within start_timeout"));
+    assert!(f.run(Verb::Start).await.is_err());
+    // Running, its health check still starting: up, with a message.
+    f.drivers["container#1"].set_status(Status::Up);
+    f.drivers["container#1"].say("health check starting");
+    f.runtime.refresh(LIMIT).await;
+    assert_eq!(
+        f.resource("container#1").state.messages,
+        [
+            "health check starting",
+            "start failed: not healthy within start_timeout"
+        ]
+    );
+    f.drivers["container#1"].say("");
+    f.runtime.refresh(LIMIT).await;
+    assert!(f.resource("container#1").state.messages.is_empty());
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_failed_stop_s_message_stays_while_the_resource_is_up() {
     let f = fixture("[container#1]\nrun_image = a\n");
     f.run(Verb::Start).await.unwrap();
