@@ -23,6 +23,9 @@ pub struct Problem {
     pub section: Option<String>,
     /// The keyword, when the problem is about one.
     pub keyword: Option<String>,
+    /// The line of the file it is about, when the parser knew it; else
+    /// [`Problem::located`] finds it from the section and keyword.
+    pub line: Option<usize>,
     /// What is wrong and, where possible, what to do.
     pub message: String,
 }
@@ -35,6 +38,7 @@ impl Problem {
             file: file.into(),
             section: None,
             keyword: None,
+            line: None,
             message: message.into(),
         }
     }
@@ -42,6 +46,9 @@ impl Problem {
     /// `file: [section] keyword: message`, without the severity.
     pub fn location_and_message(&self) -> String {
         let mut out = format!("{}:", self.file.display());
+        if let Some(line) = self.line {
+            out.push_str(&format!("{line}:"));
+        }
         if let Some(section) = &self.section {
             out.push_str(&format!(" [{section}]"));
         }
@@ -51,6 +58,50 @@ impl Problem {
         out.push(' ');
         out.push_str(&self.message);
         out
+    }
+
+    /// Like its `Display`, with the line of `text` (the file's content) it
+    /// is about after the file name, as compilers write it: the keyword's
+    /// line in its section, else the section header's. Problems of the
+    /// whole file (a parse error names its line itself) have none.
+    pub fn with_line(&self, text: &str) -> String {
+        self.located(text).to_string()
+    }
+
+    /// The same problem with its line, found in `text` (the file's
+    /// content) when the parser did not say.
+    pub fn located(&self, text: &str) -> Problem {
+        let mut located = self.clone();
+        located.line = self.line.or_else(|| self.line_in(text));
+        located
+    }
+
+    fn line_in(&self, text: &str) -> Option<usize> {
+        let section = self.section.as_deref();
+        // Keywords outside any section come before the first header.
+        let mut header = section.is_none().then_some(0);
+        section.or(self.keyword.as_deref())?;
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        for (index, raw) in text.lines().enumerate() {
+            let line = raw.trim();
+            if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+                if header.is_some() {
+                    break;
+                }
+                if section.is_some_and(|s| name.trim().eq_ignore_ascii_case(s)) {
+                    header = Some(index + 1);
+                }
+                continue;
+            }
+            let (Some(_), Some(keyword)) = (header, self.keyword.as_deref()) else {
+                continue;
+            };
+            let key = line.split(['=', ':']).next().unwrap_or("").trim();
+            if key.eq_ignore_ascii_case(keyword) {
+                return Some(index + 1);
+            }
+        }
+        header.filter(|&line| line > 0)
     }
 }
 
@@ -75,11 +126,49 @@ mod tests {
             file: "/etc/svcfs/app.env".into(),
             section: Some("fs#2".into()),
             keyword: Some("mnt_opts".into()),
+            line: None,
             message: "unknown keyword, ignored (did you mean mnt_opt?)".into(),
         };
         assert_eq!(
             p.to_string(),
             "warning: /etc/svcfs/app.env: [fs#2] mnt_opts: unknown keyword, ignored (did you mean mnt_opt?)"
+        );
+    }
+
+    #[test]
+    fn with_line_finds_the_keyword_in_its_section_else_the_header() {
+        let text = "[DEFAULT]\nmnt_opts = x\n\n[fs#2]\ndev = /d\n MNT_OPTS= ro\n[fs#3]\n";
+        let mut p = Problem {
+            severity: Severity::Error,
+            file: "/etc/svcfs/app.env".into(),
+            section: Some("fs#2".into()),
+            keyword: Some("mnt_opts".into()),
+            line: None,
+            message: "bad".into(),
+        };
+        assert_eq!(
+            p.with_line(text),
+            "error: /etc/svcfs/app.env:6: [fs#2] mnt_opts: bad"
+        );
+        p.keyword = Some("absent".into());
+        assert_eq!(
+            p.with_line(text),
+            "error: /etc/svcfs/app.env:4: [fs#2] absent: bad"
+        );
+        p.section = None;
+        assert_eq!(p.with_line(text), "error: /etc/svcfs/app.env: absent: bad");
+        // Outside any section: before the first header.
+        p.keyword = Some("nodes".into());
+        assert_eq!(
+            p.with_line("\n nodes = a\n[DEFAULT]\nnodes = b\n"),
+            "error: /etc/svcfs/app.env:2: nodes: bad"
+        );
+        p.keyword = Some("absent".into());
+        // The parser's own line wins.
+        p.line = Some(2);
+        assert_eq!(
+            p.with_line(text),
+            "error: /etc/svcfs/app.env:2: absent: bad"
         );
     }
 }

@@ -27,6 +27,7 @@ pub struct FakeDriver {
     message: Mutex<String>,
     fail: Mutex<Option<Error>>,
     gate: Mutex<Option<Arc<Notify>>>,
+    prepares: Mutex<Option<Option<Arc<Notify>>>>,
 }
 
 impl FakeDriver {
@@ -40,6 +41,7 @@ impl FakeDriver {
             message: Mutex::new(String::new()),
             fail: Mutex::new(None),
             gate: Mutex::new(None),
+            prepares: Mutex::new(None),
         })
     }
 
@@ -69,6 +71,12 @@ impl FakeDriver {
     /// notified before answering it: a slow check racing what comes after.
     pub fn hold_next_status(&self, gate: &Arc<Notify>) {
         *lock(&self.gate) = Some(Arc::clone(gate));
+    }
+
+    /// It prepares its starts (journal: `"prepare rid"`), the preparation
+    /// waiting for `gate` when there is one.
+    pub fn prepare_with(&self, gate: Option<&Arc<Notify>>) {
+        *lock(&self.prepares) = Some(gate.cloned());
     }
 
     fn act(&self, verb: &str, after: Status, log: &ResourceLog) -> Result<()> {
@@ -106,6 +114,22 @@ impl Driver for FakeDriver {
 
     async fn start(&self, log: &ResourceLog) -> Result<()> {
         self.act("start", Status::Up, log)
+    }
+
+    fn prepares_start(&self) -> bool {
+        lock(&self.prepares).is_some()
+    }
+
+    async fn prepare_start(&self) {
+        let gate = lock(&self.prepares).clone().flatten();
+        if let Some(gate) = gate {
+            gate.notified().await;
+        }
+        lock(&self.journal).push(format!("prepare {}", self.rid));
+    }
+
+    fn prepared_unused(&self, _log: &ResourceLog) {
+        lock(&self.journal).push(format!("unused {}", self.rid));
     }
 
     async fn stop(&self, log: &ResourceLog) -> Result<()> {

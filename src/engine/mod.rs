@@ -3,6 +3,7 @@
 //! keeps states current (docker events, periodic reconcile) so that reads
 //! never wait on a backend.
 
+mod ahead;
 mod backends;
 mod deadline;
 mod events;
@@ -233,12 +234,17 @@ impl Engine {
         });
         let mut joined = Vec::new();
         for (name, config) in loaded.services {
-            let unchanged = services.get(&name).is_some_and(|runtime| {
+            if let Some(runtime) = services.get(&name) {
                 let current = runtime.loaded();
-                current.config.text == config.text && current.config.path == config.path
-            });
-            if unchanged {
-                continue;
+                if current.config.text == config.text && current.config.path == config.path {
+                    runtime.edit_reverted();
+                    continue;
+                }
+                // A broken edit never takes a running service down.
+                if runtime.refuses(&config) {
+                    runtime.reject(&config);
+                    continue;
+                }
             }
             for problem in &config.problems {
                 tracing::warn!("{problem}");
@@ -476,6 +482,69 @@ mod tests {
         );
         engine.reload(true);
         (dir, engine)
+    }
+
+    fn messages(engine: &Engine, name: &str) -> Vec<String> {
+        engine.service(name).unwrap().snapshot().messages.clone()
+    }
+
+    #[test]
+    fn a_broken_edit_keeps_the_last_good_configuration() {
+        let good = "[container#1]\nrun_image = a\n";
+        let (dir, engine) = engine_of(&[("a.env", good)]);
+        let runtime = engine.service("a").unwrap();
+        let broken = "[container#1]\nrun_image = a\nstop_timeout = soon\n";
+        std::fs::write(dir.path().join("a.env"), broken).unwrap();
+        engine.reload(true);
+        assert_eq!(&*runtime.snapshot().config_text, good);
+        assert!(runtime.snapshot().resource("container#1").is_some());
+        assert_eq!(runtime.snapshot().overall, crate::model::Status::Warn);
+        let shown = messages(&engine, "a");
+        assert!(
+            shown[0].contains("last good configuration keeps serving"),
+            "{shown:?}"
+        );
+        assert!(
+            shown[1].contains("a.env:3: [container#1] stop_timeout:"),
+            "{shown:?}"
+        );
+        // The same error again is not logged again.
+        let logged = runtime.snapshot().log.seq;
+        engine.reload(true);
+        assert_eq!(runtime.snapshot().log.seq, logged);
+        // Unparsable: still the old tree, the new error shown.
+        std::fs::write(dir.path().join("a.env"), "[container#1\n").unwrap();
+        engine.reload(true);
+        assert_eq!(&*runtime.snapshot().config_text, good);
+        let shown = messages(&engine, "a");
+        assert!(shown[1].contains("a.env:1: section header"), "{shown:?}");
+        assert!(runtime.snapshot().log.seq > logged);
+        // Back to what runs: the warning goes.
+        std::fs::write(dir.path().join("a.env"), good).unwrap();
+        engine.reload(true);
+        assert!(messages(&engine, "a").is_empty());
+        // A good edit replaces the configuration.
+        let better = "[container#1]\nrun_image = b\n";
+        std::fs::write(dir.path().join("a.env"), broken).unwrap();
+        engine.reload(true);
+        std::fs::write(dir.path().join("a.env"), better).unwrap();
+        engine.reload(true);
+        assert_eq!(&*runtime.snapshot().config_text, better);
+        assert!(messages(&engine, "a").is_empty());
+        // A deleted file still removes the service.
+        std::fs::remove_file(dir.path().join("a.env")).unwrap();
+        engine.reload(true);
+        assert!(engine.service("a").is_none());
+    }
+
+    #[test]
+    fn a_file_that_never_loaded_takes_every_edit() {
+        let (dir, engine) = engine_of(&[("a.env", "[container#1\n")]);
+        std::fs::write(dir.path().join("a.env"), "[x#1\n").unwrap();
+        engine.reload(true);
+        let snapshot = engine.service("a").unwrap().snapshot();
+        assert_eq!(&*snapshot.config_text, "[x#1\n");
+        assert_eq!(snapshot.avail, crate::model::Status::Warn);
     }
 
     #[test]

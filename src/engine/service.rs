@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime};
 
 use futures_util::future::join_all;
 
+use super::ahead::Ahead;
 use super::deadline::{step_deadline, StepKind};
 use super::Observers;
 use crate::actionlog::{Level, ServiceLog};
@@ -133,6 +134,10 @@ pub struct ServiceRuntime {
     publishing: Mutex<()>,
     observers: Observers,
     refreshing: tokio::sync::Mutex<()>,
+    /// The messages of a service file edit that was not loaded because it
+    /// fails to parse or validate, while the last good configuration keeps
+    /// serving; empty otherwise.
+    rejected_edit: Mutex<Vec<String>>,
     /// The engine's deadline on each action step ([`step_deadline`];
     /// shorter in tests).
     deadline: fn(&ResourceConfig, StepKind) -> Duration,
@@ -185,6 +190,7 @@ impl ServiceRuntime {
                 healing: &HashMap::new(),
                 alerts: &[],
                 frozen: &Frozen::default(),
+                rejected_edit: &[],
             },
             now,
         );
@@ -210,6 +216,7 @@ impl ServiceRuntime {
                 running_action: Mutex::new(None),
                 known: Mutex::new(Known::default()),
                 refreshing: tokio::sync::Mutex::new(()),
+                rejected_edit: Mutex::new(Vec::new()),
                 deadline,
                 me: me.clone(),
                 healing: AtomicBool::new(false),
@@ -266,6 +273,7 @@ impl ServiceRuntime {
             ),
         );
         *write(&self.loaded) = Arc::new(loaded);
+        lock(&self.rejected_edit).clear();
         // A new configuration may well fix what failed before.
         {
             let mut known = lock(&self.known);
@@ -283,6 +291,54 @@ impl ServiceRuntime {
         self.publish();
     }
 
+    /// Whether a changed file `config` should be refused rather than
+    /// replace what runs: it is broken and what runs is not. A service
+    /// whose file never loaded cleanly takes every edit, as on first load.
+    pub fn refuses(&self, config: &ServiceConfig) -> bool {
+        is_broken(config) && !is_broken(&self.loaded().config)
+    }
+
+    /// The service file changed into `config`, which cannot be used: keep
+    /// serving the configuration loaded before, and say why in `messages`
+    /// and `log` (once per distinct set of errors, not at every reload).
+    pub fn reject(&self, config: &ServiceConfig) {
+        let mut messages = vec![format!(
+            "{} was changed but cannot be used: the last good configuration keeps serving until the file is fixed",
+            config.path.display()
+        )];
+        messages.extend(
+            config
+                .problems
+                .iter()
+                .filter(|p| p.severity == crate::config::Severity::Error)
+                .map(|p| p.with_line(&config.text)),
+        );
+        {
+            let mut rejected = lock(&self.rejected_edit);
+            if *rejected == messages {
+                return;
+            }
+            rejected.clone_from(&messages);
+        }
+        tracing::warn!(service = %self.name, "{}", messages.join("; "));
+        self.log.service_line(Level::Warning, &messages[0]);
+        for message in &messages[1..] {
+            self.log.service_line(Level::Error, message);
+        }
+    }
+
+    /// The service file is back to the configuration in use (a broken
+    /// edit was undone): stop warning about it.
+    pub fn edit_reverted(&self) {
+        if std::mem::take(&mut *lock(&self.rejected_edit)).is_empty() {
+            return;
+        }
+        self.log.service_line(
+            Level::Info,
+            "the service file is back to the configuration in use",
+        );
+    }
+
     /// Rebuild the snapshot from the configuration, what is known and the
     /// log, render its files and tell the observers. One publisher at a
     /// time, so that a slower one never installs an older picture over a
@@ -291,6 +347,7 @@ impl ServiceRuntime {
         let _in_order = lock(&self.publishing);
         let loaded = self.loaded();
         let now = SystemTime::now();
+        let rejected_edit = lock(&self.rejected_edit).clone();
         let snapshot = {
             let known = lock(&self.known);
             let states: HashMap<String, ResourceState> = known
@@ -320,6 +377,7 @@ impl ServiceRuntime {
                     healing: &healing,
                     alerts: &alerts,
                     frozen: &known.frozen(),
+                    rejected_edit: &rejected_edit,
                 },
                 now,
             )
@@ -491,6 +549,22 @@ impl ServiceRuntime {
         limit: Duration,
         origin: Origin,
     ) -> Result<()> {
+        let mut ahead = Ahead::default();
+        let result = self
+            .execute_steps(loaded, plan, limit, origin, &mut ahead)
+            .await;
+        ahead.finish().await;
+        result
+    }
+
+    async fn execute_steps(
+        &self,
+        loaded: &LoadedService,
+        plan: &[(usize, Op)],
+        limit: Duration,
+        origin: Origin,
+        ahead: &mut Ahead,
+    ) -> Result<()> {
         for (step, &(index, op)) in plan.iter().enumerate() {
             let resource = &loaded.resources[index];
             let rid = resource.config.rid.to_string();
@@ -504,12 +578,16 @@ impl ServiceRuntime {
                 Op::Stop => ("stop", StepKind::Stop),
                 Op::Extra(command) => (command, StepKind::Extra),
             };
+            ahead.reached(loaded, plan, step, &self.log);
             if origin == Origin::User {
                 self.user_step_begins(&rid, op);
             }
             let act = async {
                 match op {
-                    Op::Start => resource.driver.start(&log).await,
+                    Op::Start => {
+                        ahead.ready(index).await;
+                        resource.driver.start(&log).await
+                    }
                     Op::Stop => resource.driver.stop(&log).await,
                     Op::Extra(command) => resource.driver.run_extra(command, &log).await,
                 }
@@ -553,6 +631,12 @@ impl ServiceRuntime {
         }
         Ok(())
     }
+}
+
+/// A file that does not parse or has an error: not a configuration to
+/// replace a working one with.
+fn is_broken(config: &ServiceConfig) -> bool {
+    config.load_error.is_some() || config.has_errors()
 }
 
 fn problem_level(problem: &crate::config::Problem) -> Level {

@@ -102,6 +102,10 @@ pub struct KnownStates<'a> {
     pub alerts: &'a [String],
     /// Why the service is frozen.
     pub frozen: &'a Frozen,
+    /// Why the service file's current content was not loaded (the last
+    /// good configuration keeps serving), one message per problem; empty
+    /// when the file in use is the one on disk.
+    pub rejected_edit: &'a [String],
 }
 
 /// The state shown before a resource's first status check completes.
@@ -171,7 +175,17 @@ pub fn build_snapshot(
         .iter()
         .any(|r| !r.flags.disabled && known.failures.contains_key(r.rid.as_str()));
     let mut overall = avail;
-    if optional_warn || failed || !known.alerts.is_empty() || config.load_error.is_some() {
+    let rejected = !known.rejected_edit.is_empty();
+    // An error in the file dropped some of what it says (a section, a
+    // line): what runs may not be what the operator wrote.
+    let file_errors = config.has_errors();
+    if optional_warn
+        || failed
+        || !known.alerts.is_empty()
+        || rejected
+        || file_errors
+        || config.load_error.is_some()
+    {
         overall = Status::Warn;
     }
     let avail = if config.load_error.is_some() {
@@ -181,12 +195,13 @@ pub fn build_snapshot(
     };
 
     let mut messages: Vec<String> = config.load_error.iter().cloned().collect();
+    messages.extend(known.rejected_edit.iter().cloned());
     messages.extend(
         config
             .problems
             .iter()
             .filter(|p| config.load_error.is_none() || p.severity == Severity::Warning)
-            .map(|p| p.to_string()),
+            .map(|p| p.with_line(&config.text)),
     );
     messages.extend(known.alerts.iter().cloned());
     messages.dedup();
@@ -225,6 +240,7 @@ pub(crate) fn snapshot_with(
             healing: &HashMap::new(),
             alerts: &[],
             frozen: &Frozen::default(),
+            rejected_edit: &[],
         },
         updated,
     )
@@ -322,10 +338,52 @@ mod tests {
         assert_eq!((s.avail, s.overall), (Status::Warn, Status::Warn));
         assert!(
             s.messages[0]
-                .contains("cannot parse line 2: a section header is missing its closing ']'"),
+                .contains("svc.env:1: section header \"[container#1\" is missing its closing ']'"),
             "{:?}",
             s.messages
         );
+    }
+
+    #[test]
+    fn a_file_error_that_drops_a_section_warns_overall() {
+        let s = snapshot(
+            "[container#1]\nrun_image = a\n[Container#1]\nrun_image = b\n",
+            &[("container#1", Status::Down)],
+        );
+        assert_eq!((s.avail, s.overall), (Status::Down, Status::Warn));
+        assert!(
+            s.messages.iter().any(|m| m.starts_with("error: ")),
+            "{:?}",
+            s.messages
+        );
+    }
+
+    #[test]
+    fn a_rejected_edit_warns_overall_and_keeps_avail_and_resources() {
+        let config = config("[container#1]\nrun_image = a\n");
+        let states = HashMap::from([(
+            "container#1".to_string(),
+            ResourceState::new(Status::Up, "x"),
+        )]);
+        let rejected = ["error: /etc/svcfs/svc.env:3: [container#1] x: bad".to_string()];
+        let s = build_snapshot(
+            &config,
+            &KnownStates {
+                states: &states,
+                failures: &HashMap::new(),
+                extra_commands: &HashMap::new(),
+                log: Arc::default(),
+                docker_host: "h",
+                healing: &HashMap::new(),
+                alerts: &[],
+                frozen: &Frozen::default(),
+                rejected_edit: &rejected,
+            },
+            SystemTime::UNIX_EPOCH,
+        );
+        assert_eq!((s.avail, s.overall), (Status::Up, Status::Warn));
+        assert_eq!(s.messages, rejected);
+        assert_eq!(s.resources[0].state.status, Status::Up);
     }
 
     #[test]

@@ -8,6 +8,7 @@
 
 mod harness;
 
+mod bad_config;
 mod caching;
 mod cli;
 mod containers;
