@@ -231,7 +231,13 @@ fn a_ctl_freeze_blocks_a_restart_until_thaw() {
 
     d.must(&format!("{svc}/ctl"), "thaw");
     assert_eq!(d.read(&format!("{svc}/frozen")), "no\n");
-    wait_for(&d, svc, &format!("{svc}/container#1/status"), "up\n");
+    wait_for_text(
+        &d,
+        svc,
+        &format!("{svc}/container#1/log"),
+        "restart try 1/2 done",
+    );
+    assert_eq!(d.read(&format!("{svc}/container#1/status")), "up\n");
     assert_eq!(restart_lines(&d, svc, "container#1").len(), 2);
 }
 
