@@ -72,6 +72,14 @@ pub fn service_files(dir: &Path) -> Result<(BTreeMap<String, PathBuf>, Vec<Probl
             ));
             continue;
         }
+        if crate::render::tree::ROOT_FILES.contains(&name.as_str()) {
+            problems.push(Problem::file(
+                Severity::Error,
+                &path,
+                format!("{name:?} is the name of a file at the mount root, not available to a service; file ignored"),
+            ));
+            continue;
+        }
         if let Some(previous) = files.get(&name) {
             // `.env` is OpenSVC's name: it wins over `.conf` whatever the
             // listing order.
@@ -263,5 +271,14 @@ mod tests {
         assert!(!is_valid_service_name(".hidden"));
         assert!(!is_valid_service_name("a b"));
         assert!(!is_valid_service_name(""));
+    }
+
+    #[test]
+    fn a_service_cannot_take_the_name_of_a_root_file() {
+        let dir = scratch_dir("rootname");
+        std::fs::write(dir.join("events.env"), "").unwrap();
+        let loaded = load_dir(&dir);
+        assert!(loaded.services.is_empty());
+        assert!(loaded.problems[0].message.contains("mount root"));
     }
 }

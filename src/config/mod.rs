@@ -5,6 +5,8 @@
 mod keywords;
 mod load;
 mod problem;
+#[cfg(test)]
+mod props_tests;
 pub mod run_args;
 mod service;
 mod text;

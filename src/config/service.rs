@@ -483,10 +483,19 @@ impl SectionParser<'_> {
                     "given twice; the last value is used",
                 );
             }
-            if let Err(reason) = check_value_shape(keyword, value) {
-                self.problem(Severity::Error, Some(section), Some(key), reason);
-            }
             values.entries.push((keyword, value.clone()));
+        }
+        // Only the value in use is checked: an overridden one is ignored.
+        for (index, (keyword, value)) in values.entries.iter().enumerate() {
+            let overridden = values.entries[index + 1..]
+                .iter()
+                .any(|(k, _)| k.name == keyword.name);
+            if overridden {
+                continue;
+            }
+            if let Err(reason) = check_value_shape(keyword, value) {
+                self.problem(Severity::Error, Some(section), Some(keyword.name), reason);
+            }
         }
         values
     }

@@ -5,6 +5,7 @@
 
 mod ahead;
 mod backends;
+mod changes;
 mod deadline;
 mod events;
 mod observers;
@@ -26,6 +27,7 @@ use crate::sync::{lock, read, write};
 pub use crate::model::{parse_resource_command, parse_service_command, Verb};
 pub use crate::model::{ResourceSnapshot, ServiceSnapshot};
 pub use backends::Backends;
+pub use changes::{transitions, ChangeBus, Feed, FEED_LINES};
 pub use observers::{Observers, TreeObserver};
 pub use refresher::{jittered, sweep_for, Sweep, SAFETY_NET_EVERY};
 pub use service::{check_node, LoadedResource, LoadedService, ServiceRuntime};

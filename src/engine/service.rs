@@ -519,6 +519,12 @@ impl ServiceRuntime {
         let (plan, guard) = admitted.inspect_err(|e| {
             self.log.service_line(Level::Error, &format!("{what}: {e}"));
         })?;
+        let rid = match rids {
+            [rid] => Some(rid.as_str()),
+            _ => None,
+        };
+        let changes = self.observers.changes();
+        changes.action_began(&self.name, rid, &what);
         let started = std::time::Instant::now();
         let result = self.execute(&loaded, &plan, limit, Origin::User).await;
         // Resources depend on each other (containers on the private daemon,
@@ -539,6 +545,8 @@ impl ServiceRuntime {
                 &format!("{what} failed after {seconds:.1}s: {e}"),
             ),
         }
+        let error = result.as_ref().err().map(|e| e.message().to_string());
+        changes.action_ended(&self.name, rid, &what, error.as_deref());
         result
     }
 

@@ -11,10 +11,20 @@ use std::time::SystemTime;
 
 use super::{overview, status_json};
 use crate::model::command::{resource_ctl_help, SERVICE_CTL_HELP};
-use crate::model::{ResourceSnapshot, ServiceSnapshot};
+use crate::model::{ResourceSnapshot, ServiceSnapshot, Status};
+
+/// Files of the mount root, before the service directories (service
+/// files of these names are refused).
+pub const ROOT_FILES: [&str; 1] = ["events"];
+
+/// The directory of `wait` files in every service and resource directory.
+pub const WAIT_DIR: &str = "wait";
+
+/// The status words a `wait/<word>` file waits for.
+pub const WAIT_WORDS: [Status; 3] = [Status::Up, Status::Down, Status::Warn];
 
 /// Files of a service directory, in listing order.
-pub const SERVICE_FILES: [&str; 11] = [
+pub const SERVICE_FILES: [&str; 12] = [
     "status",
     "avail",
     "overview",
@@ -26,6 +36,7 @@ pub const SERVICE_FILES: [&str; 11] = [
     "docker_host",
     "frozen",
     "hold",
+    "events",
 ];
 
 /// Standard files of a resource directory, in listing order (`type` only
@@ -44,6 +55,8 @@ pub enum FileKind {
     /// `<svc>/hold`: open for writing, it freezes the service until its
     /// last holder closes it; reading it gives the holders' pids.
     Hold,
+    /// The change lines of the service, from the open on (no bytes here).
+    Events,
 }
 
 /// One file of a generation.
@@ -172,6 +185,7 @@ impl Carry {
                 kind: match name {
                     "ctl" => FileKind::Ctl,
                     "hold" => FileKind::Hold,
+                    "events" => FileKind::Events,
                     _ => FileKind::ReadOnly,
                 },
                 content: bytes.into(),
@@ -261,6 +275,8 @@ fn service_file(snapshot: &ServiceSnapshot, file: &str) -> Vec<u8> {
         "docker_host" => format!("{}\n", snapshot.docker_host).into_bytes(),
         "frozen" => snapshot.frozen.render().into_bytes(),
         "hold" => lines(&snapshot.frozen.holders, ""),
+        // A stream: what a read returns is not in the tree.
+        "events" => Vec::new(),
         _ => Vec::new(),
     }
 }

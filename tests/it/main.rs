@@ -14,5 +14,6 @@ mod cli;
 mod containers;
 mod filesystem;
 mod heal;
+mod notify;
 mod storage;
 mod tutorial;
