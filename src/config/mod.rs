@@ -16,7 +16,7 @@ pub use keywords::{keywords_for, Keyword, Scope, ValueKind, KEYWORDS};
 pub use load::{load_dir, load_file, service_files, LoadedDir};
 pub use problem::{Problem, Severity};
 pub use service::{
-    parse_service, CommonOptions, ContainerSpec, DockerdSpec, FsSpec, IpSpec, ResourceConfig,
-    ResourceSpec, ServiceConfig, ServiceDefaults, StopWait, VgSpec,
+    parse_service, CommonOptions, ContainerSpec, DockerdSpec, FsSpec, IpSpec, MonitorAction,
+    ResourceConfig, ResourceSpec, ServiceConfig, ServiceDefaults, StopWait, VgSpec,
 };
 pub use values::{parse_bool, parse_duration, parse_list, parse_netmask};

@@ -52,10 +52,22 @@ pub struct ServiceDefaults {
     pub invalid_daemon_args: Option<String>,
     /// The dockerd executable.
     pub docker_exe: String,
+    /// What a monitored resource going down does to the service.
+    pub monitor_action: MonitorAction,
+}
+
+/// `monitor_action`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum MonitorAction {
+    /// The service warns, nothing more.
+    #[default]
+    None,
+    /// Freeze the service, then stop it.
+    FreezeStop,
 }
 
 /// Keywords every resource accepts.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommonOptions {
     /// Skipped by actions, status n/a.
     pub disable: bool,
@@ -65,10 +77,32 @@ pub struct CommonOptions {
     pub tags: Vec<String>,
     /// Subset name.
     pub subset: Option<String>,
-    /// Restart attempts (accepted, not acted upon yet).
+    /// Restart tries when the resource goes down without a ctl stop.
     pub restart: u32,
+    /// Wait before the first try, doubled at each next one.
+    pub restart_delay: Duration,
+    /// Whether its going down makes the service warn (`M` flag).
+    pub monitor: bool,
     /// Free text.
     pub comment: Option<String>,
+}
+
+/// The `restart_delay` of a resource that does not set it.
+pub const DEFAULT_RESTART_DELAY: Duration = Duration::from_millis(500);
+
+impl Default for CommonOptions {
+    fn default() -> Self {
+        CommonOptions {
+            disable: false,
+            optional: false,
+            tags: Vec::new(),
+            subset: None,
+            restart: 0,
+            restart_delay: DEFAULT_RESTART_DELAY,
+            monitor: false,
+            comment: None,
+        }
+    }
 }
 
 /// One resource section.
@@ -488,6 +522,11 @@ impl SectionParser<'_> {
             docker_exe: values
                 .text("docker_exe")
                 .unwrap_or_else(|| "dockerd".to_string()),
+            // A bad value was reported by the shape check.
+            monitor_action: match values.raw("monitor_action").map(str::trim) {
+                Some("freezestop") => MonitorAction::FreezeStop,
+                _ => MonitorAction::None,
+            },
         }
     }
 
@@ -570,6 +609,8 @@ fn common_options(values: &Values<'_>) -> Result<CommonOptions, String> {
         tags: values.raw("tags").map(parse_list).unwrap_or_default(),
         subset: values.text("subset"),
         restart,
+        restart_delay: values.duration("restart_delay")?,
+        monitor: values.bool("monitor")?,
         comment: values.text("comment"),
     })
 }
@@ -881,6 +922,32 @@ mod tests {
         assert_eq!(p.severity, Severity::Error);
         assert!(p.message.contains("\"never\"") && p.message.contains("auto or timeout"));
         assert!(service.resource("container#1").unwrap().spec.is_err());
+    }
+
+    #[test]
+    fn healing_keywords_are_read_with_their_defaults() {
+        let service = parse(
+            "[DEFAULT]\nmonitor_action = freezestop\n\
+             [container#1]\nrun_image = busybox\nrestart = 3\nrestart_delay = 2s\nmonitor = true\n\
+             [container#2]\nrun_image = busybox\n",
+        );
+        assert!(service.problems.is_empty(), "{:?}", service.problems);
+        assert_eq!(service.defaults.monitor_action, MonitorAction::FreezeStop);
+        let c1 = &service.resource("container#1").unwrap().common;
+        assert_eq!(
+            (c1.restart, c1.restart_delay, c1.monitor),
+            (3, Duration::from_secs(2), true)
+        );
+        let c2 = &service.resource("container#2").unwrap().common;
+        assert_eq!(
+            (c2.restart, c2.restart_delay, c2.monitor),
+            (0, DEFAULT_RESTART_DELAY, false)
+        );
+        assert_eq!(parse("").defaults.monitor_action, MonitorAction::None);
+        let bad = parse("[DEFAULT]\nmonitor_action = reboot\n");
+        assert!(bad.problems.iter().any(
+            |p| p.keyword.as_deref() == Some("monitor_action") && p.severity == Severity::Error
+        ));
     }
 
     #[test]

@@ -23,6 +23,8 @@ pub struct FakeDriver {
     rid: String,
     journal: Journal,
     status: Mutex<Status>,
+    unhealthy: Mutex<bool>,
+    message: Mutex<String>,
     fail: Mutex<Option<Error>>,
     gate: Mutex<Option<Arc<Notify>>>,
     prepares: Mutex<Option<Option<Arc<Notify>>>>,
@@ -35,10 +37,29 @@ impl FakeDriver {
             rid: rid.to_string(),
             journal: Arc::clone(journal),
             status: Mutex::new(Status::Down),
+            unhealthy: Mutex::new(false),
+            message: Mutex::new(String::new()),
             fail: Mutex::new(None),
             gate: Mutex::new(None),
             prepares: Mutex::new(None),
         })
+    }
+
+    /// It goes down (or up) behind the engine's back.
+    pub fn set_status(&self, status: Status) {
+        *lock(&self.status) = status;
+    }
+
+    /// It runs but its health check fails (`warn`, unhealthy), until its
+    /// next start or stop.
+    pub fn turn_unhealthy(&self) {
+        *lock(&self.status) = Status::Warn;
+        *lock(&self.unhealthy) = true;
+    }
+
+    /// Its status checks say `message` (none when empty).
+    pub fn say(&self, message: &str) {
+        *lock(&self.message) = message.to_string();
     }
 
     /// Its next start or stop fails with `error`.
@@ -65,6 +86,7 @@ impl FakeDriver {
         }
         log.info(format!("{verb}ed"));
         *lock(&self.status) = after;
+        *lock(&self.unhealthy) = false;
         Ok(())
     }
 }
@@ -72,7 +94,17 @@ impl FakeDriver {
 #[async_trait]
 impl Driver for FakeDriver {
     async fn status(&self) -> ResourceState {
-        let state = ResourceState::new(*lock(&self.status), "fake");
+        let mut state = ResourceState::new(*lock(&self.status), "fake");
+        let message = lock(&self.message).clone();
+        if !message.is_empty() {
+            state.messages.push(message);
+        }
+        if *lock(&self.unhealthy) {
+            state.unhealthy = true;
+            state
+                .messages
+                .push("container is unhealthy: probe failed".into());
+        }
         let gate = lock(&self.gate).take();
         if let Some(gate) = gate {
             gate.notified().await;

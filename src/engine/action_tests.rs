@@ -11,7 +11,7 @@ use super::*;
 use crate::config::parse_service;
 use crate::drivers::fake::{FakeDriver, Journal};
 
-const LIMIT: Duration = Duration::from_secs(5);
+pub(super) const LIMIT: Duration = Duration::from_secs(5);
 
 /// Resources written out of order on purpose: the plan orders them.
 const SERVICE: &str = "\
@@ -20,13 +20,13 @@ const SERVICE: &str = "\
 [container#1]\nrun_image = a\n\
 [ip#1]\nipname = 127.0.0.42\nipdev = lo\n";
 
-struct Fixture {
-    runtime: Arc<ServiceRuntime>,
-    journal: Journal,
-    drivers: HashMap<String, Arc<FakeDriver>>,
+pub(super) struct Fixture {
+    pub(super) runtime: Arc<ServiceRuntime>,
+    pub(super) journal: Journal,
+    pub(super) drivers: HashMap<String, Arc<FakeDriver>>,
 }
 
-fn fixture(text: &str) -> Fixture {
+pub(super) fn fixture(text: &str) -> Fixture {
     let config = parse_service("svc", std::path::Path::new("/x/svc.env"), text);
     let journal = Journal::default();
     let mut drivers = HashMap::new();
@@ -55,15 +55,15 @@ fn fixture(text: &str) -> Fixture {
 }
 
 impl Fixture {
-    fn calls(&self) -> Vec<String> {
+    pub(super) fn calls(&self) -> Vec<String> {
         lock(&self.journal).clone()
     }
 
-    fn status(&self, rid: &str) -> Status {
+    pub(super) fn status(&self, rid: &str) -> Status {
         self.runtime.snapshot().resource(rid).unwrap().state.status
     }
 
-    async fn run(&self, verb: Verb) -> Result<()> {
+    pub(super) async fn run(&self, verb: Verb) -> Result<()> {
         self.runtime.run(verb, &[], "n", LIMIT).await
     }
 }

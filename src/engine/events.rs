@@ -343,6 +343,11 @@ mod tests {
         /// the fake daemon), its states refreshed once, and a watcher of
         /// the daemon's events subscribed.
         async fn watched() -> (Arc<Engine>, Arc<FakeDocker>, PathBuf) {
+            watched_with("").await
+        }
+
+        /// [`watched`], with `extra` keywords in container#1's section.
+        async fn watched_with(extra: &str) -> (Arc<Engine>, Arc<FakeDocker>, PathBuf) {
             let dir = std::env::temp_dir().join(format!(
                 "svcfs-ut-events-{}-{:?}",
                 std::process::id(),
@@ -351,7 +356,7 @@ mod tests {
             std::fs::create_dir_all(&dir).unwrap();
             std::fs::write(
                 dir.join("app.env"),
-                "[container#1]\nrun_image = busybox:latest\n[container#2]\nrun_image = busybox:latest\n",
+                format!("[container#1]\nrun_image = busybox:latest\n{extra}[container#2]\nrun_image = busybox:latest\n"),
             )
             .unwrap();
             let docker = Arc::new(FakeDocker::new(HOST));
@@ -425,6 +430,44 @@ mod tests {
             tokio::time::sleep(Duration::from_secs(1)).await;
             assert_eq!(status(&engine, "container#1"), Some(Status::Down));
             assert_eq!(inspections(&docker, "app.container.2"), other);
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
+
+        #[tokio::test(start_paused = true)]
+        async fn a_die_restarts_a_container_with_restart_from_the_watcher() {
+            let (engine, docker, dir) = watched_with("restart = 1\n").await;
+            assert_eq!(status(&engine, "container#1"), Some(Status::Up));
+            let starts = |docker: &FakeDocker| {
+                docker
+                    .calls()
+                    .iter()
+                    .filter(|c| matches!(c, Call::Start(_)))
+                    .count()
+            };
+            let before = starts(&docker);
+            docker.update("app.container.1", |c| {
+                c.status = bollard::models::ContainerStateStatusEnum::EXITED
+            });
+            docker.emit(container_event("die", 1));
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            assert_eq!(starts(&docker), before + 1);
+            assert_eq!(status(&engine, "container#1"), Some(Status::Up));
+            let c1 = engine
+                .service("app")
+                .unwrap()
+                .snapshot()
+                .resource("container#1")
+                .unwrap()
+                .clone();
+            assert_eq!((c1.restarts, c1.failures.count), (1, 1));
+            // container#2 has no restart: its die leaves it down.
+            docker.update("app.container.2", |c| {
+                c.status = bollard::models::ContainerStateStatusEnum::EXITED
+            });
+            docker.emit(container_event("die", 2));
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            assert_eq!(starts(&docker), before + 1);
+            assert_eq!(status(&engine, "container#2"), Some(Status::Down));
             std::fs::remove_dir_all(&dir).unwrap();
         }
 

@@ -229,6 +229,7 @@ impl Engine {
             let keep = loaded.services.contains_key(name);
             if !keep {
                 tracing::info!(service = %name, "service file removed: the service leaves the tree (its resources are left as they are)");
+                runtime.retire();
                 left.push(runtime.tree());
             }
             keep
@@ -256,6 +257,7 @@ impl Engine {
                 None => {
                     tracing::info!(service = %name, "service loaded");
                     let runtime = ServiceRuntime::new(built, self.observers.clone());
+                    runtime.keep_freeze_in(self.options.var_dir.join(&name).join("frozen"));
                     joined.push(runtime.tree());
                     services.insert(name.clone(), runtime);
                 }
@@ -416,6 +418,13 @@ impl Engine {
                 .iter()
                 .any(|n| n == &self.options.nodename)
             {
+                continue;
+            }
+            if runtime.is_frozen() {
+                runtime.log().service_line(
+                    crate::actionlog::Level::Info,
+                    "autostart skipped: the service is frozen",
+                );
                 continue;
             }
             let engine = Arc::clone(self);

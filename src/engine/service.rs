@@ -2,8 +2,9 @@
 //! the lock that lets one action run at a time, the last known resource
 //! states, and the snapshot and rendered tree reads are served from.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, RwLock};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::{Duration, SystemTime};
 
 use futures_util::future::join_all;
@@ -18,7 +19,8 @@ use crate::config::{ResourceConfig, ServiceConfig};
 use crate::drivers::Driver;
 use crate::error::{Error, Result};
 use crate::model::{
-    build_snapshot, KnownStates, ResourceKind, ResourceState, ServiceSnapshot, Status, Verb,
+    build_snapshot, Frozen, Healing, KnownStates, ResourceKind, ResourceState, ServiceSnapshot,
+    Status, Verb,
 };
 use crate::render::{service_tree, ServiceTree};
 use crate::sync::{lock, read, write};
@@ -49,13 +51,42 @@ struct Known {
     /// check that began earlier never overwrites one that began later
     /// (a slow periodic refresh racing an action's own check).
     states: HashMap<String, (u64, ResourceState)>,
-    /// The reason of the last failed action of each resource, kept until
-    /// an action on it succeeds or the configuration changes.
-    failures: HashMap<String, String>,
+    /// The last failed action of each resource, kept until an action on
+    /// it succeeds, the resource is seen as that action wanted it, a
+    /// `clear`, or the configuration changes.
+    failures: HashMap<String, Failure>,
     next_epoch: u64,
+    /// What healing keeps of each resource (see `heal.rs`).
+    heal: HashMap<String, heal::ResourceHeal>,
+    /// The ctl freeze (or monitor_action's), and why.
+    frozen_ctl: Option<String>,
+    /// Open handles of `<svc>/hold` for writing, with their opener's pid.
+    holders: BTreeMap<u64, u32>,
+    /// Monitored resources that went down, with the service's message.
+    alerts: BTreeMap<String, String>,
+}
+
+/// A failed action's message.
+struct Failure {
+    message: String,
+    /// The status that shows the failure no longer applies (up after a
+    /// failed start, down after a failed stop).
+    clears_on: Status,
+    /// Checks that began after this one see the resource after the failure.
+    epoch: u64,
 }
 
 impl Known {
+    fn frozen(&self) -> Frozen {
+        let mut holders: Vec<u32> = self.holders.values().copied().collect();
+        holders.sort_unstable();
+        holders.dedup();
+        Frozen {
+            ctl: self.frozen_ctl.clone(),
+            holders,
+        }
+    }
+
     fn begin_check(&mut self) -> u64 {
         self.next_epoch += 1;
         self.next_epoch
@@ -110,6 +141,25 @@ pub struct ServiceRuntime {
     /// The engine's deadline on each action step ([`step_deadline`];
     /// shorter in tests).
     deadline: fn(&ResourceConfig, StepKind) -> Duration,
+    /// Itself, for the healing tasks it spawns.
+    me: Weak<ServiceRuntime>,
+    /// Whether a healing task runs (one per service at a time).
+    healing: AtomicBool,
+    /// Set when the service left the tree.
+    retired: AtomicBool,
+    /// The bound on status checks, as last given to a refresh (healing
+    /// tasks use it).
+    status_limit: Mutex<Duration>,
+    /// Where a ctl freeze is kept across daemon restarts.
+    freeze_file: Mutex<Option<std::path::PathBuf>>,
+}
+
+/// Who runs an action: the user (ctl, autostart), whose start and stop
+/// set what the resource should be, or svcfs's healing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Origin {
+    User,
+    Healer,
 }
 
 impl ServiceRuntime {
@@ -137,6 +187,9 @@ impl ServiceRuntime {
                 extra_commands: &extra_commands(&loaded),
                 log: log.lines(),
                 docker_host: &loaded.docker_host,
+                healing: &HashMap::new(),
+                alerts: &[],
+                frozen: &Frozen::default(),
                 rejected_edit: &[],
             },
             now,
@@ -145,9 +198,9 @@ impl ServiceRuntime {
         Arc::new_cyclic(|me: &std::sync::Weak<ServiceRuntime>| {
             // Lines logged while an action runs are part of what reads
             // show (`log`, `status.json`): each push publishes.
-            let me = me.clone();
+            let weak = me.clone();
             log.set_listener(move || {
-                if let Some(runtime) = me.upgrade() {
+                if let Some(runtime) = weak.upgrade() {
                     runtime.publish();
                 }
             });
@@ -165,6 +218,11 @@ impl ServiceRuntime {
                 refreshing: tokio::sync::Mutex::new(()),
                 rejected_edit: Mutex::new(Vec::new()),
                 deadline,
+                me: me.clone(),
+                healing: AtomicBool::new(false),
+                retired: AtomicBool::new(false),
+                status_limit: Mutex::new(Duration::from_secs(5)),
+                freeze_file: Mutex::new(None),
             }
         })
     }
@@ -217,7 +275,19 @@ impl ServiceRuntime {
         *write(&self.loaded) = Arc::new(loaded);
         lock(&self.rejected_edit).clear();
         // A new configuration may well fix what failed before.
-        lock(&self.known).failures.clear();
+        {
+            let mut known = lock(&self.known);
+            known.failures.clear();
+            let loaded = self.loaded();
+            let exists = |rid: &String| {
+                loaded
+                    .resources
+                    .iter()
+                    .any(|r| r.config.rid.as_str() == rid)
+            };
+            known.heal.retain(|rid, _| exists(rid));
+            known.alerts.retain(|rid, _| exists(rid));
+        }
         self.publish();
     }
 
@@ -285,14 +355,28 @@ impl ServiceRuntime {
                 .iter()
                 .map(|(rid, (_, state))| (rid.clone(), state.clone()))
                 .collect();
+            let failures: HashMap<String, String> = known
+                .failures
+                .iter()
+                .map(|(rid, f)| (rid.clone(), f.message.clone()))
+                .collect();
+            let healing: HashMap<String, Healing> = known
+                .heal
+                .iter()
+                .map(|(rid, h)| (rid.clone(), h.shown()))
+                .collect();
+            let alerts: Vec<String> = known.alerts.values().cloned().collect();
             build_snapshot(
                 &loaded.config,
                 &KnownStates {
                     states: &states,
-                    failures: &known.failures,
+                    failures: &failures,
                     extra_commands: &extra_commands(&loaded),
                     log: self.log.lines(),
                     docker_host: &loaded.docker_host,
+                    healing: &healing,
+                    alerts: &alerts,
+                    frozen: &known.frozen(),
                     rejected_edit: &rejected_edit,
                 },
                 now,
@@ -320,6 +404,7 @@ impl ServiceRuntime {
         limit: Duration,
         which: impl Fn(&LoadedResource) -> bool + Send + Sync,
     ) {
+        *lock(&self.status_limit) = limit;
         let _one_at_a_time = self.refreshing.lock().await;
         let loaded = self.loaded();
         let selected: Vec<&LoadedResource> = loaded.resources.iter().filter(|r| which(r)).collect();
@@ -349,6 +434,7 @@ impl ServiceRuntime {
         if changed {
             self.publish();
         }
+        self.heal_pass();
     }
 
     /// The container of `rid` exited (docker's `die` event): a resource
@@ -371,6 +457,7 @@ impl ServiceRuntime {
         if changed {
             self.publish();
         }
+        self.heal_pass();
     }
 
     async fn refresh_resource(&self, resource: &LoadedResource, limit: Duration) {
@@ -413,6 +500,9 @@ impl ServiceRuntime {
         nodename: &str,
         limit: Duration,
     ) -> Result<()> {
+        if verb.is_bookkeeping() {
+            return self.bookkeeping(verb, rids);
+        }
         let what = describe(verb, rids);
         let loaded = self.loaded();
         // Refusals before anything runs are logged here; failures during
@@ -426,7 +516,7 @@ impl ServiceRuntime {
                 None => Ok(plan),
             })
             .and_then(|plan| self.try_begin(&what).map(|guard| (plan, guard)));
-        let (plan, _guard) = admitted.inspect_err(|e| {
+        let (plan, guard) = admitted.inspect_err(|e| {
             self.log.service_line(Level::Error, &format!("{what}: {e}"));
         })?;
         let rid = match rids {
@@ -436,11 +526,15 @@ impl ServiceRuntime {
         let changes = self.observers.changes();
         changes.action_began(&self.name, rid, &what);
         let started = std::time::Instant::now();
-        let result = self.execute(&loaded, &plan, limit).await;
+        let result = self.execute(&loaded, &plan, limit, Origin::User).await;
         // Resources depend on each other (containers on the private daemon,
         // nested filesystems): refresh them all before the write returns.
         self.refresh(limit).await;
         *lock(&self.running_action) = None;
+        drop(guard);
+        // What the action left is judged once it ended (the passes during
+        // it are skipped: its own steps are not failures to heal).
+        self.heal_pass();
         let seconds = started.elapsed().as_secs_f32();
         match &result {
             Ok(()) => self
@@ -461,9 +555,12 @@ impl ServiceRuntime {
         loaded: &LoadedService,
         plan: &[(usize, Op)],
         limit: Duration,
+        origin: Origin,
     ) -> Result<()> {
         let mut ahead = Ahead::default();
-        let result = self.execute_steps(loaded, plan, limit, &mut ahead).await;
+        let result = self
+            .execute_steps(loaded, plan, limit, origin, &mut ahead)
+            .await;
         ahead.finish().await;
         result
     }
@@ -473,6 +570,7 @@ impl ServiceRuntime {
         loaded: &LoadedService,
         plan: &[(usize, Op)],
         limit: Duration,
+        origin: Origin,
         ahead: &mut Ahead,
     ) -> Result<()> {
         for (step, &(index, op)) in plan.iter().enumerate() {
@@ -489,6 +587,9 @@ impl ServiceRuntime {
                 Op::Extra(command) => (command, StepKind::Extra),
             };
             ahead.reached(loaded, plan, step, &self.log);
+            if origin == Origin::User {
+                self.user_step_begins(&rid, op);
+            }
             let act = async {
                 match op {
                     Op::Start => {
@@ -513,15 +614,7 @@ impl ServiceRuntime {
                         true,
                     ),
                 };
-            {
-                let mut known = lock(&self.known);
-                match &result {
-                    Ok(()) => known.failures.remove(&rid),
-                    Err(e) => known
-                        .failures
-                        .insert(rid.clone(), format!("{verb_word} failed: {e}")),
-                };
-            }
+            self.step_ended(&rid, op, origin, verb_word, &result);
             self.refresh_resource(resource, limit).await;
             if let Err(e) = result {
                 log.error(e.message());
@@ -603,7 +696,11 @@ pub fn check_node(config: &ServiceConfig, nodename: &str) -> Result<()> {
 }
 
 /// The ordered (resource index, operation) pairs of an action.
-fn plan(loaded: &LoadedService, verb: Verb, rids: &[String]) -> Result<Vec<(usize, Op)>> {
+pub(super) fn plan(
+    loaded: &LoadedService,
+    verb: Verb,
+    rids: &[String],
+) -> Result<Vec<(usize, Op)>> {
     for rid in rids {
         if !loaded
             .resources
@@ -681,6 +778,12 @@ fn plan(loaded: &LoadedService, verb: Verb, rids: &[String]) -> Result<Vec<(usiz
                 .map(|i| (i, Op::Extra("rollback")))
                 .collect()
         }
+        Verb::Clear | Verb::Freeze | Verb::Thaw => {
+            return Err(Error::invalid(format!(
+                "{} acts on no resource",
+                verb.as_str()
+            )))
+        }
     })
 }
 
@@ -705,9 +808,16 @@ impl ServiceRuntime {
     }
 }
 
+#[path = "heal.rs"]
+mod heal;
+
 #[cfg(test)]
 #[path = "service_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "heal_tests.rs"]
+mod heal_tests;
 
 #[cfg(test)]
 #[path = "action_tests.rs"]

@@ -53,6 +53,11 @@ pub trait TreeSource: Send + Sync {
     fn service_tree(&self, name: &str) -> Option<Arc<ServiceTree>>;
     /// When a service last joined or left the root.
     fn listing_changed(&self) -> SystemTime;
+    /// `<service>/hold` was opened for writing (handle `fh`) by `pid`.
+    fn hold_opened(&self, _service: &str, _fh: u64, _pid: u32) {}
+    /// The handle `fh` of `<service>/hold` was released: its last
+    /// descriptor closed, by `close` or by the death of its process.
+    fn hold_released(&self, _service: &str, _fh: u64) {}
     /// Where change lines are sent (the `events` files read them).
     fn changes(&self) -> &ChangeBus;
 }
@@ -191,6 +196,9 @@ struct OpenFile {
     kind: FileKind,
     content: Arc<[u8]>,
     caching: Caching,
+    /// The service this handle holds frozen (`<svc>/hold` opened for
+    /// writing).
+    holds: Option<Arc<str>>,
     /// A read happened: a read from offset 0 now starts over.
     read_once: bool,
     stream: Option<Stream>,
@@ -291,8 +299,8 @@ impl Core {
             Resolved::File(file) => {
                 let (perm, gid) = match (file.kind, self.ctl_group) {
                     (FileKind::ReadOnly | FileKind::Events, _) => (0o444, 0),
-                    (FileKind::Ctl, Some(gid)) => (0o220, gid),
-                    (FileKind::Ctl, None) => (0o200, 0),
+                    (FileKind::Ctl | FileKind::Hold, Some(gid)) => (0o220, gid),
+                    (FileKind::Ctl | FileKind::Hold, None) => (0o200, 0),
                 };
                 Attr {
                     ino,
@@ -341,7 +349,8 @@ impl Core {
         let (path, resolved) = self.resolve_ino(ino)?;
         let fixed = || Error::new(libc::EPERM, format!("{} cannot be changed", path.name()));
         match &resolved {
-            Resolved::File(file) if file.kind == FileKind::Ctl => {
+            // `exec 3>hold` opens with O_TRUNC too.
+            Resolved::File(file) if matches!(file.kind, FileKind::Ctl | FileKind::Hold) => {
                 if change.mode || change.owner || change.size.is_some_and(|s| s != 0) {
                     return Err(fixed());
                 }
@@ -358,6 +367,12 @@ impl Core {
 
     /// Open a file on a snapshot of its bytes (a stream on its source).
     pub fn open(&self, ino: u64, write: bool) -> Result<Opened> {
+        self.open_by(ino, write, 0)
+    }
+
+    /// Open a file on a snapshot of its bytes, for process `pid` (who
+    /// holds the service when the file is a `hold` opened for writing).
+    pub fn open_by(&self, ino: u64, write: bool, pid: u32) -> Result<Opened> {
         // The node and the size the kernel has, under one lock: this is
         // every `cat`'s path.
         let (path, told) = {
@@ -374,7 +389,7 @@ impl Core {
         let (kind, content, stream) = match resolved {
             Resolved::File(file) => {
                 // Root bypasses mode bits in the kernel: refuse writes here.
-                if write && file.kind != FileKind::Ctl {
+                if write && !matches!(file.kind, FileKind::Ctl | FileKind::Hold) {
                     return Err(read_only());
                 }
                 let stream = (file.kind == FileKind::Events)
@@ -409,6 +424,12 @@ impl Core {
         } else {
             Caching::Direct
         };
+        let holds = match &path {
+            NodePath::ServiceFile(service, _) if write && kind == FileKind::Hold => {
+                Some(service.clone())
+            }
+            _ => None,
+        };
         lock(&self.files).insert(
             fh,
             OpenFile {
@@ -416,6 +437,7 @@ impl Core {
                 kind,
                 content,
                 caching,
+                holds: holds.clone(),
                 // The kernel serves reads of a cached handle from pages any
                 // handle filled, without asking: each read it does ask for
                 // fills the cache, from the bytes as they are now.
@@ -423,6 +445,9 @@ impl Core {
                 stream,
             },
         );
+        if let Some(service) = holds {
+            self.source.hold_opened(&service, fh, pid);
+        }
         Ok(Opened { fh, caching })
     }
 
@@ -483,9 +508,18 @@ impl Core {
     /// Close a file.
     pub fn release(&self, fh: u64) {
         let file = lock(&self.files).remove(&fh);
-        if file.is_some() {
+        if let Some(file) = file {
             self.waiting.forget(fh);
+            if let Some(service) = file.holds {
+                self.source.hold_released(&service, fh);
+            }
         }
+    }
+
+    /// Whether `ino` is a service's `hold` (writes to it are taken and
+    /// dropped: only being open matters).
+    pub fn is_hold(&self, ino: u64) -> bool {
+        matches!(self.resolve_ino(ino), Ok((_, Resolved::File(f))) if f.kind == FileKind::Hold)
     }
 
     /// The file a write goes to, when it is a `ctl` file.

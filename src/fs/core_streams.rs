@@ -137,7 +137,7 @@ impl Core {
             (file.path.clone(), file.kind, file.content.clone(), waits)
         };
         Ok(match (kind, waits) {
-            (FileKind::Ctl, _) => Readiness {
+            (FileKind::Ctl | FileKind::Hold, _) => Readiness {
                 readable: true,
                 changed: false,
                 writable: true,
@@ -188,7 +188,7 @@ impl Core {
             match &file.stream {
                 Some(Stream::Wait(word)) => wait_answer(after, &file.path, *word, 0).is_some(),
                 Some(Stream::Events(_)) => false,
-                None if file.kind == FileKind::Ctl => false,
+                None if matches!(file.kind, FileKind::Ctl | FileKind::Hold) => false,
                 None => differs(
                     &file.content,
                     after.and_then(|t| content_in(t, &file.path)).as_ref(),

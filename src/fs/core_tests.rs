@@ -18,6 +18,8 @@ use crate::render::service_tree;
 #[derive(Default)]
 struct FakeSource {
     trees: Mutex<BTreeMap<String, Arc<ServiceTree>>>,
+    /// `hold_opened` / `hold_released` calls, in order.
+    holds: Mutex<Vec<String>>,
     changes: ChangeBus,
 }
 
@@ -55,6 +57,14 @@ impl TreeSource for FakeSource {
 
     fn listing_changed(&self) -> SystemTime {
         SystemTime::UNIX_EPOCH
+    }
+
+    fn hold_opened(&self, service: &str, fh: u64, pid: u32) {
+        lock(&self.holds).push(format!("opened {service} {fh} by {pid}"));
+    }
+
+    fn hold_released(&self, service: &str, fh: u64) {
+        lock(&self.holds).push(format!("released {service} {fh}"));
     }
 
     fn changes(&self) -> &ChangeBus {
@@ -132,6 +142,8 @@ fn modes_follow_the_manual() {
         0o444
     );
     assert_eq!(walk(&core, "app/ctl").unwrap().perm, 0o200);
+    assert_eq!(walk(&core, "app/hold").unwrap().perm, 0o200);
+    assert_eq!(walk(&core, "app/frozen").unwrap().perm, 0o444);
     assert_eq!(walk(&core, "app/fs#1/ctl").unwrap().perm, 0o200);
     let (_, grouped) = setup(Some(42));
     let ctl = walk(&grouped, "app/container#1/ctl").unwrap();
@@ -321,6 +333,36 @@ fn stale_handles_are_ebadf() {
 }
 
 #[test]
+fn a_hold_opened_for_writing_holds_until_released() {
+    let (source, core) = setup(None);
+    let hold = ino(&core, "app/hold");
+    // `exec 3>hold` truncates it on open.
+    let truncate = AttrChange {
+        size: Some(0),
+        ..AttrChange::default()
+    };
+    assert!(core.setattr(hold, truncate).is_ok());
+    assert!(core.is_hold(hold));
+    assert!(!core.is_hold(ino(&core, "app/ctl")));
+    let reader = core.open_by(hold, false, 10).unwrap().fh;
+    let writer = core.open_by(hold, true, 11).unwrap().fh;
+    core.release(reader);
+    assert_eq!(*lock(&source.holds), [format!("opened app {writer} by 11")]);
+    core.release(writer);
+    assert_eq!(
+        *lock(&source.holds),
+        [
+            format!("opened app {writer} by 11"),
+            format!("released app {writer}")
+        ]
+    );
+    assert_eq!(
+        errno(core.open_by(ino(&core, "app/frozen"), true, 11)),
+        libc::EACCES
+    );
+}
+
+#[test]
 fn listings_hold_dot_entries_files_then_resources() {
     let (_, core) = setup(None);
     assert_eq!(names(&core, ""), [".", "..", "events", "app"]);
@@ -338,6 +380,8 @@ fn listings_hold_dot_entries_files_then_resources() {
             "messages",
             "config",
             "docker_host",
+            "frozen",
+            "hold",
             "events",
             "wait",
             "container#1",
@@ -346,7 +390,10 @@ fn listings_hold_dot_entries_files_then_resources() {
     );
     assert_eq!(
         names(&core, "app/fs#1"),
-        [".", "..", "status", "label", "messages", "ctl", "log", "dev", "mnt", "wait"]
+        [
+            ".", "..", "status", "label", "messages", "ctl", "log", "failures", "dev", "mnt",
+            "wait"
+        ]
     );
     assert_eq!(
         names(&core, "app/fs#1/wait"),

@@ -153,9 +153,11 @@ impl Filesystem for SvcFs {
         }
     }
 
-    fn open(&self, _req: &Request, ino: INodeNo, flags: OpenFlags, reply: ReplyOpen) {
+    fn open(&self, req: &Request, ino: INodeNo, flags: OpenFlags, reply: ReplyOpen) {
         let write = flags.acc_mode() != OpenAccMode::O_RDONLY;
-        match self.core.open(ino.0, write) {
+        // A hold may wake the engine's healing: its tasks need the runtime.
+        let _runtime = self.runtime.enter();
+        match self.core.open_by(ino.0, write, req.pid()) {
             // Nothing is buffered on our side: a close has nothing to flush.
             Ok(opened) => reply.opened(
                 FileHandle(opened.fh),
@@ -252,6 +254,9 @@ impl Filesystem for SvcFs {
         _lock_owner: Option<LockOwner>,
         reply: ReplyWrite,
     ) {
+        if self.core.is_hold(ino.0) {
+            return reply.written(u32::try_from(data.len()).unwrap_or(u32::MAX));
+        }
         let target = match self.core.ctl_target(ino.0) {
             Ok(target) => target,
             Err(e) => return fail("write", ino.0, &e, |errno| reply.error(errno)),
@@ -291,6 +296,7 @@ impl Filesystem for SvcFs {
         _flush: bool,
         reply: ReplyEmpty,
     ) {
+        let _runtime = self.runtime.enter();
         self.core.release(fh.0);
         reply.ok();
     }

@@ -35,6 +35,18 @@ impl TreeSource for Engine {
         Engine::listing_changed(self)
     }
 
+    fn hold_opened(&self, service: &str, fh: u64, pid: u32) {
+        if let Some(runtime) = self.service(service) {
+            runtime.hold_opened(fh, pid);
+        }
+    }
+
+    fn hold_released(&self, service: &str, fh: u64) {
+        if let Some(runtime) = self.service(service) {
+            runtime.hold_released(fh);
+        }
+    }
+
     fn changes(&self) -> &crate::engine::ChangeBus {
         self.observers().changes()
     }

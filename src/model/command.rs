@@ -18,6 +18,12 @@ pub enum Verb {
     StopContainer,
     /// Swap a container back to `<name>.prev`.
     Rollback,
+    /// Reset the failure ledger, restart counts and user-stopped marks.
+    Clear,
+    /// Nothing acts on the service automatically until thawed.
+    Freeze,
+    /// Undo a ctl freeze.
+    Thaw,
 }
 
 impl Verb {
@@ -30,6 +36,9 @@ impl Verb {
             Verb::StartContainer => "startcontainer",
             Verb::StopContainer => "stopcontainer",
             Verb::Rollback => "rollback",
+            Verb::Clear => "clear",
+            Verb::Freeze => "freeze",
+            Verb::Thaw => "thaw",
         }
     }
 
@@ -41,6 +50,9 @@ impl Verb {
             Verb::StartContainer,
             Verb::StopContainer,
             Verb::Rollback,
+            Verb::Clear,
+            Verb::Freeze,
+            Verb::Thaw,
         ]
         .into_iter()
         .find(|v| v.as_str() == word)
@@ -48,13 +60,24 @@ impl Verb {
 }
 
 /// The verbs a service `ctl` accepts.
-pub const SERVICE_VERBS: [Verb; 5] = [
+pub const SERVICE_VERBS: [Verb; 8] = [
     Verb::Start,
     Verb::Stop,
     Verb::Restart,
     Verb::StartContainer,
     Verb::StopContainer,
+    Verb::Clear,
+    Verb::Freeze,
+    Verb::Thaw,
 ];
+
+impl Verb {
+    /// Whether this verb only changes what the engine keeps (ledger,
+    /// marks, freeze) and acts on no resource.
+    pub fn is_bookkeeping(self) -> bool {
+        matches!(self, Verb::Clear | Verb::Freeze | Verb::Thaw)
+    }
+}
 
 /// The text served when reading a service `ctl`.
 pub const SERVICE_CTL_HELP: &str = "start [--rid RID[,RID...]]
@@ -62,6 +85,9 @@ stop [--rid RID[,RID...]]
 restart [--rid RID[,RID...]]
 startcontainer [--rid RID[,RID...]]
 stopcontainer [--rid RID[,RID...]]
+clear [--rid RID[,RID...]]
+freeze
+thaw
 ";
 
 /// A parsed service command.
@@ -153,7 +179,7 @@ pub fn parse_service_command(data: &[u8]) -> Result<ServiceCommand> {
 /// accepts.
 pub fn parse_resource_command(data: &[u8], extra: &[&str]) -> Result<Verb> {
     let words = words(data)?;
-    let mut accepted = vec!["start", "stop", "restart"];
+    let mut accepted = vec!["start", "stop", "restart", "clear"];
     accepted.extend_from_slice(extra);
     if words.len() > 1 {
         return Err(Error::invalid(format!(
@@ -174,7 +200,7 @@ pub fn parse_resource_command(data: &[u8], extra: &[&str]) -> Result<Verb> {
 
 /// The text served when reading a resource `ctl`.
 pub fn resource_ctl_help(extra: &[&str]) -> String {
-    let mut help = String::from("start\nstop\nrestart\n");
+    let mut help = String::from("start\nstop\nrestart\nclear\n");
     for verb in extra {
         help.push_str(verb);
         help.push('\n');
@@ -282,7 +308,16 @@ mod tests {
         assert!(SERVICE_CTL_HELP.starts_with("start [--rid"));
         assert_eq!(
             resource_ctl_help(&["rollback"]),
-            "start\nstop\nrestart\nrollback\n"
+            "start\nstop\nrestart\nclear\nrollback\n"
         );
+        assert_eq!(
+            parse_resource_command(b"clear\n", &[]).unwrap(),
+            Verb::Clear
+        );
+        assert_eq!(
+            parse_resource_command(b"freeze", &[]).unwrap_err().errno(),
+            libc::EOPNOTSUPP
+        );
+        assert_eq!(parse_service_command(b"thaw").unwrap().verb, Verb::Thaw);
     }
 }

@@ -4,11 +4,13 @@
 //! from.
 
 pub mod command;
+mod ledger;
 mod rid;
 pub mod snapshot;
 mod status;
 
 pub use command::{parse_resource_command, parse_service_command, Verb};
+pub use ledger::{FailureLedger, Frozen, Healing, LastFailure};
 pub use rid::{ResourceKind, Rid};
 pub use snapshot::{build_snapshot, KnownStates, LogLines, ResourceSnapshot, ServiceSnapshot};
 pub use status::{aggregate, Flags, ResourceState, Status};

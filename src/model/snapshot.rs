@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use super::{aggregate, Flags, ResourceState, Rid, Status};
+use super::{aggregate, FailureLedger, Flags, Frozen, Healing, ResourceState, Rid, Status};
 use crate::config::{ServiceConfig, Severity};
 
 /// One resource as reads see it.
@@ -25,6 +25,10 @@ pub struct ResourceSnapshot {
     pub keywords: Vec<(String, String)>,
     /// Extra ctl verbs (beyond start/stop/restart).
     pub extra_commands: Vec<&'static str>,
+    /// Its failures since the last `clear`.
+    pub failures: FailureLedger,
+    /// Restarts svcfs made of it since the daemon started.
+    pub restarts: u64,
 }
 
 /// The action log of a service as of one moment.
@@ -69,6 +73,8 @@ pub struct ServiceSnapshot {
     /// When this snapshot was published: the last time a state, a failure,
     /// the log or the configuration changed.
     pub updated: SystemTime,
+    /// Whether, and why, nothing acts on the service automatically.
+    pub frozen: Frozen,
 }
 
 impl ServiceSnapshot {
@@ -90,6 +96,12 @@ pub struct KnownStates<'a> {
     pub log: Arc<LogLines>,
     /// The docker daemon of the service's containers.
     pub docker_host: &'a str,
+    /// Failure ledgers and restart counters, by rid.
+    pub healing: &'a HashMap<String, Healing>,
+    /// Service-level warnings of the monitor (a monitored resource down).
+    pub alerts: &'a [String],
+    /// Why the service is frozen.
+    pub frozen: &'a Frozen,
     /// Why the service file's current content was not loaded (the last
     /// good configuration keeps serving), one message per problem; empty
     /// when the file in use is the one on disk.
@@ -122,11 +134,20 @@ pub fn build_snapshot(
             if let Some(failure) = known.failures.get(r.rid.as_str()) {
                 state.messages.push(failure.clone());
             }
+            let healing = known.healing.get(r.rid.as_str());
+            if let Some(gave_up) = healing.and_then(|h| h.gave_up.as_ref()) {
+                if !r.common.disable && state.status != Status::Up {
+                    state.status = Status::Warn;
+                    state.messages.push(gave_up.clone());
+                }
+            }
             ResourceSnapshot {
                 rid: r.rid.clone(),
                 state,
+                failures: healing.map(|h| h.failures.clone()).unwrap_or_default(),
+                restarts: healing.map_or(0, |h| h.restarts),
                 flags: Flags {
-                    monitored: false,
+                    monitored: r.common.monitor,
                     disabled: r.common.disable,
                     optional: r.common.optional,
                 },
@@ -158,7 +179,13 @@ pub fn build_snapshot(
     // An error in the file dropped some of what it says (a section, a
     // line): what runs may not be what the operator wrote.
     let file_errors = config.has_errors();
-    if optional_warn || failed || rejected || file_errors || config.load_error.is_some() {
+    if optional_warn
+        || failed
+        || !known.alerts.is_empty()
+        || rejected
+        || file_errors
+        || config.load_error.is_some()
+    {
         overall = Status::Warn;
     }
     let avail = if config.load_error.is_some() {
@@ -176,6 +203,7 @@ pub fn build_snapshot(
             .filter(|p| config.load_error.is_none() || p.severity == Severity::Warning)
             .map(|p| p.with_line(&config.text)),
     );
+    messages.extend(known.alerts.iter().cloned());
     messages.dedup();
 
     ServiceSnapshot {
@@ -188,6 +216,7 @@ pub fn build_snapshot(
         docker_host: known.docker_host.into(),
         log: Arc::clone(&known.log),
         updated,
+        frozen: known.frozen.clone(),
     }
 }
 
@@ -208,6 +237,9 @@ pub(crate) fn snapshot_with(
             extra_commands: &HashMap::new(),
             log: Arc::default(),
             docker_host: crate::docker::DEFAULT_DOCKER_HOST,
+            healing: &HashMap::new(),
+            alerts: &[],
+            frozen: &Frozen::default(),
             rejected_edit: &[],
         },
         updated,
@@ -342,6 +374,9 @@ mod tests {
                 extra_commands: &HashMap::new(),
                 log: Arc::default(),
                 docker_host: "h",
+                healing: &HashMap::new(),
+                alerts: &[],
+                frozen: &Frozen::default(),
                 rejected_edit: &rejected,
             },
             SystemTime::UNIX_EPOCH,

@@ -82,6 +82,9 @@ pub struct ResourceState {
     pub label: String,
     /// Explanations shown as `# message` lines.
     pub messages: Vec<String>,
+    /// It runs but its own check fails (a container's healthcheck says
+    /// unhealthy): `restart` applies as to a resource that went down.
+    pub unhealthy: bool,
 }
 
 impl ResourceState {
@@ -91,6 +94,7 @@ impl ResourceState {
             status,
             label: label.into(),
             messages: Vec::new(),
+            unhealthy: false,
         }
     }
 
@@ -104,7 +108,7 @@ impl ResourceState {
 /// The four flag columns of an overview line.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Flags {
-    /// `M`: a monitor restarts the resource.
+    /// `M`: `monitor = true`, its going down makes the service warn.
     pub monitored: bool,
     /// `D`: skipped by actions.
     pub disabled: bool,

@@ -18,6 +18,8 @@ struct ServiceJson<'a> {
     resources: ResourcesJson<'a>,
     messages: &'a [String],
     updated: String,
+    /// Why nothing acts on it automatically; empty when not frozen.
+    frozen: Vec<String>,
 }
 
 struct ResourcesJson<'a> {
@@ -34,6 +36,8 @@ struct ResourceJson<'a> {
     flags: String,
     messages: &'a [String],
     log: Vec<&'a str>,
+    failures: u64,
+    restarts: u64,
 }
 
 impl Serialize for ResourcesJson<'_> {
@@ -54,6 +58,8 @@ impl Serialize for ResourcesJson<'_> {
                     flags: r.flags.to_string(),
                     messages: &r.state.messages,
                     log,
+                    failures: r.failures.count,
+                    restarts: r.restarts,
                 },
             )?;
         }
@@ -73,6 +79,7 @@ pub fn status_json(snapshot: &ServiceSnapshot) -> String {
         },
         messages: &snapshot.messages,
         updated: clock::rfc3339_utc(snapshot.updated),
+        frozen: snapshot.frozen.reasons(),
     };
     let mut text = serde_json::to_string_pretty(&doc).unwrap_or_else(|e| {
         // Serializing plain strings cannot fail; say so loudly if it does.
@@ -130,6 +137,13 @@ mod tests {
             .as_str()
             .unwrap()
             .ends_with("started"));
+        assert_eq!(value["frozen"], serde_json::json!([]));
+        assert_eq!(value["resources"]["container#2"]["failures"], 0);
+        snapshot.frozen.holders = vec![42];
+        snapshot.resources[0].failures.count = 3;
+        let value: serde_json::Value = serde_json::from_str(&status_json(&snapshot)).unwrap();
+        assert_eq!(value["frozen"][0], "hold open by pid 42");
+        assert_eq!(value["resources"]["container#2"]["failures"], 3);
         let c2 = text.find("\"container#2\"").unwrap();
         let c10 = text.find("\"container#10\"").unwrap();
         assert!(c2 < c10, "resources must be in display order");

@@ -13,6 +13,14 @@ pub fn overview(snapshot: &ServiceSnapshot) -> String {
     out.push_str(&snapshot.name);
     out.push('\n');
     push_status_line(&mut out, "overall", snapshot.overall.as_str());
+    if snapshot.frozen.is_frozen() {
+        let why = snapshot.frozen.reasons().join("; ");
+        push_message(
+            &mut out,
+            "|",
+            &format!("frozen ({why}): nothing acts automatically"),
+        );
+    }
     if let Some(error) = snapshot
         .messages
         .first()

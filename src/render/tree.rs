@@ -24,7 +24,7 @@ pub const WAIT_DIR: &str = "wait";
 pub const WAIT_WORDS: [Status; 3] = [Status::Up, Status::Down, Status::Warn];
 
 /// Files of a service directory, in listing order.
-pub const SERVICE_FILES: [&str; 10] = [
+pub const SERVICE_FILES: [&str; 12] = [
     "status",
     "avail",
     "overview",
@@ -34,12 +34,16 @@ pub const SERVICE_FILES: [&str; 10] = [
     "messages",
     "config",
     "docker_host",
+    "frozen",
+    "hold",
     "events",
 ];
 
 /// Standard files of a resource directory, in listing order (`type` only
 /// where the resource has one).
-pub const RESOURCE_FILES: [&str; 6] = ["status", "label", "messages", "ctl", "log", "type"];
+pub const RESOURCE_FILES: [&str; 7] = [
+    "status", "label", "messages", "ctl", "log", "failures", "type",
+];
 
 /// What a file is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,6 +52,9 @@ pub enum FileKind {
     ReadOnly,
     /// Takes commands; reading it gives the commands it accepts.
     Ctl,
+    /// `<svc>/hold`: open for writing, it freezes the service until its
+    /// last holder closes it; reading it gives the holders' pids.
+    Hold,
     /// The change lines of the service, from the open on (no bytes here).
     Events,
 }
@@ -177,6 +184,7 @@ impl Carry {
                 name: name.into(),
                 kind: match name {
                     "ctl" => FileKind::Ctl,
+                    "hold" => FileKind::Hold,
                     "events" => FileKind::Events,
                     _ => FileKind::ReadOnly,
                 },
@@ -244,11 +252,11 @@ fn type_value(resource: &ResourceSnapshot) -> Option<String> {
         .or_else(|| (resource.rid.type_name() == "container").then(|| "docker".to_string()))
 }
 
-fn lines<T: AsRef<str>>(items: &[T], prefix: &str) -> Vec<u8> {
+fn lines<T: std::fmt::Display>(items: &[T], prefix: &str) -> Vec<u8> {
     let mut out = String::new();
     for item in items {
         out.push_str(prefix);
-        out.push_str(item.as_ref());
+        out.push_str(&item.to_string());
         out.push('\n');
     }
     out.into_bytes()
@@ -265,6 +273,8 @@ fn service_file(snapshot: &ServiceSnapshot, file: &str) -> Vec<u8> {
         "messages" => lines(&snapshot.messages, "# "),
         "config" => snapshot.config_text.as_bytes().to_vec(),
         "docker_host" => format!("{}\n", snapshot.docker_host).into_bytes(),
+        "frozen" => snapshot.frozen.render().into_bytes(),
+        "hold" => lines(&snapshot.frozen.holders, ""),
         // A stream: what a read returns is not in the tree.
         "events" => Vec::new(),
         _ => Vec::new(),
@@ -282,6 +292,7 @@ fn resource_file(
         "messages" => lines(&resource.state.messages, "# "),
         "ctl" => resource_ctl_help(&resource.extra_commands).into_bytes(),
         "log" => lines(snapshot.log.resource(resource.rid.as_str()), ""),
+        "failures" => resource.failures.render().into_bytes(),
         "type" => format!("{}\n", type_value(resource)?).into_bytes(),
         keyword => {
             let (_, value) = resource.keywords.iter().rev().find(|(k, _)| k == keyword)?;
@@ -352,6 +363,7 @@ mod tests {
                 "messages",
                 "ctl",
                 "log",
+                "failures",
                 "type",
                 "run_image"
             ]
@@ -359,12 +371,12 @@ mod tests {
         let fs = tree.resource("fs#1").unwrap();
         assert_eq!(
             names(&fs.files),
-            ["status", "label", "messages", "ctl", "log", "type", "dev", "mnt"]
+            ["status", "label", "messages", "ctl", "log", "failures", "type", "dev", "mnt"]
         );
         assert_eq!(text(fs.file("type")), "ext4\n");
         assert_eq!(text(container.file("type")), "docker\n");
         assert_eq!(text(container.file("run_image")), "busybox\n");
-        assert_eq!(text(container.file("ctl")), "start\nstop\nrestart\n");
+        assert_eq!(text(container.file("ctl")), "start\nstop\nrestart\nclear\n");
     }
 
     #[test]

@@ -13,6 +13,7 @@ mod caching;
 mod cli;
 mod containers;
 mod filesystem;
+mod heal;
 mod notify;
 mod races;
 mod storage;

@@ -222,6 +222,7 @@ pub fn container_state(
         match container.health {
             Some(HealthStatusEnum::UNHEALTHY) => {
                 state.status = Status::Warn;
+                state.unhealthy = true;
                 state.messages.push(match &container.health_output {
                     Some(out) if !out.is_empty() => format!("container is unhealthy: {out}"),
                     _ => "container is unhealthy".to_string(),

@@ -224,10 +224,21 @@ fn unhealthy_running_container_is_a_warning() {
         Some((&c, Some(&image))),
     );
     assert_eq!(state.status, Status::Warn);
+    assert!(state.unhealthy);
     assert_eq!(
         state.messages,
         ["container is unhealthy: connection refused"]
     );
+    c.health = Some(HealthStatusEnum::HEALTHY);
+    let healthy = container_state(
+        "app",
+        &r,
+        "busybox",
+        "fp",
+        Some(&image),
+        Some((&c, Some(&image))),
+    );
+    assert!(!healthy.unhealthy);
 }
 
 #[test]
