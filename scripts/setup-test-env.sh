@@ -51,6 +51,8 @@ readonly PACKAGES=(
     "tree:"
     "curl:"
     "mandoc:mandoc"
+    "prometheus:promtool"
+    "prometheus-node-exporter:prometheus-node-exporter"
 )
 
 pkg_installed() {

@@ -63,6 +63,14 @@ pub fn service_files(dir: &Path) -> Result<(BTreeMap<String, PathBuf>, Vec<Probl
             ));
             continue;
         }
+        if crate::render::tree::ROOT_FILES.contains(&name.as_str()) {
+            problems.push(Problem::file(
+                Severity::Error,
+                &path,
+                format!("{name:?} is the name of a file at the root of the tree, not available to a service; file ignored"),
+            ));
+            continue;
+        }
         if let Some(previous) = files.get(&name) {
             // `.env` is OpenSVC's name: it wins over `.conf` whatever the
             // listing order.
@@ -175,6 +183,15 @@ mod tests {
         let loaded = load_dir(&dir);
         assert!(loaded.services["good"].problems.is_empty());
         assert!(loaded.services["bad"].load_error.is_some());
+    }
+
+    #[test]
+    fn root_file_names_are_not_service_names() {
+        let dir = scratch_dir("reserved");
+        std::fs::write(dir.join("metrics.env"), "").unwrap();
+        let loaded = load_dir(&dir);
+        assert!(loaded.services.is_empty());
+        assert!(loaded.problems[0].message.contains("root of the tree"));
     }
 
     #[test]

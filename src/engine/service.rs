@@ -17,7 +17,8 @@ use crate::config::{ResourceConfig, ServiceConfig};
 use crate::drivers::Driver;
 use crate::error::{Error, Result};
 use crate::model::{
-    build_snapshot, KnownStates, ResourceKind, ResourceState, ServiceSnapshot, Status, Verb,
+    build_snapshot, ActionStats, KnownStates, Outcome, ResourceKind, ResourceState,
+    ServiceSnapshot, Status, Verb,
 };
 use crate::render::{service_tree, ServiceTree};
 use crate::sync::{lock, read, write};
@@ -51,6 +52,8 @@ struct Known {
     /// The reason of the last failed action of each resource, kept until
     /// an action on it succeeds or the configuration changes.
     failures: HashMap<String, String>,
+    /// The actions so far, counted for `metrics`.
+    actions: Arc<ActionStats>,
     next_epoch: u64,
 }
 
@@ -137,6 +140,7 @@ impl ServiceRuntime {
                 log: log.lines(),
                 docker_host: &loaded.docker_host,
                 rejected_edit: &[],
+                actions: Arc::default(),
             },
             now,
         );
@@ -293,6 +297,7 @@ impl ServiceRuntime {
                     log: self.log.lines(),
                     docker_host: &loaded.docker_host,
                     rejected_edit: &rejected_edit,
+                    actions: Arc::clone(&known.actions),
                 },
                 now,
             )
@@ -426,6 +431,7 @@ impl ServiceRuntime {
             })
             .and_then(|plan| self.try_begin(&what).map(|guard| (plan, guard)));
         let (plan, _guard) = admitted.inspect_err(|e| {
+            self.count_action(verb, Outcome::Refused, None);
             self.log.service_line(Level::Error, &format!("{what}: {e}"));
         })?;
         let started = std::time::Instant::now();
@@ -434,7 +440,15 @@ impl ServiceRuntime {
         // nested filesystems): refresh them all before the write returns.
         self.refresh(limit).await;
         *lock(&self.running_action) = None;
-        let seconds = started.elapsed().as_secs_f32();
+        let took = started.elapsed();
+        let outcome = if result.is_ok() {
+            Outcome::Ok
+        } else {
+            Outcome::Failed
+        };
+        // Counted before the last line is logged: that line publishes.
+        self.count_action(verb, outcome, Some(took));
+        let seconds = took.as_secs_f32();
         match &result {
             Ok(()) => self
                 .log
@@ -445,6 +459,10 @@ impl ServiceRuntime {
             ),
         }
         result
+    }
+
+    fn count_action(&self, verb: Verb, outcome: Outcome, took: Option<Duration>) {
+        Arc::make_mut(&mut lock(&self.known).actions).record(verb.as_str(), outcome, took);
     }
 
     async fn execute(

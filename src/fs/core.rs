@@ -22,7 +22,8 @@ use std::time::SystemTime;
 
 use super::inodes::{InodeTable, NodePath};
 use crate::error::{Error, Result};
-use crate::render::{FileKind, FileNode, ServiceTree};
+use crate::render::tree::ROOT_FILES;
+use crate::render::{metrics_text, FileKind, FileNode, ServiceMetrics, ServiceTree};
 use crate::sync::lock;
 
 /// The largest file served from the page cache: one read of it is one
@@ -158,6 +159,9 @@ pub struct Core {
     dirs: Mutex<HashMap<u64, Arc<[DirEntry]>>>,
     next_handle: AtomicU64,
     ctl_group: Option<u32>,
+    /// The root `metrics` file with the services' series it was built
+    /// from: rebuilt only when one of them changed, not at every read.
+    metrics: Mutex<Option<(Vec<Arc<ServiceMetrics>>, FileNode)>>,
 }
 
 impl Core {
@@ -170,6 +174,7 @@ impl Core {
             dirs: Mutex::new(HashMap::new()),
             next_handle: AtomicU64::new(1),
             ctl_group,
+            metrics: Mutex::new(None),
         }
     }
 
@@ -185,13 +190,51 @@ impl Core {
             .ok_or_else(|| Error::not_found(format!("no inode {ino}")))
     }
 
+    /// The `metrics` file as of the current trees.
+    fn metrics_file(&self) -> FileNode {
+        let series: Vec<Arc<ServiceMetrics>> = self
+            .source
+            .service_names()
+            .iter()
+            .filter_map(|name| self.source.service_tree(name))
+            .map(|tree| Arc::clone(&tree.metrics))
+            .collect();
+        let mut cached = lock(&self.metrics);
+        if let Some((built_from, file)) = cached.as_ref() {
+            let same = built_from.len() == series.len()
+                && built_from
+                    .iter()
+                    .zip(&series)
+                    .all(|(a, b)| Arc::ptr_eq(a, b));
+            if same {
+                return file.clone();
+            }
+        }
+        let content: Arc<[u8]> = metrics_text(&series).into_bytes().into();
+        let mtime = match cached.as_ref() {
+            Some((_, before)) if before.content == content => before.mtime,
+            _ => SystemTime::now(),
+        };
+        let file = FileNode {
+            name: ROOT_FILES[0].into(),
+            kind: FileKind::ReadOnly,
+            content,
+            mtime,
+        };
+        *cached = Some((series, file.clone()));
+        file
+    }
+
     fn resolve(&self, path: &NodePath) -> Option<Resolved> {
+        if let NodePath::RootFile(name) = path {
+            return (&**name == "metrics").then(|| Resolved::File(self.metrics_file()));
+        }
         let tree = match path.service() {
             None => return Some(Resolved::Root),
             Some(service) => self.source.service_tree(service)?,
         };
         Some(match path {
-            NodePath::Root => Resolved::Root,
+            NodePath::Root | NodePath::RootFile(_) => Resolved::Root,
             NodePath::Service(_) => Resolved::Service(tree),
             NodePath::ServiceFile(_, name) => Resolved::File(tree.file(name)?.clone()),
             NodePath::Resource(_, rid) => {
@@ -401,11 +444,15 @@ impl Core {
                     format!("{} is a file", path.name()),
                 ))
             }
-            Resolved::Root => self
-                .source
-                .service_names()
-                .into_iter()
-                .map(|name| (name, NodeType::Directory))
+            Resolved::Root => ROOT_FILES
+                .iter()
+                .map(|name| (Arc::from(*name), NodeType::File))
+                .chain(
+                    self.source
+                        .service_names()
+                        .into_iter()
+                        .map(|name| (name, NodeType::Directory)),
+                )
                 .collect(),
             Resolved::Service(tree) => tree
                 .files

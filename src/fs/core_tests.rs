@@ -315,9 +315,37 @@ fn stale_handles_are_ebadf() {
 }
 
 #[test]
+fn metrics_is_a_root_file_rebuilt_only_when_a_service_changes() {
+    let (source, core) = setup(None);
+    let attr = walk(&core, "metrics").unwrap();
+    assert_eq!(attr.node_type, NodeType::File);
+    assert_eq!(attr.perm, 0o444);
+    let text = String::from_utf8(read_all(&core, attr.ino)).unwrap();
+    assert_eq!(attr.size, text.len() as u64);
+    assert!(text.contains("svcfs_resource_status{service=\"app\",rid=\"container#1\",type=\"container\",status=\"up\"} 1"));
+    let held = |core: &Core| {
+        let fh = core.open(attr.ino, false).unwrap().fh;
+        let data = core.read(fh, 0, 1 << 20).unwrap();
+        core.release(fh);
+        data.bytes
+    };
+    let first = held(&core);
+    // Nothing changed: the same bytes, not a new rendering.
+    assert!(Arc::ptr_eq(&first, &held(&core)));
+    source.publish("app", FILE, &[("container#1", Status::Down)]);
+    let after = held(&core);
+    assert!(!Arc::ptr_eq(&first, &after));
+    assert!(std::str::from_utf8(&after)
+        .unwrap()
+        .contains("status=\"down\"} 1"));
+    assert_eq!(errno(core.open(attr.ino, true)), libc::EACCES);
+    assert_eq!(errno(walk(&core, "metrics/x")), libc::ENOTDIR);
+}
+
+#[test]
 fn listings_hold_dot_entries_files_then_resources() {
     let (_, core) = setup(None);
-    assert_eq!(names(&core, ""), [".", "..", "app"]);
+    assert_eq!(names(&core, ""), [".", "..", "metrics", "app"]);
     assert_eq!(
         names(&core, "app"),
         [
@@ -458,6 +486,12 @@ mod reference {
     fn model_of(source: &FakeSource) -> Model {
         let mut model = Model::new();
         model.insert(String::new(), None);
+        let series: Vec<_> = lock(&source.trees)
+            .values()
+            .map(|t| t.metrics.clone())
+            .collect();
+        let metrics = crate::render::metrics_text(&series).into_bytes();
+        model.insert("metrics".into(), Some(metrics));
         for (name, tree) in lock(&source.trees).iter() {
             model.insert(name.clone(), None);
             for f in &tree.files {

@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::render::tree::SERVICE_FILES;
+use crate::render::tree::{ROOT_FILES, SERVICE_FILES};
 
 /// The root directory's inode.
 pub const ROOT: u64 = 1;
@@ -20,6 +20,8 @@ pub const ROOT: u64 = 1;
 pub enum NodePath {
     /// The mountpoint.
     Root,
+    /// A file of the root (`metrics`).
+    RootFile(Arc<str>),
     /// `<svc>/`.
     Service(Arc<str>),
     /// `<svc>/<file>`.
@@ -35,6 +37,7 @@ impl NodePath {
     pub fn child(&self, name: &str) -> Option<NodePath> {
         let name: Arc<str> = name.into();
         Some(match self {
+            NodePath::Root if ROOT_FILES.contains(&&*name) => NodePath::RootFile(name),
             NodePath::Root => NodePath::Service(name),
             // Rids are `<type>#<n>` or `dockerd`: they never collide with
             // the service's own file names.
@@ -43,14 +46,16 @@ impl NodePath {
             }
             NodePath::Service(svc) => NodePath::Resource(svc.clone(), name),
             NodePath::Resource(svc, rid) => NodePath::ResourceFile(svc.clone(), rid.clone(), name),
-            NodePath::ServiceFile(..) | NodePath::ResourceFile(..) => return None,
+            NodePath::RootFile(_) | NodePath::ServiceFile(..) | NodePath::ResourceFile(..) => {
+                return None
+            }
         })
     }
 
     /// The directory holding this node (the root for the root).
     pub fn parent(&self) -> NodePath {
         match self {
-            NodePath::Root | NodePath::Service(_) => NodePath::Root,
+            NodePath::Root | NodePath::RootFile(_) | NodePath::Service(_) => NodePath::Root,
             NodePath::ServiceFile(svc, _) | NodePath::Resource(svc, _) => {
                 NodePath::Service(svc.clone())
             }
@@ -62,7 +67,8 @@ impl NodePath {
     pub fn name(&self) -> &str {
         match self {
             NodePath::Root => "",
-            NodePath::Service(name)
+            NodePath::RootFile(name)
+            | NodePath::Service(name)
             | NodePath::ServiceFile(_, name)
             | NodePath::Resource(_, name)
             | NodePath::ResourceFile(_, _, name) => name,
@@ -72,7 +78,7 @@ impl NodePath {
     /// The service this node belongs to.
     pub fn service(&self) -> Option<&str> {
         match self {
-            NodePath::Root => None,
+            NodePath::Root | NodePath::RootFile(_) => None,
             NodePath::Service(svc)
             | NodePath::ServiceFile(svc, _)
             | NodePath::Resource(svc, _)

@@ -3,11 +3,13 @@
 //! started, stopped and displayed in, and the snapshots reads are served
 //! from.
 
+pub mod actions;
 pub mod command;
 mod rid;
 pub mod snapshot;
 mod status;
 
+pub use actions::{ActionStats, Outcome};
 pub use command::{parse_resource_command, parse_service_command, Verb};
 pub use rid::{ResourceKind, Rid};
 pub use snapshot::{build_snapshot, KnownStates, LogLines, ResourceSnapshot, ServiceSnapshot};

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use super::{aggregate, Flags, ResourceState, Rid, Status};
+use super::{aggregate, ActionStats, Flags, ResourceState, Rid, Status};
 use crate::config::{ServiceConfig, Severity};
 
 /// One resource as reads see it.
@@ -66,6 +66,8 @@ pub struct ServiceSnapshot {
     pub docker_host: Arc<str>,
     /// The action log as of this snapshot.
     pub log: Arc<LogLines>,
+    /// The service's actions, counted.
+    pub actions: Arc<ActionStats>,
     /// When this snapshot was published: the last time a state, a failure,
     /// the log or the configuration changed.
     pub updated: SystemTime,
@@ -94,6 +96,8 @@ pub struct KnownStates<'a> {
     /// good configuration keeps serving), one message per problem; empty
     /// when the file in use is the one on disk.
     pub rejected_edit: &'a [String],
+    /// The service's actions so far.
+    pub actions: Arc<ActionStats>,
 }
 
 /// The state shown before a resource's first status check completes.
@@ -184,6 +188,7 @@ pub fn build_snapshot(
         config_text: config.text.as_str().into(),
         docker_host: known.docker_host.into(),
         log: Arc::clone(&known.log),
+        actions: Arc::clone(&known.actions),
         updated,
     }
 }
@@ -206,6 +211,7 @@ pub(crate) fn snapshot_with(
             log: Arc::default(),
             docker_host: crate::docker::DEFAULT_DOCKER_HOST,
             rejected_edit: &[],
+            actions: Arc::default(),
         },
         updated,
     )
@@ -326,6 +332,7 @@ mod tests {
                 log: Arc::default(),
                 docker_host: "h",
                 rejected_edit: &rejected,
+                actions: Arc::default(),
             },
             SystemTime::UNIX_EPOCH,
         );

@@ -12,5 +12,6 @@ mod caching;
 mod cli;
 mod containers;
 mod filesystem;
+mod monitoring;
 mod storage;
 mod tutorial;
