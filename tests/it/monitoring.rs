@@ -1,11 +1,15 @@
 //! What monitoring reads: the root `metrics` file checked by the real
 //! `promtool` and scraped by the real node_exporter through a `*.prom`
-//! symlink, and a broken edit that leaves the running service served with its error shown.
+//! symlink, the `contrib/check_svcfs` plugin's exit codes, and a broken
+//! edit that leaves the running service served with its error shown.
 
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::harness::*;
+
+const CHECK_SVCFS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/contrib/check_svcfs");
 
 fn container(rid: &str) -> String {
     format!("[{rid}]\ntype = docker\nrun_image = busybox:latest\nrun_command = /bin/sh\nstop_timeout = 1\n")
@@ -90,6 +94,75 @@ fn metrics_pass_promtool_and_feed_node_exporter_through_a_symlink() {
         "{}",
         lines_with(&scraped, "node_textfile").join("\n")
     );
+}
+
+/// check_svcfs's exit code and status line.
+fn check(mount: &Path, args: &[&str]) -> (i32, String) {
+    let out = Command::new(CHECK_SVCFS)
+        .arg("-m")
+        .arg(mount)
+        .args(args)
+        .output()
+        .unwrap();
+    let line = String::from_utf8_lossy(&out.stdout).into_owned();
+    (out.status.code().unwrap_or(-1), line)
+}
+
+#[test]
+fn check_svcfs_says_ok_warn_critical_and_unknown() {
+    if !prerequisites() {
+        return;
+    }
+    let svc = "check.svcfs.test";
+    let sandbox = Sandbox::new("check_svcfs", &[svc]);
+    sandbox.service_file(
+        &format!("{svc}.env"),
+        &format!("{}{}", container("container#1"), container("container#2")),
+    );
+    let d = sandbox.mount(&[]);
+    let mnt = d.mnt.clone();
+    d.must(&format!("{svc}/ctl"), "start");
+    let (code, line) = check(&mnt, &[svc]);
+    assert_eq!(code, 0, "{line}");
+    assert_eq!(
+        line,
+        format!("SVCFS OK - {svc} is up | up=2;;;0 down=0;;;0 warn=0;;;0 na=0;;;0\n")
+    );
+
+    d.must(&format!("{svc}/container#2/ctl"), "stop");
+    let (code, line) = check(&mnt, &[svc]);
+    assert_eq!(code, 1, "{line}");
+    assert!(
+        line.starts_with(&format!("SVCFS WARNING - {svc} is warn")),
+        "{line}"
+    );
+    assert!(
+        line.ends_with("| up=1;;;0 down=1;;;0 warn=0;;;0 na=0;;;0\n"),
+        "{line}"
+    );
+    let (code, line) = check(&mnt, &[svc, "container#2"]);
+    assert_eq!(code, 2, "{line}");
+    assert!(line.starts_with(&format!("SVCFS CRITICAL - {svc} container#2 is down")));
+    assert_eq!(check(&mnt, &[svc, "container#1"]).0, 0);
+
+    d.must(&format!("{svc}/ctl"), "stop");
+    let (code, line) = check(&mnt, &[svc]);
+    assert_eq!(code, 2, "{line}");
+
+    // Unknown: no such service, no such resource, no tree, bad usage.
+    for args in [vec!["nope"], vec![svc, "container#9"], vec![]] {
+        let (code, line) = check(&mnt, &args);
+        assert_eq!(code, 3, "{args:?}: {line}");
+        assert!(line.starts_with("SVCFS UNKNOWN - "), "{line}");
+    }
+    assert_eq!(check(&sandbox.etc(), &[svc]).0, 3);
+    // The mount from the environment, as Icinga would set it.
+    let out = Command::new(CHECK_SVCFS)
+        .arg(svc)
+        .env("SVCFS_MOUNT", &mnt)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
 }
 
 #[test]
