@@ -13,5 +13,6 @@ mod cli;
 mod containers;
 mod filesystem;
 mod monitoring;
+mod reconnect;
 mod storage;
 mod tutorial;
