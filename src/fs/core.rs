@@ -216,7 +216,7 @@ impl Core {
             _ => SystemTime::now(),
         };
         let file = FileNode {
-            name: ROOT_FILES[0].into(),
+            name: "metrics".into(),
             kind: FileKind::ReadOnly,
             content,
             mtime,
