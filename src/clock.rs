@@ -1,5 +1,5 @@
 //! Wall-clock formatting: local `HH:MM:SS` for log lines (as the tutorial
-//! prints them) and RFC 3339 UTC for `status.json`.
+//! prints them) and RFC 3339 UTC for `status.json` and event lines.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -37,6 +37,16 @@ pub fn rfc3339_utc(time: SystemTime) -> String {
     )
 }
 
+/// `2026-11-25T12:00:00.250Z`: event lines, where several changes may
+/// come within one second.
+pub fn rfc3339_utc_millis(time: SystemTime) -> String {
+    let seconds = rfc3339_utc(time);
+    let millis = time
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_millis());
+    format!("{}.{millis:03}Z", seconds.trim_end_matches('Z'))
+}
+
 /// Days since 1970-01-01 → (year, month, day), proleptic Gregorian
 /// (Howard Hinnant's algorithm).
 fn civil_from_days(days: i64) -> (i64, u32, u32) {
@@ -64,6 +74,8 @@ mod tests {
         assert_eq!(rfc3339_utc(t), "2026-11-25T12:00:00Z");
         let leap = UNIX_EPOCH + Duration::from_secs(951_782_400);
         assert_eq!(rfc3339_utc(leap), "2000-02-29T00:00:00Z");
+        let t = UNIX_EPOCH + Duration::from_millis(1_795_608_000_042);
+        assert_eq!(rfc3339_utc_millis(t), "2026-11-25T12:00:00.042Z");
     }
 
     #[test]

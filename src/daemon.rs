@@ -150,6 +150,7 @@ pub fn run(options: MountOptions) -> Result<()> {
         Ok::<(), Error>(())
     })?;
 
+    kernel_cache.close_streams();
     tracing::info!(mountpoint = %options.mountpoint.display(), "unmounting");
     if let Err(e) = unmounter.unmount() {
         tracing::warn!("unmount failed ({e}); detaching lazily");

@@ -122,6 +122,10 @@ struct CheckArgs {
     /// Directory of the service files.
     #[arg(long, default_value = "/etc/svcfs", env = "SVCFS_CONFIG_DIR")]
     config_dir: PathBuf,
+    /// This node's name: a service whose `nodes` leaves it out gets a
+    /// warning (default: the host name).
+    #[arg(long)]
+    nodename: Option<String>,
     /// Services to check (default: all).
     services: Vec<String>,
 }
@@ -216,11 +220,7 @@ fn finish(result: Result<(), ClientError>) -> i32 {
 }
 
 fn mount(args: MountArgs) -> i32 {
-    let nodename = args.nodename.unwrap_or_else(|| {
-        nix::unistd::gethostname()
-            .map(|h| h.to_string_lossy().into_owned())
-            .unwrap_or_else(|_| "localhost".to_string())
-    });
+    let nodename = args.nodename.unwrap_or_else(host_name);
     let ctl_group = match args.ctl_group.as_deref().map(resolve_group).transpose() {
         Ok(gid) => gid,
         Err(message) => {
@@ -261,9 +261,16 @@ fn resolve_group(name: &str) -> Result<u32, String> {
     }
 }
 
+fn host_name() -> String {
+    nix::unistd::gethostname()
+        .map(|h| h.to_string_lossy().into_owned())
+        .unwrap_or_else(|_| "localhost".to_string())
+}
+
 fn check(args: &CheckArgs) -> i32 {
     let loaded = config::load_dir(&args.config_dir);
-    let (problems, checked) = match loaded.problems_of(&args.services) {
+    let nodename = args.nodename.clone().unwrap_or_else(host_name);
+    let (mut problems, checked) = match loaded.problems_of(&args.services) {
         Ok(found) => found,
         Err(missing) => {
             eprintln!(
@@ -273,6 +280,25 @@ fn check(args: &CheckArgs) -> i32 {
             return 3;
         }
     };
+    for service in loaded.services.values() {
+        let nodes = &service.defaults.nodes;
+        let checked = args.services.is_empty() || args.services.contains(&service.name);
+        if checked && !nodes.is_empty() && !nodes.contains(&nodename) {
+            let problem = config::Problem {
+                section: Some("DEFAULT".to_string()),
+                keyword: Some("nodes".to_string()),
+                ..config::Problem::file(
+                    Severity::Warning,
+                    &service.path,
+                    format!(
+                        "this node ({nodename}) is not in nodes ({}): the daemon shows the service here but refuses to act on it",
+                        nodes.join(" ")
+                    ),
+                )
+            };
+            problems.push(problem.located(&service.text));
+        }
+    }
     for problem in &problems {
         println!("{problem}");
     }

@@ -37,11 +37,11 @@ fn known_reason(row: &str) -> &'static str {
         (
             "start of",
             concat!(
-                "docker spends ~240 ms in each start (runc, network); svcfs then waits for ",
-                "the container to be operational (PID 1 waiting, two looks 10 ms apart) ",
-                "before the next one starts, which `docker run -d` never does: about ",
-                "20-30 ms a container. It is kept because it catches a crash at start ",
-                "before the next resource starts."
+                "svcfs creates the three containers at once, then starts them in order, each ",
+                "once the one before is operational (PID 1 waiting, two looks 10 ms apart: ",
+                "about 20-30 ms a container, which `docker run -d` never waits; it catches a ",
+                "crash at start before the next resource starts). Most of either side is ",
+                "docker's own start of each container (runc, network)."
             ),
         ),
         (

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use super::problem::{Problem, Severity};
 use super::service::{parse_service, ServiceConfig};
+use super::text::service_text;
 
 /// Everything found in a config directory.
 #[derive(Debug, Clone, Default)]
@@ -29,7 +30,7 @@ impl LoadedDir {
         let mut checked = 0;
         for (name, service) in &self.services {
             if names.is_empty() || names.contains(name) {
-                problems.extend(service.problems.iter().cloned());
+                problems.extend(service.problems.iter().map(|p| p.located(&service.text)));
                 checked += 1;
             }
         }
@@ -55,6 +56,14 @@ pub fn service_files(dir: &Path) -> Result<(BTreeMap<String, PathBuf>, Vec<Probl
         let Some(name) = service_name(&path) else {
             continue;
         };
+        if std::fs::metadata(&path).is_ok_and(|m| m.is_dir()) {
+            problems.push(Problem::file(
+                Severity::Warning,
+                &path,
+                "a directory, not a service file; ignored",
+            ));
+            continue;
+        }
         if !is_valid_service_name(&name) {
             problems.push(Problem::file(
                 Severity::Error,
@@ -67,7 +76,7 @@ pub fn service_files(dir: &Path) -> Result<(BTreeMap<String, PathBuf>, Vec<Probl
             problems.push(Problem::file(
                 Severity::Error,
                 &path,
-                format!("{name:?} is the name of a file at the root of the tree, not available to a service; file ignored"),
+                format!("{name:?} is the name of a file at the mount root, not available to a service; file ignored"),
             ));
             continue;
         }
@@ -95,23 +104,43 @@ pub fn service_files(dir: &Path) -> Result<(BTreeMap<String, PathBuf>, Vec<Probl
     Ok((files, problems))
 }
 
+/// The largest service file: far above any real one, and what a file may
+/// cost the daemon (its text is kept, and served as `config`).
+pub const MAX_FILE: usize = 1024 * 1024;
+
+/// At most one byte more than [`MAX_FILE`] of a file: enough to refuse a
+/// larger one without reading it all.
+fn read_bounded(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(MAX_FILE as u64 + 1)
+        .read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
 /// Read and parse one service file. An unreadable file still yields a
 /// service, marked with its load error, so the operator sees it.
 pub fn load_file(name: &str, path: &Path) -> ServiceConfig {
-    match std::fs::read(path) {
-        Ok(bytes) => {
-            let text = String::from_utf8_lossy(&bytes);
-            parse_service(name, path, &text)
-        }
-        Err(e) => {
-            let message = format!("cannot read the service file: {e}");
-            let mut service = parse_service(name, path, "");
-            service
-                .problems
-                .push(Problem::file(Severity::Error, path, message.clone()));
-            service.load_error = Some(format!("{}: {message}", path.display()));
-            service
-        }
+    let unusable = |message: String| {
+        let mut service = parse_service(name, path, "");
+        service
+            .problems
+            .push(Problem::file(Severity::Error, path, message.clone()));
+        service.load_error = Some(format!("{}: {message}", path.display()));
+        service
+    };
+    match read_bounded(path) {
+        Ok(bytes) if bytes.len() > MAX_FILE => unusable(format!(
+            "the file is larger than the {MAX_FILE} bytes a service file may have; not loaded"
+        )),
+        Ok(bytes) => match service_text(&bytes) {
+            Ok(text) => parse_service(name, path, text),
+            // Never shown decoded with replacement characters: the tree
+            // would serve bytes that are not in the file.
+            Err(why) => unusable(why),
+        },
+        Err(e) => unusable(format!("cannot read the service file: {e}")),
     }
 }
 
@@ -191,7 +220,36 @@ mod tests {
         std::fs::write(dir.join("metrics.env"), "").unwrap();
         let loaded = load_dir(&dir);
         assert!(loaded.services.is_empty());
-        assert!(loaded.problems[0].message.contains("root of the tree"));
+        assert!(loaded.problems[0].message.contains("mount root"));
+    }
+
+    #[test]
+    fn directories_are_ignored_and_oversized_files_refused_unread() {
+        let dir = scratch_dir("shapes");
+        std::fs::create_dir_all(dir.join("x.conf")).unwrap();
+        let big = format!("[container#1]\nrun_image = a\n#{}\n", "x".repeat(MAX_FILE));
+        std::fs::write(dir.join("big.env"), big).unwrap();
+        let loaded = load_dir(&dir);
+        assert!(!loaded.services.contains_key("x"));
+        assert_eq!(loaded.problems.len(), 1, "{:?}", loaded.problems);
+        assert_eq!(
+            loaded.problems[0].to_string(),
+            format!(
+                "warning: {}: a directory, not a service file; ignored",
+                dir.join("x.conf").display()
+            )
+        );
+        let big = &loaded.services["big"];
+        assert!(big.resources.is_empty());
+        assert!(
+            big.load_error
+                .as_deref()
+                .unwrap()
+                .ends_with("larger than the 1048576 bytes a service file may have; not loaded"),
+            "{:?}",
+            big.load_error
+        );
+        assert!(big.text.is_empty(), "its text is not kept");
     }
 
     #[test]
@@ -222,5 +280,14 @@ mod tests {
         assert!(!is_valid_service_name(".hidden"));
         assert!(!is_valid_service_name("a b"));
         assert!(!is_valid_service_name(""));
+    }
+
+    #[test]
+    fn a_service_cannot_take_the_name_of_a_root_file() {
+        let dir = scratch_dir("rootname");
+        std::fs::write(dir.join("events.env"), "").unwrap();
+        let loaded = load_dir(&dir);
+        assert!(loaded.services.is_empty());
+        assert!(loaded.problems[0].message.contains("mount root"));
     }
 }

@@ -5,8 +5,11 @@
 mod keywords;
 mod load;
 mod problem;
+#[cfg(test)]
+mod props_tests;
 pub mod run_args;
 mod service;
+mod text;
 mod values;
 
 pub use keywords::{keywords_for, Keyword, Scope, ValueKind, KEYWORDS};
@@ -16,4 +19,4 @@ pub use service::{
     parse_service, CommonOptions, ContainerSpec, DockerdSpec, FsSpec, IpSpec, ResourceConfig,
     ResourceSpec, ServiceConfig, ServiceDefaults, StopWait, VgSpec,
 };
-pub use values::{parse_bool, parse_duration, parse_list};
+pub use values::{parse_bool, parse_duration, parse_list, parse_netmask};

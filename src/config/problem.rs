@@ -23,6 +23,9 @@ pub struct Problem {
     pub section: Option<String>,
     /// The keyword, when the problem is about one.
     pub keyword: Option<String>,
+    /// The line of the file it is about, when the parser knew it; else
+    /// [`Problem::located`] finds it from the section and keyword.
+    pub line: Option<usize>,
     /// What is wrong and, where possible, what to do.
     pub message: String,
 }
@@ -35,6 +38,7 @@ impl Problem {
             file: file.into(),
             section: None,
             keyword: None,
+            line: None,
             message: message.into(),
         }
     }
@@ -42,6 +46,9 @@ impl Problem {
     /// `file: [section] keyword: message`, without the severity.
     pub fn location_and_message(&self) -> String {
         let mut out = format!("{}:", self.file.display());
+        if let Some(line) = self.line {
+            out.push_str(&format!("{line}:"));
+        }
         if let Some(section) = &self.section {
             out.push_str(&format!(" [{section}]"));
         }
@@ -58,24 +65,30 @@ impl Problem {
     /// line in its section, else the section header's. Problems of the
     /// whole file (a parse error names its line itself) have none.
     pub fn with_line(&self, text: &str) -> String {
-        let shown = self.to_string();
-        let Some(line) = self.line_in(text) else {
-            return shown;
-        };
-        let file = format!("{}:", self.file.display());
-        shown.replacen(&file, &format!("{}:{line}:", self.file.display()), 1)
+        self.located(text).to_string()
+    }
+
+    /// The same problem with its line, found in `text` (the file's
+    /// content) when the parser did not say.
+    pub fn located(&self, text: &str) -> Problem {
+        let mut located = self.clone();
+        located.line = self.line.or_else(|| self.line_in(text));
+        located
     }
 
     fn line_in(&self, text: &str) -> Option<usize> {
-        let section = self.section.as_deref()?;
-        let mut header = None;
+        let section = self.section.as_deref();
+        // Keywords outside any section come before the first header.
+        let mut header = section.is_none().then_some(0);
+        section.or(self.keyword.as_deref())?;
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         for (index, raw) in text.lines().enumerate() {
             let line = raw.trim();
             if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
                 if header.is_some() {
                     break;
                 }
-                if name.trim().eq_ignore_ascii_case(section) {
+                if section.is_some_and(|s| name.trim().eq_ignore_ascii_case(s)) {
                     header = Some(index + 1);
                 }
                 continue;
@@ -88,7 +101,7 @@ impl Problem {
                 return Some(index + 1);
             }
         }
-        header
+        header.filter(|&line| line > 0)
     }
 }
 
@@ -113,6 +126,7 @@ mod tests {
             file: "/etc/svcfs/app.env".into(),
             section: Some("fs#2".into()),
             keyword: Some("mnt_opts".into()),
+            line: None,
             message: "unknown keyword, ignored (did you mean mnt_opt?)".into(),
         };
         assert_eq!(
@@ -129,6 +143,7 @@ mod tests {
             file: "/etc/svcfs/app.env".into(),
             section: Some("fs#2".into()),
             keyword: Some("mnt_opts".into()),
+            line: None,
             message: "bad".into(),
         };
         assert_eq!(
@@ -142,5 +157,18 @@ mod tests {
         );
         p.section = None;
         assert_eq!(p.with_line(text), "error: /etc/svcfs/app.env: absent: bad");
+        // Outside any section: before the first header.
+        p.keyword = Some("nodes".into());
+        assert_eq!(
+            p.with_line("\n nodes = a\n[DEFAULT]\nnodes = b\n"),
+            "error: /etc/svcfs/app.env:2: nodes: bad"
+        );
+        p.keyword = Some("absent".into());
+        // The parser's own line wins.
+        p.line = Some(2);
+        assert_eq!(
+            p.with_line(text),
+            "error: /etc/svcfs/app.env:2: absent: bad"
+        );
     }
 }

@@ -10,7 +10,8 @@ use ini::{Ini, ParseOption};
 use super::keywords::{keywords_for, Keyword, ValueKind, KEYWORDS};
 use super::problem::{Problem, Severity};
 use super::run_args;
-use super::values::{parse_bool, parse_duration, parse_list};
+use super::text;
+use super::values::{parse_bool, parse_duration, parse_list, parse_netmask};
 use crate::model::{ResourceKind, Rid};
 
 /// One service, as loaded from its file.
@@ -222,7 +223,16 @@ pub fn parse_service(name: &str, path: &Path, text: &str) -> ServiceConfig {
         enabled_escape: false,
         ..ParseOption::default()
     };
-    let ini = match Ini::load_from_str_opt(text, options) {
+    let (parsable, unparsable_lines) = match text::parsable(path, text) {
+        Ok(parsable) => parsable,
+        Err(fatal) => {
+            service.load_error = Some(fatal.location_and_message());
+            service.problems.push(fatal);
+            return service;
+        }
+    };
+    service.problems.extend(unparsable_lines);
+    let ini = match Ini::load_from_str_opt(&parsable, options) {
         Ok(ini) => ini,
         Err(e) => {
             let message = format!(
@@ -260,12 +270,18 @@ pub fn parse_service(name: &str, path: &Path, text: &str) -> ServiceConfig {
             continue;
         };
         if !seen.insert(section.to_string()) {
-            parser.problem(
-                Severity::Error,
-                Some(section),
-                None,
-                "section appears twice; the second one is ignored",
-            );
+            let headers = text::header_lines(text, section);
+            parser.problems.push(Problem {
+                severity: Severity::Error,
+                file: path.to_path_buf(),
+                section: Some(section.to_string()),
+                keyword: None,
+                line: headers.get(1).copied(),
+                message: format!(
+                    "section appears again (first at line {}); this one is ignored",
+                    headers.first().copied().unwrap_or(0)
+                ),
+            });
             continue;
         }
         if section.eq_ignore_ascii_case("default") {
@@ -291,6 +307,13 @@ pub fn parse_service(name: &str, path: &Path, text: &str) -> ServiceConfig {
         });
     }
     service.resources.sort_by(|a, b| a.rid.cmp_start(&b.rid));
+    if service.resources.is_empty() && !service.has_errors() {
+        service.problems.push(Problem::file(
+            Severity::Warning,
+            path,
+            "the file defines no resource: the service has nothing to start or stop",
+        ));
+    }
     service
 }
 
@@ -383,6 +406,7 @@ impl SectionParser<'_> {
             file: self.path.to_path_buf(),
             section: section.map(str::to_string),
             keyword: keyword.map(str::to_string),
+            line: None,
             message: message.into(),
         });
     }
@@ -425,10 +449,19 @@ impl SectionParser<'_> {
                     "given twice; the last value is used",
                 );
             }
-            if let Err(reason) = check_value_shape(keyword, value) {
-                self.problem(Severity::Error, Some(section), Some(key), reason);
-            }
             values.entries.push((keyword, value.clone()));
+        }
+        // Only the value in use is checked: an overridden one is ignored.
+        for (index, (keyword, value)) in values.entries.iter().enumerate() {
+            let overridden = values.entries[index + 1..]
+                .iter()
+                .any(|(k, _)| k.name == keyword.name);
+            if overridden {
+                continue;
+            }
+            if let Err(reason) = check_value_shape(keyword, value) {
+                self.problem(Severity::Error, Some(section), Some(keyword.name), reason);
+            }
         }
         values
     }
@@ -559,8 +592,14 @@ fn resource_spec(kind: ResourceKind, values: &Values<'_>) -> Result<ResourceSpec
             parsed
                 .check_seccomp_profiles(|path| std::fs::read(path))
                 .map_err(run_args_error)?;
+            let run_image = values.required("run_image")?;
+            if run_image.contains(char::is_whitespace) {
+                return Err(format!(
+                    "run_image: {run_image:?} is not an image reference (no spaces; a comment must start its own line)"
+                ));
+            }
             ResourceSpec::Container(ContainerSpec {
-                run_image: values.required("run_image")?,
+                run_image,
                 run_command: values.words("run_command")?,
                 run_args,
                 start_timeout: values.duration("start_timeout")?,
@@ -568,11 +607,25 @@ fn resource_spec(kind: ResourceKind, values: &Values<'_>) -> Result<ResourceSpec
                 stop_wait: values.stop_wait()?,
             })
         }
-        ResourceKind::Ip => ResourceSpec::Ip(IpSpec {
-            ipname: values.required("ipname")?,
-            ipdev: values.required("ipdev")?,
-            netmask: values.text("netmask"),
-        }),
+        ResourceKind::Ip => {
+            let ipname = values.required("ipname")?;
+            let netmask = values.text("netmask");
+            if let Some(mask) = &netmask {
+                // A host name's family is known once resolved: a mask valid
+                // for either family passes here.
+                match ipname.parse::<std::net::IpAddr>() {
+                    Ok(addr) => parse_netmask(mask, addr.is_ipv4()).map(drop)?,
+                    Err(_) => parse_netmask(mask, true)
+                        .or_else(|_| parse_netmask(mask, false))
+                        .map(drop)?,
+                }
+            }
+            ResourceSpec::Ip(IpSpec {
+                ipname,
+                ipdev: values.required("ipdev")?,
+                netmask,
+            })
+        }
         ResourceKind::Vg => ResourceSpec::Vg(VgSpec {
             vgname: values.required("vgname")?,
         }),
@@ -649,6 +702,23 @@ mod tests {
 
     fn rids(service: &ServiceConfig) -> Vec<&str> {
         service.resources.iter().map(|r| r.rid.as_str()).collect()
+    }
+
+    #[test]
+    fn a_bom_keeps_the_first_section_and_a_bare_line_keeps_the_next_keyword() {
+        let service = parse(
+            "\u{feff}[container#1]\nrun_image = busybox\nrun_image_typo\nrun_command = /bin/sh\n",
+        );
+        assert_eq!(rids(&service), ["container#1"]);
+        let Ok(ResourceSpec::Container(spec)) = &service.resources[0].spec else {
+            panic!("{:?}", service.resources[0].spec);
+        };
+        assert_eq!(spec.run_command, ["/bin/sh"]);
+        assert_eq!(service.problems.len(), 1, "{:?}", service.problems);
+        assert_eq!(
+            service.problems[0].to_string(),
+            "error: /etc/svcfs/svc.env:3: [container#1] \"run_image_typo\" is neither `keyword = value`, a [section] nor a comment; line ignored"
+        );
     }
 
     #[test]

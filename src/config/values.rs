@@ -1,6 +1,7 @@
 //! Parsing of keyword values: booleans, durations and lists as operators
 //! write them in OpenSVC files.
 
+use std::net::Ipv4Addr;
 use std::time::Duration;
 
 /// `true/false`, `yes/no`, `on/off`, `1/0`, any case.
@@ -77,6 +78,40 @@ pub fn parse_list(text: &str) -> Vec<String> {
         .filter(|s| !s.is_empty())
         .map(str::to_string)
         .collect()
+}
+
+/// The prefix length of a `netmask` value: a prefix length (`24`) or, for
+/// IPv4, a dotted mask (`255.255.255.0`). The error names the keyword.
+pub fn parse_netmask(text: &str, ipv4: bool) -> std::result::Result<u8, String> {
+    let text = text.trim();
+    let (family, max) = if ipv4 { ("IPv4", 32) } else { ("IPv6", 128) };
+    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        return match text.parse::<u8>() {
+            Ok(prefix) if (1..=max).contains(&prefix) => Ok(prefix),
+            _ => Err(format!(
+                "netmask: prefix length {text} is out of range for an {family} address (1-{max})"
+            )),
+        };
+    }
+    if let Ok(mask) = text.parse::<Ipv4Addr>() {
+        if !ipv4 {
+            return Err(format!(
+                "netmask: {text} is a dotted IPv4 mask; an IPv6 address takes a prefix length (1-128)"
+            ));
+        }
+        let bits = u32::from(mask);
+        let host_bits = !bits;
+        // A mask is ones then zeros: its complement is 0…01…1.
+        if bits == 0 || host_bits & host_bits.wrapping_add(1) != 0 {
+            return Err(format!(
+                "netmask: {text} is not a valid mask (ones followed by zeros, such as 255.255.255.0)"
+            ));
+        }
+        return Ok(bits.leading_ones() as u8);
+    }
+    Err(format!(
+        "netmask: {text:?} is neither a prefix length (1-{max}) nor a dotted mask such as 255.255.255.0"
+    ))
 }
 
 #[cfg(test)]

@@ -25,6 +25,7 @@ pub struct FakeDriver {
     status: Mutex<Status>,
     fail: Mutex<Option<Error>>,
     gate: Mutex<Option<Arc<Notify>>>,
+    prepares: Mutex<Option<Option<Arc<Notify>>>>,
 }
 
 impl FakeDriver {
@@ -36,6 +37,7 @@ impl FakeDriver {
             status: Mutex::new(Status::Down),
             fail: Mutex::new(None),
             gate: Mutex::new(None),
+            prepares: Mutex::new(None),
         })
     }
 
@@ -48,6 +50,12 @@ impl FakeDriver {
     /// notified before answering it: a slow check racing what comes after.
     pub fn hold_next_status(&self, gate: &Arc<Notify>) {
         *lock(&self.gate) = Some(Arc::clone(gate));
+    }
+
+    /// It prepares its starts (journal: `"prepare rid"`), the preparation
+    /// waiting for `gate` when there is one.
+    pub fn prepare_with(&self, gate: Option<&Arc<Notify>>) {
+        *lock(&self.prepares) = Some(gate.cloned());
     }
 
     fn act(&self, verb: &str, after: Status, log: &ResourceLog) -> Result<()> {
@@ -74,6 +82,22 @@ impl Driver for FakeDriver {
 
     async fn start(&self, log: &ResourceLog) -> Result<()> {
         self.act("start", Status::Up, log)
+    }
+
+    fn prepares_start(&self) -> bool {
+        lock(&self.prepares).is_some()
+    }
+
+    async fn prepare_start(&self) {
+        let gate = lock(&self.prepares).clone().flatten();
+        if let Some(gate) = gate {
+            gate.notified().await;
+        }
+        lock(&self.journal).push(format!("prepare {}", self.rid));
+    }
+
+    fn prepared_unused(&self, _log: &ResourceLog) {
+        lock(&self.journal).push(format!("unused {}", self.rid));
     }
 
     async fn stop(&self, log: &ResourceLog) -> Result<()> {

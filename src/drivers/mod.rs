@@ -40,6 +40,22 @@ pub trait Driver: Send + Sync {
     /// Bring the resource down; already down is a success that logs so.
     async fn stop(&self, log: &ResourceLog) -> Result<()>;
 
+    /// Whether [`Driver::prepare_start`] does anything.
+    fn prepares_start(&self) -> bool {
+        false
+    }
+
+    /// The part of a start that needs only what comes before this
+    /// resource's run of preparing resources (see `engine::ahead`), done
+    /// ahead of its turn and concurrently with the starts of that run.
+    /// Best effort and silent: whatever it could not do, `start` does, and
+    /// `start` logs what was done for it.
+    async fn prepare_start(&self) {}
+
+    /// The action ended before this resource's start: say what its
+    /// preparation left.
+    fn prepared_unused(&self, _log: &ResourceLog) {}
+
     /// Commands beyond start/stop/restart this driver accepts on its `ctl`.
     fn extra_commands(&self) -> &'static [&'static str] {
         &[]

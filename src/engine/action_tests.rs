@@ -189,6 +189,80 @@ async fn a_slow_check_never_overwrites_what_a_later_one_saw() {
     assert_eq!(f.status("container#1"), Status::Up);
 }
 
+async fn until_called(f: &Fixture, call: &str) {
+    while !f.calls().iter().any(|c| c == call) {
+        tokio::task::yield_now().await;
+    }
+}
+
+#[tokio::test]
+async fn a_run_of_containers_is_prepared_together_once_what_precedes_it_is_up() {
+    let f = fixture(SERVICE);
+    // container#1's preparation waits for container#2's: unless both
+    // run at once, the start never ends.
+    let gate = Arc::new(Notify::new());
+    f.drivers["container#1"].prepare_with(Some(&gate));
+    f.drivers["container#2"].prepare_with(None);
+    let release = async {
+        until_called(&f, "prepare container#2").await;
+        gate.notify_one();
+    };
+    let (result, ()) =
+        tokio::time::timeout(LIMIT, async { tokio::join!(f.run(Verb::Start), release) })
+            .await
+            .expect("the run's preparations did not happen together");
+    result.unwrap();
+    assert_eq!(
+        f.calls(),
+        [
+            "start ip#1",
+            "start fs#1",
+            "prepare container#2",
+            "prepare container#1",
+            "start container#1",
+            "start container#2",
+        ]
+    );
+
+    lock(&f.journal).clear();
+    f.run(Verb::Stop).await.unwrap();
+    assert!(
+        f.calls().iter().all(|c| c.starts_with("stop ")),
+        "{:?}",
+        f.calls()
+    );
+}
+
+#[tokio::test]
+async fn an_interrupted_start_ends_after_the_preparations_it_began() {
+    let f = fixture(SERVICE);
+    let gate = Arc::new(Notify::new());
+    f.drivers["container#1"].prepare_with(None);
+    f.drivers["container#2"].prepare_with(Some(&gate));
+    f.drivers["container#1"].fail_next(Error::backend("exited at once"));
+    let run = tokio::spawn({
+        let runtime = Arc::clone(&f.runtime);
+        async move { runtime.run(Verb::Start, &[], "n", LIMIT).await }
+    });
+    until_called(&f, "start container#1").await;
+    for _ in 0..50 {
+        tokio::task::yield_now().await;
+    }
+    assert!(
+        !run.is_finished(),
+        "the start ended before its preparations"
+    );
+    gate.notify_one();
+    let e = run.await.unwrap().unwrap_err();
+    assert_eq!(e.message(), "container#1: exited at once");
+    let calls = f.calls();
+    assert_eq!(
+        calls[calls.len() - 2..],
+        ["prepare container#2", "unused container#2"]
+    );
+    assert_eq!(f.status("container#2"), Status::Down);
+}
+
 #[tokio::test]
 async fn actions_are_counted_by_verb_and_result_for_metrics() {
     let f = fixture(SERVICE);

@@ -3,7 +3,9 @@
 //! keeps states current (docker events, periodic reconcile) so that reads
 //! never wait on a backend.
 
+mod ahead;
 mod backends;
+mod changes;
 mod deadline;
 mod events;
 mod observers;
@@ -25,6 +27,7 @@ use crate::sync::{lock, read, write};
 pub use crate::model::{parse_resource_command, parse_service_command, Verb};
 pub use crate::model::{ResourceSnapshot, ServiceSnapshot};
 pub use backends::Backends;
+pub use changes::{transitions, ChangeBus, Feed, FEED_LINES};
 pub use observers::{Observers, TreeObserver};
 pub use refresher::{jittered, sweep_for, Sweep, SAFETY_NET_EVERY};
 pub use service::{check_node, LoadedResource, LoadedService, ServiceRuntime};
@@ -520,7 +523,7 @@ mod tests {
         engine.reload(true);
         assert_eq!(&*runtime.snapshot().config_text, good);
         let shown = messages(&engine, "a");
-        assert!(shown[1].contains("cannot parse line"), "{shown:?}");
+        assert!(shown[1].contains("a.env:1: section header"), "{shown:?}");
         assert!(runtime.snapshot().log.seq > logged);
         // Back to what runs: the warning goes.
         std::fs::write(dir.path().join("a.env"), good).unwrap();

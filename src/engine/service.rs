@@ -8,6 +8,7 @@ use std::time::{Duration, SystemTime};
 
 use futures_util::future::join_all;
 
+use super::ahead::Ahead;
 use super::deadline::{step_deadline, StepKind};
 use super::Observers;
 use crate::actionlog::{Level, ServiceLog};
@@ -84,7 +85,7 @@ impl Known {
 
 /// What an action does to one resource.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Op {
+pub(super) enum Op {
     Start,
     Stop,
     Extra(&'static str),
@@ -434,6 +435,12 @@ impl ServiceRuntime {
             self.count_action(verb, Outcome::Refused, None);
             self.log.service_line(Level::Error, &format!("{what}: {e}"));
         })?;
+        let rid = match rids {
+            [rid] => Some(rid.as_str()),
+            _ => None,
+        };
+        let changes = self.observers.changes();
+        changes.action_began(&self.name, rid, &what);
         let started = std::time::Instant::now();
         let result = self.execute(&loaded, &plan, limit).await;
         // Resources depend on each other (containers on the private daemon,
@@ -458,6 +465,8 @@ impl ServiceRuntime {
                 &format!("{what} failed after {seconds:.1}s: {e}"),
             ),
         }
+        let error = result.as_ref().err().map(|e| e.message().to_string());
+        changes.action_ended(&self.name, rid, &what, error.as_deref());
         result
     }
 
@@ -470,6 +479,19 @@ impl ServiceRuntime {
         loaded: &LoadedService,
         plan: &[(usize, Op)],
         limit: Duration,
+    ) -> Result<()> {
+        let mut ahead = Ahead::default();
+        let result = self.execute_steps(loaded, plan, limit, &mut ahead).await;
+        ahead.finish().await;
+        result
+    }
+
+    async fn execute_steps(
+        &self,
+        loaded: &LoadedService,
+        plan: &[(usize, Op)],
+        limit: Duration,
+        ahead: &mut Ahead,
     ) -> Result<()> {
         for (step, &(index, op)) in plan.iter().enumerate() {
             let resource = &loaded.resources[index];
@@ -484,9 +506,13 @@ impl ServiceRuntime {
                 Op::Stop => ("stop", StepKind::Stop),
                 Op::Extra(command) => (command, StepKind::Extra),
             };
+            ahead.reached(loaded, plan, step, &self.log);
             let act = async {
                 match op {
-                    Op::Start => resource.driver.start(&log).await,
+                    Op::Start => {
+                        ahead.ready(index).await;
+                        resource.driver.start(&log).await
+                    }
                     Op::Stop => resource.driver.stop(&log).await,
                     Op::Extra(command) => resource.driver.run_extra(command, &log).await,
                 }

@@ -13,6 +13,18 @@
 //! generations in one read (a snapshot per open is the promise); and a
 //! file whose size changed since the kernel last heard, because a cached
 //! read stops at the size the kernel knows.
+//!
+//! Rewinding. A read from offset 0 after the first read of a handle
+//! starts over: it takes a new snapshot, so that `lseek(fd, 0)` and
+//! `read` after poll(2) woke give the new bytes (sysfs's convention). A
+//! handle polls ready once its current file differs from its snapshot.
+//! For a handle served from the page cache, every read that reaches the
+//! daemon is a fill of the one page, from the current bytes (its first
+//! read may have been the kernel's alone: checked on a real mount).
+//!
+//! Streams. `events` and `wait/<word>` have no bytes in the tree: a read
+//! returns what the change bus queued for that open, or the word once the
+//! status equals it, and otherwise waits, parked, in [`Waiting`].
 
 use std::collections::HashMap;
 use std::ffi::OsStr;
@@ -21,8 +33,11 @@ use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use super::inodes::{InodeTable, NodePath};
+use super::waiting::{Waiting, Waits};
+use crate::engine::{ChangeBus, Feed};
 use crate::error::{Error, Result};
-use crate::render::tree::ROOT_FILES;
+use crate::model::Status;
+use crate::render::tree::{ROOT_FILES, WAIT_DIR, WAIT_WORDS};
 use crate::render::{metrics_text, FileKind, FileNode, ServiceMetrics, ServiceTree};
 use crate::sync::lock;
 
@@ -38,6 +53,8 @@ pub trait TreeSource: Send + Sync {
     fn service_tree(&self, name: &str) -> Option<Arc<ServiceTree>>;
     /// When a service last joined or left the root.
     fn listing_changed(&self) -> SystemTime;
+    /// Where change lines are sent (the `events` files read them).
+    fn changes(&self) -> &ChangeBus;
 }
 
 /// Directory or file.
@@ -75,6 +92,9 @@ pub enum Caching {
     PageCache,
     /// Every read asks the daemon (the bytes taken at open).
     Direct,
+    /// Every read asks the daemon, and the file has no positions to seek
+    /// to (`events`, `wait/*`).
+    Stream,
 }
 
 /// An open file.
@@ -131,6 +151,16 @@ pub struct Data {
 }
 
 impl Data {
+    fn owned(bytes: Vec<u8>) -> Data {
+        let end = bytes.len();
+        Data {
+            bytes: bytes.into(),
+            start: 0,
+            end,
+            stale_in_cache: false,
+        }
+    }
+
     /// The bytes.
     pub fn as_slice(&self) -> &[u8] {
         &self.bytes[self.start..self.end]
@@ -140,15 +170,30 @@ impl Data {
 /// A node resolved against the current trees.
 enum Resolved {
     Root,
+    RootEvents,
     Service(Arc<ServiceTree>),
     Resource(Arc<ServiceTree>, usize),
     File(FileNode),
+    /// A `wait` directory, of the service or of a resource.
+    WaitDir(Arc<ServiceTree>, Option<usize>),
+    /// A `wait/<word>` file.
+    WaitFile(Arc<ServiceTree>, Option<usize>, Status),
+}
+
+/// What a stream's reads come from.
+enum Stream {
+    Events(Arc<Feed>),
+    Wait(Status),
 }
 
 struct OpenFile {
-    ino: u64,
+    path: NodePath,
+    kind: FileKind,
     content: Arc<[u8]>,
     caching: Caching,
+    /// A read happened: a read from offset 0 now starts over.
+    read_once: bool,
+    stream: Option<Stream>,
 }
 
 /// The core of the filesystem.
@@ -159,6 +204,7 @@ pub struct Core {
     dirs: Mutex<HashMap<u64, Arc<[DirEntry]>>>,
     next_handle: AtomicU64,
     ctl_group: Option<u32>,
+    waiting: Arc<Waiting>,
     /// The root `metrics` file with the services' series it was built
     /// from: rebuilt only when one of them changed, not at every read.
     metrics: Mutex<Option<(Vec<Arc<ServiceMetrics>>, FileNode)>>,
@@ -174,8 +220,14 @@ impl Core {
             dirs: Mutex::new(HashMap::new()),
             next_handle: AtomicU64::new(1),
             ctl_group,
+            waiting: Arc::default(),
             metrics: Mutex::new(None),
         }
+    }
+
+    /// Parked reads and poll registrations.
+    pub fn waiting(&self) -> &Arc<Waiting> {
+        &self.waiting
     }
 
     /// The inode of `path` if the kernel may know it (invalidation).
@@ -226,25 +278,15 @@ impl Core {
     }
 
     fn resolve(&self, path: &NodePath) -> Option<Resolved> {
-        if let NodePath::RootFile(name) = path {
-            return (&**name == "metrics").then(|| Resolved::File(self.metrics_file()));
+        if matches!(path, NodePath::RootFile(name) if &**name == "metrics") {
+            return Some(Resolved::File(self.metrics_file()));
         }
         let tree = match path.service() {
+            None if matches!(path, NodePath::RootFile(_)) => return Some(Resolved::RootEvents),
             None => return Some(Resolved::Root),
             Some(service) => self.source.service_tree(service)?,
         };
-        Some(match path {
-            NodePath::Root | NodePath::RootFile(_) => Resolved::Root,
-            NodePath::Service(_) => Resolved::Service(tree),
-            NodePath::ServiceFile(_, name) => Resolved::File(tree.file(name)?.clone()),
-            NodePath::Resource(_, rid) => {
-                let index = tree.resources.iter().position(|r| r.rid == *rid)?;
-                Resolved::Resource(tree, index)
-            }
-            NodePath::ResourceFile(_, rid, name) => {
-                Resolved::File(tree.resource(rid)?.file(name)?.clone())
-            }
-        })
+        resolve_in(tree, path)
     }
 
     fn resolve_ino(&self, ino: u64) -> Result<(NodePath, Resolved)> {
@@ -269,13 +311,28 @@ impl Core {
             gid: 0,
             nlink: 2,
         };
+        let stream = |mtime| Attr {
+            ino,
+            node_type: NodeType::File,
+            perm: 0o444,
+            size: 0,
+            mtime,
+            gid: 0,
+            nlink: 1,
+        };
         match resolved {
             Resolved::Root => dir(self.source.listing_changed()),
-            Resolved::Service(tree) => dir(tree.mtime),
-            Resolved::Resource(tree, index) => dir(tree.resources[*index].mtime),
+            Resolved::RootEvents => stream(self.source.listing_changed()),
+            Resolved::Service(tree) | Resolved::WaitDir(tree, None) => dir(tree.mtime),
+            Resolved::Resource(tree, index) | Resolved::WaitDir(tree, Some(index)) => {
+                dir(tree.resources[*index].mtime)
+            }
+            Resolved::WaitFile(tree, index, _) => {
+                stream(status_file(tree, *index).map_or(tree.mtime, |f| f.mtime))
+            }
             Resolved::File(file) => {
                 let (perm, gid) = match (file.kind, self.ctl_group) {
-                    (FileKind::ReadOnly, _) => (0o444, 0),
+                    (FileKind::ReadOnly | FileKind::Events, _) => (0o444, 0),
                     (FileKind::Ctl, Some(gid)) => (0o220, gid),
                     (FileKind::Ctl, None) => (0o200, 0),
                 };
@@ -331,7 +388,9 @@ impl Core {
                     return Err(fixed());
                 }
             }
-            Resolved::File(_) if change.size.is_some() => {
+            Resolved::File(_) | Resolved::RootEvents | Resolved::WaitFile(..)
+                if change.size.is_some() =>
+            {
                 return Err(Error::access(format!("{} is read-only", path.name())))
             }
             _ => return Err(fixed()),
@@ -339,7 +398,7 @@ impl Core {
         Ok(self.told(self.attr(ino, &resolved)))
     }
 
-    /// Open a file on a snapshot of its bytes.
+    /// Open a file on a snapshot of its bytes (a stream on its source).
     pub fn open(&self, ino: u64, write: bool) -> Result<Opened> {
         // The node and the size the kernel has, under one lock: this is
         // every `cat`'s path.
@@ -352,45 +411,97 @@ impl Core {
             (path, inodes.told_size(ino))
         };
         let (path, resolved) = self.resolve_path(path)?;
-        let Resolved::File(file) = resolved else {
-            return Err(Error::new(
-                libc::EISDIR,
-                format!("{} is a directory", path.name()),
-            ));
+        let read_only = || Error::access(format!("{} is read-only", path.name()));
+        let fh = self.next_handle.fetch_add(1, Ordering::Relaxed);
+        let (kind, content, stream) = match resolved {
+            Resolved::File(file) => {
+                // Root bypasses mode bits in the kernel: refuse writes here.
+                if write && file.kind != FileKind::Ctl {
+                    return Err(read_only());
+                }
+                let stream = (file.kind == FileKind::Events)
+                    .then(|| Stream::Events(self.subscribe(fh, path.service())));
+                (file.kind, file.content, stream)
+            }
+            Resolved::RootEvents | Resolved::WaitFile(..) if write => return Err(read_only()),
+            Resolved::RootEvents => (
+                FileKind::Events,
+                Arc::from(&[][..]),
+                Some(Stream::Events(self.subscribe(fh, None))),
+            ),
+            Resolved::WaitFile(_, _, word) => (
+                FileKind::ReadOnly,
+                Arc::from(&[][..]),
+                Some(Stream::Wait(word)),
+            ),
+            _ => {
+                return Err(Error::new(
+                    libc::EISDIR,
+                    format!("{} is a directory", path.name()),
+                ))
+            }
         };
-        // Root bypasses mode bits in the kernel: refuse writes here.
-        if write && file.kind != FileKind::Ctl {
-            return Err(Error::access(format!("{} is read-only", path.name())));
-        }
-        let caching = if file.kind == FileKind::ReadOnly
-            && file.content.len() <= CACHED_FILE_MAX
-            && told == Some(file.content.len() as u64)
+        let caching = if stream.is_some() {
+            Caching::Stream
+        } else if kind == FileKind::ReadOnly
+            && content.len() <= CACHED_FILE_MAX
+            && told == Some(content.len() as u64)
         {
             Caching::PageCache
         } else {
             Caching::Direct
         };
-        let fh = self.next_handle.fetch_add(1, Ordering::Relaxed);
         lock(&self.files).insert(
             fh,
             OpenFile {
-                ino,
-                content: file.content,
+                path,
+                kind,
+                content,
                 caching,
+                // The kernel serves reads of a cached handle from pages any
+                // handle filled, without asking: each read it does ask for
+                // fills the cache, from the bytes as they are now.
+                read_once: caching == Caching::PageCache,
+                stream,
             },
         );
         Ok(Opened { fh, caching })
     }
 
-    /// Read from an open file's snapshot.
+    /// Read from an open file without waiting: its snapshot, or what its
+    /// stream has now (EAGAIN when nothing).
     pub fn read(&self, fh: u64, offset: u64, size: u32) -> Result<Data> {
-        let (ino, bytes, caching) = {
-            let files = lock(&self.files);
+        let (path, mut bytes, caching, stream, rewind) = {
+            let mut files = lock(&self.files);
             let file = files
-                .get(&fh)
+                .get_mut(&fh)
                 .ok_or_else(|| Error::new(libc::EBADF, "not an open file"))?;
-            (file.ino, Arc::clone(&file.content), file.caching)
+            let rewind = offset == 0 && file.read_once && file.stream.is_none();
+            file.read_once = true;
+            let stream = match &file.stream {
+                None => None,
+                Some(Stream::Events(feed)) => Some(Waits::Line(feed.clone())),
+                Some(Stream::Wait(word)) => Some(Waits::Status(file.path.clone(), *word)),
+            };
+            let bytes = Arc::clone(&file.content);
+            (file.path.clone(), bytes, file.caching, stream, rewind)
         };
+        // The trees are read without the handles locked: a publisher may
+        // hold the engine's locks while it takes that one.
+        if rewind {
+            // Starting over: from the file as it is now.
+            if let Some(Resolved::File(now)) = self.resolve(&path) {
+                if let Some(file) = lock(&self.files).get_mut(&fh) {
+                    file.content = now.content.clone();
+                }
+                bytes = now.content;
+            }
+        }
+        if let Some(waits) = stream {
+            return self
+                .stream_now(&waits, offset, size)
+                .unwrap_or_else(|| Err(Error::new(libc::EAGAIN, "nothing to read yet")));
+        }
         let start = usize::try_from(offset)
             .unwrap_or(usize::MAX)
             .min(bytes.len());
@@ -400,7 +511,7 @@ impl Core {
         // publisher's invalidation. Rare (a read straddling a change).
         let stale_in_cache = caching == Caching::PageCache
             && !matches!(
-                self.path(ino).ok().and_then(|p| self.resolve(&p)),
+                self.resolve(&path),
                 Some(Resolved::File(now)) if Arc::ptr_eq(&now.content, &bytes)
             );
         Ok(Data {
@@ -413,7 +524,10 @@ impl Core {
 
     /// Close a file.
     pub fn release(&self, fh: u64) {
-        lock(&self.files).remove(&fh);
+        let file = lock(&self.files).remove(&fh);
+        if file.is_some() {
+            self.waiting.forget(fh);
+        }
     }
 
     /// The file a write goes to, when it is a `ctl` file.
@@ -437,8 +551,9 @@ impl Core {
     /// every `readdir` of this handle.
     pub fn opendir(&self, ino: u64) -> Result<u64> {
         let (path, resolved) = self.resolve_ino(ino)?;
+        let wait = || (Arc::<str>::from(WAIT_DIR), NodeType::Directory);
         let children: Vec<(Arc<str>, NodeType)> = match &resolved {
-            Resolved::File(_) => {
+            Resolved::File(_) | Resolved::RootEvents | Resolved::WaitFile(..) => {
                 return Err(Error::new(
                     libc::ENOTDIR,
                     format!("{} is a file", path.name()),
@@ -458,6 +573,7 @@ impl Core {
                 .files
                 .iter()
                 .map(|f| (f.name.clone(), NodeType::File))
+                .chain(std::iter::once(wait()))
                 .chain(
                     tree.resources
                         .iter()
@@ -468,6 +584,11 @@ impl Core {
                 .files
                 .iter()
                 .map(|f| (f.name.clone(), NodeType::File))
+                .chain(std::iter::once(wait()))
+                .collect(),
+            Resolved::WaitDir(..) => WAIT_WORDS
+                .iter()
+                .map(|w| (Arc::from(w.as_str()), NodeType::File))
                 .collect(),
         };
         let listing: Arc<[DirEntry]> = {
@@ -523,11 +644,53 @@ impl Core {
     }
 }
 
+/// `path` in its service's `tree`.
+fn resolve_in(tree: Arc<ServiceTree>, path: &NodePath) -> Option<Resolved> {
+    let index = |rid: &Option<Arc<str>>| match rid {
+        None => Some(None),
+        Some(rid) => tree.resources.iter().position(|r| r.rid == *rid).map(Some),
+    };
+    Some(match path {
+        NodePath::Root => Resolved::Root,
+        NodePath::RootFile(_) => Resolved::RootEvents,
+        NodePath::Service(_) => Resolved::Service(tree),
+        NodePath::ServiceFile(_, name) => Resolved::File(tree.file(name)?.clone()),
+        NodePath::Resource(_, rid) => {
+            let index = index(&Some(rid.clone()))??;
+            Resolved::Resource(tree, index)
+        }
+        NodePath::ResourceFile(_, rid, name) => {
+            Resolved::File(tree.resource(rid)?.file(name)?.clone())
+        }
+        NodePath::Wait(_, rid) => {
+            let index = index(rid)?;
+            Resolved::WaitDir(tree, index)
+        }
+        NodePath::WaitFile(_, rid, word) => {
+            let index = index(rid)?;
+            let status = *WAIT_WORDS.iter().find(|w| w.as_str() == &**word)?;
+            Resolved::WaitFile(tree, index, status)
+        }
+    })
+}
+
+/// The `status` file of the service (`None`) or of its resource `index`.
+fn status_file(tree: &ServiceTree, index: Option<usize>) -> Option<&FileNode> {
+    match index {
+        None => tree.file("status"),
+        Some(i) => tree.resources.get(i)?.file("status"),
+    }
+}
+
 /// The answer to every request that would change the tree's shape
 /// (mkdir, mknod, create, unlink, rmdir, symlink, link, rename).
 pub fn shape_is_fixed(what: &str) -> Error {
     Error::new(libc::EPERM, format!("{what}: the tree's shape is fixed"))
 }
+
+#[path = "core_streams.rs"]
+mod streams;
+pub use streams::Readiness;
 
 #[cfg(test)]
 #[path = "core_tests.rs"]

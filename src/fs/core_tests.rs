@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use super::*;
+use crate::engine::{ChangeBus, TreeObserver};
 use crate::fs::inodes::ROOT;
 use crate::model::snapshot::snapshot_of;
 use crate::model::Status;
@@ -17,6 +18,7 @@ use crate::render::service_tree;
 #[derive(Default)]
 struct FakeSource {
     trees: Mutex<BTreeMap<String, Arc<ServiceTree>>>,
+    changes: ChangeBus,
 }
 
 impl FakeSource {
@@ -53,6 +55,10 @@ impl TreeSource for FakeSource {
 
     fn listing_changed(&self) -> SystemTime {
         SystemTime::UNIX_EPOCH
+    }
+
+    fn changes(&self) -> &ChangeBus {
+        &self.changes
     }
 }
 
@@ -345,7 +351,7 @@ fn metrics_is_a_root_file_rebuilt_only_when_a_service_changes() {
 #[test]
 fn listings_hold_dot_entries_files_then_resources() {
     let (_, core) = setup(None);
-    assert_eq!(names(&core, ""), [".", "..", "metrics", "app"]);
+    assert_eq!(names(&core, ""), [".", "..", "events", "metrics", "app"]);
     assert_eq!(
         names(&core, "app"),
         [
@@ -360,13 +366,19 @@ fn listings_hold_dot_entries_files_then_resources() {
             "messages",
             "config",
             "docker_host",
+            "events",
+            "wait",
             "container#1",
             "fs#1"
         ]
     );
     assert_eq!(
         names(&core, "app/fs#1"),
-        [".", "..", "status", "label", "messages", "ctl", "log", "dev", "mnt"]
+        [".", "..", "status", "label", "messages", "ctl", "log", "dev", "mnt", "wait"]
+    );
+    assert_eq!(
+        names(&core, "app/fs#1/wait"),
+        [".", "..", "up", "down", "warn"]
     );
 }
 
@@ -388,11 +400,31 @@ fn a_listing_stays_the_same_for_its_opendir_and_offsets_resume() {
 #[test]
 fn an_open_file_keeps_the_bytes_it_was_opened_on() {
     let (source, core) = setup(None);
+    // Not yet stat'ed, so not for the page cache.
+    let status = ino(&core, "app/container#1/label");
+    source.publish("app", FILE, &[]);
+    let fh = core.open(status, false).unwrap().fh;
+    assert_eq!(core.open(status, false).unwrap().caching, Caching::Direct);
+    source.publish("app", FILE, &[("container#1", Status::Down)]);
+    assert_eq!(core.read(fh, 0, 100).unwrap().as_slice(), b"\n");
+    assert_eq!(read_all(&core, status), b"label\n");
+}
+
+#[test]
+fn a_cached_handle_fills_the_page_from_the_current_bytes() {
+    let (source, core) = setup(None);
     let status = ino(&core, "app/container#1/status");
     let fh = core.open(status, false).unwrap().fh;
+    assert_eq!(
+        core.open(status, false).unwrap().caching,
+        Caching::PageCache
+    );
     source.publish("app", FILE, &[("container#1", Status::Down)]);
-    assert_eq!(core.read(fh, 0, 100).unwrap().as_slice(), b"up\n");
-    assert_eq!(read_all(&core, status), b"down\n");
+    let fill = core.read(fh, 0, 4096).unwrap();
+    assert_eq!(
+        (fill.as_slice(), fill.stale_in_cache),
+        (&b"down\n"[..], false)
+    );
 }
 
 #[test]
@@ -442,7 +474,370 @@ fn a_cached_read_of_an_older_generation_asks_for_invalidation() {
     let fh = core.open(status, false).unwrap().fh;
     assert!(!core.read(fh, 0, 10).unwrap().stale_in_cache);
     source.publish("app", FILE, &[("container#1", Status::Warn)]);
-    assert!(core.read(fh, 0, 10).unwrap().stale_in_cache);
+    // Read again from 0: the new bytes, nothing stale.
+    let again = core.read(fh, 0, 10).unwrap();
+    assert_eq!(
+        (again.as_slice(), again.stale_in_cache),
+        (&b"warn\n"[..], false)
+    );
+    // A read inside the page, of the snapshot, after a change.
+    core.getattr(status).unwrap();
+    let fh = core.open(status, false).unwrap().fh;
+    source.publish("app", FILE, &[("container#1", Status::Up)]);
+    assert!(core.read(fh, 1, 10).unwrap().stale_in_cache);
+}
+
+/// Publish a new generation of `app` and tell the core, as the kernel
+/// cache observer does.
+fn publish_app(source: &FakeSource, core: &Core, text: &str, states: &[(&str, Status)]) {
+    let before = source.service_tree("app");
+    source.publish("app", text, states);
+    let after = source.service_tree("app");
+    core.published(before.as_deref(), after.as_deref());
+}
+
+/// A parked read's handle and what it was answered: bytes or an errno.
+type Answered = (u64, std::result::Result<Vec<u8>, i32>);
+type Answers = std::sync::mpsc::Receiver<Answered>;
+type AnswerTx = std::sync::mpsc::Sender<Answered>;
+
+/// A read that waits: its answer, when it comes, arrives on the channel.
+fn read_later(core: &Core, fh: u64, offset: u64, pid: u32, tx: &AnswerTx) {
+    let tx = tx.clone();
+    core.read_later(
+        fh,
+        offset,
+        4096,
+        pid,
+        Box::new(move |result| {
+            let _ = tx.send((
+                fh,
+                result.map(|d| d.as_slice().to_vec()).map_err(|e| e.errno()),
+            ));
+        }),
+    );
+}
+
+fn answers() -> (AnswerTx, Answers) {
+    std::sync::mpsc::channel()
+}
+
+fn woken_handles(core: &Core) -> Arc<Mutex<Vec<u64>>> {
+    let woken = Arc::new(Mutex::new(Vec::new()));
+    let sink = woken.clone();
+    core.waiting()
+        .set_waker(Box::new(move |kh| lock(&sink).push(kh)));
+    woken
+}
+
+#[test]
+fn poll_wakes_once_the_bytes_differ_and_a_rewound_read_gives_them() {
+    let (source, core) = setup(None);
+    let woken = woken_handles(&core);
+    let status = ino(&core, "app/container#1/status");
+    let fh = core.open(status, false).unwrap().fh;
+    assert_eq!(core.read(fh, 0, 100).unwrap().as_slice(), b"up\n");
+    assert_eq!(core.poll(fh, Some(7)).unwrap(), Readiness::default());
+    assert_eq!(core.waiting().polled(), 1);
+    // A publication that leaves this file as it was wakes nobody.
+    publish_app(
+        &source,
+        &core,
+        FILE,
+        &[("container#1", Status::Up), ("fs#1", Status::Up)],
+    );
+    assert!(lock(&woken).is_empty());
+    assert!(!core.poll(fh, Some(7)).unwrap().readable);
+    publish_app(&source, &core, FILE, &[("container#1", Status::Down)]);
+    assert_eq!(*lock(&woken), [7]);
+    let ready = core.poll(fh, Some(7)).unwrap();
+    assert!(ready.readable && ready.changed && !ready.writable);
+    // lseek(fd, 0) + read: the new bytes, and nothing to wake for.
+    assert_eq!(core.read(fh, 0, 100).unwrap().as_slice(), b"down\n");
+    assert_eq!(core.poll(fh, Some(7)).unwrap(), Readiness::default());
+    core.release(fh);
+    assert_eq!(core.waiting().polled(), 0);
+}
+
+#[test]
+fn poll_on_metrics_wakes_when_a_service_s_series_change() {
+    let (source, core) = setup(None);
+    let woken = woken_handles(&core);
+    let fh = core.open(ino(&core, "metrics"), false).unwrap().fh;
+    let _ = core.read(fh, 0, 1 << 20).unwrap();
+    assert!(!core.poll(fh, Some(5)).unwrap().readable);
+    // Only the log would change: the series stay, nobody is woken.
+    publish_app(&source, &core, FILE, &[("container#1", Status::Up)]);
+    assert!(lock(&woken).is_empty());
+    assert!(!core.poll(fh, Some(5)).unwrap().readable);
+    publish_app(&source, &core, FILE, &[("container#1", Status::Down)]);
+    assert_eq!(*lock(&woken), [5]);
+    assert!(core.poll(fh, Some(5)).unwrap().readable);
+    let text = String::from_utf8(core.read(fh, 0, 1 << 20).unwrap().as_slice().to_vec()).unwrap();
+    assert!(
+        text.contains("type=\"container\",status=\"down\"} 1"),
+        "{text}"
+    );
+    assert!(!core.poll(fh, Some(5)).unwrap().readable);
+}
+
+#[test]
+fn the_first_read_is_of_the_bytes_opened_on_and_reads_past_zero_keep_the_snapshot() {
+    let (source, core) = setup(None);
+    let status = ino(&core, "app/container#1/status");
+    // A size the kernel has not heard of: a direct handle.
+    source.publish("app", FILE, &[("container#1", Status::Warn)]);
+    let fh = core.open(status, false).unwrap();
+    assert_eq!(fh.caching, Caching::Direct);
+    let fh = fh.fh;
+    publish_app(&source, &core, FILE, &[("container#1", Status::Down)]);
+    // Opened on "warn": poll is ready, the first read still gives "warn".
+    assert!(core.poll(fh, None).unwrap().changed);
+    assert_eq!(core.read(fh, 0, 2).unwrap().as_slice(), b"wa");
+    publish_app(&source, &core, FILE, &[("container#1", Status::Up)]);
+    assert_eq!(core.read(fh, 2, 100).unwrap().as_slice(), b"rn\n");
+    assert_eq!(core.read(fh, 0, 100).unwrap().as_slice(), b"up\n");
+}
+
+#[test]
+fn a_poll_without_a_waiter_registers_nothing_and_ctl_is_always_ready() {
+    let (_, core) = setup(None);
+    let fh = core.open(ino(&core, "app/status"), false).unwrap().fh;
+    assert!(!core.poll(fh, None).unwrap().readable);
+    assert_eq!(core.waiting().polled(), 0);
+    let ctl = core.open(ino(&core, "app/ctl"), true).unwrap().fh;
+    let ready = core.poll(ctl, None).unwrap();
+    assert!(ready.readable && ready.writable && !ready.changed);
+    assert_eq!(errno(core.poll(12345, None)), libc::EBADF);
+}
+
+#[test]
+fn streams_are_read_only_empty_and_not_cached() {
+    let (_, core) = setup(None);
+    for path in [
+        "events",
+        "app/events",
+        "app/wait/up",
+        "app/container#1/wait/warn",
+    ] {
+        let attr = walk(&core, path).unwrap();
+        assert_eq!(
+            (attr.node_type, attr.perm, attr.size),
+            (NodeType::File, 0o444, 0),
+            "{path}"
+        );
+        assert_eq!(
+            core.open(attr.ino, false).unwrap().caching,
+            Caching::Stream,
+            "{path}"
+        );
+        assert_eq!(errno(core.open(attr.ino, true)), libc::EACCES, "{path}");
+        let truncate = AttrChange {
+            size: Some(0),
+            ..AttrChange::default()
+        };
+        assert_eq!(
+            errno(core.setattr(attr.ino, truncate)),
+            libc::EACCES,
+            "{path}"
+        );
+    }
+    assert_eq!(
+        walk(&core, "app/wait").unwrap().node_type,
+        NodeType::Directory
+    );
+    assert_eq!(errno(walk(&core, "app/wait/n/a")), libc::ENOENT);
+    assert_eq!(errno(walk(&core, "app/wait/running")), libc::ENOENT);
+    assert_eq!(errno(walk(&core, "app/container#9/wait")), libc::ENOENT);
+}
+
+#[test]
+fn events_readers_wait_for_the_next_line_each_for_its_service() {
+    let (source, core) = setup(None);
+    let woken = woken_handles(&core);
+    let all = core.open(ino(&core, "events"), false).unwrap().fh;
+    let app = core.open(ino(&core, "app/events"), false).unwrap().fh;
+    let polled = core.open(ino(&core, "app/events"), false).unwrap().fh;
+    assert_eq!(errno(core.read(all, 0, 4096)), libc::EAGAIN);
+    assert!(!core.poll(polled, Some(9)).unwrap().readable);
+    let (tx, rx) = answers();
+    read_later(&core, all, 0, 1, &tx);
+    read_later(&core, app, 0, 1, &tx);
+    assert!(rx.try_recv().is_err());
+    assert_eq!(core.waiting().parked(), 2);
+    source.changes().action_began("db", None, "start");
+    let (fh, got) = rx.try_recv().unwrap();
+    assert_eq!(fh, all);
+    assert!(String::from_utf8(got.unwrap())
+        .unwrap()
+        .contains("\"service\":\"db\""));
+    assert!(rx.try_recv().is_err(), "app/events does not hear of db");
+    source.changes().action_began("app", None, "start");
+    let (fh, got) = rx.try_recv().unwrap();
+    assert_eq!(fh, app);
+    let line = String::from_utf8(got.unwrap()).unwrap();
+    assert!(
+        line.ends_with("}\n") && line.contains("\"action\":\"start\""),
+        "{line}"
+    );
+    assert_eq!(*lock(&woken), [9]);
+    assert!(core.poll(polled, Some(9)).unwrap().readable);
+    core.release(polled);
+    // The root reader is not parked any more: its line waits for it.
+    assert_eq!(core.waiting().parked(), 0);
+    assert!(core
+        .read(all, 0, 4096)
+        .unwrap()
+        .as_slice()
+        .starts_with(b"{\"time\""));
+    core.release(all);
+    core.release(app);
+    assert_eq!(source.changes().readers(), 0);
+}
+
+#[test]
+fn status_transitions_reach_events_readers_through_the_bus() {
+    let (source, core) = setup(None);
+    let fh = core.open(ino(&core, "app/events"), false).unwrap().fh;
+    let before = source.service_tree("app");
+    source.publish("app", FILE, &[("container#1", Status::Down)]);
+    source
+        .changes()
+        .published(before.as_deref(), source.service_tree("app").as_deref());
+    let text = String::from_utf8(core.read(fh, 0, 4096).unwrap().as_slice().to_vec()).unwrap();
+    assert!(
+        text.contains("\"rid\":\"container#1\",\"from\":\"up\",\"to\":\"down\""),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_wait_file_answers_at_once_when_the_status_is_its_word() {
+    let (_, core) = setup(None);
+    let fh = core
+        .open(ino(&core, "app/container#1/wait/up"), false)
+        .unwrap()
+        .fh;
+    assert_eq!(core.read(fh, 0, 4096).unwrap().as_slice(), b"up\n");
+    assert_eq!(core.read(fh, 3, 4096).unwrap().as_slice(), b"");
+    let (tx, rx) = answers();
+    read_later(&core, fh, 3, 1, &tx);
+    assert_eq!(rx.try_recv().unwrap().1, Ok(Vec::new()));
+    // Not refreshed yet: the service is warn.
+    let warn = core.open(ino(&core, "app/wait/warn"), false).unwrap().fh;
+    assert_eq!(core.read(warn, 0, 2).unwrap().as_slice(), b"wa");
+    assert_eq!(core.read(warn, 2, 100).unwrap().as_slice(), b"rn\n");
+}
+
+#[test]
+fn a_wait_file_blocks_until_the_status_equals_its_word() {
+    let (source, core) = setup(None);
+    let woken = woken_handles(&core);
+    let down = core
+        .open(ino(&core, "app/container#1/wait/down"), false)
+        .unwrap()
+        .fh;
+    let up = core.open(ino(&core, "app/wait/up"), false).unwrap().fh;
+    assert_eq!(errno(core.read(down, 0, 4096)), libc::EAGAIN);
+    assert!(!core.poll(down, Some(3)).unwrap().readable);
+    let (tx, rx) = answers();
+    read_later(&core, down, 0, 1, &tx);
+    read_later(&core, up, 0, 1, &tx);
+    publish_app(&source, &core, FILE, &[("container#1", Status::Warn)]);
+    assert!(rx.try_recv().is_err());
+    publish_app(&source, &core, FILE, &[("container#1", Status::Down)]);
+    assert_eq!(rx.try_recv().unwrap(), (down, Ok(b"down\n".to_vec())));
+    assert_eq!(*lock(&woken), [3]);
+    assert!(rx.try_recv().is_err());
+    publish_app(
+        &source,
+        &core,
+        FILE,
+        &[("container#1", Status::Up), ("fs#1", Status::Up)],
+    );
+    assert_eq!(rx.try_recv().unwrap(), (up, Ok(b"up\n".to_vec())));
+    assert_eq!(core.waiting().parked(), 0);
+}
+
+#[test]
+fn a_wait_on_something_that_leaves_fails_with_enoent() {
+    let (source, core) = setup(None);
+    let fh = core.open(ino(&core, "app/fs#1/wait/up"), false).unwrap().fh;
+    let (tx, rx) = answers();
+    read_later(&core, fh, 0, 1, &tx);
+    publish_app(&source, &core, "[container#1]\nrun_image = busybox\n", &[]);
+    assert_eq!(rx.try_recv().unwrap(), (fh, Err(libc::ENOENT)));
+}
+
+#[test]
+fn signalled_readers_get_eintr_and_the_others_keep_waiting() {
+    let (_, core) = setup(None);
+    let (tx, rx) = answers();
+    let a = core.open(ino(&core, "events"), false).unwrap().fh;
+    let b = core.open(ino(&core, "app/wait/down"), false).unwrap().fh;
+    let c = core.open(ino(&core, "app/events"), false).unwrap().fh;
+    read_later(&core, a, 0, 100, &tx);
+    read_later(&core, b, 0, 200, &tx);
+    read_later(&core, c, 0, 300, &tx);
+    assert_eq!(core.waiting().interrupt(&|pid| pid != 300), 2);
+    let mut ended: Vec<_> = rx.try_iter().collect();
+    ended.sort();
+    assert_eq!(ended, [(a, Err(libc::EINTR)), (b, Err(libc::EINTR))]);
+    assert_eq!(core.waiting().parked_pids(), [300]);
+    // Closing the file drops what it still waits for.
+    core.release(c);
+    assert_eq!(rx.try_recv().unwrap(), (c, Err(libc::EBADF)));
+    assert_eq!(core.waiting().parked(), 0);
+}
+
+#[test]
+fn stopping_ends_events_with_eof_and_waits_with_enotconn() {
+    let (_, core) = setup(None);
+    let (tx, rx) = answers();
+    let events = core.open(ino(&core, "events"), false).unwrap().fh;
+    let wait = core.open(ino(&core, "app/wait/down"), false).unwrap().fh;
+    read_later(&core, events, 0, 1, &tx);
+    read_later(&core, wait, 0, 1, &tx);
+    core.close_streams();
+    let mut ended: Vec<_> = rx.try_iter().collect();
+    ended.sort();
+    assert_eq!(
+        ended,
+        [(events, Ok(Vec::new())), (wait, Err(libc::ENOTCONN))]
+    );
+    read_later(&core, events, 0, 1, &tx);
+    assert_eq!(rx.try_recv().unwrap(), (events, Ok(Vec::new())));
+    assert!(core.poll(wait, None).unwrap().readable);
+}
+
+#[test]
+fn a_hundred_parked_readers_are_answered_by_one_line_without_a_thread_each() {
+    let (source, core) = setup(None);
+    let (tx, rx) = answers();
+    let fhs: Vec<u64> = (0..100)
+        .map(|i| {
+            let path = if i % 2 == 0 {
+                "events"
+            } else {
+                "app/container#1/wait/down"
+            };
+            let fh = core.open(ino(&core, path), false).unwrap().fh;
+            read_later(&core, fh, 0, 1000 + i, &tx);
+            fh
+        })
+        .collect();
+    // Every read_later returned: none holds the calling thread.
+    assert_eq!(core.waiting().parked(), 100);
+    assert_eq!(read_all(&core, ino(&core, "app/status")), b"warn\n");
+    source.changes().action_began("app", None, "stop");
+    assert_eq!(rx.try_iter().count(), 50);
+    publish_app(&source, &core, FILE, &[("container#1", Status::Down)]);
+    assert_eq!(rx.try_iter().count(), 50);
+    for fh in fhs {
+        core.release(fh);
+    }
+    assert_eq!(core.waiting().parked(), 0);
+    assert_eq!(source.changes().readers(), 0);
 }
 
 mod reference {
@@ -483,9 +878,13 @@ mod reference {
     /// The model: every path with its bytes (None for directories).
     type Model = BTreeMap<String, Option<Vec<u8>>>;
 
+    /// What a model stream gives to a read that would wait.
+    const STREAM: &[u8] = b"(would wait)";
+
     fn model_of(source: &FakeSource) -> Model {
         let mut model = Model::new();
         model.insert(String::new(), None);
+        model.insert("events".into(), Some(STREAM.to_vec()));
         let series: Vec<_> = lock(&source.trees)
             .values()
             .map(|t| t.metrics.clone())
@@ -495,9 +894,37 @@ mod reference {
         for (name, tree) in lock(&source.trees).iter() {
             model.insert(name.clone(), None);
             for f in &tree.files {
-                model.insert(format!("{name}/{}", f.name), Some(f.content.to_vec()));
+                let bytes = match f.kind {
+                    FileKind::Events => STREAM.to_vec(),
+                    _ => f.content.to_vec(),
+                };
+                model.insert(format!("{name}/{}", f.name), Some(bytes));
             }
+            let status = |file: Option<&FileNode>| {
+                String::from_utf8(file.unwrap().content.to_vec()).unwrap()
+            };
+            let wait = |model: &mut Model, dir: String, now: String| {
+                model.insert(dir.clone(), None);
+                for word in ["up", "down", "warn"] {
+                    let bytes = if now.trim_end() == word {
+                        now.as_bytes().to_vec()
+                    } else {
+                        STREAM.to_vec()
+                    };
+                    model.insert(format!("{dir}/{word}"), Some(bytes));
+                }
+            };
+            wait(
+                &mut model,
+                format!("{name}/wait"),
+                status(tree.file("status")),
+            );
             for r in &tree.resources {
+                wait(
+                    &mut model,
+                    format!("{name}/{}/wait", r.rid),
+                    status(r.file("status")),
+                );
                 model.insert(format!("{name}/{}", r.rid), None);
                 for f in &r.files {
                     model.insert(
@@ -541,6 +968,16 @@ mod reference {
                     Op::Read(i) => {
                         let path = &paths[i % paths.len()];
                         match (model.get(path), walk(&core, path)) {
+                            (Some(Some(bytes)), Ok(attr)) if bytes == STREAM => {
+                                prop_assert_eq!(attr.size, 0);
+                                let fh = core.open(attr.ino, false).unwrap().fh;
+                                prop_assert_eq!(errno(core.read(fh, 0, 100)), libc::EAGAIN);
+                                core.release(fh);
+                            }
+                            (Some(Some(bytes)), Ok(attr)) if path.contains("/wait/") => {
+                                prop_assert_eq!(attr.size, 0);
+                                prop_assert_eq!(&read_all(&core, attr.ino), bytes);
+                            }
                             (Some(Some(bytes)), Ok(attr)) => {
                                 prop_assert_eq!(attr.size, bytes.len() as u64);
                                 prop_assert_eq!(&read_all(&core, attr.ino), bytes);

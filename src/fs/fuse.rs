@@ -2,7 +2,9 @@
 //! errors become replies in one place ([`fail`]), which traces the
 //! operation, inode and errno. A `ctl` write is handed to the engine on the
 //! tokio runtime and answered when the action ends, so the FUSE worker
-//! threads stay free for `cat` and `ls` while a long start runs.
+//! threads stay free for `cat` and `ls` while a long start runs. A read
+//! of `events` or `wait/*` with nothing to return yet is parked the same
+//! way: its reply is answered by whoever sees the change.
 
 use std::ffi::OsStr;
 use std::path::Path;
@@ -11,9 +13,9 @@ use std::time::{Duration, SystemTime};
 
 use fuser::{
     AccessFlags, Errno, FileAttr, FileHandle, FileType, Filesystem, FopenFlags, INodeNo,
-    KernelConfig, LockOwner, OpenAccMode, OpenFlags, RenameFlags, ReplyAttr, ReplyCreate,
-    ReplyData, ReplyDirectory, ReplyEmpty, ReplyEntry, ReplyOpen, ReplyStatfs, ReplyWrite,
-    ReplyXattr, Request, TimeOrNow, WriteFlags,
+    KernelConfig, LockOwner, OpenAccMode, OpenFlags, PollEvents, PollFlags, PollNotifier,
+    RenameFlags, ReplyAttr, ReplyCreate, ReplyData, ReplyDirectory, ReplyEmpty, ReplyEntry,
+    ReplyOpen, ReplyPoll, ReplyStatfs, ReplyWrite, ReplyXattr, Request, TimeOrNow, WriteFlags,
 };
 
 use super::core::{shape_is_fixed, Attr, AttrChange, Caching, Core, NodeType};
@@ -161,6 +163,9 @@ impl Filesystem for SvcFs {
                     | match opened.caching {
                         Caching::PageCache => FopenFlags::FOPEN_KEEP_CACHE,
                         Caching::Direct => FopenFlags::FOPEN_DIRECT_IO,
+                        Caching::Stream => {
+                            FopenFlags::FOPEN_DIRECT_IO | FopenFlags::FOPEN_NONSEEKABLE
+                        }
                     },
             ),
             Err(e) => fail("open", ino.0, &e, |errno| reply.error(errno)),
@@ -169,12 +174,12 @@ impl Filesystem for SvcFs {
 
     fn read(
         &self,
-        _req: &Request,
+        req: &Request,
         ino: INodeNo,
         fh: FileHandle,
         offset: u64,
         size: u32,
-        _flags: OpenFlags,
+        flags: OpenFlags,
         _lock_owner: Option<LockOwner>,
         reply: ReplyData,
     ) {
@@ -185,7 +190,53 @@ impl Filesystem for SvcFs {
                     self.kernel.invalidate_later(ino.0);
                 }
             }
+            // A stream with nothing yet: wait, unless asked not to.
+            Err(e) if e.errno() == libc::EAGAIN && flags.0 & libc::O_NONBLOCK == 0 => {
+                self.core.read_later(
+                    fh.0,
+                    offset,
+                    size,
+                    req.pid(),
+                    Box::new(move |result| match result {
+                        Ok(data) => reply.data(data.as_slice()),
+                        Err(e) => fail("read", ino.0, &e, |errno| reply.error(errno)),
+                    }),
+                )
+            }
             Err(e) => fail("read", ino.0, &e, |errno| reply.error(errno)),
+        }
+    }
+
+    fn poll(
+        &self,
+        _req: &Request,
+        ino: INodeNo,
+        fh: FileHandle,
+        ph: PollNotifier,
+        _events: PollEvents,
+        flags: PollFlags,
+        reply: ReplyPoll,
+    ) {
+        // The handle is the kernel's per open file; wake-ups go through
+        // the session's notifier (see notify.rs).
+        let kh = flags
+            .contains(PollFlags::FUSE_POLL_SCHEDULE_NOTIFY)
+            .then(|| ph.handle().0);
+        match self.core.poll(fh.0, kh) {
+            Ok(ready) => {
+                let mut events = PollEvents::empty();
+                if ready.readable {
+                    events |= PollEvents::POLLIN | PollEvents::POLLRDNORM;
+                }
+                if ready.changed {
+                    events |= PollEvents::POLLPRI;
+                }
+                if ready.writable {
+                    events |= PollEvents::POLLOUT | PollEvents::POLLWRNORM;
+                }
+                reply.poll(events)
+            }
+            Err(e) => fail("poll", ino.0, &e, |errno| reply.error(errno)),
         }
     }
 

@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::render::tree::{ROOT_FILES, SERVICE_FILES};
+use crate::render::tree::{ROOT_FILES, SERVICE_FILES, WAIT_DIR};
 
 /// The root directory's inode.
 pub const ROOT: u64 = 1;
@@ -20,8 +20,6 @@ pub const ROOT: u64 = 1;
 pub enum NodePath {
     /// The mountpoint.
     Root,
-    /// A file of the root (`metrics`).
-    RootFile(Arc<str>),
     /// `<svc>/`.
     Service(Arc<str>),
     /// `<svc>/<file>`.
@@ -30,6 +28,12 @@ pub enum NodePath {
     Resource(Arc<str>, Arc<str>),
     /// `<svc>/<rid>/<file>`.
     ResourceFile(Arc<str>, Arc<str>, Arc<str>),
+    /// A file of the root (`events`, `metrics`).
+    RootFile(Arc<str>),
+    /// `<svc>/wait/`, or `<svc>/<rid>/wait/` with the rid.
+    Wait(Arc<str>, Option<Arc<str>>),
+    /// `<svc>[/<rid>]/wait/<word>`.
+    WaitFile(Arc<str>, Option<Arc<str>>, Arc<str>),
 }
 
 impl NodePath {
@@ -44,22 +48,32 @@ impl NodePath {
             NodePath::Service(svc) if SERVICE_FILES.contains(&&*name) => {
                 NodePath::ServiceFile(svc.clone(), name)
             }
+            NodePath::Service(svc) if &*name == WAIT_DIR => NodePath::Wait(svc.clone(), None),
             NodePath::Service(svc) => NodePath::Resource(svc.clone(), name),
-            NodePath::Resource(svc, rid) => NodePath::ResourceFile(svc.clone(), rid.clone(), name),
-            NodePath::RootFile(_) | NodePath::ServiceFile(..) | NodePath::ResourceFile(..) => {
-                return None
+            // No keyword is called `wait`.
+            NodePath::Resource(svc, rid) if &*name == WAIT_DIR => {
+                NodePath::Wait(svc.clone(), Some(rid.clone()))
             }
+            NodePath::Resource(svc, rid) => NodePath::ResourceFile(svc.clone(), rid.clone(), name),
+            NodePath::Wait(svc, rid) => NodePath::WaitFile(svc.clone(), rid.clone(), name),
+            NodePath::ServiceFile(..)
+            | NodePath::ResourceFile(..)
+            | NodePath::RootFile(_)
+            | NodePath::WaitFile(..) => return None,
         })
     }
 
     /// The directory holding this node (the root for the root).
     pub fn parent(&self) -> NodePath {
         match self {
-            NodePath::Root | NodePath::RootFile(_) | NodePath::Service(_) => NodePath::Root,
-            NodePath::ServiceFile(svc, _) | NodePath::Resource(svc, _) => {
-                NodePath::Service(svc.clone())
+            NodePath::Root | NodePath::Service(_) | NodePath::RootFile(_) => NodePath::Root,
+            NodePath::ServiceFile(svc, _)
+            | NodePath::Resource(svc, _)
+            | NodePath::Wait(svc, None) => NodePath::Service(svc.clone()),
+            NodePath::ResourceFile(svc, rid, _) | NodePath::Wait(svc, Some(rid)) => {
+                NodePath::Resource(svc.clone(), rid.clone())
             }
-            NodePath::ResourceFile(svc, rid, _) => NodePath::Resource(svc.clone(), rid.clone()),
+            NodePath::WaitFile(svc, rid, _) => NodePath::Wait(svc.clone(), rid.clone()),
         }
     }
 
@@ -67,11 +81,13 @@ impl NodePath {
     pub fn name(&self) -> &str {
         match self {
             NodePath::Root => "",
-            NodePath::RootFile(name)
-            | NodePath::Service(name)
+            NodePath::Wait(..) => WAIT_DIR,
+            NodePath::Service(name)
             | NodePath::ServiceFile(_, name)
             | NodePath::Resource(_, name)
-            | NodePath::ResourceFile(_, _, name) => name,
+            | NodePath::ResourceFile(_, _, name)
+            | NodePath::RootFile(name)
+            | NodePath::WaitFile(_, _, name) => name,
         }
     }
 
@@ -82,7 +98,9 @@ impl NodePath {
             NodePath::Service(svc)
             | NodePath::ServiceFile(svc, _)
             | NodePath::Resource(svc, _)
-            | NodePath::ResourceFile(svc, _, _) => Some(svc),
+            | NodePath::ResourceFile(svc, _, _)
+            | NodePath::Wait(svc, _)
+            | NodePath::WaitFile(svc, _, _) => Some(svc),
         }
     }
 }
@@ -211,5 +229,24 @@ mod tests {
         assert!(f.child("x").is_none());
         assert!(file("app", "log").child("x").is_none());
         assert_eq!(NodePath::Root.parent(), NodePath::Root);
+    }
+
+    #[test]
+    fn root_files_and_wait_directories_have_their_places() {
+        let events = NodePath::Root.child("events").unwrap();
+        assert_eq!(events, NodePath::RootFile("events".into()));
+        assert_eq!((events.parent(), events.service()), (NodePath::Root, None));
+        let svc = NodePath::Service("app".into());
+        let wait = svc.child("wait").unwrap();
+        assert_eq!(wait, NodePath::Wait("app".into(), None));
+        let up = wait.child("up").unwrap();
+        assert_eq!(up.name(), "up");
+        assert_eq!(up.parent().parent(), svc);
+        let rid = svc.child("container#1").unwrap();
+        let rid_wait = rid.child("wait").unwrap();
+        assert_eq!(rid_wait.name(), "wait");
+        assert_eq!(rid_wait.parent(), rid);
+        assert_eq!(rid_wait.child("down").unwrap().service(), Some("app"));
+        assert!(up.child("x").is_none());
     }
 }

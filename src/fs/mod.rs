@@ -1,12 +1,15 @@
 //! The filesystem: a core that answers tree operations from the engine's
 //! published trees without knowing FUSE ([`core`]), a thin fuser adapter
 //! over it ([`fuse`]), and the invalidation of the kernel's caches when a
-//! publication changes bytes the kernel may hold ([`notify`]).
+//! publication changes bytes the kernel may hold, with the wake-ups of
+//! pollers and blocked readers ([`notify`], [`waiting`]).
 
 pub mod core;
 pub mod fuse;
 mod inodes;
 pub mod notify;
+mod signals;
+pub mod waiting;
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -30,5 +33,9 @@ impl TreeSource for Engine {
 
     fn listing_changed(&self) -> SystemTime {
         Engine::listing_changed(self)
+    }
+
+    fn changes(&self) -> &crate::engine::ChangeBus {
+        self.observers().changes()
     }
 }

@@ -5,6 +5,11 @@
 //! changed is invalidated at once, before the publisher returns: a reader
 //! that comes after the state changed reads the new bytes.
 //!
+//! Then, the caches dropped, the core answers the parked `wait` reads the
+//! publication satisfies and names the polled handles it made ready,
+//! which are woken here (FUSE_NOTIFY_POLL): a woken reader reads the new
+//! bytes.
+//!
 //! Notifications are sent from the publishing task, never from a FUSE
 //! handler (the kernel may wait for the handler's reply before it can drop
 //! a page). The one invalidation a handler asks for goes through a
@@ -15,7 +20,7 @@ use std::sync::mpsc;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use fuser::{INodeNo, Notifier};
+use fuser::{INodeNo, Notifier, PollHandle};
 
 use super::core::Core;
 use super::inodes::{NodePath, ROOT};
@@ -55,8 +60,16 @@ impl KernelCache {
 
     /// Send invalidations through the session's notifier from now on.
     pub fn attach(self: &Arc<Self>, notifier: Notifier) {
-        if self.notifier.set(notifier).is_err() {
+        if self.notifier.set(notifier.clone()).is_err() {
             return;
+        }
+        self.core.waiting().set_waker(Box::new(move |kh| {
+            if let Err(e) = notifier.poll(PollHandle(kh)) {
+                tracing::debug!(kh, "poll wake-up not taken: {e}");
+            }
+        }));
+        if let Err(e) = super::signals::spawn_sweeper(self.core.waiting()) {
+            tracing::warn!("no thread to end the blocked reads of signalled readers: {e}");
         }
         let (tx, rx) = mpsc::channel::<u64>();
         let me = Arc::downgrade(self);
@@ -77,6 +90,12 @@ impl KernelCache {
             }
             Err(e) => tracing::warn!("no thread for deferred invalidations: {e}"),
         }
+    }
+
+    /// The daemon stops: end every blocked `events` and `wait` read, so
+    /// that their readers let go of the mount.
+    pub fn close_streams(&self) {
+        self.core.close_streams();
     }
 
     /// From a handler: drop `ino`'s cache shortly, after the reply.
@@ -111,6 +130,7 @@ impl TreeObserver for KernelCache {
             tracing::trace!(count = invalidations.len(), "invalidating");
             self.send(&invalidations);
         }
+        self.core.published(before, after);
     }
 }
 

@@ -159,7 +159,10 @@ pub fn build_snapshot(
         .any(|r| !r.flags.disabled && known.failures.contains_key(r.rid.as_str()));
     let mut overall = avail;
     let rejected = !known.rejected_edit.is_empty();
-    if optional_warn || failed || rejected || config.load_error.is_some() {
+    // An error in the file dropped some of what it says (a section, a
+    // line): what runs may not be what the operator wrote.
+    let file_errors = config.has_errors();
+    if optional_warn || failed || rejected || file_errors || config.load_error.is_some() {
         overall = Status::Warn;
     }
     let avail = if config.load_error.is_some() {
@@ -175,7 +178,7 @@ pub fn build_snapshot(
             .problems
             .iter()
             .filter(|p| config.load_error.is_none() || p.severity == Severity::Warning)
-            .map(|p| p.to_string()),
+            .map(|p| p.with_line(&config.text)),
     );
     messages.dedup();
 
@@ -309,7 +312,21 @@ mod tests {
         assert_eq!((s.avail, s.overall), (Status::Warn, Status::Warn));
         assert!(
             s.messages[0]
-                .contains("cannot parse line 2: a section header is missing its closing ']'"),
+                .contains("svc.env:1: section header \"[container#1\" is missing its closing ']'"),
+            "{:?}",
+            s.messages
+        );
+    }
+
+    #[test]
+    fn a_file_error_that_drops_a_section_warns_overall() {
+        let s = snapshot(
+            "[container#1]\nrun_image = a\n[Container#1]\nrun_image = b\n",
+            &[("container#1", Status::Down)],
+        );
+        assert_eq!((s.avail, s.overall), (Status::Down, Status::Warn));
+        assert!(
+            s.messages.iter().any(|m| m.starts_with("error: ")),
             "{:?}",
             s.messages
         );

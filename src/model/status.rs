@@ -181,4 +181,34 @@ mod tests {
         };
         assert_eq!(f.to_string(), ".DO.");
     }
+
+    proptest::proptest! {
+        /// Against a model that counts instead of scanning: n/a is
+        /// neutral, any warn or a mix of up and down is warn.
+        #[test]
+        fn aggregate_agrees_with_a_counting_model(
+            picks in proptest::collection::vec(0usize..4, 0..12),
+            rotate in 0usize..12,
+        ) {
+            let words = [Up, Down, Warn, NotApplicable];
+            let mut statuses: Vec<Status> = picks.iter().map(|&i| words[i]).collect();
+            let count = |w: Status| statuses.iter().filter(|&&s| s == w).count();
+            let (up, down, warn) = (count(Up), count(Down), count(Warn));
+            let expected = if warn > 0 || (up > 0 && down > 0) {
+                Warn
+            } else if up > 0 {
+                Up
+            } else if down > 0 {
+                Down
+            } else {
+                NotApplicable
+            };
+            proptest::prop_assert_eq!(aggregate(statuses.iter().copied()), expected);
+            if !statuses.is_empty() {
+                let n = rotate % statuses.len();
+                statuses.rotate_left(n);
+                proptest::prop_assert_eq!(aggregate(statuses), expected);
+            }
+        }
+    }
 }

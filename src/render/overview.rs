@@ -253,7 +253,7 @@ overall                   down
             tree.lines()
                 .nth(2)
                 .unwrap()
-                .starts_with("|                                  # /x.env: cannot parse"),
+                .starts_with("|                                  # /x.env:1: section header"),
             "{tree}"
         );
     }

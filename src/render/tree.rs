@@ -12,14 +12,20 @@ use std::time::SystemTime;
 use super::metrics::{service_metrics, ServiceMetrics};
 use super::{overview, status_json};
 use crate::model::command::{resource_ctl_help, SERVICE_CTL_HELP};
-use crate::model::{ResourceSnapshot, ServiceSnapshot};
+use crate::model::{ResourceSnapshot, ServiceSnapshot, Status};
 
-/// Files of the root directory, before the service directories (no
-/// service may take these names).
-pub const ROOT_FILES: [&str; 1] = ["metrics"];
+/// Files of the mount root, before the service directories (service
+/// files of these names are refused).
+pub const ROOT_FILES: [&str; 2] = ["events", "metrics"];
+
+/// The directory of `wait` files in every service and resource directory.
+pub const WAIT_DIR: &str = "wait";
+
+/// The status words a `wait/<word>` file waits for.
+pub const WAIT_WORDS: [Status; 3] = [Status::Up, Status::Down, Status::Warn];
 
 /// Files of a service directory, in listing order.
-pub const SERVICE_FILES: [&str; 9] = [
+pub const SERVICE_FILES: [&str; 10] = [
     "status",
     "avail",
     "overview",
@@ -29,6 +35,7 @@ pub const SERVICE_FILES: [&str; 9] = [
     "messages",
     "config",
     "docker_host",
+    "events",
 ];
 
 /// Standard files of a resource directory, in listing order (`type` only
@@ -42,6 +49,8 @@ pub enum FileKind {
     ReadOnly,
     /// Takes commands; reading it gives the commands it accepts.
     Ctl,
+    /// The change lines of the service, from the open on (no bytes here).
+    Events,
 }
 
 /// One file of a generation.
@@ -179,10 +188,10 @@ impl Carry {
             Some(before) if *before.content == *bytes => before.clone(),
             _ => FileNode {
                 name: name.into(),
-                kind: if name == "ctl" {
-                    FileKind::Ctl
-                } else {
-                    FileKind::ReadOnly
+                kind: match name {
+                    "ctl" => FileKind::Ctl,
+                    "events" => FileKind::Events,
+                    _ => FileKind::ReadOnly,
                 },
                 content: bytes.into(),
                 mtime: self.now,
@@ -269,6 +278,8 @@ fn service_file(snapshot: &ServiceSnapshot, file: &str) -> Vec<u8> {
         "messages" => lines(&snapshot.messages, "# "),
         "config" => snapshot.config_text.as_bytes().to_vec(),
         "docker_host" => format!("{}\n", snapshot.docker_host).into_bytes(),
+        // A stream: what a read returns is not in the tree.
+        "events" => Vec::new(),
         _ => Vec::new(),
     }
 }

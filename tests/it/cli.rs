@@ -24,12 +24,18 @@ fn check_reports_the_tutorial_typo_as_a_warning() {
         include_str!("../data/app.opensvc.com.env"),
     )
     .unwrap();
-    let (code, out, err) = svcfs(&["check", "--config-dir", &dir.to_string_lossy()]);
+    let (code, out, err) = svcfs(&[
+        "check",
+        "--nodename",
+        "deb1.opensvc.com",
+        "--config-dir",
+        &dir.to_string_lossy(),
+    ]);
     assert_eq!(code, 0, "{out}{err}");
     assert_eq!(
         out,
         format!(
-            "warning: {}/app.opensvc.com.env: [fs#2] mnt_opts: unknown keyword, ignored (did you mean mnt_opt?)\n",
+            "warning: {}/app.opensvc.com.env:38: [fs#2] mnt_opts: unknown keyword, ignored (did you mean mnt_opt?)\n",
             dir.display()
         )
     );

@@ -316,8 +316,15 @@ fn start_fails_with_exit_code_and_output_when_the_container_exits() {
     let log = d.read(&format!("{svc}/log"));
     assert!(log.contains("start interrupted here"), "{log}");
     assert!(
-        !log.contains("CRASH.SVCFS.TEST.CONTAINER#2"),
+        !log.lines()
+            .any(|l| l.contains("CONTAINER#2") && l.contains("docker -H")),
         "container#2 must not start:\n{log}"
+    );
+    // It was created ahead, together with container#1, and the log says
+    // what became of it.
+    assert!(
+        log.contains("was created ahead of its start, which did not come"),
+        "{log}"
     );
     assert_eq!(d.read(&format!("{svc}/container#2/status")), "down\n");
 }

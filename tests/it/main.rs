@@ -8,11 +8,13 @@
 
 mod harness;
 
+mod bad_config;
 mod caching;
 mod cli;
 mod containers;
 mod filesystem;
 mod monitoring;
+mod notify;
 mod reconnect;
 mod storage;
 mod tutorial;

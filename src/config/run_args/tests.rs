@@ -1446,6 +1446,33 @@ proptest::proptest! {
             return Err(proptest::test_runner::TestCaseError::fail(e));
         }
     }
+
+    /// Any sequence of option-like words, values and quotes parses or
+    /// fails with a reason; never a panic.
+    #[test]
+    fn any_words_parse_or_fail_cleanly(
+        words in proptest::collection::vec(proptest::sample::select(&[
+            "-e", "--env", "-p", "-v", "--name", "-d", "-it", "-e=A=1", "--rm", "--",
+            "80", "99999:80", "127.0.0.1:8080:80", "/a:/b:rw", "A=1", "\"", "'", "=",
+            "-", "--memory", "1g", "--cpus", "0.5", "--network", "container:x", "", "--frobnicate",
+        ][..]), 0..8),
+    ) {
+        let _ = translate(&words.join(" "));
+    }
+
+    /// `-e` and `--env` options accumulate in the order written.
+    #[test]
+    fn env_options_accumulate_in_order(
+        values in proptest::collection::vec("[A-Z]{1,3}=[a-z0-9]{0,3}", 0..5),
+        long in proptest::prelude::any::<bool>(),
+    ) {
+        let flag = if long { "--env" } else { "-e" };
+        let text: Vec<String> = values.iter().map(|v| format!("{flag} {v}")).collect();
+        let body = translate(&text.join(" ")).map_err(|e| {
+            proptest::test_runner::TestCaseError::fail(e.to_string())
+        })?;
+        proptest::prop_assert_eq!(body.env.unwrap_or_default(), values);
+    }
 }
 
 // --- purity ------------------------------------------------------------------

@@ -15,13 +15,13 @@ mod tests;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use bollard::models::{
-    ContainerCreateBody, ContainerInspectResponse, ContainerStateStatusEnum, HealthStatusEnum,
-    HostConfig, RestartPolicy, RestartPolicyNameEnum,
+    ContainerCreateBody, ContainerCreateResponse, ContainerInspectResponse,
+    ContainerStateStatusEnum, HealthStatusEnum, HostConfig, RestartPolicy, RestartPolicyNameEnum,
 };
 
 use super::{Driver, DriverContext};
@@ -30,6 +30,7 @@ use crate::config::ContainerSpec;
 use crate::docker::{DockerApi, DockerError};
 use crate::error::{Error, Result};
 use crate::model::{ResourceState, Rid, Status};
+use crate::sync::lock;
 
 /// Label naming the owning service.
 pub const LABEL_SERVICE: &str = "svcfs.service";
@@ -268,6 +269,24 @@ pub async fn create_body(
     Ok(body)
 }
 
+/// Whether creating from `body` needs other containers to exist (their
+/// network, IPC or PID namespace, their volumes, links): such a create
+/// waits for its turn rather than being done ahead.
+pub fn refers_to_containers(body: &ContainerCreateBody) -> bool {
+    let Some(host) = &body.host_config else {
+        return false;
+    };
+    let joins = |mode: &Option<String>| {
+        mode.as_deref()
+            .is_some_and(|mode| mode.starts_with("container:"))
+    };
+    joins(&host.network_mode)
+        || joins(&host.ipc_mode)
+        || joins(&host.pid_mode)
+        || host.volumes_from.as_ref().is_some_and(|v| !v.is_empty())
+        || host.links.as_ref().is_some_and(|l| !l.is_empty())
+}
+
 /// The `docker run` command line equivalent to what svcfs creates, for the
 /// log (operators know and can replay it).
 pub fn equivalent_run_command(host: &str, name: &str, spec: &ContainerSpec) -> String {
@@ -300,6 +319,9 @@ pub struct ContainerDriver {
     /// Where the host's processes are (`/proc`): docker's `State.Pid` is a
     /// host pid, for the private daemon too.
     proc_root: PathBuf,
+    /// The container that `prepare_start` created for the start to come,
+    /// whose creation that start logs.
+    created_ahead: Mutex<Option<ContainerCreateResponse>>,
 }
 
 impl ContainerDriver {
@@ -312,6 +334,7 @@ impl ContainerDriver {
             spec,
             docker: ctx.docker.clone(),
             proc_root: PathBuf::from("/proc"),
+            created_ahead: Mutex::new(None),
         }
     }
 
@@ -410,24 +433,53 @@ impl ContainerDriver {
             })
     }
 
-    async fn create(&self, image: &ImageInfo, log: &ResourceLog) -> Result<String> {
+    async fn body(&self, image: &ImageInfo) -> Result<ContainerCreateBody> {
         let reference = image.repo_tag.clone().unwrap_or_else(|| image.id.clone());
-        let body = create_body(&self.service, &self.rid, &self.spec, &reference).await?;
-        log.info(equivalent_run_command(
-            self.docker.host(),
-            &self.name,
-            &self.spec,
-        ));
+        create_body(&self.service, &self.rid, &self.spec, &reference).await
+    }
+
+    async fn create(&self, image: &ImageInfo, log: &ResourceLog) -> Result<String> {
+        let body = self.body(image).await?;
+        self.create_from(body, log).await
+    }
+
+    async fn create_from(&self, body: ContainerCreateBody, log: &ResourceLog) -> Result<String> {
+        self.log_run_command(log);
         let created = self
             .docker
             .create_container(&self.name, body)
             .await
             .map_err(|e| self.docker_error(e))?;
+        Ok(self.log_created(created, log))
+    }
+
+    fn log_run_command(&self, log: &ResourceLog) {
+        log.info(equivalent_run_command(
+            self.docker.host(),
+            &self.name,
+            &self.spec,
+        ));
+    }
+
+    fn log_created(&self, created: ContainerCreateResponse, log: &ResourceLog) -> String {
         log.info(format!("output:\n{}", created.id));
         for warning in &created.warnings {
             log.warn(format!("docker: {warning}"));
         }
-        Ok(created.id)
+        created.id
+    }
+
+    /// The id of the stopped container `found`, logging its creation when
+    /// it is the one created ahead of this start: the log then reads as if
+    /// the create happened now, in the order of the starts.
+    fn adopt_created_ahead(&self, found: String, log: &ResourceLog) -> String {
+        match lock(&self.created_ahead).take() {
+            Some(created) if created.id == found => {
+                self.log_run_command(log);
+                self.log_created(created, log)
+            }
+            _ => found,
+        }
     }
 
     async fn start_container(&self, id: &str, log: &ResourceLog) -> Result<()> {
@@ -654,7 +706,7 @@ impl Driver for ContainerDriver {
                 let deadline = Instant::now() + self.spec.start_timeout;
                 return self.wait_ready(&c.id, deadline, Duration::ZERO, log).await;
             }
-            Some(c) => c.id,
+            Some(c) => self.adopt_created_ahead(c.id, log),
             None => self.create(&wanted, log).await?,
         };
         // start_timeout bounds the start itself, not the stop of an old
@@ -662,6 +714,41 @@ impl Driver for ContainerDriver {
         let deadline = Instant::now() + self.spec.start_timeout;
         self.start_container(&id, log).await?;
         self.wait_ready(&id, deadline, settle::SETTLE, log).await
+    }
+
+    fn prepares_start(&self) -> bool {
+        true
+    }
+
+    /// The create of a container that does not exist yet; any other case
+    /// (adoption, drift, a daemon that does not answer) is the start's.
+    async fn prepare_start(&self) {
+        let Ok(wanted) = self.wanted_image().await else {
+            return;
+        };
+        let Ok(body) = self.body(&wanted).await else {
+            return;
+        };
+        if refers_to_containers(&body) || !matches!(self.inspect(&self.name).await, Ok(None)) {
+            return;
+        }
+        match self.docker.create_container(&self.name, body).await {
+            Ok(created) => *lock(&self.created_ahead) = Some(created),
+            Err(e) => tracing::debug!(
+                rid = %self.rid,
+                "create ahead of the start failed, the start creates it: {}",
+                e.message()
+            ),
+        }
+    }
+
+    fn prepared_unused(&self, log: &ResourceLog) {
+        if let Some(created) = lock(&self.created_ahead).take() {
+            log.info(format!(
+                "container {} was created ahead of its start, which did not come: it stays down, and the next start starts it",
+                short_id(&created.id)
+            ));
+        }
     }
 
     async fn stop(&self, log: &ResourceLog) -> Result<()> {

@@ -398,6 +398,74 @@ mod lifecycle {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn a_start_prepared_ahead_creates_once_and_starts_what_was_created() {
+        let docker = daemon();
+        let (service, log) = logs();
+        let d = driver(&docker, spec(""));
+        assert!(d.prepares_start());
+        d.prepare_start().await;
+        assert_eq!(docker.actions(), [format!("create {NAME}")]);
+        assert!(!docker.container(NAME).unwrap().running());
+        assert_eq!(lines(&service), "", "a preparation is silent");
+        d.start(&log).await.unwrap();
+        let id = docker.container(NAME).unwrap().id;
+        assert_eq!(
+            docker.actions(),
+            [format!("create {NAME}"), format!("start {id}")]
+        );
+        // The start logs the create it used, where a create would be.
+        let text = lines(&service);
+        let run = text
+            .find(&format!("run -t -i -d --name={NAME}"))
+            .expect(&text);
+        let output = text.find(&id).expect(&text);
+        let start = text.find(&format!("start {}", short_id(&id))).expect(&text);
+        assert!(run < output && output < start, "{text}");
+        d.prepared_unused(&log);
+        assert_eq!(lines(&service), text, "nothing was left unused");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_preparation_whose_start_never_came_says_what_it_left() {
+        let docker = daemon();
+        let (service, log) = logs();
+        let d = driver(&docker, spec(""));
+        d.prepare_start().await;
+        d.prepared_unused(&log);
+        let id = docker.container(NAME).unwrap().id;
+        let text = lines(&service);
+        assert!(
+            text.contains(&format!(
+                "container {} was created ahead of its start",
+                short_id(&id)
+            )),
+            "{text}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn preparing_leaves_existing_and_dependent_containers_to_the_start() {
+        let docker = daemon();
+        docker.add_container(ours(NAME, GOOGLE, &spec("")).exited(0));
+        driver(&docker, spec("")).prepare_start().await;
+        assert!(docker.actions().is_empty(), "{:?}", docker.actions());
+
+        let docker = daemon();
+        for args in [
+            "--net=container:app.container.2",
+            "--volumes-from app.container.2",
+            "--ipc container:app.container.2",
+        ] {
+            driver(&docker, spec(args)).prepare_start().await;
+        }
+        assert!(docker.actions().is_empty(), "{:?}", docker.actions());
+
+        docker.set_down(true);
+        driver(&docker, spec("")).prepare_start().await;
+        assert!(docker.actions().is_empty(), "{:?}", docker.actions());
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn start_of_a_stopped_container_starts_it_without_creating_one() {
         let docker = daemon();
         let id = docker.add_container(ours(NAME, BUSYBOX, &spec("")).exited(0));

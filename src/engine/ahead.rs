@@ -1,0 +1,80 @@
+//! Starts prepared ahead of their turn: when an ordered start reaches a
+//! run of consecutive resources whose drivers prepare (containers: the
+//! create), all of them are prepared at once, concurrently with the starts
+//! of that run. Everything before the run is up by then, which is all a
+//! preparation may rely on; within the run, a preparation that needed an
+//! earlier member (a `container:` network) fails and its start does the
+//! work itself, so the order users configured still holds for every start.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use tokio::task::JoinHandle;
+
+use super::service::{LoadedService, Op};
+use crate::actionlog::{ResourceLog, ServiceLog};
+use crate::drivers::Driver;
+
+/// The preparations of one action, by resource index.
+#[derive(Default)]
+pub struct Ahead {
+    running: HashMap<usize, Preparation>,
+}
+
+struct Preparation {
+    task: JoinHandle<()>,
+    driver: Arc<dyn Driver>,
+    log: ResourceLog,
+}
+
+impl Ahead {
+    /// Before step `step` of `plan` runs: if it begins a run of starts
+    /// whose drivers prepare, prepare every member of the run.
+    pub fn reached(
+        &mut self,
+        loaded: &LoadedService,
+        plan: &[(usize, Op)],
+        step: usize,
+        log: &ServiceLog,
+    ) {
+        let (index, _) = plan[step];
+        if self.running.contains_key(&index) {
+            return;
+        }
+        for &(index, op) in plan[step..].iter() {
+            let resource = &loaded.resources[index];
+            if op != Op::Start
+                || resource.config.common.disable
+                || !resource.driver.prepares_start()
+            {
+                break;
+            }
+            let driver = Arc::clone(&resource.driver);
+            let task = tokio::spawn({
+                let driver = Arc::clone(&driver);
+                async move { driver.prepare_start().await }
+            });
+            let log = log.resource(resource.config.rid.as_str());
+            self.running
+                .insert(index, Preparation { task, driver, log });
+        }
+    }
+
+    /// Wait for the preparation of resource `index`, if it has one.
+    pub async fn ready(&mut self, index: usize) {
+        if let Some(preparation) = self.running.remove(&index) {
+            // A preparation that panicked prepared nothing: the start
+            // does all the work, as without one.
+            let _ = preparation.task.await;
+        }
+    }
+
+    /// Wait for the preparations an interrupted action left, so that none
+    /// of its work outlives it, and log what they left.
+    pub async fn finish(self) {
+        for preparation in self.running.into_values() {
+            let _ = preparation.task.await;
+            preparation.driver.prepared_unused(&preparation.log);
+        }
+    }
+}
