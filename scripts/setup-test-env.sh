@@ -51,6 +51,8 @@ readonly PACKAGES=(
     "tree:"
     "curl:"
     "mandoc:mandoc"
+    "prometheus:promtool"
+    "prometheus-node-exporter:prometheus-node-exporter"
 )
 
 pkg_installed() {
@@ -75,6 +77,16 @@ if ((${#missing[@]} > 0)); then
     export DEBIAN_FRONTEND=noninteractive NEEDRESTART_SUSPEND=1
     apt-get update -q >/dev/null
     apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+    # Only promtool and the node_exporter binary are wanted (the tests run
+    # their own on free ports): under systemd the packages also start a
+    # Prometheus server and an exporter on :9090 and :9100.
+    if [[ -d /run/systemd/system ]]; then
+        for unit in prometheus prometheus-node-exporter; do
+            if [[ " ${missing[*]} " == *" $unit "* ]]; then
+                systemctl disable --now "$unit" >/dev/null 2>&1 || true
+            fi
+        done
+    fi
 else
     log "packages already installed"
 fi

@@ -215,6 +215,15 @@ mod tests {
     }
 
     #[test]
+    fn root_file_names_are_not_service_names() {
+        let dir = scratch_dir("reserved");
+        std::fs::write(dir.join("metrics.env"), "").unwrap();
+        let loaded = load_dir(&dir);
+        assert!(loaded.services.is_empty());
+        assert!(loaded.problems[0].message.contains("mount root"));
+    }
+
+    #[test]
     fn directories_are_ignored_and_oversized_files_refused_unread() {
         let dir = scratch_dir("shapes");
         std::fs::create_dir_all(dir.join("x.conf")).unwrap();

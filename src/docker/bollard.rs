@@ -156,6 +156,39 @@ impl BollardDocker {
         result
     }
 
+    /// A client for the event stream. Its watcher has a backoff of its
+    /// own and retries quickly after a daemon went away: it connects anew
+    /// past a remembered failure, and its own failures are not remembered
+    /// (they would answer the calls of an action for a second after the
+    /// daemon came back). A success serves every caller.
+    async fn events_client(&self) -> Result<Docker, DockerError> {
+        let generation = {
+            let state = lock(&self.state);
+            match &state.connection {
+                Connection::Ready(client) => return Ok(client.clone()),
+                Connection::Connecting(_) => None,
+                Connection::Idle | Connection::Failed { .. } => Some(state.generation),
+            }
+        };
+        let Some(generation) = generation else {
+            return self.client().await;
+        };
+        self.attempts.fetch_add(1, Ordering::SeqCst);
+        let client = bounded(
+            &self.host,
+            "connect",
+            CONNECT_TIMEOUT,
+            negotiate(&self.host),
+        )
+        .await?;
+        let mut state = lock(&self.state);
+        if state.generation == generation {
+            state.generation += 1;
+            state.connection = Connection::Ready(client.clone());
+        }
+        Ok(client)
+    }
+
     /// Drop the connection; with `failure`, remember it for the backoff.
     fn forget(&self, failure: Option<DockerError>) {
         let mut state = lock(&self.state);
@@ -338,7 +371,7 @@ impl DockerApi for BollardDocker {
     }
 
     async fn events(&self) -> Result<EventStream, DockerError> {
-        let client = self.client().await?;
+        let client = self.events_client().await?;
         // Filters on different keys are ANDed by docker, so no label
         // filter: image events carry none.
         let options = EventsOptions {
@@ -479,6 +512,22 @@ mod tests {
         docker.reset().await;
         assert!(docker.ping().await.unwrap_err().is_unreachable());
         assert_eq!(docker.connect_attempts(), 2);
+    }
+
+    #[tokio::test]
+    async fn the_event_stream_connects_past_a_remembered_failure_and_leaves_none() {
+        let docker = BollardDocker::new("unix:///nonexistent/docker.sock");
+        assert!(docker.events().await.is_err());
+        assert!(docker.events().await.is_err());
+        assert_eq!(docker.connect_attempts(), 2);
+        // Its failures are not remembered: a call connects anew...
+        assert!(docker.ping().await.unwrap_err().is_unreachable());
+        assert_eq!(docker.connect_attempts(), 3);
+        // ...and that call's remembered failure does not stop the stream.
+        assert!(docker.events().await.is_err());
+        assert_eq!(docker.connect_attempts(), 4);
+        assert!(docker.ping().await.unwrap_err().is_unreachable());
+        assert_eq!(docker.connect_attempts(), 4);
     }
 
     #[tokio::test(start_paused = true)]

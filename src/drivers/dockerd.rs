@@ -27,6 +27,9 @@ const START_TIMEOUT: Duration = Duration::from_secs(60);
 const STOP_TIMEOUT: Duration = Duration::from_secs(30);
 /// Bound on the daemon's containerd exiting after the daemon did.
 const LEFTOVER_TIMEOUT: Duration = Duration::from_secs(10);
+/// Bound on the containerd of a daemon that died going before a new
+/// daemon starts (it takes over one that stays).
+const DYING_CONTAINERD_WAIT: Duration = Duration::from_secs(5);
 /// Bound on reading the daemon's process state in /proc.
 const PROC_TIMEOUT: Duration = Duration::from_secs(5);
 /// How often start and stop look at the daemon while waiting.
@@ -330,7 +333,10 @@ impl Driver for DockerdDriver {
         }
         match self.running_pid().await {
             Some(pid) => log.info(format!("dockerd (pid {pid}) is starting")),
-            None => self.spawn(log)?,
+            None => {
+                self.wait_for_dying_containerd(log).await;
+                self.spawn(log)?
+            }
         }
         self.wait_until_answering(log).await
     }
@@ -391,7 +397,55 @@ fn containerd_of(proc_root: &Path, exec_root: &Path) -> Vec<i32> {
         .collect()
 }
 
+/// The containerd that the daemon's containerd pid file names, while that
+/// process exists, a zombie included: a new daemon takes it over by the
+/// same test (the pid exists), and a zombie not yet reaped (its parent,
+/// the daemon, died) still has its `comm` but no command line.
+fn previous_containerd(proc_root: &Path, exec_root: &Path) -> Option<i32> {
+    let pid = read_pid(&exec_root.join("containerd").join("containerd.pid"))?;
+    let comm = std::fs::read_to_string(proc_root.join(pid.to_string()).join("comm")).ok()?;
+    (comm.trim() == "containerd").then_some(pid)
+}
+
 impl DockerdDriver {
+    /// A daemon that died (killed, crashed) leaves its managed containerd
+    /// to go a moment after it; a new daemon that finds it still there
+    /// takes it over, then times out when it goes ("failed to start
+    /// containerd"). Wait for it, bounded: one that stays is taken over
+    /// for good.
+    async fn wait_for_dying_containerd(&self, log: &ResourceLog) {
+        let exec_root = self.paths.exec_root.clone();
+        let target = exec_root.display().to_string();
+        let found = || {
+            let (exec_root, target) = (exec_root.clone(), target.clone());
+            async move {
+                bounded_blocking(
+                    "looking for the previous daemon's containerd",
+                    &target,
+                    PROC_TIMEOUT,
+                    move || previous_containerd(Path::new("/proc"), &exec_root),
+                )
+                .await
+                .ok()
+                .flatten()
+            }
+        };
+        let Some(pid) = found().await else {
+            return;
+        };
+        log.info(format!(
+            "the containerd of the previous daemon (pid {pid}) is still there: wait for it to go"
+        ));
+        let _ = poll_until(
+            "waiting for the previous daemon's containerd to go",
+            &target,
+            DYING_CONTAINERD_WAIT,
+            POLL_INTERVAL,
+            || async { Ok(found().await.is_none().then_some(())) },
+        )
+        .await;
+    }
+
     /// Wait for the daemon's containerd and shims, which can outlive it by
     /// a moment and keep its data root busy (the next resource to stop is
     /// usually the filesystem it lives on); kill them past a bound.
@@ -527,6 +581,24 @@ mod tests {
         let me = std::process::id() as i32;
         assert!(!is_our_daemon(me, Path::new("/v/app/docker.sock")));
         assert!(!is_our_daemon(i32::MAX, Path::new("/v/app/docker.sock")));
+    }
+
+    #[test]
+    fn the_previous_containerd_is_the_one_its_pid_file_names_while_it_exists() {
+        let root = std::env::temp_dir().join(format!("svcfs-proc-prev-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let exec = root.join("exec");
+        std::fs::create_dir_all(exec.join("containerd")).unwrap();
+        let proc_root = root.join("proc");
+        assert_eq!(previous_containerd(&proc_root, &exec), None);
+        std::fs::write(exec.join("containerd/containerd.pid"), "4000007").unwrap();
+        assert_eq!(previous_containerd(&proc_root, &exec), None);
+        std::fs::create_dir_all(proc_root.join("4000007")).unwrap();
+        std::fs::write(proc_root.join("4000007/comm"), "sleep\n").unwrap();
+        assert_eq!(previous_containerd(&proc_root, &exec), None);
+        std::fs::write(proc_root.join("4000007/comm"), "containerd\n").unwrap();
+        assert_eq!(previous_containerd(&proc_root, &exec), Some(4000007));
+        let _ = std::fs::remove_dir_all(root);
     }
 
     #[test]

@@ -262,3 +262,25 @@ async fn an_interrupted_start_ends_after_the_preparations_it_began() {
     );
     assert_eq!(f.status("container#2"), Status::Down);
 }
+
+#[tokio::test]
+async fn actions_are_counted_by_verb_and_result_for_metrics() {
+    let f = fixture(SERVICE);
+    f.drivers["fs#1"].fail_next(Error::backend("mount: wrong fs type"));
+    f.run(Verb::Start).await.unwrap_err();
+    f.run(Verb::Start).await.unwrap();
+    f.run(Verb::Stop).await.unwrap();
+    // No such resource: refused before anything runs.
+    f.runtime
+        .run(Verb::Stop, &["nope".to_string()], "n", LIMIT)
+        .await
+        .unwrap_err();
+    let snapshot = f.runtime.snapshot();
+    let counts = &snapshot.actions.counts;
+    assert_eq!(counts[&("start", Outcome::Failed)], 1);
+    assert_eq!(counts[&("start", Outcome::Ok)], 1);
+    assert_eq!(counts[&("stop", Outcome::Ok)], 1);
+    assert_eq!(counts[&("stop", Outcome::Refused)], 1);
+    assert_eq!(snapshot.actions.durations["start"].count, 2);
+    assert_eq!(snapshot.actions.durations["stop"].count, 1);
+}

@@ -7,9 +7,12 @@
 //! the containers of that daemon are refreshed once: events may have been
 //! missed, or the daemon is gone.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
+
+use tokio::sync::Notify;
+use tokio::time::Instant;
 
 use bollard::models::{EventMessage, EventMessageTypeEnum};
 use futures_util::StreamExt;
@@ -36,19 +39,35 @@ fn still_needed(engine: &Weak<Engine>, endpoint: &dyn DockerApi) -> bool {
     true
 }
 
-/// Wait before reconnecting a broken event stream; doubled after each
-/// failed connection up to [`RECONNECT_DELAY_MAX`], so that a thousand
-/// private daemons that are not started cost a connection attempt each
-/// every half minute, not every two seconds.
-const RECONNECT_DELAY: Duration = Duration::from_secs(2);
-/// The longest wait between two connection attempts. (A daemon svcfs
-/// starts itself is refreshed by its action; this only delays the events
-/// of one started behind svcfs's back.)
+/// The first wait before reconnecting a broken event stream: short, so
+/// that a daemon restarted (or a private one started again) is followed
+/// again within a second or so of answering.
+const RECONNECT_DELAY: Duration = Duration::from_millis(100);
+/// The longest wait between two connection attempts: the wait doubles
+/// after each failed one, so that a thousand private daemons that are not
+/// started cost a connection attempt each every half minute. (A daemon svcfs
+/// starts itself wakes its watcher at once, see [`EventWatchers::wake`];
+/// this only delays the events of one started behind svcfs's back.)
 const RECONNECT_DELAY_MAX: Duration = Duration::from_secs(30);
+/// How long a stream must have lasted for its end to count as a new
+/// outage (quick retry) rather than one more failure of the same one: a
+/// daemon that accepts and drops the stream at once must not be retried
+/// ten times a second.
+const STREAM_STABLE: Duration = Duration::from_secs(10);
 
 /// The wait after `delay` failed once more.
 fn backoff(delay: Duration) -> Duration {
     (delay * 2).min(RECONNECT_DELAY_MAX)
+}
+
+/// The wait before reconnecting after a stream that lasted `lasted` broke,
+/// the previous wait having been `delay`.
+fn after_break(delay: Duration, lasted: Duration) -> Duration {
+    if lasted >= STREAM_STABLE {
+        RECONNECT_DELAY
+    } else {
+        backoff(delay)
+    }
 }
 
 /// What a docker event asks to refresh.
@@ -143,10 +162,10 @@ pub(super) fn dispatch(engine: &Arc<Engine>, host: &str, target: EventTarget) {
     }
 }
 
-/// Which endpoints already have a watcher.
+/// Which endpoints already have a watcher, and how to wake each.
 #[derive(Default)]
 pub struct EventWatchers {
-    watched: HashSet<String>,
+    watched: HashMap<String, Arc<Notify>>,
 }
 
 impl EventWatchers {
@@ -157,24 +176,45 @@ impl EventWatchers {
 
     /// Make sure `endpoint` is watched.
     pub fn watch(&mut self, engine: &Arc<Engine>, endpoint: &Arc<dyn DockerApi>) {
-        if !self.watched.insert(endpoint.host().to_string()) {
+        let host = endpoint.host().to_string();
+        if self.watched.contains_key(&host) {
             return;
         }
+        let wake = Arc::new(Notify::new());
+        self.watched.insert(host, Arc::clone(&wake));
         let engine = Arc::downgrade(engine);
         let endpoint = Arc::clone(endpoint);
-        tokio::spawn(async move { watch_events(engine, endpoint).await });
+        tokio::spawn(async move { watch_events(engine, endpoint, wake).await });
+    }
+
+    /// The daemon at `host` may answer now (an action started it): a
+    /// watcher waiting to reconnect tries at once. A connected watcher
+    /// keeps the wake for its next outage, which costs one early retry.
+    pub fn wake(&self, host: &str) {
+        if let Some(wake) = self.watched.get(host) {
+            wake.notify_one();
+        }
     }
 }
 
-async fn watch_events(engine: Weak<Engine>, endpoint: Arc<dyn DockerApi>) {
+async fn watch_events(engine: Weak<Engine>, endpoint: Arc<dyn DockerApi>, wake: Arc<Notify>) {
     let mut delay = RECONNECT_DELAY;
+    let mut down_since: Option<Instant> = None;
+    let mut look_again = false;
     loop {
         if !still_needed(&engine, endpoint.as_ref()) {
             return;
         }
         // Unlabelled container events are skipped by `target_of`.
         if let Ok(mut stream) = endpoint.events().await {
-            delay = RECONNECT_DELAY;
+            let connected = Instant::now();
+            if let Some(since) = down_since.take() {
+                tracing::info!(
+                    host = endpoint.host(),
+                    "docker events followed again after {:.1}s",
+                    since.elapsed().as_secs_f32()
+                );
+            }
             // Whatever happened while no stream was open is looked at once
             // (after the debounce, by which time the stream is subscribed).
             match engine.upgrade() {
@@ -203,14 +243,33 @@ async fn watch_events(engine: Weak<Engine>, endpoint: Arc<dyn DockerApi>) {
                 }
             }
             endpoint.reset().await;
+            tracing::info!(
+                host = endpoint.host(),
+                "docker event stream ended: reconnecting"
+            );
+            down_since = Some(Instant::now());
+            look_again = true;
             // The daemon may be gone: its containers say so at once.
             match engine.upgrade() {
                 Some(engine) => engine.docker_connection_changed(endpoint.host()),
                 None => return,
             }
+            delay = after_break(delay, connected.elapsed());
+        } else if down_since.is_none() {
+            down_since = Some(Instant::now());
+        } else if std::mem::take(&mut look_again) {
+            // The look at the break may have caught the daemon dying (its
+            // socket closed, its process not gone yet): once more, now
+            // that it does not answer.
+            match engine.upgrade() {
+                Some(engine) => engine.docker_connection_changed(endpoint.host()),
+                None => return,
+            }
         }
-        tokio::time::sleep(delay).await;
-        delay = backoff(delay);
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => delay = backoff(delay),
+            _ = wake.notified() => delay = RECONNECT_DELAY,
+        }
     }
 }
 
@@ -292,14 +351,21 @@ mod tests {
     }
 
     #[test]
-    fn reconnection_backs_off_up_to_a_bound() {
+    fn reconnection_is_quick_first_then_backs_off_up_to_a_bound() {
         let mut delay = RECONNECT_DELAY;
-        let mut waits = Vec::new();
-        for _ in 0..6 {
+        let mut waits = vec![delay.as_millis()];
+        for _ in 0..11 {
             delay = backoff(delay);
-            waits.push(delay.as_secs());
+            waits.push(delay.as_millis());
         }
-        assert_eq!(waits, [4, 8, 16, 30, 30, 30]);
+        assert_eq!(
+            waits,
+            [100, 200, 400, 800, 1600, 3200, 6400, 12800, 25600, 30000, 30000, 30000]
+        );
+        // A stream that lasted starts over; one dropped at once does not.
+        assert_eq!(after_break(delay, STREAM_STABLE), RECONNECT_DELAY);
+        let short = after_break(Duration::from_millis(400), Duration::from_millis(10));
+        assert_eq!(short, Duration::from_millis(800));
     }
 
     #[test]
@@ -324,6 +390,7 @@ mod tests {
         use crate::docker::DockerApi;
         use crate::engine::{Backends, EngineOptions};
         use crate::model::Status;
+        use crate::sync::lock;
 
         const HOST: &str = "unix:///run/fake-docker.sock";
         const IMAGE: &str =
@@ -379,6 +446,7 @@ mod tests {
             engine.refresh_all().await;
             let mut watchers = EventWatchers::default();
             watchers.watch(&engine, &(docker.clone() as Arc<dyn DockerApi>));
+            *lock(&engine.events) = Some(watchers);
             // The subscription, and the refresh that follows it.
             tokio::time::sleep(Duration::from_secs(1)).await;
             assert!(docker.calls().contains(&Call::Events));
@@ -430,6 +498,37 @@ mod tests {
             tokio::time::sleep(Duration::from_secs(1)).await;
             assert_eq!(status(&engine, "container#1"), Some(Status::Down));
             assert_eq!(inspections(&docker, "app.container.2"), other);
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
+
+        fn subscriptions(docker: &FakeDocker) -> usize {
+            docker
+                .calls()
+                .iter()
+                .filter(|c| **c == Call::Events)
+                .count()
+        }
+
+        #[tokio::test(start_paused = true)]
+        async fn a_daemon_that_goes_away_shows_down_and_is_followed_again() {
+            let (engine, docker, dir) = watched().await;
+            assert_eq!(status(&engine, "container#1"), Some(Status::Up));
+            docker.set_down(true);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            assert_eq!(status(&engine, "container#1"), Some(Status::Down));
+            // Away for a minute: quick retries first, then ever rarer ones.
+            let before = subscriptions(&docker);
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            let tries = subscriptions(&docker) - before;
+            assert!((8..=12).contains(&tries), "{tries} tries in 60 s");
+            docker.set_down(false);
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            // Still waiting out its backoff...
+            assert_eq!(status(&engine, "container#1"), Some(Status::Down));
+            // ...until an action says the daemon may be back.
+            lock(&engine.events).as_ref().unwrap().wake(HOST);
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            assert_eq!(status(&engine, "container#1"), Some(Status::Up));
             std::fs::remove_dir_all(&dir).unwrap();
         }
 

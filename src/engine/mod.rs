@@ -351,14 +351,24 @@ impl Engine {
                     .log()
                     .service_line(crate::actionlog::Level::Error, &format!("ctl: {e}"));
             })?;
-        runtime
+        let result = runtime
             .run(
                 command.verb,
                 &command.rids,
                 &self.options.nodename,
                 self.options.status_timeout,
             )
-            .await
+            .await;
+        self.acted_on(&runtime);
+        result
+    }
+
+    /// An action ran on `runtime`: it may have started its docker daemon,
+    /// whose event watcher should not wait out its backoff to follow it.
+    fn acted_on(&self, runtime: &ServiceRuntime) {
+        if let Some(watchers) = lock(&self.events).as_ref() {
+            watchers.wake(&runtime.loaded().docker_host);
+        }
     }
 
     /// A write to `<svc>/<rid>/ctl`.
@@ -374,14 +384,16 @@ impl Engine {
             .inspect_err(|e| {
                 runtime.log().resource(rid).error(format!("ctl: {e}"));
             })?;
-        runtime
+        let result = runtime
             .run_on_resource(
                 rid,
                 verb,
                 &self.options.nodename,
                 self.options.status_timeout,
             )
-            .await
+            .await;
+        self.acted_on(&runtime);
+        result
     }
 
     /// Start the background work: docker event watchers, the periodic
@@ -441,6 +453,7 @@ impl Engine {
                 {
                     tracing::error!(service = %runtime.name(), "autostart failed: {e}");
                 }
+                engine.acted_on(&runtime);
             });
         }
     }

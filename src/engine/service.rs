@@ -19,8 +19,8 @@ use crate::config::{ResourceConfig, ServiceConfig};
 use crate::drivers::Driver;
 use crate::error::{Error, Result};
 use crate::model::{
-    build_snapshot, Frozen, Healing, KnownStates, ResourceKind, ResourceState, ServiceSnapshot,
-    Status, Verb,
+    build_snapshot, ActionStats, Frozen, Healing, KnownStates, Outcome, ResourceKind,
+    ResourceState, ServiceSnapshot, Status, Verb,
 };
 use crate::render::{service_tree, ServiceTree};
 use crate::sync::{lock, read, write};
@@ -55,6 +55,8 @@ struct Known {
     /// it succeeds, the resource is seen as that action wanted it, a
     /// `clear`, or the configuration changes.
     failures: HashMap<String, Failure>,
+    /// The actions so far, counted for `metrics`.
+    actions: Arc<ActionStats>,
     next_epoch: u64,
     /// What healing keeps of each resource (see `heal.rs`).
     heal: HashMap<String, heal::ResourceHeal>,
@@ -191,6 +193,7 @@ impl ServiceRuntime {
                 alerts: &[],
                 frozen: &Frozen::default(),
                 rejected_edit: &[],
+                actions: Arc::default(),
             },
             now,
         );
@@ -378,6 +381,7 @@ impl ServiceRuntime {
                     alerts: &alerts,
                     frozen: &known.frozen(),
                     rejected_edit: &rejected_edit,
+                    actions: Arc::clone(&known.actions),
                 },
                 now,
             )
@@ -517,6 +521,7 @@ impl ServiceRuntime {
             })
             .and_then(|plan| self.try_begin(&what).map(|guard| (plan, guard)));
         let (plan, guard) = admitted.inspect_err(|e| {
+            self.count_action(verb, Outcome::Refused, None);
             self.log.service_line(Level::Error, &format!("{what}: {e}"));
         })?;
         let rid = match rids {
@@ -532,10 +537,18 @@ impl ServiceRuntime {
         self.refresh(limit).await;
         *lock(&self.running_action) = None;
         drop(guard);
+        let took = started.elapsed();
+        let outcome = if result.is_ok() {
+            Outcome::Ok
+        } else {
+            Outcome::Failed
+        };
+        // Counted before the last line is logged: that line publishes.
+        self.count_action(verb, outcome, Some(took));
         // What the action left is judged once it ended (the passes during
         // it are skipped: its own steps are not failures to heal).
         self.heal_pass();
-        let seconds = started.elapsed().as_secs_f32();
+        let seconds = took.as_secs_f32();
         match &result {
             Ok(()) => self
                 .log
@@ -548,6 +561,10 @@ impl ServiceRuntime {
         let error = result.as_ref().err().map(|e| e.message().to_string());
         changes.action_ended(&self.name, rid, &what, error.as_deref());
         result
+    }
+
+    fn count_action(&self, verb: Verb, outcome: Outcome, took: Option<Duration>) {
+        Arc::make_mut(&mut lock(&self.known).actions).record(verb.as_str(), outcome, took);
     }
 
     async fn execute(

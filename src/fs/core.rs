@@ -38,7 +38,7 @@ use crate::engine::{ChangeBus, Feed};
 use crate::error::{Error, Result};
 use crate::model::Status;
 use crate::render::tree::{ROOT_FILES, WAIT_DIR, WAIT_WORDS};
-use crate::render::{FileKind, FileNode, ServiceTree};
+use crate::render::{metrics_text, FileKind, FileNode, ServiceMetrics, ServiceTree};
 use crate::sync::lock;
 
 /// The largest file served from the page cache: one read of it is one
@@ -213,6 +213,9 @@ pub struct Core {
     next_handle: AtomicU64,
     ctl_group: Option<u32>,
     waiting: Arc<Waiting>,
+    /// The root `metrics` file with the services' series it was built
+    /// from: rebuilt only when one of them changed, not at every read.
+    metrics: Mutex<Option<(Vec<Arc<ServiceMetrics>>, FileNode)>>,
 }
 
 impl Core {
@@ -226,6 +229,7 @@ impl Core {
             next_handle: AtomicU64::new(1),
             ctl_group,
             waiting: Arc::default(),
+            metrics: Mutex::new(None),
         }
     }
 
@@ -246,7 +250,45 @@ impl Core {
             .ok_or_else(|| Error::not_found(format!("no inode {ino}")))
     }
 
+    /// The `metrics` file as of the current trees.
+    fn metrics_file(&self) -> FileNode {
+        let series: Vec<Arc<ServiceMetrics>> = self
+            .source
+            .service_names()
+            .iter()
+            .filter_map(|name| self.source.service_tree(name))
+            .map(|tree| Arc::clone(&tree.metrics))
+            .collect();
+        let mut cached = lock(&self.metrics);
+        if let Some((built_from, file)) = cached.as_ref() {
+            let same = built_from.len() == series.len()
+                && built_from
+                    .iter()
+                    .zip(&series)
+                    .all(|(a, b)| Arc::ptr_eq(a, b));
+            if same {
+                return file.clone();
+            }
+        }
+        let content: Arc<[u8]> = metrics_text(&series).into_bytes().into();
+        let mtime = match cached.as_ref() {
+            Some((_, before)) if before.content == content => before.mtime,
+            _ => SystemTime::now(),
+        };
+        let file = FileNode {
+            name: "metrics".into(),
+            kind: FileKind::ReadOnly,
+            content,
+            mtime,
+        };
+        *cached = Some((series, file.clone()));
+        file
+    }
+
     fn resolve(&self, path: &NodePath) -> Option<Resolved> {
+        if matches!(path, NodePath::RootFile(name) if &**name == "metrics") {
+            return Some(Resolved::File(self.metrics_file()));
+        }
         let tree = match path.service() {
             None if matches!(path, NodePath::RootFile(_)) => return Some(Resolved::RootEvents),
             None => return Some(Resolved::Root),

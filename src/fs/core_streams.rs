@@ -150,6 +150,14 @@ impl Core {
                 readable: self.stream_now(&waits, 0, 0).is_some(),
                 ..Readiness::default()
             },
+            (_, None) if is_metrics(&path) => {
+                let changed = differs(&snapshot, Some(&self.metrics_file().content));
+                Readiness {
+                    readable: changed,
+                    changed,
+                    writable: false,
+                }
+            }
             (_, None) => {
                 let tree = path.service().and_then(|s| self.source.service_tree(s));
                 let now = tree.as_deref().and_then(|t| content_in(t, &path));
@@ -177,11 +185,18 @@ impl Core {
             _ => None,
         });
         let files = &self.files;
+        // The root `metrics` file holds every service's series: built
+        // once for all its pollers, and only if one of them is polled.
+        let metrics = std::sync::OnceLock::new();
         self.waiting.wake_polls(&|fh| {
             let files = lock(files);
             let Some(file) = files.get(&fh) else {
                 return false;
             };
+            if is_metrics(&file.path) {
+                let now = metrics.get_or_init(|| self.metrics_file().content);
+                return differs(&file.content, Some(now));
+            }
             if file.path.service() != Some(&*service) {
                 return false;
             }
@@ -261,6 +276,10 @@ fn content_in(tree: &ServiceTree, path: &NodePath) -> Option<Arc<[u8]>> {
         _ => return None,
     };
     Some(file.content.clone())
+}
+
+fn is_metrics(path: &NodePath) -> bool {
+    matches!(path, NodePath::RootFile(name) if &**name == "metrics")
 }
 
 /// Whether `now` differs from a handle's snapshot.

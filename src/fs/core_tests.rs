@@ -363,9 +363,37 @@ fn a_hold_opened_for_writing_holds_until_released() {
 }
 
 #[test]
+fn metrics_is_a_root_file_rebuilt_only_when_a_service_changes() {
+    let (source, core) = setup(None);
+    let attr = walk(&core, "metrics").unwrap();
+    assert_eq!(attr.node_type, NodeType::File);
+    assert_eq!(attr.perm, 0o444);
+    let text = String::from_utf8(read_all(&core, attr.ino)).unwrap();
+    assert_eq!(attr.size, text.len() as u64);
+    assert!(text.contains("svcfs_resource_status{service=\"app\",rid=\"container#1\",type=\"container\",status=\"up\"} 1"));
+    let held = |core: &Core| {
+        let fh = core.open(attr.ino, false).unwrap().fh;
+        let data = core.read(fh, 0, 1 << 20).unwrap();
+        core.release(fh);
+        data.bytes
+    };
+    let first = held(&core);
+    // Nothing changed: the same bytes, not a new rendering.
+    assert!(Arc::ptr_eq(&first, &held(&core)));
+    source.publish("app", FILE, &[("container#1", Status::Down)]);
+    let after = held(&core);
+    assert!(!Arc::ptr_eq(&first, &after));
+    assert!(std::str::from_utf8(&after)
+        .unwrap()
+        .contains("status=\"down\"} 1"));
+    assert_eq!(errno(core.open(attr.ino, true)), libc::EACCES);
+    assert_eq!(errno(walk(&core, "metrics/x")), libc::ENOTDIR);
+}
+
+#[test]
 fn listings_hold_dot_entries_files_then_resources() {
     let (_, core) = setup(None);
-    assert_eq!(names(&core, ""), [".", "..", "events", "app"]);
+    assert_eq!(names(&core, ""), [".", "..", "events", "metrics", "app"]);
     assert_eq!(
         names(&core, "app"),
         [
@@ -576,6 +604,28 @@ fn poll_wakes_once_the_bytes_differ_and_a_rewound_read_gives_them() {
     assert_eq!(core.poll(fh, Some(7)).unwrap(), Readiness::default());
     core.release(fh);
     assert_eq!(core.waiting().polled(), 0);
+}
+
+#[test]
+fn poll_on_metrics_wakes_when_a_service_s_series_change() {
+    let (source, core) = setup(None);
+    let woken = woken_handles(&core);
+    let fh = core.open(ino(&core, "metrics"), false).unwrap().fh;
+    let _ = core.read(fh, 0, 1 << 20).unwrap();
+    assert!(!core.poll(fh, Some(5)).unwrap().readable);
+    // Only the log would change: the series stay, nobody is woken.
+    publish_app(&source, &core, FILE, &[("container#1", Status::Up)]);
+    assert!(lock(&woken).is_empty());
+    assert!(!core.poll(fh, Some(5)).unwrap().readable);
+    publish_app(&source, &core, FILE, &[("container#1", Status::Down)]);
+    assert_eq!(*lock(&woken), [5]);
+    assert!(core.poll(fh, Some(5)).unwrap().readable);
+    let text = String::from_utf8(core.read(fh, 0, 1 << 20).unwrap().as_slice().to_vec()).unwrap();
+    assert!(
+        text.contains("type=\"container\",status=\"down\"} 1"),
+        "{text}"
+    );
+    assert!(!core.poll(fh, Some(5)).unwrap().readable);
 }
 
 #[test]
@@ -882,6 +932,12 @@ mod reference {
         let mut model = Model::new();
         model.insert(String::new(), None);
         model.insert("events".into(), Some(STREAM.to_vec()));
+        let series: Vec<_> = lock(&source.trees)
+            .values()
+            .map(|t| t.metrics.clone())
+            .collect();
+        let metrics = crate::render::metrics_text(&series).into_bytes();
+        model.insert("metrics".into(), Some(metrics));
         for (name, tree) in lock(&source.trees).iter() {
             model.insert(name.clone(), None);
             for f in &tree.files {

@@ -28,7 +28,7 @@ pub enum NodePath {
     Resource(Arc<str>, Arc<str>),
     /// `<svc>/<rid>/<file>`.
     ResourceFile(Arc<str>, Arc<str>, Arc<str>),
-    /// A file of the root (`events`).
+    /// A file of the root (`events`, `metrics`).
     RootFile(Arc<str>),
     /// `<svc>/wait/`, or `<svc>/<rid>/wait/` with the rid.
     Wait(Arc<str>, Option<Arc<str>>),

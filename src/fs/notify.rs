@@ -142,6 +142,15 @@ pub fn changes(
     after: Option<&ServiceTree>,
 ) -> Vec<Invalidation> {
     let mut out = Vec::new();
+    // The root `metrics` file holds every service's series.
+    let metrics_changed = match (before, after) {
+        (Some(b), Some(a)) => !Arc::ptr_eq(&b.metrics, &a.metrics),
+        (None, None) => false,
+        _ => true,
+    };
+    if metrics_changed {
+        out.extend(known(&NodePath::RootFile("metrics".into())).map(Invalidation::Inode));
+    }
     match (before, after) {
         (Some(before), Some(after)) => {
             let service = NodePath::Service(after.name.clone());
@@ -259,6 +268,8 @@ mod tests {
         assert!(!got.contains(&Invalidation::Inode(ino(file("container#2", "status")))));
         assert!(!got.contains(&Invalidation::Inode(service_file("config"))));
         assert!(!got.iter().any(|i| matches!(i, Invalidation::Entry(..))));
+        let metrics = ino(NodePath::RootFile("metrics".into()));
+        assert!(got.contains(&Invalidation::Inode(metrics)), "{got:?}");
     }
 
     #[test]
@@ -304,16 +315,18 @@ mod tests {
     #[test]
     fn services_joining_and_leaving_touch_the_root() {
         let t = tree(TWO, Status::Up, None);
+        let metrics = Invalidation::Inode(ino(NodePath::RootFile("metrics".into())));
         assert_eq!(
             changes(&all_known, Some(&t), None),
             [
+                metrics.clone(),
                 Invalidation::Entry(ROOT, "s".into()),
                 Invalidation::Inode(ROOT)
             ]
         );
         assert_eq!(
             changes(&all_known, None, Some(&t)),
-            [Invalidation::Inode(ROOT)]
+            [metrics, Invalidation::Inode(ROOT)]
         );
     }
 }

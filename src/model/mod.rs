@@ -3,12 +3,14 @@
 //! started, stopped and displayed in, and the snapshots reads are served
 //! from.
 
+pub mod actions;
 pub mod command;
 mod ledger;
 mod rid;
 pub mod snapshot;
 mod status;
 
+pub use actions::{ActionStats, Outcome};
 pub use command::{parse_resource_command, parse_service_command, Verb};
 pub use ledger::{FailureLedger, Frozen, Healing, LastFailure};
 pub use rid::{ResourceKind, Rid};

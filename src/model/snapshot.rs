@@ -9,7 +9,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use super::{aggregate, FailureLedger, Flags, Frozen, Healing, ResourceState, Rid, Status};
+use super::{
+    aggregate, ActionStats, FailureLedger, Flags, Frozen, Healing, ResourceState, Rid, Status,
+};
 use crate::config::{ServiceConfig, Severity};
 
 /// One resource as reads see it.
@@ -70,6 +72,8 @@ pub struct ServiceSnapshot {
     pub docker_host: Arc<str>,
     /// The action log as of this snapshot.
     pub log: Arc<LogLines>,
+    /// The service's actions, counted.
+    pub actions: Arc<ActionStats>,
     /// When this snapshot was published: the last time a state, a failure,
     /// the log or the configuration changed.
     pub updated: SystemTime,
@@ -106,6 +110,8 @@ pub struct KnownStates<'a> {
     /// good configuration keeps serving), one message per problem; empty
     /// when the file in use is the one on disk.
     pub rejected_edit: &'a [String],
+    /// The service's actions so far.
+    pub actions: Arc<ActionStats>,
 }
 
 /// The state shown before a resource's first status check completes.
@@ -215,6 +221,7 @@ pub fn build_snapshot(
         config_text: config.text.as_str().into(),
         docker_host: known.docker_host.into(),
         log: Arc::clone(&known.log),
+        actions: Arc::clone(&known.actions),
         updated,
         frozen: known.frozen.clone(),
     }
@@ -241,6 +248,7 @@ pub(crate) fn snapshot_with(
             alerts: &[],
             frozen: &Frozen::default(),
             rejected_edit: &[],
+            actions: Arc::default(),
         },
         updated,
     )
@@ -378,6 +386,7 @@ mod tests {
                 alerts: &[],
                 frozen: &Frozen::default(),
                 rejected_edit: &rejected,
+                actions: Arc::default(),
             },
             SystemTime::UNIX_EPOCH,
         );

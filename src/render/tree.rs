@@ -9,13 +9,14 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use super::metrics::{service_metrics, ServiceMetrics};
 use super::{overview, status_json};
 use crate::model::command::{resource_ctl_help, SERVICE_CTL_HELP};
 use crate::model::{ResourceSnapshot, ServiceSnapshot, Status};
 
 /// Files of the mount root, before the service directories (service
 /// files of these names are refused).
-pub const ROOT_FILES: [&str; 1] = ["events"];
+pub const ROOT_FILES: [&str; 2] = ["events", "metrics"];
 
 /// The directory of `wait` files in every service and resource directory.
 pub const WAIT_DIR: &str = "wait";
@@ -96,6 +97,9 @@ pub struct ServiceTree {
     pub resources: Vec<ResourceDir>,
     /// When the service directory's listing last changed.
     pub mtime: SystemTime,
+    /// The service's series of the root `metrics` file (the previous
+    /// generation's, pointer and all, when they did not change).
+    pub metrics: Arc<ServiceMetrics>,
     /// The log lines rendered into the `log` files.
     log_seq: u64,
 }
@@ -151,12 +155,21 @@ pub fn service_tree(
         Some(p) if same_names(&p.resources, &resources, |r| &r.rid) => p.mtime,
         _ => now,
     };
+    let metrics = service_metrics(snapshot, |rid| {
+        let dir = resources.iter().find(|r| &*r.rid == rid)?;
+        Some(dir.file("status")?.mtime)
+    });
+    let metrics = match previous {
+        Some(p) if *p.metrics == metrics => Arc::clone(&p.metrics),
+        _ => Arc::new(metrics),
+    };
     ServiceTree {
         name: snapshot.name.as_str().into(),
         generation: previous.map_or(1, |p| p.generation + 1),
         files,
         resources,
         mtime,
+        metrics,
         log_seq: snapshot.log.seq,
     }
 }
@@ -433,6 +446,28 @@ mod tests {
         // Same resources: the listing did not change.
         assert_eq!(second.mtime, at(1));
         assert_eq!(c2.mtime, at(1));
+    }
+
+    #[test]
+    fn metrics_series_are_carried_while_they_do_not_change() {
+        let first = service_tree(&snapshot(FILE, &[("container#1", Status::Up)]), None, at(1));
+        let same = service_tree(
+            &snapshot(FILE, &[("container#1", Status::Up)]),
+            Some(&first),
+            at(2),
+        );
+        assert!(Arc::ptr_eq(&first.metrics, &same.metrics));
+        let down = service_tree(
+            &snapshot(FILE, &[("container#1", Status::Down)]),
+            Some(&same),
+            at(3),
+        );
+        assert!(!Arc::ptr_eq(&same.metrics, &down.metrics));
+        let text = crate::render::metrics_text(std::slice::from_ref(&down.metrics));
+        assert!(
+            text.contains("rid=\"container#1\",type=\"container\"} 3.000\n"),
+            "{text}"
+        );
     }
 
     #[test]

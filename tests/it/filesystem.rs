@@ -275,6 +275,7 @@ fn invalid_service_files_beside_a_valid_one() {
             "broken.svcfs.test",
             "events",
             "good.svcfs.test",
+            "metrics",
             "partial.svcfs.test",
             "unreadable.svcfs.test"
         ]

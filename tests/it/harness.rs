@@ -544,3 +544,35 @@ impl Drop for Storage {
         }
     }
 }
+
+/// A container resource of busybox running a shell, quick to stop.
+pub fn busybox_container(rid: &str) -> String {
+    format!("[{rid}]\ntype = docker\nrun_image = busybox:latest\nrun_command = /bin/sh\nstop_timeout = 1\n")
+}
+
+/// Wait for `rel` to read `want`; how long it took, or a panic naming
+/// what it said.
+pub fn converges(d: &Daemon, rel: &str, want: &str, limit: Duration) -> Duration {
+    let started = Instant::now();
+    let mut seen = String::new();
+    let ok = wait_until(limit, || {
+        seen = std::fs::read_to_string(d.path(rel)).unwrap_or_default();
+        seen == want
+    });
+    assert!(
+        ok,
+        "{rel} still says {seen:?}, not {want:?}\n{}",
+        d.output()
+    );
+    started.elapsed()
+}
+
+/// The pid a pid file holds.
+pub fn pid_in(pidfile: &Path) -> Option<i32> {
+    std::fs::read_to_string(pidfile).ok()?.trim().parse().ok()
+}
+
+/// Whether `pid` is a dockerd process.
+pub fn is_dockerd(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "dockerd")
+}

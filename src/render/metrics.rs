@@ -1,0 +1,329 @@
+//! The root `metrics` file in the Prometheus text format (version 0.0.4),
+//! as two pure steps: each service's series, rendered with its tree (once
+//! per generation), and the file, which groups every service's series
+//! under one `HELP`/`TYPE` header per metric family, as the format wants.
+//!
+//! Status words are one series per word, 1 for the current one and 0 for
+//! the others (the kube-state-metrics convention): every series exists
+//! from the first scrape on, so `svcfs_resource_status{status="down"} == 1`
+//! alerts without gaps when a status changes, and `sum by (status)` counts
+//! resources per word. A single series carrying the word as a label would
+//! vanish and reappear under another label set at each change, which
+//! Prometheus sees as one series going stale and a new one starting.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use crate::model::actions::DURATION_BUCKETS;
+use crate::model::{ResourceSnapshot, ServiceSnapshot, Status};
+
+/// The media type of the text format version this renders.
+pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4";
+
+const WORDS: [Status; 4] = [
+    Status::Up,
+    Status::Down,
+    Status::Warn,
+    Status::NotApplicable,
+];
+
+/// A metric family: name, type, help.
+struct Family(&'static str, &'static str, &'static str);
+
+const FAMILIES: [Family; 8] = [
+    Family(
+        "svcfs_service_status",
+        "gauge",
+        "Overall status of a service (its status file): 1 for the current status word, 0 for the others.",
+    ),
+    Family(
+        "svcfs_service_avail_status",
+        "gauge",
+        "Availability status of a service (its avail file): 1 for the current status word, 0 for the others.",
+    ),
+    Family(
+        "svcfs_resource_status",
+        "gauge",
+        "Status of a resource: 1 for the current status word, 0 for the others.",
+    ),
+    Family(
+        "svcfs_resource_last_change_timestamp_seconds",
+        "gauge",
+        "When the status of a resource last changed, as seen by svcfs (Unix time).",
+    ),
+    Family(
+        "svcfs_resource_restarts_total",
+        "counter",
+        "Restarts of a resource by svcfs since the daemon started.",
+    ),
+    Family(
+        "svcfs_resource_failures_total",
+        "counter",
+        "Failures of a resource recorded since the last clear.",
+    ),
+    Family(
+        "svcfs_actions_total",
+        "counter",
+        "Actions on a service since the daemon started, by verb and result (ok, failed, refused).",
+    ),
+    Family(
+        "svcfs_action_duration_seconds",
+        "histogram",
+        "Duration of the actions that ran, by verb.",
+    ),
+];
+
+/// One service's series, by family, as rendered with its tree.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServiceMetrics {
+    families: [String; FAMILIES.len()],
+}
+
+/// The restart and failure counts of a resource.
+fn restarts_and_failures(resource: &ResourceSnapshot) -> (u64, u64) {
+    (resource.restarts, resource.failures.count)
+}
+
+/// The series of `snapshot`; `changed` gives when a resource's status
+/// last changed (the mtime of its `status` file).
+pub fn service_metrics(
+    snapshot: &ServiceSnapshot,
+    changed: impl Fn(&str) -> Option<SystemTime>,
+) -> ServiceMetrics {
+    let mut out = ServiceMetrics::default();
+    let service = escape(&snapshot.name);
+    let [overall, avail, status, last_change, restarts, failures, actions, durations] =
+        &mut out.families;
+    words(overall, &format!("service=\"{service}\""), snapshot.overall);
+    words(avail, &format!("service=\"{service}\""), snapshot.avail);
+    for resource in &snapshot.resources {
+        let labels = format!(
+            "service=\"{service}\",rid=\"{}\",type=\"{}\"",
+            escape(resource.rid.as_str()),
+            escape(resource.rid.type_name())
+        );
+        words(status, &labels, resource.state.status);
+        if let Some(time) = changed(resource.rid.as_str()) {
+            let seconds = time
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64());
+            let _ = writeln!(last_change, "{}{{{labels}}} {seconds:.3}", FAMILIES[3].0);
+        }
+        let (restarted, failed) = restarts_and_failures(resource);
+        let _ = writeln!(restarts, "{}{{{labels}}} {restarted}", FAMILIES[4].0);
+        let _ = writeln!(failures, "{}{{{labels}}} {failed}", FAMILIES[5].0);
+    }
+    for ((verb, outcome), count) in &snapshot.actions.counts {
+        let _ = writeln!(
+            actions,
+            "{}{{service=\"{service}\",verb=\"{verb}\",result=\"{}\"}} {count}",
+            FAMILIES[6].0,
+            outcome.as_str()
+        );
+    }
+    let name = FAMILIES[7].0;
+    for (verb, d) in &snapshot.actions.durations {
+        let labels = format!("service=\"{service}\",verb=\"{verb}\"");
+        let mut cumulative = 0;
+        for (bound, n) in DURATION_BUCKETS.iter().zip(d.buckets) {
+            cumulative += n;
+            let _ = writeln!(
+                durations,
+                "{name}_bucket{{{labels},le=\"{bound}\"}} {cumulative}"
+            );
+        }
+        let _ = writeln!(
+            durations,
+            "{name}_bucket{{{labels},le=\"+Inf\"}} {}",
+            d.count
+        );
+        let _ = writeln!(durations, "{name}_sum{{{labels}}} {}", d.sum);
+        let _ = writeln!(durations, "{name}_count{{{labels}}} {}", d.count);
+    }
+    out
+}
+
+/// One line per status word, without the metric name (added by
+/// [`metrics_text`]; the three status families share this).
+fn words(out: &mut String, labels: &str, current: Status) {
+    for word in WORDS {
+        let _ = writeln!(
+            out,
+            "{{{labels},status=\"{}\"}} {}",
+            word.as_str(),
+            u8::from(word == current)
+        );
+    }
+}
+
+/// The `metrics` file: every family's header, then its series from each
+/// service in order.
+pub fn metrics_text(services: &[Arc<ServiceMetrics>]) -> String {
+    let mut out = String::new();
+    for (index, Family(name, kind, help)) in FAMILIES.iter().enumerate() {
+        let _ = writeln!(out, "# HELP {name} {help}");
+        let _ = writeln!(out, "# TYPE {name} {kind}");
+        for service in services {
+            let series = &service.families[index];
+            if index < 3 {
+                // Status families are stored without their name (it is
+                // the same on every line): put it back.
+                for line in series.lines() {
+                    out.push_str(name);
+                    out.push_str(line);
+                    out.push('\n');
+                }
+            } else {
+                out.push_str(series);
+            }
+        }
+    }
+    out
+}
+
+/// A label value as the text format quotes it.
+fn escape(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::snapshot::snapshot_of;
+    use crate::model::{ActionStats, Outcome};
+    use std::time::Duration;
+
+    const FILE: &str = "[container#1]\nrun_image = a\n[fs#1]\ndev = /d\nmnt = /m\n";
+
+    fn at(seconds: u64) -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_millis(seconds * 1000 + 250)
+    }
+
+    fn render(snapshot: &ServiceSnapshot) -> String {
+        metrics_text(&[Arc::new(service_metrics(snapshot, |_| Some(at(1700))))])
+    }
+
+    #[test]
+    fn restarts_and_failures_come_from_the_ledger() {
+        let mut s = snapshot_of("app", FILE, &[("container#1", Status::Up)]);
+        s.resources[0].restarts = 3;
+        s.resources[0].failures.count = 2;
+        let rid = s.resources[0].rid.to_string();
+        let text = render(&s);
+        let kind = if rid == "container#1" {
+            "container"
+        } else {
+            "fs"
+        };
+        for line in [
+            format!(
+                "svcfs_resource_restarts_total{{service=\"app\",rid=\"{rid}\",type=\"{kind}\"}} 3"
+            ),
+            format!(
+                "svcfs_resource_failures_total{{service=\"app\",rid=\"{rid}\",type=\"{kind}\"}} 2"
+            ),
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} not in\n{text}");
+        }
+    }
+
+    #[test]
+    fn every_status_word_is_a_series_with_the_current_one_at_1() {
+        let s = snapshot_of(
+            "app",
+            FILE,
+            &[("container#1", Status::Up), ("fs#1", Status::Down)],
+        );
+        let text = render(&s);
+        for line in [
+            "svcfs_resource_status{service=\"app\",rid=\"container#1\",type=\"container\",status=\"up\"} 1",
+            "svcfs_resource_status{service=\"app\",rid=\"container#1\",type=\"container\",status=\"down\"} 0",
+            "svcfs_resource_status{service=\"app\",rid=\"fs#1\",type=\"fs\",status=\"down\"} 1",
+            "svcfs_resource_status{service=\"app\",rid=\"fs#1\",type=\"fs\",status=\"n/a\"} 0",
+            "svcfs_service_status{service=\"app\",status=\"warn\"} 1",
+            "svcfs_service_avail_status{service=\"app\",status=\"up\"} 0",
+            "svcfs_resource_last_change_timestamp_seconds{service=\"app\",rid=\"fs#1\",type=\"fs\"} 1700.250",
+            "svcfs_resource_restarts_total{service=\"app\",rid=\"fs#1\",type=\"fs\"} 0",
+            "svcfs_resource_failures_total{service=\"app\",rid=\"container#1\",type=\"container\"} 0",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} not in\n{text}");
+        }
+        let ones = text
+            .lines()
+            .filter(|l| l.starts_with("svcfs_resource_status{") && l.ends_with(" 1"))
+            .count();
+        assert_eq!(ones, 2);
+    }
+
+    #[test]
+    fn each_family_has_one_header_and_its_series_together() {
+        let a = service_metrics(&snapshot_of("a", FILE, &[]), |_| None);
+        let b = service_metrics(&snapshot_of("b", FILE, &[]), |_| None);
+        let text = metrics_text(&[Arc::new(a), Arc::new(b)]);
+        for Family(name, kind, _) in &FAMILIES {
+            let types: Vec<usize> = text
+                .lines()
+                .enumerate()
+                .filter(|(_, l)| *l == format!("# TYPE {name} {kind}"))
+                .map(|(i, _)| i)
+                .collect();
+            assert_eq!(types.len(), 1, "{name}");
+            assert_eq!(text.matches(&format!("# HELP {name} ")).count(), 1);
+        }
+        // Family by family, each service's series in order.
+        let statuses: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("svcfs_resource_status{"))
+            .collect();
+        assert!(statuses[..8].iter().all(|l| l.contains("service=\"a\"")));
+        assert!(statuses[8..].iter().all(|l| l.contains("service=\"b\"")));
+        // No time known: no timestamp series.
+        assert!(!text.contains("svcfs_resource_last_change_timestamp_seconds{"));
+    }
+
+    #[test]
+    fn actions_are_counted_and_their_durations_bucketed() {
+        let mut s = snapshot_of("app", FILE, &[]);
+        let mut stats = ActionStats::default();
+        stats.record("start", Outcome::Ok, Some(Duration::from_millis(700)));
+        stats.record("start", Outcome::Ok, Some(Duration::from_secs(3)));
+        stats.record("start", Outcome::Refused, None);
+        s.actions = Arc::new(stats);
+        let text = render(&s);
+        for line in [
+            "svcfs_actions_total{service=\"app\",verb=\"start\",result=\"ok\"} 2",
+            "svcfs_actions_total{service=\"app\",verb=\"start\",result=\"refused\"} 1",
+            "svcfs_action_duration_seconds_bucket{service=\"app\",verb=\"start\",le=\"0.5\"} 0",
+            "svcfs_action_duration_seconds_bucket{service=\"app\",verb=\"start\",le=\"1\"} 1",
+            "svcfs_action_duration_seconds_bucket{service=\"app\",verb=\"start\",le=\"5\"} 2",
+            "svcfs_action_duration_seconds_bucket{service=\"app\",verb=\"start\",le=\"+Inf\"} 2",
+            "svcfs_action_duration_seconds_sum{service=\"app\",verb=\"start\"} 3.7",
+            "svcfs_action_duration_seconds_count{service=\"app\",verb=\"start\"} 2",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} not in\n{text}");
+        }
+        assert!(!text.contains("result=\"failed\""));
+    }
+
+    #[test]
+    fn label_values_are_escaped() {
+        assert_eq!(escape("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+    }
+
+    #[test]
+    fn no_service_is_headers_only() {
+        let text = metrics_text(&[]);
+        assert_eq!(text.lines().count(), FAMILIES.len() * 2);
+        assert!(text.lines().all(|l| l.starts_with("# ")));
+    }
+}
