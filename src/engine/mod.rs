@@ -215,6 +215,12 @@ impl Engine {
             if !force && last.as_ref() == Some(&fingerprint) {
                 return Vec::new();
             }
+            // A file being written (`cat > x.env`, a truncate then a write)
+            // is loaded once it has held still, not half-written: a
+            // truncated file would be a "good" edit with fewer resources.
+            if !force && last.is_some() && still_being_written(&fingerprint, SystemTime::now()) {
+                return Vec::new();
+            }
             *last = Some(fingerprint);
         }
         let loaded = config::load_dir(&self.options.config_dir);
@@ -476,6 +482,15 @@ fn within_a_page(data: &[u8]) -> Result<&[u8]> {
     Ok(data)
 }
 
+/// How long a changed service file must hold still before it is loaded.
+const SETTLE: Duration = Duration::from_millis(300);
+
+fn still_being_written(fingerprint: &[(PathBuf, SystemTime, u64)], now: SystemTime) -> bool {
+    fingerprint
+        .iter()
+        .any(|(_, mtime, _)| now.duration_since(*mtime).is_ok_and(|age| age < SETTLE))
+}
+
 fn dir_fingerprint(dir: &std::path::Path) -> Vec<(PathBuf, SystemTime, u64)> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
@@ -516,6 +531,45 @@ mod tests {
         );
         engine.reload(true);
         (dir, engine)
+    }
+
+    #[test]
+    fn a_file_is_loaded_once_it_held_still() {
+        let now = SystemTime::now();
+        let files = |age_ms: u64| {
+            vec![(
+                PathBuf::from("/etc/svcfs/a.env"),
+                now - Duration::from_millis(age_ms),
+                10,
+            )]
+        };
+        assert!(still_being_written(&files(10), now));
+        assert!(!still_being_written(&files(400), now));
+        // A clock step back (mtime in the future) is not "being written".
+        assert!(!still_being_written(
+            &[(PathBuf::from("/x"), now + Duration::from_secs(60), 1)],
+            now
+        ));
+
+        let good = "[container#1]\nrun_image = a\n[container#2]\nrun_image = b\n";
+        let (dir, engine) = engine_of(&[("a.env", good)]);
+        // Truncated mid-write: not loaded while fresh.
+        std::fs::write(dir.path().join("a.env"), "[container#1]\nrun_image = a\n").unwrap();
+        assert!(engine.reload(false).is_empty());
+        assert!(engine
+            .service("a")
+            .unwrap()
+            .snapshot()
+            .resource("container#2")
+            .is_some());
+        std::thread::sleep(SETTLE);
+        assert_eq!(engine.reload(false), ["a"]);
+        assert!(engine
+            .service("a")
+            .unwrap()
+            .snapshot()
+            .resource("container#2")
+            .is_none());
     }
 
     #[tokio::test]
