@@ -14,12 +14,25 @@ use crate::model::{ResourceState, Status};
 pub struct InvalidDriver {
     reason: String,
     label: String,
+    extra: &'static [&'static str],
 }
 
 impl InvalidDriver {
     /// A driver that explains `reason`.
     pub fn new(reason: String, label: String) -> Self {
-        InvalidDriver { reason, label }
+        InvalidDriver {
+            reason,
+            label,
+            extra: &[],
+        }
+    }
+
+    /// It takes the extra verbs of its type (a container's `rollback`), to
+    /// refuse them for what they are: the configuration is invalid
+    /// (EINVAL), not the verb out of place (EOPNOTSUPP).
+    pub fn with_verbs_of_its_type(mut self, extra: &'static [&'static str]) -> Self {
+        self.extra = extra;
+        self
     }
 
     fn refuse(&self, log: &ResourceLog) -> Result<()> {
@@ -46,5 +59,13 @@ impl Driver for InvalidDriver {
             self.reason
         ));
         Ok(())
+    }
+
+    fn extra_commands(&self) -> &'static [&'static str] {
+        self.extra
+    }
+
+    async fn run_extra(&self, _command: &str, log: &ResourceLog) -> Result<()> {
+        self.refuse(log)
     }
 }

@@ -23,7 +23,7 @@ use crate::config::{ResourceConfig, ResourceSpec};
 use crate::docker::DockerApi;
 use crate::error::{Error, Result};
 use crate::host::CommandRunner;
-use crate::model::ResourceState;
+use crate::model::{ResourceKind, ResourceState};
 
 pub use invalid::InvalidDriver;
 
@@ -96,7 +96,16 @@ pub struct DriverContext {
 /// that reports why and refuses to act.
 pub fn build(ctx: &DriverContext, resource: &ResourceConfig) -> Arc<dyn Driver> {
     match &resource.spec {
-        Err(reason) => Arc::new(InvalidDriver::new(reason.clone(), fallback_label(resource))),
+        Err(reason) => {
+            let extra = match resource.kind() {
+                Some(ResourceKind::Container) => container::EXTRA_COMMANDS,
+                _ => &[],
+            };
+            Arc::new(
+                InvalidDriver::new(reason.clone(), fallback_label(resource))
+                    .with_verbs_of_its_type(extra),
+            )
+        }
         Ok(ResourceSpec::Container(spec)) => Arc::new(container::ContainerDriver::new(
             ctx,
             resource.rid.clone(),

@@ -158,18 +158,21 @@ pub fn parse_service_command(data: &[u8]) -> Result<ServiceCommand> {
                 verb.as_str()
             )));
         };
-        let before = rids.len();
-        rids.extend(
-            value
-                .split(',')
-                .map(str::trim)
-                .filter(|r| !r.is_empty())
-                .map(str::to_string),
-        );
-        if rids.len() == before {
+        if value.trim().is_empty() {
             return Err(Error::invalid(
                 "--rid needs a value, like --rid container#1",
             ));
+        }
+        for rid in value.split(',').map(str::trim) {
+            if rid.is_empty() {
+                return Err(Error::invalid(format!(
+                    "--rid {value}: an empty rid between commas"
+                )));
+            }
+            if rids.iter().any(|r| r == rid) {
+                return Err(Error::invalid(format!("--rid: {rid} is given twice")));
+            }
+            rids.push(rid.to_string());
         }
     }
     Ok(ServiceCommand { verb, rids })
@@ -224,6 +227,28 @@ mod tests {
         let c = parse_service_command(b"start --rid container#1,container#3\n").unwrap();
         assert_eq!(c.rids, ["container#1", "container#3"]);
         let c = parse_service_command(b"stop --rid=fs#1 --rid fs#2").unwrap();
+        assert_eq!(c.rids, ["fs#1", "fs#2"]);
+    }
+
+    #[test]
+    fn empty_or_repeated_rids_are_einval() {
+        for bad in [
+            "start --rid container#1,,container#3",
+            "start --rid ,",
+            "start --rid container#1,",
+            "start --rid=",
+            "start --rid container#1 --rid container#1",
+            "stop --rid fs#1,fs#1",
+        ] {
+            let e = parse_service_command(bad.as_bytes()).unwrap_err();
+            assert_eq!(e.errno(), libc::EINVAL, "{bad}: {e}");
+        }
+        let e = parse_service_command(b"start --rid a,,b").unwrap_err();
+        assert_eq!(e.message(), "--rid a,,b: an empty rid between commas");
+        let e = parse_service_command(b"stop --rid fs#1,fs#1").unwrap_err();
+        assert_eq!(e.message(), "--rid: fs#1 is given twice");
+        // Spaces around a rid are not an empty one.
+        let c = parse_service_command(b"start --rid 'fs#1, fs#2'").unwrap();
         assert_eq!(c.rids, ["fs#1", "fs#2"]);
     }
 
@@ -289,15 +314,65 @@ mod tests {
     }
 
     #[test]
-    fn parsing_never_panics_on_arbitrary_bytes() {
-        // A cheap property test: every byte string up to length 3 from an
-        // alphabet of interesting bytes parses or fails cleanly.
+    fn short_byte_strings_are_refused_with_einval() {
+        // Every byte string up to length 3 from an alphabet of interesting
+        // bytes is no command: each is refused with EINVAL, none panics.
         let alphabet = [b's', b'\n', b'"', b'\'', b'\\', b' ', 0xff, b'-'];
         for a in alphabet {
             for b in alphabet {
                 for c in alphabet {
-                    let _ = parse_service_command(&[a, b, c]);
-                    let _ = parse_resource_command(&[a, b, c], &["rollback"]);
+                    let bytes = [a, b, c];
+                    for result in [
+                        parse_service_command(&bytes).map(drop),
+                        parse_resource_command(&bytes, &["rollback"]).map(drop),
+                    ] {
+                        assert_eq!(
+                            result.map_err(|e| e.errno()),
+                            Err(libc::EINVAL),
+                            "{bytes:?}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// Against a model of the grammar: a known verb, then --rid lists
+        /// of distinct non-empty rids, is that command; anything else is
+        /// refused with an errno, never a panic.
+        #[test]
+        fn the_service_parser_agrees_with_the_model(
+            verb in proptest::sample::select(&["start", "stop", "restart", "clear", "rollback", "START", ""][..]),
+            lists in proptest::collection::vec(
+                proptest::collection::vec(proptest::sample::select(&["fs#1", "container#1", "ip#1", ""][..]), 1..3),
+                0..3,
+            ),
+            equals in proptest::prelude::any::<bool>(),
+            newline in proptest::prelude::any::<bool>(),
+        ) {
+            let mut text = verb.to_string();
+            for list in &lists {
+                let joined = list.join(",");
+                text.push_str(&if equals { format!(" --rid={joined}") } else { format!(" --rid {joined}") });
+            }
+            if newline {
+                text.push('\n');
+            }
+            let all: Vec<&str> = lists.iter().flatten().copied().collect();
+            let distinct = all.iter().enumerate().all(|(i, r)| !all[..i].contains(r));
+            let rids_ok = all.iter().all(|r| !r.is_empty()) && distinct;
+            let known = ["start", "stop", "restart", "clear"].contains(&verb);
+            match parse_service_command(text.as_bytes()) {
+                Ok(c) => {
+                    proptest::prop_assert!(known && rids_ok, "{text:?} accepted");
+                    proptest::prop_assert_eq!(c.verb.as_str(), verb);
+                    proptest::prop_assert_eq!(c.rids, all);
+                }
+                Err(e) => {
+                    proptest::prop_assert!(!(known && rids_ok), "{text:?}: {e}");
+                    let expected = if verb == "rollback" { libc::EOPNOTSUPP } else { libc::EINVAL };
+                    proptest::prop_assert_eq!(e.errno(), expected, "{:?}: {}", text, e);
                 }
             }
         }

@@ -310,6 +310,9 @@ pub fn equivalent_run_command(host: &str, name: &str, spec: &ContainerSpec) -> S
     words.join(" ")
 }
 
+/// The verbs a container's ctl takes beyond start, stop and restart.
+pub const EXTRA_COMMANDS: &[&str] = &["rollback"];
+
 /// Drives one `container#N` resource.
 pub struct ContainerDriver {
     service: String,
@@ -780,7 +783,7 @@ impl Driver for ContainerDriver {
     }
 
     fn extra_commands(&self) -> &'static [&'static str] {
-        &["rollback"]
+        EXTRA_COMMANDS
     }
 
     /// Every change of a container (and of the images its label and drift
