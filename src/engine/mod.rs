@@ -229,14 +229,18 @@ impl Engine {
         }
         *write(&self.dir_problems) = loaded.problems;
         let mut changed = Vec::new();
+        // What publishes (and so tells the kernel, which may wait for a
+        // read that needs this map) runs once the map's lock is dropped.
+        let mut retired = Vec::new();
+        let mut reverted = Vec::new();
+        let mut rejected = Vec::new();
+        let mut replaced = Vec::new();
         let mut services = write(&self.services);
-        let mut left = Vec::new();
         services.retain(|name, runtime| {
             let keep = loaded.services.contains_key(name);
             if !keep {
                 tracing::info!(service = %name, "service file removed: the service leaves the tree (its resources are left as they are)");
-                runtime.retire();
-                left.push(runtime.tree());
+                retired.push(Arc::clone(runtime));
             }
             keep
         });
@@ -245,12 +249,12 @@ impl Engine {
             if let Some(runtime) = services.get(&name) {
                 let current = runtime.loaded();
                 if current.config.text == config.text && current.config.path == config.path {
-                    runtime.edit_reverted();
+                    reverted.push(Arc::clone(runtime));
                     continue;
                 }
                 // A broken edit never takes a running service down.
                 if runtime.refuses(&config) {
-                    runtime.reject(&config);
+                    rejected.push((Arc::clone(runtime), config));
                     continue;
                 }
             }
@@ -259,7 +263,7 @@ impl Engine {
             }
             let built = self.build(config);
             match services.get(&name) {
-                Some(runtime) => runtime.replace(built),
+                Some(runtime) => replaced.push((Arc::clone(runtime), built)),
                 None => {
                     tracing::info!(service = %name, "service loaded");
                     let runtime = ServiceRuntime::new(built, self.observers.clone());
@@ -271,6 +275,22 @@ impl Engine {
             changed.push(name);
         }
         drop(services);
+        let left: Vec<_> = retired
+            .iter()
+            .map(|runtime| {
+                runtime.retire();
+                runtime.tree()
+            })
+            .collect();
+        for runtime in reverted {
+            runtime.edit_reverted();
+        }
+        for (runtime, config) in rejected {
+            runtime.reject(&config);
+        }
+        for (runtime, built) in replaced {
+            runtime.replace(built);
+        }
         if !left.is_empty() || !joined.is_empty() {
             *write(&self.listing_changed) = SystemTime::now();
         }

@@ -12,8 +12,10 @@
 //!
 //! Notifications are sent from the publishing task, never from a FUSE
 //! handler (the kernel may wait for the handler's reply before it can drop
-//! a page). The one invalidation a handler asks for goes through a
-//! thread of its own.
+//! a page), and never while the publisher holds a lock that a handler
+//! takes (the engine's service map: a reload publishes after dropping it).
+//! The one invalidation a handler asks for goes through a thread of its
+//! own.
 
 use std::ffi::OsStr;
 use std::sync::mpsc;
