@@ -9,6 +9,7 @@
 mod harness;
 
 mod bad_config;
+mod bad_ctl;
 mod caching;
 mod cli;
 mod containers;
