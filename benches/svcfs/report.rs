@@ -23,17 +23,8 @@ fn known_reason(row: &str) -> &'static str {
         "to 2.1× the floor, measured interleaved; `perf record` of the daemon puts its own ",
         "code under 1 % of its time, the rest in the kernel's scheduling of its threads."
     );
-    let reasons: [(&str, &str); 5] = [
+    let reasons: [(&str, &str); 3] = [
         ("open+read+close", READS),
-        (
-            "`tree` over",
-            concat!(
-                "The kernel serves names, attributes and listings from its caches; what is ",
-                "left is one OPENDIR and one RELEASEDIR round trip per directory (7001). ",
-                "FUSE_NO_OPENDIR_SUPPORT would remove them, and with them the listing kept ",
-                "per opendir."
-            ),
-        ),
         (
             "start of",
             concat!(
@@ -42,15 +33,6 @@ fn known_reason(row: &str) -> &'static str {
                 "before the next one starts, which `docker run -d` never does: about ",
                 "20-30 ms a container. It is kept because it catches a crash at start ",
                 "before the next resource starts."
-            ),
-        ),
-        (
-            "`find -type f -exec cat",
-            concat!(
-                "cat opens each of the 55000 files: one OPEN round trip each, plus READs ",
-                "for the files read with direct I/O (ctl help, files of several pages). ",
-                "FUSE_NO_OPEN_SUPPORT would remove the OPEN for the whole mount, and with ",
-                "it the snapshot per open that multi-page files promise."
             ),
         ),
         (
@@ -108,6 +90,9 @@ pub struct Row {
     pub met: Option<bool>,
     /// Anything the numbers alone do not say.
     pub note: String,
+    /// Why the target is missed, when the row knows it from its own
+    /// numbers (else the known reason of its kind of row).
+    pub why: Option<String>,
     /// svcfs's samples were cut at a bound: its numbers and the ratios
     /// are lower bounds (shown with ≥).
     pub lower_bound: bool,
@@ -138,9 +123,10 @@ impl Row {
         }
     }
 
-    fn why(&self) -> &'static str {
-        match self.met {
-            Some(false) => known_reason(&self.name),
+    fn why(&self) -> &str {
+        match (self.met, &self.why) {
+            (Some(false), Some(why)) => why,
+            (Some(false), None) => known_reason(&self.name),
             _ => "",
         }
     }
@@ -210,7 +196,7 @@ impl Report {
                 at(at_least, ratio(row.ratio_p99())),
                 cell(&row.target),
                 row.verdict(),
-                row.why(),
+                cell(row.why()),
             );
         }
         out
