@@ -182,7 +182,6 @@ impl Core {
     fn path(&self, ino: u64) -> Result<NodePath> {
         lock(&self.inodes)
             .path(ino)
-            .cloned()
             .ok_or_else(|| Error::not_found(format!("no inode {ino}")))
     }
 
@@ -305,7 +304,6 @@ impl Core {
             let inodes = lock(&self.inodes);
             let path = inodes
                 .path(ino)
-                .cloned()
                 .ok_or_else(|| Error::not_found(format!("no inode {ino}")))?;
             (path, inodes.told_size(ino))
         };
