@@ -170,66 +170,55 @@ pub struct Floor {
 }
 
 /// In the floor server process (see [`SERVE_ENV`]): mount and serve until
-/// unmounted.
-pub fn serve(caching: &str) {
-    let caching = match caching {
+/// unmounted. `kind` is a [`Caching`] name or a tree floor's kind.
+pub fn serve(kind: &str) {
+    let mountpoint = PathBuf::from(std::env::var_os(AT_ENV).expect("the floor's mountpoint"));
+    match kind {
+        crate::tree_floor::KIND => return crate::tree_floor::serve(&mountpoint, false),
+        crate::tree_floor::NO_OPEN_KIND => return crate::tree_floor::serve(&mountpoint, true),
+        _ => {}
+    }
+    let caching = match kind {
         "cached" => Caching::Cached,
         _ => Caching::Uncached,
     };
-    let mountpoint = PathBuf::from(std::env::var_os(AT_ENV).expect("the floor's mountpoint"));
-    let session = session(caching, &mountpoint);
-    if let Err(e) = session.run() {
+    let fs = FloorFs {
+        caching,
+        started: SystemTime::now(),
+    };
+    if let Err(e) = session(fs, &mountpoint, caching.name()).run() {
         eprintln!("floor server: {e}");
     }
 }
 
-fn session(caching: Caching, mountpoint: &Path) -> fuser::Session<FloorFs> {
+/// A session with the mount options and threads of svcfs's
+/// (src/daemon.rs), so that a floor differs from svcfs only in the work
+/// done per request.
+pub fn session<FS: Filesystem>(fs: FS, mountpoint: &Path, name: &str) -> fuser::Session<FS> {
     let mut config = Config::default();
     config.mount_options = vec![
         MountOption::FSName("svcfs-bench-floor".to_string()),
         MountOption::Subtype("svcfs-bench-floor".to_string()),
-        // svcfs's options (src/daemon.rs): writable, as svcfs's ctl
-        // files need, which also makes the kernel track atime.
+        // svcfs's options: writable, as svcfs's ctl files need, which also
+        // makes the kernel ask for attributes again after a read that
+        // reached the daemon (the access time changed).
         MountOption::DefaultPermissions,
         MountOption::NoDev,
         MountOption::NoSuid,
         MountOption::NoExec,
     ];
-    // The same session as svcfs's (src/daemon.rs): four workers with
-    // their own fd, so that the floor differs from svcfs only in the
-    // work done per request.
+    // Four workers with their own fd, as svcfs.
     config.n_threads = Some(4);
     config.clone_fd = true;
-    let fs = FloorFs {
-        caching,
-        started: SystemTime::now(),
-    };
     fuser::Session::new(fs, mountpoint, &config)
-        .unwrap_or_else(|e| panic!("mount the {} floor: {e}", caching.name()))
+        .unwrap_or_else(|e| panic!("mount the {name} floor: {e}"))
 }
 
 impl Floor {
     /// Mount a floor at /tmp/svcfs-bench-floor-<caching>, served by a
     /// child process.
     pub fn mount(caching: Caching) -> Floor {
-        let mountpoint = std::env::temp_dir().join(format!("svcfs-bench-floor-{}", caching.name()));
-        unmount_leftover(&mountpoint);
-        std::fs::create_dir_all(&mountpoint)
-            .unwrap_or_else(|e| panic!("create {}: {e}", mountpoint.display()));
-        let exe = std::env::current_exe().expect("the bench binary");
-        let server = std::process::Command::new(exe)
-            .env(SERVE_ENV, caching.name())
-            .env(AT_ENV, &mountpoint)
-            .spawn()
-            .unwrap_or_else(|e| panic!("start the {} floor: {e}", caching.name()));
-        let floor = Floor {
-            mountpoint,
-            server: Some(server),
-        };
-        let mounted = crate::harness::wait_until(Duration::from_secs(10), || {
-            crate::harness::is_mounted(&floor.mountpoint)
-        });
-        assert!(mounted, "the {} floor did not mount", caching.name());
+        let floor = Floor::start(caching.name(), &[]);
         // The session serves once the kernel has sent INIT; the first read
         // waits for it.
         let got = std::fs::read(floor.file()).expect("read the floor's file");
@@ -237,10 +226,50 @@ impl Floor {
         floor
     }
 
+    /// Start a floor server of `kind` (with `env` for it) at
+    /// /tmp/svcfs-bench-floor-<kind> and wait for its mount.
+    pub fn start(kind: &str, env: &[(&str, &OsStr)]) -> Floor {
+        let mountpoint = mountpoint(kind);
+        unmount_leftover(&mountpoint);
+        std::fs::create_dir_all(&mountpoint)
+            .unwrap_or_else(|e| panic!("create {}: {e}", mountpoint.display()));
+        let exe = std::env::current_exe().expect("the bench binary");
+        let server = std::process::Command::new(exe)
+            .env(SERVE_ENV, kind)
+            .env(AT_ENV, &mountpoint)
+            .envs(env.iter().copied())
+            .spawn()
+            .unwrap_or_else(|e| panic!("start the {kind} floor: {e}"));
+        let floor = Floor {
+            mountpoint,
+            server: Some(server),
+        };
+        let mounted = crate::harness::wait_until(Duration::from_secs(10), || {
+            crate::harness::is_mounted(&floor.mountpoint)
+        });
+        assert!(mounted, "the {kind} floor did not mount");
+        floor
+    }
+
     /// The served file.
     pub fn file(&self) -> PathBuf {
         self.mountpoint.join(FILE)
     }
+
+    /// Where it is mounted.
+    pub fn mountpoint(&self) -> &Path {
+        &self.mountpoint
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> Option<u32> {
+        self.server.as_ref().map(|s| s.id())
+    }
+}
+
+/// Where a floor of `kind` is mounted.
+pub fn mountpoint(kind: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("svcfs-bench-floor-{kind}"))
 }
 
 impl Drop for Floor {

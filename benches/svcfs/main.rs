@@ -27,6 +27,7 @@ mod settings;
 mod stats;
 mod svg;
 mod tree;
+mod tree_floor;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
@@ -150,29 +151,47 @@ fn tree_parts(settings: &Settings, report: &mut Report) {
         "--refresh-interval",
         "30",
     ];
-    part(settings, report, "tree", |_| {
+    part(settings, report, "tree", |report| {
         if !host_tools(&["tree", "find", "ls", "cp"]) {
             panic!("missing host tools (tree: run scripts/setup-test-env.sh)");
         }
-        tree::rows(settings, &mut bed, &args)
+        let (rows, section) = tree::rows(settings, &mut bed, &args);
+        report
+            .sections
+            .push(("Walks against the FUSE floors".to_string(), section));
+        rows
     });
     part(settings, report, "idle", |report| {
-        if !bed.is_mounted() {
-            bed.mount(&args);
+        let mut rows = Vec::new();
+        // The daemon that served the walks, then the target's subject: a
+        // fresh one.
+        if bed.is_mounted() {
+            rows.push(idle::walked_row(
+                settings,
+                bed.daemon().pid(),
+                settings.services,
+            ));
         }
+        bed.mount(&args);
         let (row, section) = idle::row(settings, bed.daemon().pid(), settings.services, &proxy);
         report
             .sections
             .push(("Docker API calls of the idle daemon".to_string(), section));
-        vec![row]
+        rows.insert(0, row);
+        rows
     });
     bed.unmount();
 }
 
 /// What a crashed earlier run may have left behind.
 fn clean_leftovers() {
-    for caching in [floor::Caching::Uncached, floor::Caching::Cached] {
-        let dir = std::env::temp_dir().join(format!("svcfs-bench-floor-{}", caching.name()));
+    for kind in [
+        floor::Caching::Uncached.name(),
+        floor::Caching::Cached.name(),
+        tree_floor::KIND,
+        tree_floor::NO_OPEN_KIND,
+    ] {
+        let dir = floor::mountpoint(kind);
         floor::unmount_leftover(&dir);
         let _ = std::fs::remove_dir(&dir);
     }
@@ -240,8 +259,8 @@ fn machine() -> Vec<(String, String)> {
 }
 
 fn main() {
-    if let Ok(caching) = std::env::var(floor::SERVE_ENV) {
-        floor::serve(&caching);
+    if let Ok(kind) = std::env::var(floor::SERVE_ENV) {
+        floor::serve(&kind);
         return;
     }
     // `cargo test --all-targets` runs bench targets too, without `--bench`:

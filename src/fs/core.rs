@@ -5,10 +5,11 @@
 //! fuser adapter (`fuse.rs`) only translates; everything here is tested
 //! without a mount.
 //!
-//! Caching. A file of at most one page whose size the kernel already has
-//! is opened for the page cache: `cat` is then served by the kernel, and
-//! the publisher drops the cached bytes when they change. Anything else is
-//! opened for direct I/O, reading the bytes taken at open: a file of
+//! Caching. A file of at most one page whose size the kernel already has,
+//! opened to be read, is opened for the page cache: `cat` is then served
+//! by the kernel, and the publisher drops the cached bytes when they
+//! change. Anything else is opened for direct I/O, reading the bytes taken
+//! at open: a `ctl` opened to be written; a file of
 //! several pages, because pages cached by different opens could mix two
 //! generations in one read (a snapshot per open is the promise); and a
 //! file whose size changed since the kernel last heard, because a cached
@@ -246,7 +247,6 @@ impl Core {
     fn path(&self, ino: u64) -> Result<NodePath> {
         lock(&self.inodes)
             .path(ino)
-            .cloned()
             .ok_or_else(|| Error::not_found(format!("no inode {ino}")))
     }
 
@@ -421,7 +421,6 @@ impl Core {
             let inodes = lock(&self.inodes);
             let path = inodes
                 .path(ino)
-                .cloned()
                 .ok_or_else(|| Error::not_found(format!("no inode {ino}")))?;
             (path, inodes.told_size(ino))
         };
@@ -456,9 +455,14 @@ impl Core {
                 ))
             }
         };
+        // A `ctl` opened to be read shows its help like any small file. A
+        // write is direct: its bytes go to the daemon and never into the
+        // pages (the kernel drops the cached help when such an open does
+        // not keep the cache).
         let caching = if stream.is_some() {
             Caching::Stream
-        } else if kind == FileKind::ReadOnly
+        } else if !write
+            && matches!(kind, FileKind::ReadOnly | FileKind::Ctl)
             && content.len() <= CACHED_FILE_MAX
             && told == Some(content.len() as u64)
         {

@@ -491,9 +491,25 @@ fn small_files_whose_size_the_kernel_has_go_through_the_page_cache() {
         core.open(status, false).unwrap().caching,
         Caching::PageCache
     );
-    // ctl files are never cached.
+}
+
+#[test]
+fn a_ctl_file_is_cached_when_read_and_direct_when_written() {
+    let (_source, core) = setup(None);
+    let ctl = walk(&core, "app/ctl").unwrap();
+    assert!(ctl.size > 0, "a ctl file shows its help");
     assert_eq!(
-        core.open(ino(&core, "app/ctl"), true).unwrap().caching,
+        core.open(ctl.ino, false).unwrap().caching,
+        Caching::PageCache
+    );
+    assert_eq!(core.open(ctl.ino, true).unwrap().caching, Caching::Direct);
+    let rid_ctl = walk(&core, "app/container#1/ctl").unwrap();
+    assert_eq!(
+        core.open(rid_ctl.ino, false).unwrap().caching,
+        Caching::PageCache
+    );
+    assert_eq!(
+        core.open(rid_ctl.ino, true).unwrap().caching,
         Caching::Direct
     );
 }

@@ -105,73 +105,184 @@ impl NodePath {
     }
 }
 
-struct Slot {
-    path: NodePath,
-    /// The size in the last attributes given to the kernel.
-    told_size: Option<u64>,
+/// Which variant of [`NodePath`] a slot holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Root,
+    Service,
+    ServiceFile,
+    Resource,
+    ResourceFile,
+    RootFile,
+    Wait,
+    WaitFile,
 }
+
+/// One inode, compact: a walk of a big tree names every node, and the
+/// table keeps them all for the daemon's life (62 000 nodes for 1000
+/// services). The path is rebuilt from the parent chain on demand.
+struct Slot {
+    /// Index of the name in [`InodeTable::names`].
+    name: u32,
+    /// Inode of the directory holding the node.
+    parent: u32,
+    kind: Kind,
+    /// The size in the last attributes given to the kernel; [`UNTOLD`]
+    /// before any.
+    told_size: u64,
+}
+
+const UNTOLD: u64 = u64::MAX;
 
 /// Nodes ↔ inode numbers.
 pub struct InodeTable {
-    by_path: HashMap<NodePath, u64>,
+    /// Every name seen once (a few per resource type, one per service):
+    /// nodes refer to them by index, and paths share the `Arc`s.
+    names: Vec<Arc<str>>,
+    name_index: HashMap<Arc<str>, u32>,
+    /// (parent inode << 32 | name index) → inode.
+    by_key: HashMap<u64, u32>,
+    /// Index = inode number; 0 is unused (invalid in FUSE).
     slots: Vec<Slot>,
 }
 
 impl Default for InodeTable {
     fn default() -> Self {
-        let slot = |path| Slot {
-            path,
-            told_size: None,
+        let root = || Slot {
+            name: 0,
+            parent: ROOT as u32,
+            kind: Kind::Root,
+            told_size: UNTOLD,
         };
+        let empty: Arc<str> = "".into();
         InodeTable {
-            by_path: HashMap::from([(NodePath::Root, ROOT)]),
-            // Index 0 is unused: inode 0 is invalid in FUSE.
-            slots: vec![slot(NodePath::Root), slot(NodePath::Root)],
+            names: vec![empty.clone()],
+            name_index: HashMap::from([(empty, 0)]),
+            by_key: HashMap::new(),
+            slots: vec![root(), root()],
         }
     }
 }
 
+fn kind_of(path: &NodePath) -> Kind {
+    match path {
+        NodePath::Root => Kind::Root,
+        NodePath::Service(_) => Kind::Service,
+        NodePath::ServiceFile(..) => Kind::ServiceFile,
+        NodePath::Resource(..) => Kind::Resource,
+        NodePath::ResourceFile(..) => Kind::ResourceFile,
+        NodePath::RootFile(_) => Kind::RootFile,
+        NodePath::Wait(..) => Kind::Wait,
+        NodePath::WaitFile(..) => Kind::WaitFile,
+    }
+}
+
+fn key(parent: u32, name: u32) -> u64 {
+    (u64::from(parent) << 32) | u64::from(name)
+}
+
 impl InodeTable {
-    /// The node of an inode.
-    pub fn path(&self, ino: u64) -> Option<&NodePath> {
+    fn slot(&self, ino: u64) -> Option<&Slot> {
         match ino {
             0 => None,
-            n => self.slots.get(usize::try_from(n).ok()?).map(|s| &s.path),
+            n => self.slots.get(usize::try_from(n).ok()?),
         }
+    }
+
+    fn name(&self, index: u32) -> Arc<str> {
+        self.names[index as usize].clone()
+    }
+
+    /// The node of an inode.
+    pub fn path(&self, ino: u64) -> Option<NodePath> {
+        let slot = self.slot(ino)?;
+        let parent = || &self.slots[slot.parent as usize];
+        Some(match slot.kind {
+            Kind::Root => NodePath::Root,
+            Kind::Service => NodePath::Service(self.name(slot.name)),
+            Kind::ServiceFile => {
+                NodePath::ServiceFile(self.name(parent().name), self.name(slot.name))
+            }
+            Kind::Resource => NodePath::Resource(self.name(parent().name), self.name(slot.name)),
+            Kind::ResourceFile => {
+                let resource = parent();
+                NodePath::ResourceFile(
+                    self.name(self.slots[resource.parent as usize].name),
+                    self.name(resource.name),
+                    self.name(slot.name),
+                )
+            }
+            Kind::RootFile => NodePath::RootFile(self.name(slot.name)),
+            // `wait/` of a service or of a resource: its parent says which.
+            Kind::Wait => match self.path(u64::from(slot.parent))? {
+                NodePath::Service(svc) => NodePath::Wait(svc, None),
+                NodePath::Resource(svc, rid) => NodePath::Wait(svc, Some(rid)),
+                _ => return None,
+            },
+            Kind::WaitFile => match self.path(u64::from(slot.parent))? {
+                NodePath::Wait(svc, rid) => NodePath::WaitFile(svc, rid, self.name(slot.name)),
+                _ => return None,
+            },
+        })
+    }
+
+    fn intern(&mut self, name: &str) -> u32 {
+        if let Some(&index) = self.name_index.get(name) {
+            return index;
+        }
+        let index = self.names.len() as u32;
+        let name: Arc<str> = name.into();
+        self.names.push(name.clone());
+        self.name_index.insert(name, index);
+        index
     }
 
     /// The inode of a node, allocated on first sight.
     pub fn ino(&mut self, path: NodePath) -> u64 {
-        if let Some(&ino) = self.by_path.get(&path) {
-            return ino;
+        if path == NodePath::Root {
+            return ROOT;
         }
-        let ino = self.slots.len() as u64;
-        self.slots.push(Slot {
-            path: path.clone(),
-            told_size: None,
-        });
-        self.by_path.insert(path, ino);
-        ino
+        let parent = self.ino(path.parent()) as u32;
+        let name = self.intern(path.name());
+        let next = self.slots.len() as u32;
+        let ino = *self.by_key.entry(key(parent, name)).or_insert(next);
+        if ino == next {
+            self.slots.push(Slot {
+                name,
+                parent,
+                kind: kind_of(&path),
+                told_size: UNTOLD,
+            });
+        }
+        u64::from(ino)
     }
 
     /// The inode of a node the kernel may know, without allocating one.
     pub fn existing(&self, path: &NodePath) -> Option<u64> {
-        self.by_path.get(path).copied()
+        if *path == NodePath::Root {
+            return Some(ROOT);
+        }
+        let parent = self.existing(&path.parent())? as u32;
+        let name = *self.name_index.get(path.name())?;
+        self.by_key
+            .get(&key(parent, name))
+            .map(|&ino| u64::from(ino))
     }
 
     /// Remember the size just given to the kernel for `ino`.
     pub fn tell_size(&mut self, ino: u64, size: u64) {
         if let Some(slot) = usize::try_from(ino)
             .ok()
+            .filter(|&i| i != 0)
             .and_then(|i| self.slots.get_mut(i))
         {
-            slot.told_size = Some(size);
+            slot.told_size = size;
         }
     }
 
     /// The size last given to the kernel for `ino`.
     pub fn told_size(&self, ino: u64) -> Option<u64> {
-        self.slots.get(usize::try_from(ino).ok()?)?.told_size
+        Some(self.slot(ino)?.told_size).filter(|&s| s != UNTOLD)
     }
 }
 
@@ -187,7 +298,7 @@ mod tests {
     fn root_is_inode_one() {
         let mut t = InodeTable::default();
         assert_eq!(t.ino(NodePath::Root), ROOT);
-        assert_eq!(t.path(ROOT), Some(&NodePath::Root));
+        assert_eq!(t.path(ROOT), Some(NodePath::Root));
         assert_eq!(t.path(0), None);
     }
 
@@ -198,9 +309,73 @@ mod tests {
         let b = t.ino(file("svc", "ctl"));
         assert_ne!(a, b);
         assert_eq!(t.ino(file("svc", "status")), a);
-        assert_eq!(t.path(b), Some(&file("svc", "ctl")));
+        assert_eq!(t.path(b), Some(file("svc", "ctl")));
         assert_eq!(t.path(999), None);
         assert_eq!(t.existing(&file("svc", "log")), None);
+    }
+
+    #[test]
+    fn every_kind_of_node_keeps_its_path_and_number() {
+        let mut t = InodeTable::default();
+        let svc = NodePath::Service("app".into());
+        let rid = svc.child("container#1").unwrap();
+        let paths = [
+            svc.clone(),
+            svc.child("status").unwrap(),
+            rid.clone(),
+            rid.child("status").unwrap(),
+            NodePath::Service("other".into()),
+            NodePath::Resource("other".into(), "container#1".into()),
+            NodePath::ResourceFile("other".into(), "container#1".into(), "status".into()),
+            NodePath::RootFile("metrics".into()),
+            svc.child("wait").unwrap(),
+            svc.child("wait").unwrap().child("up").unwrap(),
+            rid.child("wait").unwrap(),
+            rid.child("wait").unwrap().child("down").unwrap(),
+        ];
+        // Files before their directories, as lookups never come: the
+        // parents are numbered on the way.
+        let inos: Vec<u64> = paths.iter().rev().map(|p| t.ino(p.clone())).collect();
+        for (path, ino) in paths.iter().rev().zip(&inos) {
+            assert_eq!(t.path(*ino).as_ref(), Some(path));
+            assert_eq!(t.existing(path), Some(*ino));
+            assert_eq!(t.ino(path.clone()), *ino);
+        }
+        let mut unique = inos.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), inos.len());
+        assert_eq!(t.existing(&NodePath::Service("third".into())), None);
+        assert_eq!(t.existing(&rid.child("log").unwrap()), None);
+    }
+
+    #[test]
+    fn names_are_stored_once_and_nodes_are_small() {
+        let mut t = InodeTable::default();
+        for i in 0..100 {
+            let svc = NodePath::Service(format!("svc{i}").into());
+            for rid in ["container#1", "fs#1"] {
+                let rid = svc.child(rid).unwrap();
+                for f in ["status", "label", "log"] {
+                    t.ino(rid.child(f).unwrap());
+                }
+            }
+        }
+        // "", 100 services, 2 rids, 3 file names.
+        assert_eq!(t.names.len(), 1 + 100 + 2 + 3);
+        assert_eq!(t.slots.len(), 2 + 100 * (1 + 2 * 4));
+        // The path of every node lives in the table's names: a node is
+        // its numbers alone.
+        assert!(std::mem::size_of::<Slot>() <= 24);
+        // The services of two paths share the interned name.
+        let a = t.path(t.slots.len() as u64 - 1).unwrap();
+        let b = t.path(t.slots.len() as u64 - 2).unwrap();
+        match (a, b) {
+            (NodePath::ResourceFile(s1, ..), NodePath::ResourceFile(s2, ..)) => {
+                assert!(Arc::ptr_eq(&s1, &s2))
+            }
+            other => panic!("not resource files: {other:?}"),
+        }
     }
 
     #[test]
@@ -212,6 +387,8 @@ mod tests {
         assert_eq!(t.told_size(a), Some(3));
         t.tell_size(999, 1);
         assert_eq!(t.told_size(999), None);
+        t.tell_size(0, 1);
+        assert_eq!(t.told_size(0), None);
     }
 
     #[test]

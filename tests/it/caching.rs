@@ -54,12 +54,18 @@ fn status_changes_behind_svcfs_back_are_read_at_once() {
     assert_eq!(cat(&service_status), "down\n");
     assert!(cat(&d.path(&format!("{svc}/overview"))).contains("container#1    .... down"));
 
-    // The state an action leaves is what the next read shows.
+    // The state an action leaves is what the next read shows. A ctl file
+    // read (from the page cache) and then written still reads as its help.
+    let ctl = d.path(&format!("{svc}/container#1/ctl"));
+    let help = cat(&ctl);
+    assert!(help.contains("start"), "ctl help: {help:?}");
+    assert_eq!(cat(&ctl), help);
     d.must(&format!("{svc}/container#1/ctl"), "start");
     assert_eq!(cat(&status), "up\n");
     assert!(cat(&d.path(&format!("{svc}/container#1/log"))).contains("start"));
     d.must(&format!("{svc}/container#1/ctl"), "stop");
     assert_eq!(cat(&status), "down\n");
+    assert_eq!(cat(&ctl), help, "ctl after two writes");
     assert!(
         std::fs::read_to_string(d.path(&format!("{svc}/status.json")))
             .unwrap()
