@@ -149,7 +149,9 @@ pub fn parse_service_command(data: &[u8]) -> Result<ServiceCommand> {
         let value = if let Some(value) = word.strip_prefix("--rid=") {
             value.to_string()
         } else if word == "--rid" {
+            // `--rid --rid x` is a missing value, not a rid named `--rid`.
             rest.next()
+                .filter(|value| !value.starts_with('-'))
                 .cloned()
                 .ok_or_else(|| Error::invalid("--rid needs a value, like --rid container#1"))?
         } else {
@@ -239,6 +241,7 @@ mod tests {
             "start --rid=",
             "start --rid container#1 --rid container#1",
             "stop --rid fs#1,fs#1",
+            "start --rid --rid fs#1",
         ] {
             let e = parse_service_command(bad.as_bytes()).unwrap_err();
             assert_eq!(e.errno(), libc::EINVAL, "{bad}: {e}");
