@@ -84,11 +84,11 @@ impl Problem {
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         for (index, raw) in text.lines().enumerate() {
             let line = raw.trim();
-            if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            if let Some(name) = super::text::section_header(line) {
                 if header.is_some() {
                     break;
                 }
-                if section.is_some_and(|s| name.trim().eq_ignore_ascii_case(s)) {
+                if section.is_some_and(|s| name.eq_ignore_ascii_case(s)) {
                     header = Some(index + 1);
                 }
                 continue;

@@ -43,10 +43,7 @@ pub fn parsable(path: &Path, text: &str) -> Result<(String, Vec<Problem>), Probl
     let mut kept = String::with_capacity(text.len());
     for (index, raw) in text.split_inclusive('\n').enumerate() {
         let line = raw.trim();
-        let header = line
-            .strip_prefix('[')
-            .and_then(|l| l.strip_suffix(']'))
-            .map(str::trim);
+        let header = section_header(raw);
         if let Some(name) = header {
             section = Some(name.to_string());
         }
@@ -91,17 +88,20 @@ pub fn parsable(path: &Path, text: &str) -> Result<(String, Vec<Problem>), Probl
     Ok((kept, problems))
 }
 
+/// The section a `[name]` line opens, its name trimmed.
+pub fn section_header(line: &str) -> Option<&str> {
+    line.trim()
+        .strip_prefix('[')?
+        .strip_suffix(']')
+        .map(str::trim)
+}
+
 /// The lines (1-based) of the headers of `section`, in file order.
 pub fn header_lines(text: &str, section: &str) -> Vec<usize> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     text.lines()
         .enumerate()
-        .filter(|(_, raw)| {
-            raw.trim()
-                .trim_start_matches('\u{feff}')
-                .strip_prefix('[')
-                .and_then(|l| l.strip_suffix(']'))
-                .is_some_and(|name| name.trim() == section)
-        })
+        .filter(|(_, raw)| section_header(raw) == Some(section))
         .map(|(index, _)| index + 1)
         .collect()
 }
