@@ -211,7 +211,7 @@ impl Engine {
     pub fn reload(self: &Arc<Self>, force: bool) -> Vec<String> {
         let fingerprint = dir_fingerprint(&self.options.config_dir);
         {
-            let mut last = lock(&self.dir_fingerprint);
+            let last = lock(&self.dir_fingerprint);
             if !force && last.as_ref() == Some(&fingerprint) {
                 return Vec::new();
             }
@@ -221,9 +221,15 @@ impl Engine {
             if !force && last.is_some() && still_being_written(&fingerprint, SystemTime::now()) {
                 return Vec::new();
             }
-            *last = Some(fingerprint);
         }
         let loaded = config::load_dir(&self.options.config_dir);
+        // A file rewritten while it was read (truncated, then written) may
+        // have been read in between: what was read is dropped, and the
+        // next check loads the file once it holds still.
+        if !force && dir_fingerprint(&self.options.config_dir) != fingerprint {
+            return Vec::new();
+        }
+        *lock(&self.dir_fingerprint) = Some(fingerprint);
         for problem in &loaded.problems {
             tracing::warn!("{problem}");
         }
