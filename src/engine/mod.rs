@@ -677,6 +677,18 @@ mod tests {
     }
 
     #[test]
+    fn an_emptied_file_keeps_the_service_serving() {
+        let good = "[container#1]\nrun_image = a\n";
+        let (dir, engine) = engine_of(&[("a.env", good)]);
+        std::fs::write(dir.path().join("a.env"), "").unwrap();
+        engine.reload(true);
+        let snapshot = engine.service("a").unwrap().snapshot();
+        assert_eq!(&*snapshot.config_text, good);
+        assert!(snapshot.resource("container#1").is_some());
+        assert_eq!(snapshot.overall, crate::model::Status::Warn);
+    }
+
+    #[test]
     fn a_file_that_never_loaded_takes_every_edit() {
         let (dir, engine) = engine_of(&[("a.env", "[container#1\n")]);
         std::fs::write(dir.path().join("a.env"), "[x#1\n").unwrap();

@@ -298,7 +298,12 @@ impl ServiceRuntime {
     /// replace what runs: it is broken and what runs is not. A service
     /// whose file never loaded cleanly takes every edit, as on first load.
     pub fn refuses(&self, config: &ServiceConfig) -> bool {
-        is_broken(config) && !is_broken(&self.loaded().config)
+        let running = self.loaded();
+        // An emptied file is a write caught between its truncate and its
+        // bytes (however long the writer waits in between), not a service
+        // that should lose its resources: deleting the file removes it.
+        let emptied = config.text.trim().is_empty() && !running.config.resources.is_empty();
+        (is_broken(config) || emptied) && !is_broken(&running.config)
     }
 
     /// The service file changed into `config`, which cannot be used: keep
