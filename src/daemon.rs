@@ -83,7 +83,13 @@ pub fn run(options: MountOptions) -> Result<()> {
     // the refresh goes on in the background.
     let first_refresh = runtime.spawn({
         let engine = Arc::clone(&engine);
-        async move { engine.refresh_all().await }
+        async move {
+            engine.refresh_all().await;
+            // The first refresh of every resource at once is the daemon's
+            // peak: what it freed goes back to the system, not kept for a
+            // peak that does not come again.
+            crate::memory::give_back_freed();
+        }
     });
     let _ =
         runtime.block_on(async { tokio::time::timeout(FIRST_REFRESH_WAIT, first_refresh).await });

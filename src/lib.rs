@@ -18,6 +18,7 @@ pub mod engine;
 pub mod error;
 pub mod fs;
 pub mod host;
+pub mod memory;
 pub mod model;
 pub mod render;
 pub mod sync;
