@@ -21,3 +21,4 @@ pub mod host;
 pub mod model;
 pub mod render;
 pub mod sync;
+pub mod vardir;
