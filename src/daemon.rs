@@ -58,7 +58,7 @@ pub fn run(options: MountOptions) -> Result<()> {
         .build()
         .map_err(|e| Error::backend(format!("cannot start the runtime: {e}")))?;
 
-    std::fs::create_dir_all(&options.engine.var_dir).map_err(|e| {
+    crate::vardir::create_dir(&options.engine.var_dir).map_err(|e| {
         Error::backend(format!(
             "cannot create the var dir {}: {e}",
             options.engine.var_dir.display()

@@ -22,3 +22,4 @@ pub mod memory;
 pub mod model;
 pub mod render;
 pub mod sync;
+pub mod vardir;

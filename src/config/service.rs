@@ -31,6 +31,12 @@ pub struct ServiceConfig {
     pub problems: Vec<Problem>,
     /// Set when the file could not be read or parsed at all.
     pub load_error: Option<String>,
+    /// The load error is a refusal to trust the file (see `trust`): it was
+    /// not read, and actions on it fail with EACCES.
+    pub untrusted: bool,
+    /// Others may read the file itself: only then may they read the
+    /// files of the tree that show its configuration.
+    pub others_read: bool,
 }
 
 /// The `[DEFAULT]` section.
@@ -251,6 +257,8 @@ pub fn parse_service(name: &str, path: &Path, text: &str) -> ServiceConfig {
         resources: Vec::new(),
         problems: Vec::new(),
         load_error: None,
+        untrusted: false,
+        others_read: false,
     };
     let options = ParseOption {
         enabled_quote: false,

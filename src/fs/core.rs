@@ -85,7 +85,8 @@ pub struct Attr {
     pub size: u64,
     /// When the content (or a directory's listing) last changed.
     pub mtime: SystemTime,
-    /// Owning group (root, or the ctl group for `ctl`).
+    /// Owning group (root, or the ctl group for `ctl` and private
+    /// configuration).
     pub gid: u32,
     /// Link count.
     pub nlink: u32,
@@ -341,6 +342,11 @@ impl Core {
             Resolved::File(file) => {
                 let (perm, gid) = match (file.kind, self.ctl_group) {
                     (FileKind::ReadOnly | FileKind::Events, _) => (0o444, 0),
+                    // Configuration: no more readers than the service file
+                    // has (the kernel enforces it: default_permissions).
+                    (FileKind::Config { public: true }, _) => (0o444, 0),
+                    (FileKind::Config { public: false }, Some(gid)) => (0o440, gid),
+                    (FileKind::Config { public: false }, None) => (0o400, 0),
                     (FileKind::Ctl | FileKind::Hold, Some(gid)) => (0o220, gid),
                     (FileKind::Ctl | FileKind::Hold, None) => (0o200, 0),
                 };
@@ -462,7 +468,10 @@ impl Core {
         let caching = if stream.is_some() {
             Caching::Stream
         } else if !write
-            && matches!(kind, FileKind::ReadOnly | FileKind::Ctl)
+            && matches!(
+                kind,
+                FileKind::ReadOnly | FileKind::Config { .. } | FileKind::Ctl
+            )
             && content.len() <= CACHED_FILE_MAX
             && told == Some(content.len() as u64)
         {

@@ -67,6 +67,9 @@ pub struct ServiceSnapshot {
     pub messages: Vec<String>,
     /// The service file as loaded.
     pub config_text: Arc<str>,
+    /// Others may read the service file: the files showing its
+    /// configuration are then readable by everyone.
+    pub config_public: bool,
     /// The docker daemon that serves the service's containers, as
     /// `docker -H` takes it.
     pub docker_host: Arc<str>,
@@ -219,6 +222,7 @@ pub fn build_snapshot(
         resources,
         messages,
         config_text: config.text.as_str().into(),
+        config_public: config.others_read,
         docker_host: known.docker_host.into(),
         log: Arc::clone(&known.log),
         actions: Arc::clone(&known.actions),

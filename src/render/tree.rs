@@ -49,8 +49,15 @@ pub const RESOURCE_FILES: [&str; 7] = [
 /// What a file is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileKind {
-    /// Read-only state or configuration.
+    /// Read-only state: everyone may read it.
     ReadOnly,
+    /// Read-only configuration (`config`, `type` and every keyword file):
+    /// everyone may read it only when everyone may read the service file
+    /// (`public`), since it may hold secrets (`-e DB_PASSWORD=…`).
+    Config {
+        /// Others may read the service file.
+        public: bool,
+    },
     /// Takes commands; reading it gives the commands it accepts.
     Ctl,
     /// `<svc>/hold`: open for writing, it freezes the service until its
@@ -135,12 +142,16 @@ pub fn service_tree(
     now: SystemTime,
 ) -> ServiceTree {
     let log_unchanged = previous.is_some_and(|p| p.log_seq == snapshot.log.seq);
-    let carry = Carry { now, log_unchanged };
+    let carry = Carry {
+        now,
+        log_unchanged,
+        config_public: snapshot.config_public,
+    };
     let files = SERVICE_FILES
         .iter()
         .map(|name| {
             let before = previous.and_then(|p| p.file(name));
-            carry.file(name, before, || service_file(snapshot, name))
+            carry.file(Dir::Service, name, before, || service_file(snapshot, name))
         })
         .collect();
     let resources: Vec<ResourceDir> = snapshot
@@ -178,15 +189,41 @@ pub fn service_tree(
 struct Carry {
     now: SystemTime,
     log_unchanged: bool,
+    config_public: bool,
+}
+
+/// Which directory a file is in.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Dir {
+    Service,
+    Resource,
 }
 
 impl Carry {
+    fn kind(&self, dir: Dir, name: &str) -> FileKind {
+        let config = FileKind::Config {
+            public: self.config_public,
+        };
+        match (dir, name) {
+            (_, "ctl") => FileKind::Ctl,
+            (Dir::Service, "hold") => FileKind::Hold,
+            (Dir::Service, "events") => FileKind::Events,
+            (Dir::Service, "config") => config,
+            (Dir::Resource, name) if name == "type" || !RESOURCE_FILES.contains(&name) => config,
+            _ => FileKind::ReadOnly,
+        }
+    }
+
     fn file(
         &self,
+        dir: Dir,
         name: &str,
         before: Option<&FileNode>,
         render: impl FnOnce() -> Vec<u8>,
     ) -> FileNode {
+        let kind = self.kind(dir, name);
+        // A new mode is a new node: the kernel is told, as of new bytes.
+        let before = before.filter(|b| b.kind == kind);
         if let Some(before) = before.filter(|_| name == "log" && self.log_unchanged) {
             return before.clone();
         }
@@ -195,12 +232,7 @@ impl Carry {
             Some(before) if *before.content == *bytes => before.clone(),
             _ => FileNode {
                 name: name.into(),
-                kind: match name {
-                    "ctl" => FileKind::Ctl,
-                    "hold" => FileKind::Hold,
-                    "events" => FileKind::Events,
-                    _ => FileKind::ReadOnly,
-                },
+                kind,
                 content: bytes.into(),
                 mtime: self.now,
             },
@@ -222,7 +254,7 @@ fn resource_dir(
         .into_iter()
         .map(|name| {
             let previous = before.and_then(|b| b.file(&name));
-            carry.file(&name, previous, || {
+            carry.file(Dir::Resource, &name, previous, || {
                 resource_file(snapshot, resource, &name).unwrap_or_default()
             })
         })
@@ -468,6 +500,49 @@ mod tests {
             text.contains("rid=\"container#1\",type=\"container\"} 3.000\n"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn configuration_files_are_marked_and_a_change_of_readers_is_a_new_node() {
+        let private = snapshot(FILE, &[]);
+        let first = service_tree(&private, None, at(1));
+        let kind = |tree: &ServiceTree, dir: Option<&str>, name: &str| {
+            let files = match dir {
+                Some(rid) => &tree.resource(rid).unwrap().files,
+                None => &tree.files,
+            };
+            find_file(files, name).unwrap().kind
+        };
+        let private_kind = FileKind::Config { public: false };
+        assert_eq!(kind(&first, None, "config"), private_kind);
+        for name in ["type", "run_image"] {
+            assert_eq!(kind(&first, Some("container#1"), name), private_kind);
+        }
+        for name in ["dev", "mnt", "type"] {
+            assert_eq!(kind(&first, Some("fs#1"), name), private_kind);
+        }
+        for name in ["status", "label", "messages", "log", "failures"] {
+            assert_eq!(kind(&first, Some("fs#1"), name), FileKind::ReadOnly);
+        }
+        for name in ["status", "overview", "status.json", "log", "messages"] {
+            assert_eq!(kind(&first, None, name), FileKind::ReadOnly, "{name}");
+        }
+        let mut public = snapshot(FILE, &[]);
+        public.config_public = true;
+        let second = service_tree(&public, Some(&first), at(2));
+        let (before, after) = (
+            first.file("config").unwrap(),
+            second.file("config").unwrap(),
+        );
+        assert_eq!(after.kind, FileKind::Config { public: true });
+        // Its mode changed: the kernel must hear of it like of new bytes.
+        assert!(!Arc::ptr_eq(&before.content, &after.content));
+        assert_eq!(before.content, after.content);
+        // State files did not change.
+        assert!(Arc::ptr_eq(
+            &first.file("status").unwrap().content,
+            &second.file("status").unwrap().content
+        ));
     }
 
     #[test]

@@ -19,5 +19,6 @@ mod monitoring;
 mod notify;
 mod races;
 mod reconnect;
+mod secrets;
 mod storage;
 mod tutorial;
