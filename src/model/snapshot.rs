@@ -24,7 +24,7 @@ pub struct ResourceSnapshot {
     /// Overview flag columns.
     pub flags: Flags,
     /// Configured keywords, one read-only file each.
-    pub keywords: Vec<(String, String)>,
+    pub keywords: Arc<[(&'static str, String)]>,
     /// Extra ctl verbs (beyond start/stop/restart).
     pub extra_commands: Vec<&'static str>,
     /// Its failures since the last `clear`.
@@ -160,7 +160,7 @@ pub fn build_snapshot(
                     disabled: r.common.disable,
                     optional: r.common.optional,
                 },
-                keywords: r.keywords.clone(),
+                keywords: Arc::clone(&r.keywords),
                 extra_commands: known
                     .extra_commands
                     .get(r.rid.as_str())

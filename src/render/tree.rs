@@ -6,13 +6,15 @@
 //! buffer and mtime, so `stat` tells when *that content* last changed, and
 //! whoever tells the kernel what changed compares buffers by pointer.
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::SystemTime;
 
 use super::metrics::{service_metrics, ServiceMetrics};
 use super::{overview, status_json};
 use crate::model::command::{resource_ctl_help, SERVICE_CTL_HELP};
 use crate::model::{ResourceSnapshot, ServiceSnapshot, Status};
+use crate::sync::lock;
 
 /// Files of the mount root, before the service directories (service
 /// files of these names are refused).
@@ -231,12 +233,49 @@ impl Carry {
         match before {
             Some(before) if *before.content == *bytes => before.clone(),
             _ => FileNode {
-                name: name.into(),
+                name: interned_name(name),
                 kind,
-                content: bytes.into(),
+                content: shared_content(bytes),
                 mtime: self.now,
             },
         }
+    }
+}
+
+/// The one copy of a file name: names are few (the fixed file lists and
+/// the keyword table), files are many (60 per service).
+fn interned_name(name: &str) -> Arc<str> {
+    static NAMES: OnceLock<Mutex<HashSet<Arc<str>>>> = OnceLock::new();
+    let mut names = lock(NAMES.get_or_init(Mutex::default));
+    if let Some(known) = names.get(name) {
+        return Arc::clone(known);
+    }
+    let name: Arc<str> = name.into();
+    names.insert(Arc::clone(&name));
+    name
+}
+
+/// What thousands of files hold alike: status words, empty files.
+const COMMON_CONTENTS: [&[u8]; 9] = [
+    b"",
+    b"up\n",
+    b"down\n",
+    b"warn\n",
+    b"n/a\n",
+    b"0\n",
+    b"no\n",
+    b"yes\n",
+    b"docker\n",
+];
+
+/// `bytes` as a file's content, shared with every file that holds the
+/// same when it is one of [`COMMON_CONTENTS`].
+fn shared_content(bytes: Vec<u8>) -> Arc<[u8]> {
+    static COMMON: OnceLock<Vec<Arc<[u8]>>> = OnceLock::new();
+    let common = COMMON.get_or_init(|| COMMON_CONTENTS.iter().map(|c| Arc::from(*c)).collect());
+    match common.iter().find(|c| ***c == *bytes) {
+        Some(shared) => Arc::clone(shared),
+        None => bytes.into(),
     }
 }
 
@@ -278,9 +317,9 @@ fn resource_file_names(resource: &ResourceSnapshot) -> Vec<String> {
         .filter(|f| **f != "type" || type_value(resource).is_some())
         .map(|f| f.to_string())
         .collect();
-    for (keyword, _) in &resource.keywords {
-        if !names.contains(keyword) {
-            names.push(keyword.clone());
+    for (keyword, _) in resource.keywords.iter() {
+        if !names.iter().any(|n| n == keyword) {
+            names.push(keyword.to_string());
         }
     }
     names
@@ -292,7 +331,7 @@ fn type_value(resource: &ResourceSnapshot) -> Option<String> {
     resource
         .keywords
         .iter()
-        .find(|(k, _)| k == "type")
+        .find(|(k, _)| *k == "type")
         .map(|(_, v)| v.clone())
         .or_else(|| (resource.rid.type_name() == "container").then(|| "docker".to_string()))
 }
@@ -340,7 +379,11 @@ fn resource_file(
         "failures" => resource.failures.render().into_bytes(),
         "type" => format!("{}\n", type_value(resource)?).into_bytes(),
         keyword => {
-            let (_, value) = resource.keywords.iter().rev().find(|(k, _)| k == keyword)?;
+            let (_, value) = resource
+                .keywords
+                .iter()
+                .rev()
+                .find(|(k, _)| *k == keyword)?;
             format!("{value}\n").into_bytes()
         }
     })
