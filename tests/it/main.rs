@@ -13,6 +13,7 @@ mod bad_ctl;
 mod caching;
 mod cli;
 mod containers;
+mod crashes;
 mod filesystem;
 mod heal;
 mod monitoring;
