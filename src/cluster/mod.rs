@@ -1,0 +1,9 @@
+//! Several svcfs nodes, one etcd cluster: which node runs each service,
+//! failover when a node is lost, and self-fencing when etcd cannot be
+//! reached (design: docs/cluster.md). Nothing here runs without
+//! `svcfs mount --cluster`.
+
+pub mod etcd;
+pub mod fake;
+
+pub use etcd::{Gateway, Health, Store};
