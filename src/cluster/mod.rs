@@ -5,5 +5,9 @@
 
 pub mod etcd;
 pub mod fake;
+pub mod node;
+pub mod placement;
 
 pub use etcd::{Gateway, Health, Store};
+pub use node::{Host, Node, ServiceInfo};
+pub use placement::{InstanceState, Timings};
