@@ -3,6 +3,7 @@
 //! reached (design: docs/cluster.md). Nothing here runs without
 //! `svcfs mount --cluster`.
 
+pub mod agent;
 pub mod etcd;
 pub mod fake;
 pub mod node;

@@ -294,6 +294,7 @@ impl Node {
             Decision::Claim => {
                 if claim(&*self.store, name, &self.me, lease.id).await? {
                     tracing::info!(node = %self.me, service = name, "claimed");
+                    self.owned(name, Some(lease));
                     self.start_here(info, lease, host).await?;
                 }
             }
@@ -302,9 +303,11 @@ impl Node {
             Decision::StopAndRelease => {
                 self.stop_here(host, name).await;
                 release(&*self.store, name, &self.me).await?;
+                self.owned(name, None);
             }
             Decision::Release => {
                 release(&*self.store, name, &self.me).await?;
+                self.owned(name, None);
             }
         }
         Ok(())
@@ -323,9 +326,18 @@ impl Node {
                 self.publish(info, false, lease).await?;
                 self.stop_here(host, &info.name).await;
                 release(&*self.store, &info.name, &self.me).await?;
+                self.owned(&info.name, None);
             }
         }
         Ok(())
+    }
+
+    /// Keep the last view true to this node's own claims and releases, so
+    /// that what the tree shows does not lag a pass behind them.
+    fn owned(&self, service: &str, lease: Option<Lease>) {
+        let mut inner = lock(&self.inner);
+        let entry = inner.view.services.entry(service.to_string()).or_default();
+        entry.owner = lease.map(|l| (self.me.clone(), l.id));
     }
 
     async fn publish(&self, info: &ServiceInfo, frozen: bool, lease: Lease) -> Result<()> {

@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::render::tree::{ROOT_FILES, SERVICE_FILES, WAIT_DIR};
+use crate::render::tree::{CLUSTER_SERVICE_FILES, ROOT_FILES, SERVICE_FILES, WAIT_DIR};
 
 /// The root directory's inode.
 pub const ROOT: u64 = 1;
@@ -45,7 +45,9 @@ impl NodePath {
             NodePath::Root => NodePath::Service(name),
             // Rids are `<type>#<n>` or `dockerd`: they never collide with
             // the service's own file names.
-            NodePath::Service(svc) if SERVICE_FILES.contains(&&*name) => {
+            NodePath::Service(svc)
+                if SERVICE_FILES.contains(&&*name) || CLUSTER_SERVICE_FILES.contains(&&*name) =>
+            {
                 NodePath::ServiceFile(svc.clone(), name)
             }
             NodePath::Service(svc) if &*name == WAIT_DIR => NodePath::Wait(svc.clone(), None),

@@ -11,7 +11,7 @@ use std::time::SystemTime;
 
 use super::metrics::{service_metrics, ServiceMetrics};
 use super::{overview, status_json};
-use crate::model::command::{resource_ctl_help, SERVICE_CTL_HELP};
+use crate::model::command::{resource_ctl_help, CLUSTER_CTL_HELP, SERVICE_CTL_HELP};
 use crate::model::{ResourceSnapshot, ServiceSnapshot, Status};
 
 /// Files of the mount root, before the service directories (service
@@ -39,6 +39,10 @@ pub const SERVICE_FILES: [&str; 12] = [
     "hold",
     "events",
 ];
+
+/// Files a service directory has after [`SERVICE_FILES`] with `svcfs
+/// mount --cluster`.
+pub const CLUSTER_SERVICE_FILES: [&str; 1] = ["owner"];
 
 /// Standard files of a resource directory, in listing order (`type` only
 /// where the resource has one).
@@ -136,8 +140,10 @@ pub fn service_tree(
 ) -> ServiceTree {
     let log_unchanged = previous.is_some_and(|p| p.log_seq == snapshot.log.seq);
     let carry = Carry { now, log_unchanged };
+    let clustered = snapshot.cluster.is_some();
     let files = SERVICE_FILES
         .iter()
+        .chain(CLUSTER_SERVICE_FILES.iter().filter(|_| clustered))
         .map(|name| {
             let before = previous.and_then(|p| p.file(name));
             carry.file(name, before, || service_file(snapshot, name))
@@ -281,7 +287,14 @@ fn service_file(snapshot: &ServiceSnapshot, file: &str) -> Vec<u8> {
         "avail" => format!("{}\n", snapshot.avail).into_bytes(),
         "overview" => overview(snapshot).into_bytes(),
         "status.json" => status_json(snapshot).into_bytes(),
+        "ctl" if snapshot.cluster.is_some() => {
+            format!("{SERVICE_CTL_HELP}{CLUSTER_CTL_HELP}").into_bytes()
+        }
         "ctl" => SERVICE_CTL_HELP.as_bytes().to_vec(),
+        "owner" => match snapshot.cluster.as_deref() {
+            Some(c) if !c.owner.is_empty() => format!("{}\n", c.owner).into_bytes(),
+            _ => Vec::new(),
+        },
         "log" => lines(&snapshot.log.service, ""),
         "messages" => lines(&snapshot.messages, "# "),
         "config" => snapshot.config_text.as_bytes().to_vec(),
@@ -351,6 +364,33 @@ mod tests {
         assert_eq!(tree.file("status").unwrap().kind, FileKind::ReadOnly);
         assert!(tree.file("nope").is_none());
         assert_eq!(tree.generation, 1);
+    }
+
+    #[test]
+    fn a_clustered_service_shows_its_owner_verbs_and_hb() {
+        use crate::model::ClusterShown;
+        let plain = service_tree(&snapshot(FILE, &[]), None, at(1));
+        assert!(plain.file("owner").is_none());
+        assert!(!text(plain.file("ctl")).contains("switch"));
+        assert!(text(plain.file("overview")).ends_with("'- hb                     n/a\n"));
+        let mut s = snapshot(FILE, &[]);
+        s.cluster = Some(Arc::new(ClusterShown {
+            owner: "n2".into(),
+            hb: Status::Up,
+            nodes: Vec::new(),
+        }));
+        let tree = service_tree(&s, None, at(1));
+        assert_eq!(&names(&tree.files)[..SERVICE_FILES.len()], SERVICE_FILES);
+        assert_eq!(text(tree.file("owner")), "n2\n");
+        assert!(text(tree.file("ctl")).ends_with("thaw\nswitch NODE\ntakeover\ngiveback\n"));
+        assert!(text(tree.file("overview")).ends_with("'- hb                     up\n"));
+        s.cluster = Some(Arc::new(ClusterShown {
+            owner: String::new(),
+            hb: Status::Down,
+            nodes: Vec::new(),
+        }));
+        let unowned = service_tree(&s, Some(&tree), at(2));
+        assert_eq!(text(unowned.file("owner")), "");
     }
 
     #[test]

@@ -1,0 +1,425 @@
+//! The cluster in the daemon: the [`Node`] driven by two loops (the lease
+//! with its fence, and placement), the engine as the node's [`Host`], the
+//! ctl verbs of placed services, and what the tree shows of them.
+//!
+//! The lease loop never waits on an action: a long start must not stop
+//! the renewals, and the fence must be on time whatever placement does.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+
+use super::node::{Host, Node, ServiceInfo};
+use super::placement::{choose, InstanceState, View, PREFIX};
+use crate::bounded::bounded;
+use crate::engine::{ClusterControl, Engine, ServiceCommand, ServiceRuntime, Verb};
+use crate::error::{Error, Result};
+use crate::model::{ClusterShown, Status};
+
+/// How often a ctl verb re-reads the keys while it waits for its end.
+const WAIT_POLL: Duration = Duration::from_millis(500);
+
+/// What a ctl verb waits for its end beyond the lease TTL (the start of
+/// the service on the node that takes it).
+const WAIT_BEYOND_TTL: Duration = Duration::from_secs(120);
+
+/// The cluster side of a daemon.
+pub struct Agent {
+    node: Node,
+    engine: Weak<Engine>,
+    origin: Instant,
+    /// The node left the cluster: the loops end (no rejoin).
+    left: AtomicBool,
+}
+
+impl Agent {
+    /// The agent of `engine`, as `node`; hands the engine its ctl writes.
+    pub fn attach(engine: &Arc<Engine>, node: Node) -> Arc<Agent> {
+        let agent = Arc::new(Agent {
+            node,
+            engine: Arc::downgrade(engine),
+            origin: Instant::now(),
+            left: AtomicBool::new(false),
+        });
+        engine.set_cluster(agent.clone());
+        agent
+    }
+
+    /// The node.
+    pub fn node(&self) -> &Node {
+        &self.node
+    }
+
+    fn now(&self) -> Duration {
+        self.origin.elapsed()
+    }
+
+    /// Start the lease and placement loops (within a tokio runtime).
+    pub fn spawn(self: &Arc<Self>) {
+        let agent = Arc::clone(self);
+        tokio::spawn(async move { agent.lease_loop().await });
+        let agent = Arc::clone(self);
+        tokio::spawn(async move { agent.placement_loop().await });
+    }
+
+    async fn lease_loop(&self) {
+        let renew = self.node.timings().renew;
+        while !self.left.load(Ordering::SeqCst) {
+            let sent = self.now();
+            if let Err(e) = self.node.keep_alive(sent).await {
+                tracing::warn!(node = %self.node.name(), "lease renewal failed: {e}");
+            }
+            // Wake for the next renewal, or for the fence if it comes first.
+            let mut wake = sent + renew;
+            if let Some(fence) = self.node.fence_at() {
+                if fence > self.now() {
+                    wake = wake.min(fence);
+                }
+            }
+            tokio::time::sleep(wake.saturating_sub(self.now())).await;
+            if !self.node.confident(self.now()) {
+                let stopped = self.node.fence(self.now(), self).await;
+                if !stopped.is_empty() {
+                    self.show();
+                }
+            }
+        }
+    }
+
+    async fn placement_loop(&self) {
+        let mut tick = tokio::time::interval(self.node.timings().renew);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if self.left.load(Ordering::SeqCst) {
+                return;
+            }
+            if let Err(e) = self.node.place(self.now(), self).await {
+                tracing::debug!(node = %self.node.name(), "placement pass: {e}");
+            }
+            self.show();
+        }
+    }
+
+    /// With `--autostart`: the services whose autostart_node is this node
+    /// are wanted up, unless an intent is already there (a `stop` stays).
+    pub async fn autostart(&self) {
+        let Some(engine) = self.engine.upgrade() else {
+            return;
+        };
+        for runtime in engine.services() {
+            let config = runtime.loaded().config.clone();
+            if !self.places(&runtime)
+                || !config
+                    .defaults
+                    .autostart_node
+                    .iter()
+                    .any(|n| n == self.node.name())
+            {
+                continue;
+            }
+            let key = super::placement::service_key(runtime.name(), "expect");
+            if let Err(e) = self.node.store().create(&key, "up", 0).await {
+                tracing::error!(service = %runtime.name(), "autostart: {e}");
+            }
+        }
+    }
+
+    /// Leave the cluster (daemon stop).
+    pub async fn leave(&self) {
+        self.left.store(true, Ordering::SeqCst);
+        if let Err(e) = self.node.leave(self).await {
+            tracing::warn!(node = %self.node.name(), "leaving the cluster: {e}");
+        }
+    }
+
+    fn placed(&self) -> Vec<Arc<ServiceRuntime>> {
+        let Some(engine) = self.engine.upgrade() else {
+            return Vec::new();
+        };
+        engine
+            .services()
+            .into_iter()
+            .filter(|r| self.places(r))
+            .collect()
+    }
+
+    /// Show every placed service's owner, nodes and `hb` in its files.
+    fn show(&self) {
+        let view = self.node.view();
+        let health = self.node.health(self.now());
+        let hb = match (health.confident, &health.trouble) {
+            (true, None) => Status::Up,
+            (true, Some(_)) => Status::Warn,
+            (false, _) => Status::Down,
+        };
+        for runtime in self.placed() {
+            let service = view.service(runtime.name());
+            let config = runtime.loaded().config.clone();
+            let nodes = config
+                .defaults
+                .nodes
+                .iter()
+                .map(|node| {
+                    let (status, state) = if node == self.node.name() {
+                        let status = runtime.snapshot().avail.as_str().to_string();
+                        let state = if runtime.is_frozen() || service.frozen {
+                            InstanceState::Frozen
+                        } else {
+                            self.node.state(runtime.name())
+                        };
+                        (status, state.as_str().to_string())
+                    } else {
+                        match service.instances.get(node) {
+                            Some(i) => (i.status.clone(), i.state.as_str().to_string()),
+                            None => ("n/a".to_string(), "n/a".to_string()),
+                        }
+                    };
+                    (node.clone(), status, state)
+                })
+                .collect();
+            runtime.show_cluster(ClusterShown {
+                owner: service.owner.map(|(o, _)| o).unwrap_or_default(),
+                hb,
+                nodes,
+            });
+        }
+    }
+
+    async fn read_view(&self) -> Result<View> {
+        Ok(View::of(&self.node.store().list(PREFIX).await?))
+    }
+
+    /// Re-read the keys until `done` says so, bounded.
+    async fn wait_for(
+        &self,
+        service: &str,
+        what: &str,
+        done: impl Fn(&View) -> bool,
+    ) -> Result<()> {
+        let limit = self.node.timings().ttl + WAIT_BEYOND_TTL;
+        let wait = async {
+            loop {
+                if done(&self.read_view().await?) {
+                    return Ok(());
+                }
+                tokio::time::sleep(WAIT_POLL).await;
+            }
+        };
+        bounded(what, service, limit, wait).await
+    }
+
+    async fn wait_up_on(&self, service: &str, node: Option<&str>) -> Result<()> {
+        self.wait_for(service, "start in the cluster", |view| {
+            let s = view.service(service);
+            let owner = s.owner.as_ref().map(|(o, _)| o.as_str());
+            owner.is_some_and(|o| node.is_none_or(|n| n == o))
+                && owner
+                    .and_then(|o| s.instances.get(o))
+                    .is_some_and(|i| i.state == InstanceState::Up)
+        })
+        .await
+    }
+
+    async fn wait_down(&self, service: &str) -> Result<()> {
+        self.wait_for(service, "stop in the cluster", |view| {
+            let s = view.service(service);
+            s.owner.is_none()
+                && s.instances.values().all(|i| {
+                    !matches!(
+                        i.state,
+                        InstanceState::Up | InstanceState::Starting | InstanceState::Stopping
+                    )
+                })
+        })
+        .await
+    }
+
+    async fn move_to(&self, runtime: &ServiceRuntime, to: &str) -> Result<()> {
+        let nodes = runtime.loaded().config.defaults.nodes.clone();
+        self.node.switch(runtime.name(), &nodes, to).await?;
+        self.wait_up_on(runtime.name(), Some(to)).await
+    }
+
+    async fn command(&self, runtime: &Arc<ServiceRuntime>, command: &ServiceCommand) -> Result<()> {
+        let name = runtime.name();
+        let whole = command.rids.is_empty();
+        match command.verb {
+            Verb::Start if whole => {
+                self.node.expect(name, true).await?;
+                self.wait_up_on(name, None).await
+            }
+            Verb::Stop if whole => {
+                self.node.expect(name, false).await?;
+                self.wait_down(name).await
+            }
+            Verb::Restart if whole => {
+                self.node.expect(name, false).await?;
+                self.wait_down(name).await?;
+                self.node.expect(name, true).await?;
+                self.wait_up_on(name, None).await
+            }
+            Verb::Switch => {
+                let to = command
+                    .node
+                    .as_deref()
+                    .ok_or_else(|| Error::invalid("switch takes one node name: switch NODE"))?;
+                self.move_to(runtime, to).await
+            }
+            Verb::Takeover => self.move_to(runtime, self.node.name()).await,
+            Verb::Giveback => {
+                let view = self.read_view().await?;
+                let config = runtime.loaded().config.clone();
+                let mut service = view.service(name);
+                // Where it would go if nothing had moved it.
+                service.target = None;
+                let to = choose(
+                    &config.defaults.nodes,
+                    &config.defaults.autostart_node,
+                    None,
+                    &view.members,
+                    &service,
+                )
+                .ok_or_else(|| Error::host_down("giveback: no node of the service is alive"))?
+                .to_string();
+                self.move_to(runtime, &to).await
+            }
+            Verb::Freeze | Verb::Thaw => {
+                self.node.freeze(name, command.verb == Verb::Freeze).await?;
+                self.run_here(runtime, command).await
+            }
+            Verb::Clear => {
+                self.node.clear(name);
+                self.run_here(runtime, command).await
+            }
+            _ => {
+                self.may_act_here(runtime).await?;
+                self.run_here(runtime, command).await
+            }
+        }
+    }
+
+    async fn run_here(&self, runtime: &ServiceRuntime, command: &ServiceCommand) -> Result<()> {
+        let engine = self
+            .engine
+            .upgrade()
+            .ok_or_else(|| Error::backend("the daemon is stopping"))?;
+        let options = engine.options();
+        runtime
+            .run(
+                command.verb,
+                &command.rids,
+                &options.nodename,
+                options.status_timeout,
+            )
+            .await
+    }
+}
+
+#[async_trait]
+impl ClusterControl for Agent {
+    fn places(&self, runtime: &ServiceRuntime) -> bool {
+        runtime
+            .loaded()
+            .config
+            .defaults
+            .nodes
+            .iter()
+            .any(|n| n == self.node.name())
+    }
+
+    async fn service_command(
+        &self,
+        runtime: &Arc<ServiceRuntime>,
+        command: &ServiceCommand,
+    ) -> Result<()> {
+        let what = command.verb.as_str();
+        let result = self.command(runtime, command).await;
+        let log = runtime.log();
+        match &result {
+            Ok(()) => log.service_line(
+                crate::actionlog::Level::Info,
+                &format!("{what} (cluster): done"),
+            ),
+            Err(e) => log.service_line(
+                crate::actionlog::Level::Error,
+                &format!("{what} (cluster): {e}"),
+            ),
+        }
+        self.show();
+        result
+    }
+
+    async fn may_act_here(&self, runtime: &ServiceRuntime) -> Result<()> {
+        // Fresh: the cached view may be a pass behind a switch.
+        let view = self.read_view().await?;
+        match view.service(runtime.name()).owner {
+            Some((owner, _)) if owner == self.node.name() => Ok(()),
+            Some((owner, _)) => Err(Error::access(format!(
+                "{} runs on {owner}: act there, or switch it here",
+                runtime.name()
+            ))),
+            None => Err(Error::access(format!(
+                "{} is owned by no node: start it (the cluster places it)",
+                runtime.name()
+            ))),
+        }
+    }
+}
+
+#[async_trait]
+impl Host for Agent {
+    fn services(&self) -> Vec<ServiceInfo> {
+        self.placed()
+            .iter()
+            .map(|runtime| {
+                let config = runtime.loaded().config.clone();
+                let snapshot = runtime.snapshot();
+                // Up resources, not the aggregate: a service not checked
+                // yet is "warn" without anything running.
+                let running = snapshot
+                    .resources
+                    .iter()
+                    .any(|r| r.state.status == Status::Up);
+                ServiceInfo {
+                    name: runtime.name().to_string(),
+                    nodes: config.defaults.nodes.clone(),
+                    preferred: config.defaults.autostart_node.clone(),
+                    frozen: runtime.is_frozen(),
+                    running,
+                    status: snapshot.avail.as_str().to_string(),
+                }
+            })
+            .collect()
+    }
+
+    async fn start(&self, service: &str) -> Result<()> {
+        self.act(service, Verb::Start, None).await
+    }
+
+    async fn stop(&self, service: &str, budget: Duration) -> Result<()> {
+        self.act(service, Verb::Stop, Some(budget)).await
+    }
+}
+
+impl Agent {
+    async fn act(&self, service: &str, verb: Verb, budget: Option<Duration>) -> Result<()> {
+        let engine = self
+            .engine
+            .upgrade()
+            .ok_or_else(|| Error::backend("the daemon is stopping"))?;
+        let runtime = engine
+            .service(service)
+            .ok_or_else(|| Error::not_found(format!("no service {service}")))?;
+        let options = engine.options();
+        let run = runtime.run(verb, &[], &options.nodename, options.status_timeout);
+        let result = match budget {
+            Some(budget) => bounded(verb.as_str(), service, budget, run).await,
+            None => run.await,
+        };
+        engine.refresh(&[service.to_string()]).await;
+        result
+    }
+}
