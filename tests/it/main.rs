@@ -12,6 +12,7 @@ mod bad_config;
 mod bad_ctl;
 mod caching;
 mod cli;
+mod cluster;
 mod containers;
 mod filesystem;
 mod heal;
