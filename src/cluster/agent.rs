@@ -6,7 +6,7 @@
 //! the renewals, and the fence must be on time whatever placement does.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -17,6 +17,8 @@ use crate::bounded::bounded;
 use crate::engine::{ClusterControl, Engine, ServiceCommand, ServiceRuntime, Verb};
 use crate::error::{Error, Result};
 use crate::model::{ClusterShown, Status};
+use crate::render::tree::{cluster_tree, ClusterTree};
+use crate::sync::lock;
 
 /// How often a ctl verb re-reads the keys while it waits for its end.
 const WAIT_POLL: Duration = Duration::from_millis(500);
@@ -32,6 +34,8 @@ pub struct Agent {
     origin: Instant,
     /// The node left the cluster: the loops end (no rejoin).
     left: AtomicBool,
+    /// The root `cluster/` directory as last rendered.
+    tree: Mutex<Option<Arc<ClusterTree>>>,
 }
 
 impl Agent {
@@ -42,6 +46,13 @@ impl Agent {
             engine: Arc::downgrade(engine),
             origin: Instant::now(),
             left: AtomicBool::new(false),
+            // Empty until the first pass, but there from the mount on.
+            tree: Mutex::new(Some(Arc::new(cluster_tree(
+                &[],
+                &[],
+                None,
+                std::time::SystemTime::now(),
+            )))),
         });
         engine.set_cluster(agent.clone());
         agent
@@ -100,6 +111,7 @@ impl Agent {
                 tracing::debug!(node = %self.node.name(), "placement pass: {e}");
             }
             self.show();
+            self.render_cluster().await;
         }
     }
 
@@ -186,6 +198,50 @@ impl Agent {
                 nodes,
             });
         }
+    }
+
+    /// Render `cluster/`: each endpoint's health, and each node (the
+    /// members and every node a placed service names) with whether it is
+    /// alive and its lease's TTL left (this node's from its own clock).
+    async fn render_cluster(&self) {
+        let endpoints = self.node.store().health().await;
+        let view = self.node.view();
+        let mut names: std::collections::BTreeSet<String> = view.members.clone();
+        for runtime in self.placed() {
+            names.extend(runtime.loaded().config.defaults.nodes.iter().cloned());
+        }
+        let mut members = Vec::new();
+        for name in names {
+            let alive = view.members.contains(&name);
+            let ttl = if name == self.node.name() {
+                self.node.health(self.now()).lease_left
+            } else {
+                match view.member_leases.get(&name) {
+                    Some(&lease) if alive => self
+                        .node
+                        .store()
+                        .time_to_live(lease)
+                        .await
+                        .ok()
+                        .flatten()
+                        .unwrap_or_default(),
+                    _ => Duration::ZERO,
+                }
+            };
+            members.push((name, alive, ttl.as_secs()));
+        }
+        let endpoints: Vec<(String, &str)> = endpoints
+            .iter()
+            .map(|(url, health)| (url.clone(), health.as_str()))
+            .collect();
+        let previous = lock(&self.tree).clone();
+        let tree = cluster_tree(
+            &endpoints,
+            &members,
+            previous.as_deref(),
+            std::time::SystemTime::now(),
+        );
+        *lock(&self.tree) = Some(Arc::new(tree));
     }
 
     async fn read_view(&self) -> Result<View> {
@@ -350,6 +406,10 @@ impl ClusterControl for Agent {
         }
         self.show();
         result
+    }
+
+    fn tree(&self) -> Option<Arc<ClusterTree>> {
+        lock(&self.tree).clone()
     }
 
     async fn may_act_here(&self, runtime: &ServiceRuntime) -> Result<()> {

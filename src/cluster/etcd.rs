@@ -82,6 +82,8 @@ pub trait Store: Send + Sync {
     async fn keep_alive(&self, lease: LeaseId) -> Result<Option<Duration>>;
     /// End `lease` now, dropping its keys.
     async fn revoke(&self, lease: LeaseId) -> Result<()>;
+    /// What `lease` has left, `None` when it is gone.
+    async fn time_to_live(&self, lease: LeaseId) -> Result<Option<Duration>>;
     /// Each endpoint and its health.
     async fn health(&self) -> Vec<(String, Health)>;
 }
@@ -334,6 +336,17 @@ impl Store for Gateway {
             Err(e) if e.errno() == libc::ENOENT => Ok(()),
             other => other.map(drop),
         }
+    }
+
+    async fn time_to_live(&self, lease: LeaseId) -> Result<Option<Duration>> {
+        let response = self
+            .post("/v3/lease/timetolive", json!({"ID": lease.to_string()}))
+            .await?;
+        // A lease that is gone has TTL -1 (0 is omitted from the JSON).
+        Ok(match int(&response, "TTL") {
+            ttl if ttl < 0 => None,
+            ttl => Some(Duration::from_secs(ttl as u64)),
+        })
     }
 
     async fn health(&self) -> Vec<(String, Health)> {

@@ -178,6 +178,16 @@ impl Store for FakeStore {
         Ok(())
     }
 
+    async fn time_to_live(&self, lease: LeaseId) -> Result<Option<Duration>> {
+        let mut state = lock(&self.state);
+        state.check()?;
+        let now = state.now;
+        Ok(state
+            .leases
+            .get(&lease)
+            .map(|(_, expiry)| expiry.saturating_sub(now)))
+    }
+
     async fn health(&self) -> Vec<(String, Health)> {
         let health = if lock(&self.state).no_quorum {
             Health::NoQuorum

@@ -58,6 +58,10 @@ impl Store for Reach {
         self.check()?;
         self.store.revoke(lease).await
     }
+    async fn time_to_live(&self, lease: LeaseId) -> Result<Option<Duration>> {
+        self.check()?;
+        self.store.time_to_live(lease).await
+    }
     async fn health(&self) -> Vec<(String, EndpointHealth)> {
         self.store.health().await
     }

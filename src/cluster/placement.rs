@@ -196,6 +196,8 @@ pub struct ServiceView {
 pub struct View {
     /// Nodes whose member key exists (their lease is alive).
     pub members: BTreeSet<String>,
+    /// The lease of each member.
+    pub member_leases: BTreeMap<String, LeaseId>,
     /// Services that have any key.
     pub services: BTreeMap<String, ServiceView>,
 }
@@ -211,6 +213,7 @@ impl View {
             };
             if let Some(node) = rest.strip_prefix("members/") {
                 view.members.insert(node.to_string());
+                view.member_leases.insert(node.to_string(), kv.lease);
                 continue;
             }
             let Some(rest) = rest.strip_prefix("svc/") else {

@@ -69,6 +69,8 @@ pub trait ClusterControl: Send + Sync {
     /// Whether this node may act on the service's resources itself (a
     /// resource's `ctl`, `--rid`): only its owner may.
     async fn may_act_here(&self, runtime: &ServiceRuntime) -> Result<()>;
+    /// The root `cluster/` directory as last rendered.
+    fn tree(&self) -> Option<Arc<crate::render::tree::ClusterTree>>;
 }
 
 /// Every service and what they share.
@@ -115,6 +117,11 @@ impl Engine {
     /// Hand the ctl writes of the services the cluster places to it.
     pub fn set_cluster(&self, cluster: Arc<dyn ClusterControl>) {
         let _ = self.cluster.set(cluster);
+    }
+
+    /// The root `cluster/` directory, with `--cluster`.
+    pub fn cluster_tree(&self) -> Option<Arc<crate::render::tree::ClusterTree>> {
+        self.cluster.get().and_then(|c| c.tree())
     }
 
     /// The cluster, if it places this service.

@@ -44,6 +44,84 @@ pub const SERVICE_FILES: [&str; 12] = [
 /// mount --cluster`.
 pub const CLUSTER_SERVICE_FILES: [&str; 1] = ["owner"];
 
+/// The directory of a clustered service's nodes (`nodes/<node>/`).
+pub const NODES_DIR: &str = "nodes";
+
+/// Files of `nodes/<node>/`: the instance's status word and state word.
+pub const NODE_FILES: [&str; 2] = ["status", "state"];
+
+/// The root directory of the cluster (`--cluster` only).
+pub const CLUSTER_DIR: &str = "cluster";
+
+/// Files of `cluster/nodes/<node>/`.
+pub const MEMBER_FILES: [&str; 2] = ["alive", "ttl"];
+
+/// The root `cluster/` directory: `etcd`, and `nodes/<node>/` per node.
+#[derive(Debug, Clone)]
+pub struct ClusterTree {
+    /// `etcd`: one line per endpoint, `<url> <health>`.
+    pub etcd: FileNode,
+    /// `nodes/<node>/{alive,ttl}`, named by node in `rid`.
+    pub nodes: Vec<ResourceDir>,
+    /// When its listing last changed.
+    pub mtime: SystemTime,
+}
+
+impl ClusterTree {
+    /// A `nodes/<node>/` directory.
+    pub fn node(&self, node: &str) -> Option<&ResourceDir> {
+        self.nodes.iter().find(|n| &*n.rid == node)
+    }
+}
+
+/// Render the cluster directory: `endpoints` with their health word,
+/// `members` with whether each is alive and the lease TTL it has left.
+pub fn cluster_tree(
+    endpoints: &[(String, &str)],
+    members: &[(String, bool, u64)],
+    previous: Option<&ClusterTree>,
+    now: SystemTime,
+) -> ClusterTree {
+    let carry = Carry {
+        now,
+        log_unchanged: false,
+    };
+    let etcd: String = endpoints
+        .iter()
+        .map(|(url, health)| format!("{url} {health}\n"))
+        .collect();
+    let etcd = carry.file("etcd", previous.map(|p| &p.etcd), || etcd.into_bytes());
+    let nodes: Vec<ResourceDir> = members
+        .iter()
+        .map(|(node, alive, ttl)| {
+            let before = previous.and_then(|p| p.node(node));
+            let files = MEMBER_FILES
+                .iter()
+                .map(|name| {
+                    let text = match *name {
+                        "alive" if *alive => "yes\n".to_string(),
+                        "alive" => "no\n".to_string(),
+                        _ => format!("{ttl}\n"),
+                    };
+                    carry.file(name, before.and_then(|b| b.file(name)), || {
+                        text.into_bytes()
+                    })
+                })
+                .collect();
+            ResourceDir {
+                rid: node.as_str().into(),
+                files,
+                mtime: before.map_or(now, |b| b.mtime),
+            }
+        })
+        .collect();
+    let mtime = match previous {
+        Some(p) if same_names(&p.nodes, &nodes, |n| &n.rid) => p.mtime,
+        _ => now,
+    };
+    ClusterTree { etcd, nodes, mtime }
+}
+
 /// Standard files of a resource directory, in listing order (`type` only
 /// where the resource has one).
 pub const RESOURCE_FILES: [&str; 7] = [
@@ -99,6 +177,9 @@ pub struct ServiceTree {
     pub files: Vec<FileNode>,
     /// Its resource directories in display order.
     pub resources: Vec<ResourceDir>,
+    /// `nodes/<node>/` in `nodes` order, with `--cluster` (empty
+    /// otherwise: no `nodes` directory). Named by node in `rid`.
+    pub nodes: Vec<ResourceDir>,
     /// When the service directory's listing last changed.
     pub mtime: SystemTime,
     /// The service's series of the root `metrics` file (the previous
@@ -117,6 +198,11 @@ impl ServiceTree {
     /// A resource directory.
     pub fn resource(&self, rid: &str) -> Option<&ResourceDir> {
         self.resources.iter().find(|r| &*r.rid == rid)
+    }
+
+    /// A `nodes/<node>/` directory.
+    pub fn node(&self, node: &str) -> Option<&ResourceDir> {
+        self.nodes.iter().find(|n| &*n.rid == node)
     }
 }
 
@@ -157,8 +243,34 @@ pub fn service_tree(
             resource_dir(resource, snapshot, before, &carry)
         })
         .collect();
+    let nodes: Vec<ResourceDir> = snapshot
+        .cluster
+        .iter()
+        .flat_map(|c| c.nodes.iter())
+        .map(|(node, status, state)| {
+            let before = previous.and_then(|p| p.node(node));
+            let files = NODE_FILES
+                .iter()
+                .map(|name| {
+                    let word = if *name == "status" { status } else { state };
+                    let old = before.and_then(|b| b.file(name));
+                    carry.file(name, old, || format!("{word}\n").into_bytes())
+                })
+                .collect();
+            ResourceDir {
+                rid: node.as_str().into(),
+                files,
+                mtime: before.map_or(now, |b| b.mtime),
+            }
+        })
+        .collect();
     let mtime = match previous {
-        Some(p) if same_names(&p.resources, &resources, |r| &r.rid) => p.mtime,
+        Some(p)
+            if same_names(&p.resources, &resources, |r| &r.rid)
+                && same_names(&p.nodes, &nodes, |n| &n.rid) =>
+        {
+            p.mtime
+        }
         _ => now,
     };
     let metrics = service_metrics(snapshot, |rid| {
@@ -174,6 +286,7 @@ pub fn service_tree(
         generation: previous.map_or(1, |p| p.generation + 1),
         files,
         resources,
+        nodes,
         mtime,
         metrics,
         log_seq: snapshot.log.seq,

@@ -275,6 +275,20 @@ fn cluster_failover_switch_and_quorum_loss() {
         logs(&nodes)
     );
     assert_eq!(nodes[0].daemon().read("app/status"), "up\n");
+    // Every node sees every instance, and the cluster's members and etcd.
+    assert!(
+        wait_until(Duration::from_secs(10), || {
+            let b = nodes[1].daemon();
+            b.read("app/nodes/a/state") == "up\n"
+                && b.read("app/nodes/a/status") == "up\n"
+                && b.read("app/nodes/b/state") == "down\n"
+                && b.read("cluster/nodes/c/alive") == "yes\n"
+                && b.read("cluster/etcd").matches(" healthy\n").count() == 3
+        }),
+        "{}\n{}",
+        nodes[1].daemon().read("cluster/etcd"),
+        logs(&nodes)
+    );
     assert!(nodes[1]
         .daemon()
         .read("app/overview")
@@ -302,6 +316,14 @@ fn cluster_failover_switch_and_quorum_loss() {
         wait_until(Duration::from_secs(30), || running(&nodes) == ["a"]),
         "no takeover: running {:?}\n{}",
         running(&nodes),
+        logs(&nodes)
+    );
+    assert!(
+        wait_until(Duration::from_secs(10), || {
+            nodes[0].daemon().read("cluster/nodes/b/alive") == "no\n"
+                && nodes[0].daemon().read("app/nodes/b/state") == "n/a\n"
+        }),
+        "{}",
         logs(&nodes)
     );
     // b returns and does not take the service back.
@@ -336,6 +358,14 @@ fn cluster_failover_switch_and_quorum_loss() {
         .daemon()
         .read("app/overview")
         .ends_with("'- hb                     down\n"));
+    assert!(
+        wait_until(Duration::from_secs(15), || nodes[0]
+            .daemon()
+            .read("cluster/etcd")
+            .contains(" unreachable\n")),
+        "{}",
+        nodes[0].daemon().read("cluster/etcd")
+    );
     // Quorum back: one owner again.
     etcd.signal(1, libc::SIGCONT);
     etcd.signal(2, libc::SIGCONT);
