@@ -69,6 +69,15 @@ impl Agent {
 
     /// Start the lease and placement loops (within a tokio runtime).
     pub fn spawn(self: &Arc<Self>) {
+        for runtime in self.placed() {
+            let config = runtime.loaded().config.clone();
+            if let Some(warning) = stop_warning(&config, self.node.timings()) {
+                tracing::warn!(service = %runtime.name(), "{warning}");
+                runtime
+                    .log()
+                    .service_line(crate::actionlog::Level::Warning, &warning);
+            }
+        }
         let agent = Arc::clone(self);
         tokio::spawn(async move { agent.lease_loop().await });
         let agent = Arc::clone(self);
@@ -481,5 +490,59 @@ impl Agent {
         };
         engine.refresh(&[service.to_string()]).await;
         result
+    }
+}
+
+/// The warning of a service whose containers' stop timeouts, together,
+/// exceed what a fencing node has to stop it (docs/cluster.md §5): its
+/// lease could expire, and a peer start it, before it has stopped here.
+pub fn stop_warning(
+    config: &crate::config::ServiceConfig,
+    timings: &super::placement::Timings,
+) -> Option<String> {
+    let worst: Duration = config
+        .resources
+        .iter()
+        .filter(|r| !r.common.disable)
+        .filter_map(|r| match &r.spec {
+            Ok(crate::config::ResourceSpec::Container(c)) => Some(c.stop_timeout),
+            _ => None,
+        })
+        .sum();
+    (!timings.stop_fits(worst)).then(|| {
+        format!(
+            "the containers' stop_timeout add up to {}, more than the {} a node that loses etcd has to stop them: lower them or raise --cluster-ttl (to at least {})",
+            crate::bounded::seconds(worst),
+            crate::bounded::seconds(timings.stop_budget),
+            crate::bounded::seconds(worst * 2)
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::placement::{Timings, DEFAULT_TTL};
+
+    #[test]
+    fn containers_that_stop_slower_than_the_fence_allows_are_warned_of() {
+        let timings = Timings::from_ttl(DEFAULT_TTL).unwrap();
+        let config =
+            |text: &str| crate::config::parse_service("app", std::path::Path::new("/x"), text);
+        let quick = config("[container#1]\nrun_image = a\nstop_timeout = 2\n[container#2]\nrun_image = a\nstop_timeout = 3\n[fs#1]\ndev = /d\nmnt = /m\ntype = ext4\n");
+        assert_eq!(stop_warning(&quick, &timings), None);
+        // docker's default grace period (10 s) is already too long.
+        let slow = config("[container#1]\nrun_image = a\n");
+        let warning = stop_warning(&slow, &timings).unwrap();
+        assert!(
+            warning.contains("add up to 10s, more than the 5s"),
+            "{warning}"
+        );
+        assert!(
+            warning.contains("--cluster-ttl (to at least 20s)"),
+            "{warning}"
+        );
+        let disabled = config("[container#1]\nrun_image = a\ndisable = true\n");
+        assert_eq!(stop_warning(&disabled, &timings), None);
     }
 }
