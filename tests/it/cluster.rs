@@ -37,13 +37,13 @@ fn prerequisites() -> bool {
 }
 
 /// A three-member etcd cluster on free 127.0.0.1 ports, killed on drop.
-struct Etcd {
+pub struct Etcd {
     members: Vec<Child>,
     clients: Vec<u16>,
 }
 
 impl Etcd {
-    fn start(dir: &Path) -> Etcd {
+    pub fn start(dir: &Path) -> Etcd {
         let ports = free_ports::<6>();
         let (clients, peers) = (ports[..3].to_vec(), ports[3..].to_vec());
         let initial: Vec<String> = peers
@@ -94,7 +94,7 @@ impl Etcd {
         etcd
     }
 
-    fn endpoints(&self) -> String {
+    pub fn endpoints(&self) -> String {
         self.clients
             .iter()
             .map(|p| format!("http://127.0.0.1:{p}"))
@@ -191,9 +191,9 @@ impl Drop for Node {
     }
 }
 
-/// Samples every node's mount table state until dropped; the most nodes
-/// seen running the service at once.
-struct Sampler {
+/// Samples how many nodes run the service, every 20 ms until stopped; the
+/// most seen at once.
+pub struct Sampler {
     stop: Arc<AtomicBool>,
     most: Arc<AtomicUsize>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -202,14 +202,18 @@ struct Sampler {
 impl Sampler {
     fn start(nodes: &[Node]) -> Sampler {
         let dirs: Vec<PathBuf> = nodes.iter().map(|n| n.data.clone()).collect();
+        Sampler::counting(move || dirs.iter().filter(|d| is_mounted(d)).count())
+    }
+
+    /// Sample `running` (how many nodes run the service now).
+    pub fn counting(running: impl Fn() -> usize + Send + 'static) -> Sampler {
         let stop = Arc::new(AtomicBool::new(false));
         let most = Arc::new(AtomicUsize::new(0));
         let thread = std::thread::spawn({
             let (stop, most) = (stop.clone(), most.clone());
             move || {
                 while !stop.load(Ordering::SeqCst) {
-                    let running = dirs.iter().filter(|d| is_mounted(d)).count();
-                    most.fetch_max(running, Ordering::SeqCst);
+                    most.fetch_max(running(), Ordering::SeqCst);
                     std::thread::sleep(Duration::from_millis(20));
                 }
             }
@@ -221,7 +225,7 @@ impl Sampler {
         }
     }
 
-    fn most(mut self) -> usize {
+    pub fn most(mut self) -> usize {
         self.stop.store(true, Ordering::SeqCst);
         if let Some(thread) = self.thread.take() {
             thread.join().unwrap();

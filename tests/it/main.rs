@@ -13,6 +13,7 @@ mod bad_ctl;
 mod caching;
 mod cli;
 mod cluster;
+mod cluster_docker;
 mod containers;
 mod filesystem;
 mod heal;
