@@ -228,6 +228,17 @@ impl Engine {
             docker: self.endpoint(&docker_host),
             runner: self.backends.runner.clone(),
             reads: self.host_reads.clone(),
+            // Attached before the first load (daemon.rs), so known here.
+            peers: match self.cluster.get() {
+                Some(_) => config
+                    .defaults
+                    .nodes
+                    .iter()
+                    .filter(|n| **n != self.options.nodename)
+                    .cloned()
+                    .collect(),
+                None => Vec::new(),
+            },
         };
         let resources = config
             .resources
