@@ -208,11 +208,12 @@ impl Node {
 
     async fn stop_here(&self, host: &dyn Host, service: &str) {
         self.set_state(service, InstanceState::Stopping);
-        let result = host.stop(service, self.timings.stop_budget).await;
-        if let Err(e) = &result {
-            tracing::error!(node = %self.me, service, "stop failed: {e}");
+        match host.stop(service, self.timings.stop_budget).await {
+            Ok(()) => self.set_state(service, InstanceState::Down),
+            // Still stopping: what runs is stopped again at the next pass
+            // (or the next fence check).
+            Err(e) => tracing::error!(node = %self.me, service, "stop failed: {e}"),
         }
-        self.set_state(service, InstanceState::Down);
     }
 
     fn set_state(&self, service: &str, state: InstanceState) {

@@ -73,6 +73,8 @@ struct SimHost {
     running: AtomicBool,
     fail_start: AtomicBool,
     starts: AtomicUsize,
+    /// How many stops fail (EBUSY, as while another action runs) first.
+    failing_stops: AtomicUsize,
 }
 
 #[async_trait]
@@ -98,6 +100,13 @@ impl Host for SimHost {
         Ok(())
     }
     async fn stop(&self, _service: &str, _budget: Duration) -> Result<()> {
+        if self
+            .failing_stops
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+        {
+            return Err(Error::busy("another action runs (test)"));
+        }
         self.running.store(false, Ordering::SeqCst);
         Ok(())
     }
@@ -313,6 +322,18 @@ async fn a_partitioned_owner_fences_before_its_lease_can_expire() {
     sim.run(30).await;
     assert_eq!(sim.running(), ["b"]);
     assert_eq!(sim.owner().as_deref(), Some("b"));
+}
+
+#[tokio::test]
+async fn a_fence_whose_stop_fails_is_retried_before_the_lease_can_expire() {
+    let mut sim = Sim::new();
+    sim.started().await;
+    sim.at("a").host.failing_stops.store(2, Ordering::SeqCst);
+    sim.cut("a", true);
+    let fenced = sim.until(10, |s| s.running().is_empty()).await;
+    assert!(fenced < sim.timings.ttl.as_secs(), "{fenced}s");
+    assert_eq!(sim.at("a").host.failing_stops.load(Ordering::SeqCst), 0);
+    sim.until(20, only("b")).await;
 }
 
 #[tokio::test]
