@@ -36,6 +36,10 @@ pub struct Agent {
     left: AtomicBool,
     /// The root `cluster/` directory as last rendered.
     tree: Mutex<Option<Arc<ClusterTree>>>,
+    /// Told when the node fences: the starts it runs are cancelled, so
+    /// that the fence's stop does not wait for them (EBUSY) past the
+    /// lease.
+    fencing: tokio::sync::Notify,
 }
 
 impl Agent {
@@ -53,6 +57,7 @@ impl Agent {
                 None,
                 std::time::SystemTime::now(),
             )))),
+            fencing: tokio::sync::Notify::new(),
         });
         engine.set_cluster(agent.clone());
         agent
@@ -100,6 +105,9 @@ impl Agent {
             }
             tokio::time::sleep(wake.saturating_sub(self.now())).await;
             if !self.node.confident(self.now()) {
+                self.fencing.notify_waiters();
+                // Let a cancelled start drop the service's action lock.
+                tokio::time::sleep(Duration::from_millis(100)).await;
                 let stopped = self.node.fence(self.now(), self).await;
                 if !stopped.is_empty() {
                     self.show();
@@ -486,7 +494,12 @@ impl Agent {
         let run = runtime.run(verb, &[], &options.nodename, options.status_timeout);
         let result = match budget {
             Some(budget) => bounded(verb.as_str(), service, budget, run).await,
-            None => run.await,
+            None => tokio::select! {
+                result = run => result,
+                _ = self.fencing.notified() => Err(Error::no_quorum(format!(
+                    "{service}: start cancelled: this node is fencing (etcd cannot renew its lease)"
+                ))),
+            },
         };
         engine.refresh(&[service.to_string()]).await;
         result

@@ -319,6 +319,12 @@ impl Node {
         self.publish(info, false, lease).await?;
         match host.start(&info.name).await {
             Ok(()) => self.set_state(&info.name, InstanceState::Up),
+            // Cancelled by the fence (or etcd lost): not the service's
+            // failure; the fence stops what was started.
+            Err(e) if e.errno() == libc::EAGAIN => {
+                tracing::warn!(node = %self.me, service = %info.name, "{e}");
+                self.set_state(&info.name, InstanceState::Down);
+            }
             Err(e) => {
                 tracing::error!(node = %self.me, service = %info.name, "start failed: {e}; giving the service to the next node");
                 self.set_state(&info.name, InstanceState::Failed);

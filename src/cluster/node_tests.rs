@@ -72,6 +72,8 @@ impl Store for Reach {
 struct SimHost {
     running: AtomicBool,
     fail_start: AtomicBool,
+    /// Starts end as a fence's cancellation does (EAGAIN).
+    cancel_start: AtomicBool,
     starts: AtomicUsize,
     /// How many stops fail (EBUSY, as while another action runs) first.
     failing_stops: AtomicUsize,
@@ -96,6 +98,9 @@ impl Host for SimHost {
         self.running.store(true, Ordering::SeqCst);
         if self.fail_start.load(Ordering::SeqCst) {
             return Err(Error::backend("start failed (test)"));
+        }
+        if self.cancel_start.load(Ordering::SeqCst) {
+            return Err(Error::no_quorum("start cancelled: fencing (test)"));
         }
         Ok(())
     }
@@ -334,6 +339,21 @@ async fn a_fence_whose_stop_fails_is_retried_before_the_lease_can_expire() {
     assert!(fenced < sim.timings.ttl.as_secs(), "{fenced}s");
     assert_eq!(sim.at("a").host.failing_stops.load(Ordering::SeqCst), 0);
     sim.until(20, only("b")).await;
+}
+
+#[tokio::test]
+async fn a_start_cancelled_by_the_fence_is_no_failure() {
+    let mut sim = Sim::new();
+    sim.at("a").host.cancel_start.store(true, Ordering::SeqCst);
+    sim.run(1).await;
+    sim.node("a").expect("app", true).await.unwrap();
+    sim.run(2).await;
+    assert_eq!(sim.node("a").state("app"), InstanceState::Down);
+    // Still a's to run: it starts again once starts are not cancelled.
+    sim.at("a").host.cancel_start.store(false, Ordering::SeqCst);
+    sim.until(6, |s| s.node("a").state("app") == InstanceState::Up)
+        .await;
+    assert_eq!(sim.running(), ["a"]);
 }
 
 #[tokio::test]
