@@ -53,6 +53,8 @@ impl Etcd {
             .collect();
         let members = (0..3)
             .map(|i| {
+                // A member of an earlier run's cluster would not join this one.
+                let _ = std::fs::remove_dir_all(dir.join(format!("etcd-m{i}")));
                 let log = std::fs::File::create(dir.join(format!("etcd-m{i}.log"))).unwrap();
                 Command::new("etcd")
                     .args(["--name", &format!("m{i}")])
@@ -112,7 +114,7 @@ impl Etcd {
         })
     }
 
-    fn signal(&self, member: usize, signal: i32) {
+    pub fn signal(&self, member: usize, signal: i32) {
         unsafe { libc::kill(self.members[member].id() as i32, signal) };
     }
 }

@@ -262,6 +262,33 @@ fn cluster_container_fails_over_with_its_docker_daemon() {
         "{}",
         logs(&nodes)
     );
+
+    // switch to c: its own daemon starts, b's container stops first.
+    nodes[0].daemon().must(&format!("{SVC}/ctl"), "switch c");
+    assert_eq!(running(), ["c"], "{}", logs(&nodes));
+
+    // Quorum lost: c stops its container (and daemon) before its lease can
+    // expire, nobody starts it; quorum back: one node runs it again.
+    etcd.signal(1, libc::SIGSTOP);
+    etcd.signal(2, libc::SIGSTOP);
+    assert!(
+        wait_until(Duration::from_secs(10), || running().is_empty()),
+        "the owner did not fence: {:?}\n{}",
+        running(),
+        logs(&nodes)
+    );
+    std::thread::sleep(Duration::from_secs(5));
+    assert!(running().is_empty(), "{:?}", running());
+    etcd.signal(1, libc::SIGCONT);
+    etcd.signal(2, libc::SIGCONT);
+    assert!(
+        wait_until(Duration::from_secs(60), || running().len() == 1),
+        "no owner after quorum came back: {:?}\n{}",
+        running(),
+        logs(&nodes)
+    );
+    std::thread::sleep(Duration::from_secs(4));
+    assert_eq!(running().len(), 1);
     assert_eq!(sampler.most(), 1, "two nodes ran the container at once");
     drop(nodes);
     drop(etcd);
