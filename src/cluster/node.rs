@@ -250,36 +250,54 @@ impl Node {
             return Ok(());
         };
         let confident = lease.confident(now, &self.timings);
-        for info in host.services() {
-            let service = view.service(&info.name);
-            let local = Local {
-                state: self.state(&info.name),
-                frozen: info.frozen,
-                running: info.running,
-            };
-            let decision = decide(
-                &self.me,
-                &info.nodes,
-                &info.preferred,
-                confident,
-                &view.members,
-                &service,
-                local,
-            );
-            self.apply(decision, &info, lease, host).await?;
-            if service.target.as_deref() == Some(&self.me)
-                && self.state(&info.name) == InstanceState::Up
-            {
-                // The switch is done: the target is not a lasting
-                // preference (it would pull the service back here later).
-                self.store
-                    .delete(&service_key(&info.name, "target"), Some(&self.me))
-                    .await?;
-            }
-            let frozen = info.frozen || service.frozen;
-            self.publish(&info, frozen, lease).await?;
-        }
+        // Services are placed side by side: one slow start must not hold
+        // the others' placement (the engine acts on services in parallel).
+        let passes = host
+            .services()
+            .into_iter()
+            .map(|info| self.place_one(info, &view, confident, lease, host));
+        futures_util::future::join_all(passes)
+            .await
+            .into_iter()
+            .collect::<Result<Vec<()>>>()?;
         Ok(())
+    }
+
+    async fn place_one(
+        &self,
+        info: ServiceInfo,
+        view: &View,
+        confident: bool,
+        lease: Lease,
+        host: &dyn Host,
+    ) -> Result<()> {
+        let service = view.service(&info.name);
+        let local = Local {
+            state: self.state(&info.name),
+            frozen: info.frozen,
+            running: info.running,
+        };
+        let decision = decide(
+            &self.me,
+            &info.nodes,
+            &info.preferred,
+            confident,
+            &view.members,
+            &service,
+            local,
+        );
+        self.apply(decision, &info, lease, host).await?;
+        if service.target.as_deref() == Some(&self.me)
+            && self.state(&info.name) == InstanceState::Up
+        {
+            // The switch is done: the target is not a lasting preference
+            // (it would pull the service back here later).
+            self.store
+                .delete(&service_key(&info.name, "target"), Some(&self.me))
+                .await?;
+        }
+        let frozen = info.frozen || service.frozen;
+        self.publish(&info, frozen, lease).await
     }
 
     async fn apply(

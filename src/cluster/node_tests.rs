@@ -459,3 +459,52 @@ async fn never_two_owners_under_random_faults() {
     sim.run(30).await;
     assert_eq!(sim.running().len(), 1);
 }
+
+/// Two services, one whose start never ends.
+#[derive(Default)]
+struct TwoServices {
+    quick_started: AtomicBool,
+}
+
+#[async_trait]
+impl Host for TwoServices {
+    fn services(&self) -> Vec<ServiceInfo> {
+        ["slow", "quick"]
+            .into_iter()
+            .map(|name| ServiceInfo {
+                name: name.into(),
+                nodes: vec!["a".into()],
+                preferred: Vec::new(),
+                frozen: false,
+                running: false,
+                status: "down".into(),
+            })
+            .collect()
+    }
+    async fn start(&self, service: &str) -> Result<()> {
+        if service == "slow" {
+            std::future::pending::<()>().await;
+        }
+        self.quick_started.store(true, Ordering::SeqCst);
+        Ok(())
+    }
+    async fn stop(&self, _service: &str, _budget: Duration) -> Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_slow_start_does_not_hold_the_placement_of_other_services() {
+    let store = Arc::new(FakeStore::new());
+    let timings = Timings::from_ttl(DEFAULT_TTL).unwrap();
+    let node = Node::new("a".into(), timings, store.clone());
+    node.keep_alive(Duration::ZERO).await.unwrap();
+    node.expect("slow", true).await.unwrap();
+    node.expect("quick", true).await.unwrap();
+    let host = TwoServices::default();
+    let pass = tokio::time::timeout(Duration::from_secs(1), node.place(Duration::ZERO, &host));
+    assert!(pass.await.is_err(), "the slow start ended?");
+    assert!(host.quick_started.load(Ordering::SeqCst));
+    assert_eq!(node.state("slow"), InstanceState::Starting);
+    assert_eq!(node.state("quick"), InstanceState::Up);
+}
