@@ -184,6 +184,10 @@ fn docker_host_from_file(service: &str, files: &ServiceFiles<'_>) -> Result<Stri
         ))
     })?;
     let config = crate::config::load_file(service, path);
+    // Not read: whether it has a private daemon is not known.
+    if let (true, Some(error)) = (config.untrusted, &config.load_error) {
+        return Err(ClientError::Failed(error.clone()));
+    }
     Ok(crate::drivers::dockerd::docker_host_of(
         &config,
         files.var_dir,
@@ -232,6 +236,34 @@ mod tests {
         let before = v(&["x", "start", "ok"]);
         let after = v(&["x", "start", "ok", "y", "start", "ok"]);
         assert_eq!(new_lines(&before, &after), v(&["y", "start", "ok"]));
+    }
+
+    #[test]
+    fn an_untrusted_file_names_no_docker_daemon() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("svcfs-client-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let file = dir.join("a.env");
+        std::fs::write(&file, "[DEFAULT]\ndocker_data_dir = /d\n").unwrap();
+        let files = ServiceFiles {
+            config_dir: &dir,
+            var_dir: Path::new("/var/lib/svcfs"),
+            docker_host: "unix:///var/run/docker.sock",
+        };
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert_eq!(
+            docker_host_from_file("a", &files).unwrap(),
+            "unix:///var/lib/svcfs/a/docker.sock"
+        );
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o646)).unwrap();
+        match docker_host_from_file("a", &files) {
+            Err(ClientError::Failed(why)) => {
+                assert!(why.contains("can be written by everyone"), "{why}")
+            }
+            other => panic!("{other:?}"),
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

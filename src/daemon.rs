@@ -69,7 +69,7 @@ pub fn run(options: MountOptions) -> Result<()> {
         .build()
         .map_err(|e| Error::backend(format!("cannot start the runtime: {e}")))?;
 
-    std::fs::create_dir_all(&options.engine.var_dir).map_err(|e| {
+    crate::vardir::create_dir(&options.engine.var_dir).map_err(|e| {
         Error::backend(format!(
             "cannot create the var dir {}: {e}",
             options.engine.var_dir.display()
@@ -100,7 +100,13 @@ pub fn run(options: MountOptions) -> Result<()> {
     // the refresh goes on in the background.
     let first_refresh = runtime.spawn({
         let engine = Arc::clone(&engine);
-        async move { engine.refresh_all().await }
+        async move {
+            engine.refresh_all().await;
+            // The first refresh of every resource at once is the daemon's
+            // peak: what it freed goes back to the system, not kept for a
+            // peak that does not come again.
+            crate::memory::give_back_freed();
+        }
     });
     let _ =
         runtime.block_on(async { tokio::time::timeout(FIRST_REFRESH_WAIT, first_refresh).await });

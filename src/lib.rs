@@ -19,6 +19,8 @@ pub mod engine;
 pub mod error;
 pub mod fs;
 pub mod host;
+pub mod memory;
 pub mod model;
 pub mod render;
 pub mod sync;
+pub mod vardir;

@@ -6,6 +6,12 @@ use std::path::{Path, PathBuf};
 use super::problem::{Problem, Severity};
 use super::service::{parse_service, ServiceConfig};
 use super::text::service_text;
+use super::trust::{judge_dir, judge_file, DirTrust, Role, Trusted};
+
+/// What to do about a file that cannot be trusted, after its description.
+const TRUST_FIX: &str = "whoever can change a service file can make root run any container: \
+    make the file and its directories root's and writable by root alone \
+    (chown root:root, chmod go-w)";
 
 /// Everything found in a config directory.
 #[derive(Debug, Clone, Default)]
@@ -119,9 +125,21 @@ fn read_bounded(path: &Path) -> std::io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// Read and parse one service file. An unreadable file still yields a
-/// service, marked with its load error, so the operator sees it.
+/// Read and parse one service file, judging its directory too (see
+/// [`load_dir`]).
 pub fn load_file(name: &str, path: &Path) -> ServiceConfig {
+    let trusted = Trusted::this_process();
+    let dir = path
+        .parent()
+        .map(|dir| judge_dir(dir, Role::ConfigDir, trusted))
+        .unwrap_or_default();
+    load_judged(name, path, &dir, trusted)
+}
+
+/// Read and parse one service file of a directory judged `dir`. An
+/// unreadable or untrusted file still yields a service, marked with its
+/// load error, so the operator sees it; an untrusted one is not read.
+fn load_judged(name: &str, path: &Path, dir: &DirTrust, trusted: Trusted) -> ServiceConfig {
     let unusable = |message: String| {
         let mut service = parse_service(name, path, "");
         service
@@ -130,7 +148,31 @@ pub fn load_file(name: &str, path: &Path) -> ServiceConfig {
         service.load_error = Some(format!("{}: {message}", path.display()));
         service
     };
-    match read_bounded(path) {
+    // Not read: nothing of it is known but why.
+    let refused = |problem: Option<Problem>, load_error: String, others_read: bool| {
+        let mut service = parse_service(name, path, "");
+        service.problems = problem.into_iter().collect();
+        service.load_error = Some(load_error);
+        service.untrusted = true;
+        service.others_read = others_read;
+        service
+    };
+    if let Some(reason) = &dir.refusal {
+        // Told once, as a problem of the directory.
+        let error = format!(
+            "{}: not loaded: the config directory cannot be trusted: {reason}",
+            path.display()
+        );
+        return refused(None, error, false);
+    }
+    let judged = judge_file(path, dir, trusted);
+    if let Some(reason) = judged.refusal {
+        let message = format!("not loaded: {reason}; {TRUST_FIX}");
+        let error = format!("{}: {message}", path.display());
+        let problem = Problem::file(Severity::Error, path, message);
+        return refused(Some(problem), error, judged.others_read);
+    }
+    let mut service = match read_bounded(path) {
         Ok(bytes) if bytes.len() > MAX_FILE => unusable(format!(
             "the file is larger than the {MAX_FILE} bytes a service file may have; not loaded"
         )),
@@ -141,12 +183,17 @@ pub fn load_file(name: &str, path: &Path) -> ServiceConfig {
             Err(why) => unusable(why),
         },
         Err(e) => unusable(format!("cannot read the service file: {e}")),
-    }
+    };
+    service.others_read = judged.others_read;
+    service
 }
 
-/// Load every service of a config directory.
+/// Load every service of a config directory. The directory, those above
+/// it and each file are judged first (see `trust`): a file that a user
+/// other than root, or a group other than root's, could change is not
+/// read, and no file of such a directory is.
 pub fn load_dir(dir: &Path) -> LoadedDir {
-    let (files, problems) = match service_files(dir) {
+    let (files, mut problems) = match service_files(dir) {
         Ok(found) => found,
         Err(problem) => {
             return LoadedDir {
@@ -155,10 +202,19 @@ pub fn load_dir(dir: &Path) -> LoadedDir {
             }
         }
     };
+    let trusted = Trusted::this_process();
+    let judged = judge_dir(dir, Role::ConfigDir, trusted);
+    if let Some(reason) = &judged.refusal {
+        problems.insert(0, Problem::file(
+            Severity::Error,
+            dir,
+            format!("the config directory cannot be trusted, no service file is loaded from it: {reason}; {TRUST_FIX}"),
+        ));
+    }
     let services = files
         .into_iter()
         .map(|(name, path)| {
-            let service = load_file(&name, &path);
+            let service = load_judged(&name, &path, &judged, trusted);
             (name, service)
         })
         .collect();
@@ -280,6 +336,84 @@ mod tests {
         assert!(!is_valid_service_name(".hidden"));
         assert!(!is_valid_service_name("a b"));
         assert!(!is_valid_service_name(""));
+    }
+
+    fn chmod(path: &Path, mode: u32) {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+
+    #[test]
+    fn a_file_others_may_change_is_refused_unread_naming_owner_and_mode() {
+        let dir = scratch_dir("untrusted");
+        chmod(&dir, 0o755);
+        let text = "[container#1]\nrun_image = busybox\n";
+        for (file, mode) in [("open.env", 0o646), ("good.env", 0o644), ("own.env", 0o600)] {
+            std::fs::write(dir.join(file), text).unwrap();
+            chmod(&dir.join(file), mode);
+        }
+        let loaded = load_dir(&dir);
+        assert!(loaded.problems.is_empty(), "{:?}", loaded.problems);
+        let open = &loaded.services["open"];
+        assert!(open.untrusted);
+        assert!(open.text.is_empty(), "an untrusted file is not read");
+        assert!(open.resources.is_empty());
+        let problem = open.problems[0].to_string();
+        let path = dir.join("open.env").display().to_string();
+        assert!(
+            problem.starts_with(&format!("error: {path}: not loaded: {path} (owner "))
+                && problem.contains(", mode 0646) can be written by everyone; "),
+            "{problem}"
+        );
+        assert!(open.load_error.as_deref().unwrap().contains("mode 0646"));
+        assert!(!loaded.services["good"].untrusted);
+        assert!(loaded.services["good"].problems.is_empty());
+        // Whether others may read the configuration follows the file.
+        assert!(loaded.services["good"].others_read);
+        assert!(!loaded.services["own"].others_read);
+        assert!(!loaded.services["own"].untrusted);
+        // A group other than root's, when a test may hand files to one.
+        if nix::unistd::geteuid().is_root() {
+            let path = dir.join("good.env");
+            std::os::unix::fs::chown(&path, None, Some(4_000_123)).unwrap();
+            chmod(&path, 0o664);
+            let problem = load_file("good", &path).load_error.unwrap();
+            assert!(
+                problem.contains("group 4000123, mode 0664) can be written by group 4000123"),
+                "{problem}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_config_dir_others_may_write_loads_no_file() {
+        let dir = scratch_dir("opendir");
+        std::fs::write(dir.join("a.env"), "[container#1]\nrun_image = busybox\n").unwrap();
+        chmod(&dir.join("a.env"), 0o644);
+        // Sticky or not: anyone may add a service file.
+        chmod(&dir, 0o1777);
+        let loaded = load_dir(&dir);
+        assert_eq!(loaded.problems.len(), 1, "{:?}", loaded.problems);
+        let problem = loaded.problems[0].to_string();
+        assert!(
+            problem.starts_with(&format!(
+                "error: {}: the config directory cannot be trusted",
+                dir.display()
+            )) && problem.contains("mode 1777) can be written by everyone"),
+            "{problem}"
+        );
+        let a = &loaded.services["a"];
+        assert!(a.untrusted && a.text.is_empty());
+        assert!(
+            a.problems.is_empty(),
+            "the directory's problem is told once"
+        );
+        assert!(a
+            .load_error
+            .as_deref()
+            .unwrap()
+            .contains("the config directory cannot be trusted"));
+        chmod(&dir, 0o755);
     }
 
     #[test]

@@ -10,6 +10,7 @@ mod props_tests;
 pub mod run_args;
 mod service;
 mod text;
+mod trust;
 mod values;
 
 pub use keywords::{keywords_for, Keyword, Scope, ValueKind, KEYWORDS};

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use ini::{Ini, ParseOption};
@@ -31,6 +32,12 @@ pub struct ServiceConfig {
     pub problems: Vec<Problem>,
     /// Set when the file could not be read or parsed at all.
     pub load_error: Option<String>,
+    /// The load error is a refusal to trust the file (see `trust`): it was
+    /// not read, and actions on it fail with EACCES.
+    pub untrusted: bool,
+    /// Others may read the file itself: only then may they read the
+    /// files of the tree that show its configuration.
+    pub others_read: bool,
 }
 
 /// The `[DEFAULT]` section.
@@ -113,7 +120,7 @@ pub struct ResourceConfig {
     /// Common keywords.
     pub common: CommonOptions,
     /// The known keywords as written, in file order (one file each in the tree).
-    pub keywords: Vec<(String, String)>,
+    pub keywords: Arc<[(&'static str, String)]>,
     /// The typed settings, or why the resource cannot be used.
     pub spec: Result<ResourceSpec, String>,
 }
@@ -251,6 +258,8 @@ pub fn parse_service(name: &str, path: &Path, text: &str) -> ServiceConfig {
         resources: Vec::new(),
         problems: Vec::new(),
         load_error: None,
+        untrusted: false,
+        others_read: false,
     };
     let options = ParseOption {
         enabled_quote: false,
@@ -329,7 +338,7 @@ pub fn parse_service(name: &str, path: &Path, text: &str) -> ServiceConfig {
         service.resources.push(ResourceConfig {
             rid: Rid::dockerd(),
             common: CommonOptions::default(),
-            keywords: vec![("docker_data_dir".into(), data_dir.display().to_string())],
+            keywords: [("docker_data_dir", data_dir.display().to_string())].into(),
             spec: match &service.defaults.invalid_daemon_args {
                 Some(reason) => Err(reason.clone()),
                 None => Ok(ResourceSpec::Dockerd(DockerdSpec {
@@ -563,7 +572,7 @@ impl SectionParser<'_> {
         let keywords = values
             .entries
             .iter()
-            .map(|(k, v)| (k.name.to_string(), v.clone()))
+            .map(|(k, v)| (k.name, v.clone()))
             .collect();
         let common = common_options(&values);
         let spec = match kind {

@@ -149,7 +149,10 @@ impl DockerError {
             }
             B::RequestTimeoutError => (ErrorKind::TimedOut, "request timed out".into()),
             B::HyperLegacyError { .. } | B::IOError { .. } => {
-                let text = e.to_string();
+                // hyper's own text ("client error (SendRequest)") hides the
+                // cause ("connection closed before message completed"):
+                // a daemon dying mid-request would read as a docker error.
+                let text = with_causes(&e);
                 if is_connection_failure(&text) {
                     (ErrorKind::Unreachable, text)
                 } else {
@@ -204,6 +207,22 @@ impl std::fmt::Display for DockerError {
     }
 }
 
+/// `e` followed by each of its sources, as `outer: inner: …`.
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(inner) = cause {
+        let inner_text = inner.to_string();
+        if !text.contains(&inner_text) {
+            text = format!("{text}: {inner_text}");
+        }
+        cause = inner.source();
+    }
+    text
+}
+
+/// Whether the transport failed (nothing listens, or the daemon closed the
+/// connection without answering) rather than the daemon answering badly.
 fn is_connection_failure(text: &str) -> bool {
     let text = text.to_ascii_lowercase();
     [
@@ -213,6 +232,9 @@ fn is_connection_failure(text: &str) -> bool {
         "not found",
         "broken pipe",
         "reset",
+        "connection closed",
+        "unexpected eof",
+        "sendrequest",
     ]
     .iter()
     .any(|needle| text.contains(needle))
@@ -254,6 +276,48 @@ mod tests {
             "docker daemon is not running (no answer on unix:///var/run/docker.sock)"
         );
         assert_eq!(e.into_error().errno(), libc::EIO);
+    }
+
+    #[derive(Debug)]
+    struct Caused(&'static str, Option<Box<Caused>>);
+    impl std::fmt::Display for Caused {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+    impl std::error::Error for Caused {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            self.1.as_deref().map(|c| c as _)
+        }
+    }
+
+    #[test]
+    fn a_daemon_that_closes_the_connection_mid_request_is_unreachable() {
+        // What hyper says when the daemon dies between accept and answer.
+        let dying = Caused(
+            "client error (SendRequest)",
+            Some(Box::new(Caused(
+                "connection closed before message completed",
+                None,
+            ))),
+        );
+        let text = with_causes(&dying);
+        assert_eq!(
+            text,
+            "client error (SendRequest): connection closed before message completed"
+        );
+        assert!(is_connection_failure(&text));
+        let e = DockerError::from_bollard(
+            ::bollard::errors::Error::IOError {
+                err: std::io::Error::new(std::io::ErrorKind::UnexpectedEof, dying),
+            },
+            HOST,
+            "version",
+        );
+        assert!(e.is_unreachable(), "{e:?}");
+        assert!(!is_connection_failure(
+            "error decoding response body: invalid type"
+        ));
     }
 
     #[test]

@@ -190,17 +190,13 @@ impl DockerdDriver {
                 self.paths.socket.display()
             ))
         })?;
-        std::fs::create_dir_all(dir)
+        crate::vardir::private_dir(dir)
             .map_err(|e| Error::backend(format!("cannot create {}: {e}", dir.display())))?;
         // A socket left by a daemon that died would make the new one fail.
         let _ = std::fs::remove_file(&self.paths.socket);
-        let output = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.paths.log)
-            .map_err(|e| {
-                Error::backend(format!("cannot open {}: {e}", self.paths.log.display()))
-            })?;
+        let output = crate::vardir::append(&self.paths.log).map_err(|e| {
+            Error::backend(format!("cannot open {}: {e}", self.paths.log.display()))
+        })?;
         let args = daemon_args(&self.service, &self.spec, &self.paths);
         let arg_refs: Vec<&str> = args.iter().map(String::as_str).collect();
         log.info(command_line(&self.spec.exe, &arg_refs));

@@ -200,7 +200,6 @@ impl EventWatchers {
 async fn watch_events(engine: Weak<Engine>, endpoint: Arc<dyn DockerApi>, wake: Arc<Notify>) {
     let mut delay = RECONNECT_DELAY;
     let mut down_since: Option<Instant> = None;
-    let mut look_again = false;
     loop {
         if !still_needed(&engine, endpoint.as_ref()) {
             return;
@@ -248,21 +247,23 @@ async fn watch_events(engine: Weak<Engine>, endpoint: Arc<dyn DockerApi>, wake: 
                 "docker event stream ended: reconnecting"
             );
             down_since = Some(Instant::now());
-            look_again = true;
             // The daemon may be gone: its containers say so at once.
             match engine.upgrade() {
                 Some(engine) => engine.docker_connection_changed(endpoint.host()),
                 None => return,
             }
             delay = after_break(delay, connected.elapsed());
-        } else if down_since.is_none() {
-            down_since = Some(Instant::now());
-        } else if std::mem::take(&mut look_again) {
-            // The look at the break may have caught the daemon dying (its
-            // socket closed, its process not gone yet): once more, now
-            // that it does not answer.
+        } else {
+            down_since.get_or_insert_with(Instant::now);
+            // A look may have caught the daemon dying (its socket closed,
+            // its process not gone yet, a request cut short): what does
+            // not read down yet is looked at again at each try, which
+            // costs nothing once everything says down.
             match engine.upgrade() {
-                Some(engine) => engine.docker_connection_changed(endpoint.host()),
+                Some(engine) if !engine.reads_down_on(endpoint.host()) => {
+                    engine.docker_connection_changed(endpoint.host())
+                }
+                Some(_) => {}
                 None => return,
             }
         }
@@ -387,7 +388,7 @@ mod tests {
 
         use super::*;
         use crate::docker::fake::{Call, FakeContainer, FakeDocker};
-        use crate::docker::DockerApi;
+        use crate::docker::{DockerApi, ErrorKind};
         use crate::engine::{Backends, EngineOptions};
         use crate::model::Status;
         use crate::sync::lock;
@@ -529,6 +530,34 @@ mod tests {
             lock(&engine.events).as_ref().unwrap().wake(HOST);
             tokio::time::sleep(Duration::from_millis(500)).await;
             assert_eq!(status(&engine, "container#1"), Some(Status::Up));
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
+
+        #[tokio::test(start_paused = true)]
+        async fn a_daemon_caught_dying_is_looked_at_again_until_it_reads_down() {
+            let (engine, docker, dir) = watched().await;
+            // Dying: its streams end, its socket refuses new subscribers,
+            // the requests it had accepted are cut short.
+            docker.fail(
+                "inspect container",
+                ErrorKind::Other,
+                "client error (SendRequest)",
+            );
+            docker.fail("events", ErrorKind::Unreachable, "connection refused");
+            docker.set_down(true);
+            docker.set_down(false);
+            // Past the first reconnect try, still dying.
+            tokio::time::sleep(Duration::from_millis(150)).await;
+            assert_eq!(status(&engine, "container#1"), Some(Status::Warn));
+            // Gone.
+            docker.set_down(true);
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            assert_eq!(status(&engine, "container#1"), Some(Status::Down));
+            assert_eq!(status(&engine, "container#2"), Some(Status::Down));
+            // Down everywhere: the tries that follow look at nothing.
+            let before = inspections(&docker, "app.container.1");
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            assert_eq!(inspections(&docker, "app.container.1"), before);
             std::fs::remove_dir_all(&dir).unwrap();
         }
 

@@ -604,8 +604,8 @@ impl ServiceRuntime {
         let saved = match reason {
             Some(reason) => path
                 .parent()
-                .map_or(Ok(()), std::fs::create_dir_all)
-                .and_then(|()| std::fs::write(&path, format!("{reason}\n"))),
+                .map_or(Ok(()), crate::vardir::create_dir)
+                .and_then(|()| crate::vardir::write(&path, format!("{reason}\n").as_bytes())),
             None => match std::fs::remove_file(&path) {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
                 _ => Ok(()),

@@ -81,7 +81,7 @@ pub struct Engine {
     /// The docker client of each host in use, from [`Backends::docker`].
     endpoints: Mutex<HashMap<String, Arc<dyn DockerApi>>>,
     dir_problems: RwLock<Vec<Problem>>,
-    dir_fingerprint: Mutex<Option<Vec<(PathBuf, SystemTime, u64)>>>,
+    dir_fingerprint: Mutex<Option<Fingerprint>>,
     events: Mutex<Option<events::EventWatchers>>,
     observers: Observers,
     /// When a service last joined or left the tree.
@@ -267,7 +267,10 @@ impl Engine {
             // A file being written (`cat > x.env`, a truncate then a write)
             // is loaded once it has held still, not half-written: a
             // truncated file would be a "good" edit with fewer resources.
-            if !force && last.is_some() && still_being_written(&fingerprint, SystemTime::now()) {
+            if !force
+                && last.is_some()
+                && still_being_written(&fingerprint.files, SystemTime::now())
+            {
                 return Vec::new();
             }
         }
@@ -303,7 +306,11 @@ impl Engine {
         for (name, config) in loaded.services {
             if let Some(runtime) = services.get(&name) {
                 let current = runtime.loaded();
-                if current.config.text == config.text && current.config.path == config.path {
+                if current.config.text == config.text
+                    && current.config.path == config.path
+                    && current.config.others_read == config.others_read
+                    && current.config.load_error == config.load_error
+                {
                     reverted.push(Arc::clone(runtime));
                     continue;
                 }
@@ -590,19 +597,41 @@ fn still_being_written(fingerprint: &[(PathBuf, SystemTime, u64)], now: SystemTi
         .any(|(_, mtime, _)| now.duration_since(*mtime).is_ok_and(|age| age < SETTLE))
 }
 
-fn dir_fingerprint(dir: &std::path::Path) -> Vec<(PathBuf, SystemTime, u64)> {
+/// What a reload compares to tell whether the config directory changed.
+#[derive(Debug, PartialEq, Eq)]
+struct Fingerprint {
+    /// Each entry's path, mtime and size.
+    files: Vec<(PathBuf, SystemTime, u64)>,
+    /// Owner, group and mode of the directory, then of each entry (a
+    /// symlink's target): a chmod or chown changes whether a file is
+    /// trusted and who may read its configuration, not its mtime.
+    owners: Vec<(u32, u32, u32)>,
+}
+
+fn dir_fingerprint(dir: &std::path::Path) -> Fingerprint {
+    use std::os::unix::fs::MetadataExt;
+    let who = |meta: std::fs::Metadata| (meta.uid(), meta.gid(), meta.mode());
+    let mut fingerprint = Fingerprint {
+        files: Vec::new(),
+        owners: std::fs::metadata(dir).map(who).into_iter().collect(),
+    };
     let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
+        return fingerprint;
     };
     let mut found: Vec<_> = entries
         .filter_map(|e| e.ok())
         .filter_map(|e| {
             let meta = e.metadata().ok()?;
-            Some((e.path(), meta.modified().ok()?, meta.len()))
+            let target = std::fs::metadata(e.path()).ok().map(who);
+            Some(((e.path(), meta.modified().ok()?, meta.len()), target))
         })
         .collect();
     found.sort();
-    found
+    for (file, target) in found {
+        fingerprint.files.push(file);
+        fingerprint.owners.extend(target);
+    }
+    fingerprint
 }
 
 #[cfg(test)]
@@ -760,6 +789,71 @@ mod tests {
         std::fs::remove_file(dir.path().join("a.env")).unwrap();
         engine.reload(true);
         assert!(engine.service("a").is_none());
+    }
+
+    fn chmod(path: &std::path::Path, mode: u32) {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_file_others_may_write_is_shown_refused_and_its_actions_are_eacces() {
+        let good = "[container#1]\nrun_image = a\n";
+        let (dir, engine) = engine_of(&[("a.env", good)]);
+        chmod(&dir.path().join("a.env"), 0o646);
+        std::fs::write(dir.path().join("b.env"), good).unwrap();
+        chmod(&dir.path().join("b.env"), 0o646);
+        engine.reload(true);
+        let b = engine.service("b").unwrap().snapshot();
+        assert_eq!(b.overall, crate::model::Status::Warn);
+        assert!(b.resources.is_empty() && b.config_text.is_empty());
+        assert!(
+            b.messages[0].contains("b.env: not loaded: ")
+                && b.messages[0].contains("mode 0646) can be written by everyone"),
+            "{:?}",
+            b.messages
+        );
+        let e = engine.service_command("b", b"start").await.unwrap_err();
+        assert_eq!(e.errno(), libc::EACCES, "{}", e.message());
+        assert!(e.message().contains("not trusted"), "{}", e.message());
+        // A loaded service whose file became writable: refused like a
+        // broken edit, what runs keeps serving.
+        let a = engine.service("a").unwrap().snapshot();
+        assert!(a.resource("container#1").is_some());
+        assert_eq!(&*a.config_text, good);
+        assert!(
+            a.messages[0].contains("can no longer be trusted"),
+            "{:?}",
+            a.messages
+        );
+        assert!(a.messages[1].contains("mode 0646)"), "{:?}", a.messages);
+        assert_eq!(a.overall, crate::model::Status::Warn);
+        // Fixed: the warning goes, the file is served again.
+        chmod(&dir.path().join("a.env"), 0o644);
+        chmod(&dir.path().join("b.env"), 0o644);
+        engine.reload(true);
+        assert!(messages(&engine, "a").is_empty());
+        let b = engine.service("b").unwrap().snapshot();
+        assert!(b.resource("container#1").is_some(), "{:?}", b.messages);
+    }
+
+    #[test]
+    fn a_chmod_is_a_change_of_the_config_dir() {
+        let good = "[container#1]\nrun_image = a\n";
+        let (dir, engine) = engine_of(&[("a.env", good)]);
+        let path = dir.path().join("a.env");
+        chmod(&path, 0o644);
+        engine.reload(true);
+        assert!(engine.service("a").unwrap().snapshot().config_public);
+        let before = dir_fingerprint(dir.path());
+        chmod(&path, 0o600);
+        assert_ne!(dir_fingerprint(dir.path()), before);
+        std::thread::sleep(SETTLE);
+        // Same text, fewer readers: the configuration follows.
+        assert_eq!(engine.reload(false), ["a"]);
+        assert!(!engine.service("a").unwrap().snapshot().config_public);
+        chmod(dir.path(), 0o700);
+        assert_ne!(dir_fingerprint(dir.path()), before);
     }
 
     #[test]

@@ -26,7 +26,7 @@ use tokio::io::Interest;
 
 use super::{Engine, LoadedResource};
 use crate::drivers::mounts::MOUNTINFO;
-use crate::model::ResourceKind;
+use crate::model::{ResourceKind, Status};
 use crate::sync::lock;
 
 /// Every how many passes of the periodic reconcile the containers are
@@ -196,9 +196,29 @@ impl Engine {
     /// have changed unseen, and the private daemon (when it is one) may
     /// have started or stopped.
     pub fn docker_connection_changed(self: &Arc<Self>, host: &str) {
-        self.refresh_on_host_soon(host, |r| {
-            r.driver.followed_by_events() || r.config.kind() == Some(ResourceKind::Dockerd)
-        });
+        self.refresh_on_host_soon(host, concerned_by_connection);
+    }
+
+    /// Whether every resource that the connection to `host` concerns
+    /// reads down already: while one does not, a daemon that stopped
+    /// answering is looked at again.
+    pub fn reads_down_on(&self, host: &str) -> bool {
+        self.services_on(host).iter().all(|name| {
+            let Some(runtime) = self.service(name) else {
+                return true;
+            };
+            let snapshot = runtime.snapshot();
+            runtime
+                .loaded()
+                .resources
+                .iter()
+                .filter(|r| concerned_by_connection(r))
+                .all(|r| {
+                    snapshot
+                        .resource(r.config.rid.as_str())
+                        .is_none_or(|r| r.state.status == Status::Down)
+                })
+        })
     }
 
     /// Start the periodic reconcile: a pass every `refresh_interval`,
@@ -280,6 +300,12 @@ async fn follow_mount_table(engine: Weak<Engine>, table: AsyncFd<std::fs::File>)
         tracing::debug!("the mount table changed");
         engine.mount_table_changed().await;
     }
+}
+
+/// The resources whose state depends on a docker daemon's connection: its
+/// containers, and the private daemon itself.
+fn concerned_by_connection(r: &LoadedResource) -> bool {
+    r.driver.followed_by_events() || r.config.kind() == Some(ResourceKind::Dockerd)
 }
 
 #[cfg(test)]

@@ -326,17 +326,28 @@ impl ServiceRuntime {
     /// serving the configuration loaded before, and say why in `messages`
     /// and `log` (once per distinct set of errors, not at every reload).
     pub fn reject(&self, config: &ServiceConfig) {
-        let mut messages = vec![format!(
-            "{} was changed but cannot be used: the last good configuration keeps serving until the file is fixed",
-            config.path.display()
-        )];
-        messages.extend(
-            config
-                .problems
-                .iter()
-                .filter(|p| p.severity == crate::config::Severity::Error)
-                .map(|p| p.with_line(&config.text)),
-        );
+        let mut messages = Vec::new();
+        if config.untrusted {
+            // Its problem may be the directory's, told once elsewhere: the
+            // load error says it either way.
+            messages.push(format!(
+                "{} can no longer be trusted: the configuration loaded before keeps serving until root alone can change the file",
+                config.path.display()
+            ));
+            messages.extend(config.load_error.iter().cloned());
+        } else {
+            messages.push(format!(
+                "{} was changed but cannot be used: the last good configuration keeps serving until the file is fixed",
+                config.path.display()
+            ));
+            messages.extend(
+                config
+                    .problems
+                    .iter()
+                    .filter(|p| p.severity == crate::config::Severity::Error)
+                    .map(|p| p.with_line(&config.text)),
+            );
+        }
         {
             let mut rejected = lock(&self.rejected_edit);
             if *rejected == messages {
@@ -533,14 +544,9 @@ impl ServiceRuntime {
         let loaded = self.loaded();
         // Refusals before anything runs are logged here; failures during
         // the run are logged by the resource that failed.
-        let admitted = plan(&loaded, verb, rids)
+        let admitted = usable(&loaded.config)
+            .and_then(|()| plan(&loaded, verb, rids))
             .and_then(|plan| check_node(&loaded.config, nodename).map(|()| plan))
-            .and_then(|plan| match &loaded.config.load_error {
-                Some(error) => Err(Error::invalid(format!(
-                    "the service file cannot be used: {error}"
-                ))),
-                None => Ok(plan),
-            })
             .and_then(|plan| self.try_begin(&what).map(|guard| (plan, guard)));
         let (plan, guard) = admitted.inspect_err(|e| {
             self.count_action(verb, Outcome::Refused, None);
@@ -677,6 +683,21 @@ impl ServiceRuntime {
             }
         }
         Ok(())
+    }
+}
+
+/// Refuse to act on a configuration that could not be loaded: EINVAL for
+/// a file that does not parse, EACCES for one that others could change
+/// (it was never read).
+fn usable(config: &ServiceConfig) -> Result<()> {
+    match &config.load_error {
+        Some(error) if config.untrusted => Err(Error::access(format!(
+            "the service file is not trusted: {error}"
+        ))),
+        Some(error) => Err(Error::invalid(format!(
+            "the service file cannot be used: {error}"
+        ))),
+        None => Ok(()),
     }
 }
 

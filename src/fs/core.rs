@@ -89,7 +89,8 @@ pub struct Attr {
     pub size: u64,
     /// When the content (or a directory's listing) last changed.
     pub mtime: SystemTime,
-    /// Owning group (root, or the ctl group for `ctl`).
+    /// Owning group (root, or the ctl group for `ctl` and private
+    /// configuration).
     pub gid: u32,
     /// Link count.
     pub nlink: u32,
@@ -217,12 +218,20 @@ struct OpenFile {
     stream: Option<Stream>,
 }
 
+/// An open directory.
+enum DirHandle {
+    /// Not read yet: the directory's inode.
+    Unlisted(u64),
+    /// Its entries as of its first readdir.
+    Listed(Arc<[DirEntry]>),
+}
+
 /// The core of the filesystem.
 pub struct Core {
     source: Arc<dyn TreeSource>,
     inodes: Mutex<InodeTable>,
     files: Mutex<HashMap<u64, OpenFile>>,
-    dirs: Mutex<HashMap<u64, Arc<[DirEntry]>>>,
+    dirs: Mutex<HashMap<u64, DirHandle>>,
     next_handle: AtomicU64,
     ctl_group: Option<u32>,
     waiting: Arc<Waiting>,
@@ -378,6 +387,11 @@ impl Core {
             Resolved::File(file) => {
                 let (perm, gid) = match (file.kind, self.ctl_group) {
                     (FileKind::ReadOnly | FileKind::Events, _) => (0o444, 0),
+                    // Configuration: no more readers than the service file
+                    // has (the kernel enforces it: default_permissions).
+                    (FileKind::Config { public: true }, _) => (0o444, 0),
+                    (FileKind::Config { public: false }, Some(gid)) => (0o440, gid),
+                    (FileKind::Config { public: false }, None) => (0o400, 0),
                     (FileKind::Ctl | FileKind::Hold, Some(gid)) => (0o220, gid),
                     (FileKind::Ctl | FileKind::Hold, None) => (0o200, 0),
                 };
@@ -408,7 +422,7 @@ impl Core {
         let parent_path = self.path(parent)?;
         let name = name.to_str().ok_or_else(missing)?;
         let path = self
-            .child_of(&parent_path, name)
+            .child_of(&parent_path, name.into())
             .ok_or_else(|| Error::new(libc::ENOTDIR, "not a directory"))?;
         let resolved = self.resolve(&path).ok_or_else(missing)?;
         let ino = lock(&self.inodes).ino(path);
@@ -417,12 +431,14 @@ impl Core {
 
     /// The node `name` is in `parent`: the root's `cluster` is the
     /// cluster's directory while there is one, a service's otherwise.
-    fn child_of(&self, parent: &NodePath, name: &str) -> Option<NodePath> {
-        if *parent == NodePath::Root && name == CLUSTER_DIR && self.source.cluster_tree().is_some()
+    fn child_of(&self, parent: &NodePath, name: Arc<str>) -> Option<NodePath> {
+        if *parent == NodePath::Root
+            && &*name == CLUSTER_DIR
+            && self.source.cluster_tree().is_some()
         {
             return Some(NodePath::ClusterDir);
         }
-        parent.child(name)
+        parent.child_named(name)
     }
 
     /// `stat`.
@@ -516,7 +532,10 @@ impl Core {
             Caching::Stream
         } else if !write
             && !clustered
-            && matches!(kind, FileKind::ReadOnly | FileKind::Ctl)
+            && matches!(
+                kind,
+                FileKind::ReadOnly | FileKind::Config { .. } | FileKind::Ctl
+            )
             && content.len() <= CACHED_FILE_MAX
             && told == Some(content.len() as u64)
         {
@@ -639,17 +658,34 @@ impl Core {
         })
     }
 
-    /// Open a directory: its listing is taken now and stays the same for
-    /// every `readdir` of this handle.
+    /// Open a directory (its listing is taken by the first `readdir`).
     pub fn opendir(&self, ino: u64) -> Result<u64> {
         let (path, resolved) = self.resolve_ino(ino)?;
+        if matches!(
+            resolved,
+            Resolved::File(_) | Resolved::RootEvents | Resolved::WaitFile(..)
+        ) {
+            return Err(Error::new(
+                libc::ENOTDIR,
+                format!("{} is a file", path.name()),
+            ));
+        }
+        // Listed at the first readdir, not here: a warm walk opens every
+        // directory but the kernel answers its readdirs from its cache.
+        let fh = self.next_handle.fetch_add(1, Ordering::Relaxed);
+        lock(&self.dirs).insert(fh, DirHandle::Unlisted(ino));
+        Ok(fh)
+    }
+
+    /// The entries of directory `ino` as of now; empty once it is gone.
+    fn listing(&self, ino: u64) -> Arc<[DirEntry]> {
+        let Ok((path, resolved)) = self.resolve_ino(ino) else {
+            return Arc::from([]);
+        };
         let wait = || (Arc::<str>::from(WAIT_DIR), NodeType::Directory);
         let children: Vec<(Arc<str>, NodeType)> = match &resolved {
             Resolved::File(_) | Resolved::RootEvents | Resolved::WaitFile(..) => {
-                return Err(Error::new(
-                    libc::ENOTDIR,
-                    format!("{} is a file", path.name()),
-                ))
+                return Arc::from([])
             }
             Resolved::Root => ROOT_FILES
                 .iter()
@@ -716,44 +752,58 @@ impl Core {
                 .map(|w| (Arc::from(w.as_str()), NodeType::File))
                 .collect(),
         };
-        let listing: Arc<[DirEntry]> = {
-            let mut inodes = lock(&self.inodes);
-            let parent = inodes.ino(path.parent());
-            let mut listing = vec![
-                DirEntry {
-                    ino,
-                    node_type: NodeType::Directory,
-                    name: ".".into(),
-                },
-                DirEntry {
-                    ino: parent,
-                    node_type: NodeType::Directory,
-                    name: "..".into(),
-                },
-            ];
-            for (name, node_type) in children {
-                if let Some(child) = self.child_of(&path, &name) {
-                    listing.push(DirEntry {
-                        ino: inodes.ino(child),
-                        node_type,
-                        name,
-                    });
-                }
+        let mut inodes = lock(&self.inodes);
+        let parent = inodes.ino(path.parent());
+        let mut listing = vec![
+            DirEntry {
+                ino,
+                node_type: NodeType::Directory,
+                name: ".".into(),
+            },
+            DirEntry {
+                ino: parent,
+                node_type: NodeType::Directory,
+                name: "..".into(),
+            },
+        ];
+        for (name, node_type) in children {
+            if let Some(child) = self.child_of(&path, name.clone()) {
+                listing.push(DirEntry {
+                    ino: inodes.ino(child),
+                    node_type,
+                    name,
+                });
             }
-            listing.into()
-        };
-        let fh = self.next_handle.fetch_add(1, Ordering::Relaxed);
-        lock(&self.dirs).insert(fh, listing);
-        Ok(fh)
+        }
+        listing.into()
     }
 
     /// The entries of an open directory from `offset` (the offset of an
-    /// entry is its index plus one).
+    /// entry is its index plus one). The listing is taken at the first
+    /// readdir of the handle and kept until it is closed, so that offsets
+    /// stay right while services come and go.
     pub fn readdir(&self, fh: u64, offset: u64) -> Result<Vec<(u64, DirEntry)>> {
-        let listing = lock(&self.dirs)
-            .get(&fh)
-            .cloned()
-            .ok_or_else(|| Error::new(libc::EBADF, "not an open directory"))?;
+        let unlisted = match lock(&self.dirs).get(&fh) {
+            None => return Err(Error::new(libc::EBADF, "not an open directory")),
+            Some(DirHandle::Listed(listing)) => Err(Arc::clone(listing)),
+            Some(DirHandle::Unlisted(ino)) => Ok(*ino),
+        };
+        let listing = match unlisted {
+            Err(listing) => listing,
+            Ok(ino) => {
+                let built = self.listing(ino);
+                let mut dirs = lock(&self.dirs);
+                match dirs.get_mut(&fh) {
+                    // Another readdir of the handle listed it first.
+                    Some(DirHandle::Listed(listing)) => Arc::clone(listing),
+                    Some(handle) => {
+                        *handle = DirHandle::Listed(Arc::clone(&built));
+                        built
+                    }
+                    None => return Err(Error::new(libc::EBADF, "not an open directory")),
+                }
+            }
+        };
         let skip = usize::try_from(offset).unwrap_or(usize::MAX);
         Ok(listing
             .iter()

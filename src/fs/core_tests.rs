@@ -26,7 +26,14 @@ struct FakeSource {
 
 impl FakeSource {
     fn publish(&self, name: &str, text: &str, states: &[(&str, Status)]) {
-        self.publish_snapshot(snapshot_of(name, text, states));
+        self.publish_as(name, text, states, false);
+    }
+
+    /// Publish a service whose file others may read (`public`) or not.
+    fn publish_as(&self, name: &str, text: &str, states: &[(&str, Status)], public: bool) {
+        let mut snapshot = snapshot_of(name, text, states);
+        snapshot.config_public = public;
+        self.publish_snapshot(snapshot);
     }
 
     fn publish_snapshot(&self, snapshot: crate::model::ServiceSnapshot) {
@@ -147,17 +154,72 @@ fn modes_follow_the_manual() {
         (status.node_type, status.perm, status.gid),
         (NodeType::File, 0o444, 0)
     );
-    assert_eq!(
-        walk(&core, "app/container#1/run_image").unwrap().perm,
-        0o444
-    );
     assert_eq!(walk(&core, "app/ctl").unwrap().perm, 0o200);
     assert_eq!(walk(&core, "app/hold").unwrap().perm, 0o200);
     assert_eq!(walk(&core, "app/frozen").unwrap().perm, 0o444);
     assert_eq!(walk(&core, "app/fs#1/ctl").unwrap().perm, 0o200);
     let (_, grouped) = setup(Some(42));
-    let ctl = walk(&grouped, "app/container#1/ctl").unwrap();
-    assert_eq!((ctl.perm, ctl.gid), (0o220, 42));
+    for path in ["app/container#1/ctl", "app/ctl", "app/hold"] {
+        let ctl = walk(&grouped, path).unwrap();
+        assert_eq!((ctl.perm, ctl.gid), (0o220, 42), "{path}");
+    }
+}
+
+/// The files that show configuration (`config`, `type`, the keyword files).
+const CONFIG_FILES: [&str; 5] = [
+    "app/config",
+    "app/container#1/type",
+    "app/container#1/run_image",
+    "app/fs#1/dev",
+    "app/fs#1/mnt",
+];
+
+/// State files: public whatever the service file's mode.
+const STATE_FILES: [&str; 17] = [
+    "app/status",
+    "app/avail",
+    "app/overview",
+    "app/status.json",
+    "app/log",
+    "app/messages",
+    "app/docker_host",
+    "app/frozen",
+    "app/events",
+    "app/wait/up",
+    "app/container#1/status",
+    "app/container#1/label",
+    "app/container#1/messages",
+    "app/container#1/log",
+    "app/container#1/failures",
+    "metrics",
+    "events",
+];
+
+fn perm_and_gid(core: &Core, path: &str) -> (u16, u32) {
+    let attr = walk(core, path).unwrap_or_else(|e| panic!("{path}: {e:?}"));
+    (attr.perm, attr.gid)
+}
+
+#[test]
+fn configuration_is_as_readable_as_the_service_file_and_state_is_public() {
+    let (source, core) = setup(None);
+    let (_, grouped) = setup(Some(42));
+    for path in CONFIG_FILES {
+        assert_eq!(perm_and_gid(&core, path), (0o400, 0), "{path}");
+        assert_eq!(perm_and_gid(&grouped, path), (0o440, 42), "{path}");
+    }
+    for path in STATE_FILES {
+        assert_eq!(perm_and_gid(&core, path), (0o444, 0), "{path}");
+        assert_eq!(perm_and_gid(&grouped, path), (0o444, 0), "{path}");
+    }
+    // The service file became world-readable: so does its configuration.
+    source.publish_as("app", FILE, &[("container#1", Status::Up)], true);
+    for path in CONFIG_FILES.iter().chain(&STATE_FILES) {
+        assert_eq!(perm_and_gid(&core, path), (0o444, 0), "{path}");
+    }
+    // And back.
+    source.publish_as("app", FILE, &[("container#1", Status::Up)], false);
+    assert_eq!(perm_and_gid(&core, "app/config"), (0o400, 0));
 }
 
 #[test]

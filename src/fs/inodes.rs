@@ -58,7 +58,11 @@ pub enum NodePath {
 impl NodePath {
     /// The node `name` would be inside this one, if this is a directory.
     pub fn child(&self, name: &str) -> Option<NodePath> {
-        let name: Arc<str> = name.into();
+        self.child_named(name.into())
+    }
+
+    /// [`Self::child`], for a name the caller already holds as an `Arc`.
+    pub fn child_named(&self, name: Arc<str>) -> Option<NodePath> {
         Some(match self {
             NodePath::Root if ROOT_FILES.contains(&&*name) => NodePath::RootFile(name),
             NodePath::Root => NodePath::Service(name),

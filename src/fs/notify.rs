@@ -20,7 +20,7 @@
 use std::ffi::OsStr;
 use std::sync::mpsc;
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use fuser::{INodeNo, Notifier, PollHandle};
 
@@ -33,12 +33,19 @@ use crate::render::{FileNode, ServiceTree};
 /// that the handler's reply (which fills the page) comes first.
 const DEFERRED_DELAY: Duration = Duration::from_millis(20);
 
+/// When a changed listing is invalidated once more: a readdir answered
+/// from the old tree may fill the kernel's cache after the first
+/// invalidation (the reader fills it once woken, past our reply), which
+/// nothing would drop until the next change.
+const LISTING_AGAIN: Duration = Duration::from_millis(200);
+
 /// What the kernel must forget.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Invalidation {
-    /// An inode's attributes and cached pages (a file's bytes, a
-    /// directory's listing).
+    /// An inode's attributes and cached pages (a file's bytes).
     Inode(u64),
+    /// A directory's attributes and cached listing.
+    Listing(u64),
     /// The name `name` in directory `parent`, which no longer exists.
     Entry(u64, Arc<str>),
 }
@@ -47,7 +54,7 @@ pub enum Invalidation {
 pub struct KernelCache {
     core: Arc<Core>,
     notifier: OnceLock<Notifier>,
-    deferred: OnceLock<mpsc::Sender<u64>>,
+    deferred: OnceLock<mpsc::Sender<(u64, Instant)>>,
 }
 
 impl KernelCache {
@@ -73,13 +80,13 @@ impl KernelCache {
         if let Err(e) = super::signals::spawn_sweeper(self.core.waiting()) {
             tracing::warn!("no thread to end the blocked reads of signalled readers: {e}");
         }
-        let (tx, rx) = mpsc::channel::<u64>();
+        let (tx, rx) = mpsc::channel::<(u64, Instant)>();
         let me = Arc::downgrade(self);
         let spawned = std::thread::Builder::new()
             .name("svcfs-inval".to_string())
             .spawn(move || {
-                while let Ok(ino) = rx.recv() {
-                    std::thread::sleep(DEFERRED_DELAY);
+                while let Ok((ino, due)) = rx.recv() {
+                    std::thread::sleep(due.saturating_duration_since(Instant::now()));
                     match me.upgrade() {
                         Some(cache) => cache.send(&[Invalidation::Inode(ino)]),
                         None => return,
@@ -102,8 +109,12 @@ impl KernelCache {
 
     /// From a handler: drop `ino`'s cache shortly, after the reply.
     pub fn invalidate_later(&self, ino: u64) {
+        self.invalidate_after(ino, DEFERRED_DELAY);
+    }
+
+    fn invalidate_after(&self, ino: u64, delay: Duration) {
         if let Some(tx) = self.deferred.get() {
-            let _ = tx.send(ino);
+            let _ = tx.send((ino, Instant::now() + delay));
         }
     }
 
@@ -113,7 +124,9 @@ impl KernelCache {
         };
         for invalidation in invalidations {
             let result = match invalidation {
-                Invalidation::Inode(ino) => notifier.inval_inode(INodeNo(*ino), 0, 0),
+                Invalidation::Inode(ino) | Invalidation::Listing(ino) => {
+                    notifier.inval_inode(INodeNo(*ino), 0, 0)
+                }
                 Invalidation::Entry(parent, name) => {
                     notifier.inval_entry(INodeNo(*parent), OsStr::new(&**name))
                 }
@@ -131,6 +144,11 @@ impl TreeObserver for KernelCache {
         if !invalidations.is_empty() {
             tracing::trace!(count = invalidations.len(), "invalidating");
             self.send(&invalidations);
+            for invalidation in &invalidations {
+                if let Invalidation::Listing(ino) = invalidation {
+                    self.invalidate_after(*ino, LISTING_AGAIN);
+                }
+            }
         }
         self.core.published(before, after);
     }
@@ -199,14 +217,14 @@ pub fn changes(
                     .zip(&after.resources)
                     .any(|(a, b)| a.rid != b.rid)
             {
-                out.extend(known(&service).map(Invalidation::Inode));
+                out.extend(known(&service).map(Invalidation::Listing));
             }
         }
         (Some(gone), None) => {
             out.push(Invalidation::Entry(ROOT, gone.name.clone()));
-            out.push(Invalidation::Inode(ROOT));
+            out.push(Invalidation::Listing(ROOT));
         }
-        (None, Some(_)) => out.push(Invalidation::Inode(ROOT)),
+        (None, Some(_)) => out.push(Invalidation::Listing(ROOT)),
         (None, None) => {}
     }
     out
@@ -222,7 +240,7 @@ fn files_changed(
     let mut listing_changed = before.len() != after.len();
     for (i, old) in before.iter().enumerate() {
         listing_changed |= after.get(i).is_none_or(|new| new.name != old.name);
-        let Some(path) = dir.child(&old.name) else {
+        let Some(path) = dir.child_named(old.name.clone()) else {
             continue;
         };
         match after.iter().find(|f| f.name == old.name) {
@@ -236,7 +254,7 @@ fn files_changed(
         }
     }
     if listing_changed {
-        out.extend(known(dir).map(Invalidation::Inode));
+        out.extend(known(dir).map(Invalidation::Listing));
     }
 }
 
@@ -317,7 +335,7 @@ mod tests {
         let got = changes(&all_known, Some(&before), Some(&after));
         let service = ino(NodePath::Service("s".into()));
         assert!(got.contains(&Invalidation::Entry(service, "container#2".into())));
-        assert!(got.contains(&Invalidation::Inode(service)));
+        assert!(got.contains(&Invalidation::Listing(service)));
     }
 
     #[test]
@@ -327,7 +345,7 @@ mod tests {
         let after = tree(text, Status::Up, Some(&before));
         let got = changes(&all_known, Some(&before), Some(&after));
         let dir = ino(NodePath::Resource("s".into(), "container#1".into()));
-        assert!(got.contains(&Invalidation::Inode(dir)), "{got:?}");
+        assert!(got.contains(&Invalidation::Listing(dir)), "{got:?}");
         let back = changes(
             &all_known,
             Some(&after),
@@ -379,12 +397,12 @@ mod tests {
             [
                 metrics.clone(),
                 Invalidation::Entry(ROOT, "s".into()),
-                Invalidation::Inode(ROOT)
+                Invalidation::Listing(ROOT)
             ]
         );
         assert_eq!(
             changes(&all_known, None, Some(&t)),
-            [metrics, Invalidation::Inode(ROOT)]
+            [metrics, Invalidation::Listing(ROOT)]
         );
     }
 }

@@ -24,7 +24,7 @@ pub struct ResourceSnapshot {
     /// Overview flag columns.
     pub flags: Flags,
     /// Configured keywords, one read-only file each.
-    pub keywords: Vec<(String, String)>,
+    pub keywords: Arc<[(&'static str, String)]>,
     /// Extra ctl verbs (beyond start/stop/restart).
     pub extra_commands: Vec<&'static str>,
     /// Its failures since the last `clear`.
@@ -67,6 +67,9 @@ pub struct ServiceSnapshot {
     pub messages: Vec<String>,
     /// The service file as loaded.
     pub config_text: Arc<str>,
+    /// Others may read the service file: the files showing its
+    /// configuration are then readable by everyone.
+    pub config_public: bool,
     /// The docker daemon that serves the service's containers, as
     /// `docker -H` takes it.
     pub docker_host: Arc<str>,
@@ -171,7 +174,7 @@ pub fn build_snapshot(
                     disabled: r.common.disable,
                     optional: r.common.optional,
                 },
-                keywords: r.keywords.clone(),
+                keywords: Arc::clone(&r.keywords),
                 extra_commands: known
                     .extra_commands
                     .get(r.rid.as_str())
@@ -233,6 +236,7 @@ pub fn build_snapshot(
         resources,
         messages,
         config_text: config.text.as_str().into(),
+        config_public: config.others_read,
         docker_host: known.docker_host.into(),
         log: Arc::clone(&known.log),
         actions: Arc::clone(&known.actions),

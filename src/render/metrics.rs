@@ -1,7 +1,7 @@
 //! The root `metrics` file in the Prometheus text format (version 0.0.4),
-//! as two pure steps: each service's series, rendered with its tree (once
-//! per generation), and the file, which groups every service's series
-//! under one `HELP`/`TYPE` header per metric family, as the format wants.
+//! as two pure steps: each service's series, taken with its tree (once per
+//! generation), and the file, which groups every service's series under
+//! one `HELP`/`TYPE` header per metric family, as the format wants.
 //!
 //! Status words are one series per word, 1 for the current one and 0 for
 //! the others (the kube-state-metrics convention): every series exists
@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use crate::model::actions::DURATION_BUCKETS;
-use crate::model::{ResourceSnapshot, ServiceSnapshot, Status};
+use crate::model::{ActionStats, Rid, ServiceSnapshot, Status};
 
 /// The media type of the text format version this renders.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4";
@@ -74,15 +74,28 @@ const FAMILIES: [Family; 8] = [
     ),
 ];
 
-/// One service's series, by family, as rendered with its tree.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// What one service's series say, kept with its tree (once per
+/// generation) and written out only when the file is read: the text of a
+/// thousand idle services, labels repeated on every line, would be most
+/// of an idle daemon's memory.
+#[derive(Debug, Clone, PartialEq)]
 pub struct ServiceMetrics {
-    families: [String; FAMILIES.len()],
+    service: String,
+    overall: Status,
+    avail: Status,
+    resources: Vec<ResourceSeries>,
+    actions: Arc<ActionStats>,
 }
 
-/// The restart and failure counts of a resource.
-fn restarts_and_failures(resource: &ResourceSnapshot) -> (u64, u64) {
-    (resource.restarts, resource.failures.count)
+/// The series of one resource.
+#[derive(Debug, Clone, PartialEq)]
+struct ResourceSeries {
+    rid: Rid,
+    status: Status,
+    /// When its status last changed (the mtime of its `status` file).
+    changed: Option<SystemTime>,
+    restarts: u64,
+    failures: u64,
 }
 
 /// The series of `snapshot`; `changed` gives when a resource's status
@@ -91,66 +104,94 @@ pub fn service_metrics(
     snapshot: &ServiceSnapshot,
     changed: impl Fn(&str) -> Option<SystemTime>,
 ) -> ServiceMetrics {
-    let mut out = ServiceMetrics::default();
-    let service = escape(&snapshot.name);
-    let [overall, avail, status, last_change, restarts, failures, actions, durations] =
-        &mut out.families;
-    words(overall, &format!("service=\"{service}\""), snapshot.overall);
-    words(avail, &format!("service=\"{service}\""), snapshot.avail);
-    for resource in &snapshot.resources {
-        let labels = format!(
-            "service=\"{service}\",rid=\"{}\",type=\"{}\"",
-            escape(resource.rid.as_str()),
-            escape(resource.rid.type_name())
-        );
-        words(status, &labels, resource.state.status);
-        if let Some(time) = changed(resource.rid.as_str()) {
-            let seconds = time
-                .duration_since(SystemTime::UNIX_EPOCH)
-                .map_or(0.0, |d| d.as_secs_f64());
-            let _ = writeln!(last_change, "{}{{{labels}}} {seconds:.3}", FAMILIES[3].0);
-        }
-        let (restarted, failed) = restarts_and_failures(resource);
-        let _ = writeln!(restarts, "{}{{{labels}}} {restarted}", FAMILIES[4].0);
-        let _ = writeln!(failures, "{}{{{labels}}} {failed}", FAMILIES[5].0);
+    ServiceMetrics {
+        service: snapshot.name.clone(),
+        overall: snapshot.overall,
+        avail: snapshot.avail,
+        resources: snapshot
+            .resources
+            .iter()
+            .map(|resource| ResourceSeries {
+                rid: resource.rid.clone(),
+                status: resource.state.status,
+                changed: changed(resource.rid.as_str()),
+                restarts: resource.restarts,
+                failures: resource.failures.count,
+            })
+            .collect(),
+        actions: Arc::clone(&snapshot.actions),
     }
-    for ((verb, outcome), count) in &snapshot.actions.counts {
-        let _ = writeln!(
-            actions,
-            "{}{{service=\"{service}\",verb=\"{verb}\",result=\"{}\"}} {count}",
-            FAMILIES[6].0,
-            outcome.as_str()
-        );
-    }
-    let name = FAMILIES[7].0;
-    for (verb, d) in &snapshot.actions.durations {
-        let labels = format!("service=\"{service}\",verb=\"{verb}\"");
-        let mut cumulative = 0;
-        for (bound, n) in DURATION_BUCKETS.iter().zip(d.buckets) {
-            cumulative += n;
-            let _ = writeln!(
-                durations,
-                "{name}_bucket{{{labels},le=\"{bound}\"}} {cumulative}"
-            );
-        }
-        let _ = writeln!(
-            durations,
-            "{name}_bucket{{{labels},le=\"+Inf\"}} {}",
-            d.count
-        );
-        let _ = writeln!(durations, "{name}_sum{{{labels}}} {}", d.sum);
-        let _ = writeln!(durations, "{name}_count{{{labels}}} {}", d.count);
-    }
-    out
 }
 
-/// One line per status word, without the metric name (added by
-/// [`metrics_text`]; the three status families share this).
-fn words(out: &mut String, labels: &str, current: Status) {
+impl ServiceMetrics {
+    /// This service's lines of family `index` (see [`FAMILIES`]).
+    fn write_family(&self, index: usize, out: &mut String) {
+        let name = FAMILIES[index].0;
+        let service = escape(&self.service);
+        let resource_labels = |r: &ResourceSeries| {
+            format!(
+                "service=\"{service}\",rid=\"{}\",type=\"{}\"",
+                escape(r.rid.as_str()),
+                escape(r.rid.type_name())
+            )
+        };
+        match index {
+            0 => words(out, name, &format!("service=\"{service}\""), self.overall),
+            1 => words(out, name, &format!("service=\"{service}\""), self.avail),
+            2 => {
+                for r in &self.resources {
+                    words(out, name, &resource_labels(r), r.status);
+                }
+            }
+            3 => {
+                for r in &self.resources {
+                    if let Some(time) = r.changed {
+                        let seconds = time
+                            .duration_since(SystemTime::UNIX_EPOCH)
+                            .map_or(0.0, |d| d.as_secs_f64());
+                        let _ = writeln!(out, "{name}{{{}}} {seconds:.3}", resource_labels(r));
+                    }
+                }
+            }
+            4 | 5 => {
+                for r in &self.resources {
+                    let count = if index == 4 { r.restarts } else { r.failures };
+                    let _ = writeln!(out, "{name}{{{}}} {count}", resource_labels(r));
+                }
+            }
+            6 => {
+                for ((verb, outcome), count) in &self.actions.counts {
+                    let _ = writeln!(
+                        out,
+                        "{name}{{service=\"{service}\",verb=\"{verb}\",result=\"{}\"}} {count}",
+                        outcome.as_str()
+                    );
+                }
+            }
+            _ => {
+                for (verb, d) in &self.actions.durations {
+                    let labels = format!("service=\"{service}\",verb=\"{verb}\"");
+                    let mut cumulative = 0;
+                    for (bound, n) in DURATION_BUCKETS.iter().zip(d.buckets) {
+                        cumulative += n;
+                        let _ =
+                            writeln!(out, "{name}_bucket{{{labels},le=\"{bound}\"}} {cumulative}");
+                    }
+                    let _ = writeln!(out, "{name}_bucket{{{labels},le=\"+Inf\"}} {}", d.count);
+                    let _ = writeln!(out, "{name}_sum{{{labels}}} {}", d.sum);
+                    let _ = writeln!(out, "{name}_count{{{labels}}} {}", d.count);
+                }
+            }
+        }
+    }
+}
+
+/// One line per status word of family `name`.
+fn words(out: &mut String, name: &str, labels: &str, current: Status) {
     for word in WORDS {
         let _ = writeln!(
             out,
-            "{{{labels},status=\"{}\"}} {}",
+            "{name}{{{labels},status=\"{}\"}} {}",
             word.as_str(),
             u8::from(word == current)
         );
@@ -165,18 +206,7 @@ pub fn metrics_text(services: &[Arc<ServiceMetrics>]) -> String {
         let _ = writeln!(out, "# HELP {name} {help}");
         let _ = writeln!(out, "# TYPE {name} {kind}");
         for service in services {
-            let series = &service.families[index];
-            if index < 3 {
-                // Status families are stored without their name (it is
-                // the same on every line): put it back.
-                for line in series.lines() {
-                    out.push_str(name);
-                    out.push_str(line);
-                    out.push('\n');
-                }
-            } else {
-                out.push_str(series);
-            }
+            service.write_family(index, &mut out);
         }
     }
     out

@@ -6,13 +6,15 @@
 //! buffer and mtime, so `stat` tells when *that content* last changed, and
 //! whoever tells the kernel what changed compares buffers by pointer.
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::SystemTime;
 
 use super::metrics::{service_metrics, ServiceMetrics};
 use super::{overview, status_json};
 use crate::model::command::{resource_ctl_help, CLUSTER_CTL_HELP, SERVICE_CTL_HELP};
 use crate::model::{ResourceSnapshot, ServiceSnapshot, Status};
+use crate::sync::lock;
 
 /// Files of the mount root, before the service directories (service
 /// files of these names are refused).
@@ -85,12 +87,15 @@ pub fn cluster_tree(
     let carry = Carry {
         now,
         log_unchanged: false,
+        config_public: false,
     };
     let etcd: String = endpoints
         .iter()
         .map(|(url, health)| format!("{url} {health}\n"))
         .collect();
-    let etcd = carry.file("etcd", previous.map(|p| &p.etcd), || etcd.into_bytes());
+    let etcd = carry.file(Dir::Cluster, "etcd", previous.map(|p| &p.etcd), || {
+        etcd.into_bytes()
+    });
     let nodes: Vec<ResourceDir> = members
         .iter()
         .map(|(node, alive, ttl)| {
@@ -103,9 +108,12 @@ pub fn cluster_tree(
                         "alive" => "no\n".to_string(),
                         _ => format!("{ttl}\n"),
                     };
-                    carry.file(name, before.and_then(|b| b.file(name)), || {
-                        text.into_bytes()
-                    })
+                    carry.file(
+                        Dir::Cluster,
+                        name,
+                        before.and_then(|b| b.file(name)),
+                        || text.into_bytes(),
+                    )
                 })
                 .collect();
             ResourceDir {
@@ -131,8 +139,15 @@ pub const RESOURCE_FILES: [&str; 7] = [
 /// What a file is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileKind {
-    /// Read-only state or configuration.
+    /// Read-only state: everyone may read it.
     ReadOnly,
+    /// Read-only configuration (`config`, `type` and every keyword file):
+    /// everyone may read it only when everyone may read the service file
+    /// (`public`), since it may hold secrets (`-e DB_PASSWORD=…`).
+    Config {
+        /// Others may read the service file.
+        public: bool,
+    },
     /// Takes commands; reading it gives the commands it accepts.
     Ctl,
     /// `<svc>/hold`: open for writing, it freezes the service until its
@@ -225,14 +240,18 @@ pub fn service_tree(
     now: SystemTime,
 ) -> ServiceTree {
     let log_unchanged = previous.is_some_and(|p| p.log_seq == snapshot.log.seq);
-    let carry = Carry { now, log_unchanged };
+    let carry = Carry {
+        now,
+        log_unchanged,
+        config_public: snapshot.config_public,
+    };
     let clustered = snapshot.cluster.is_some();
     let files = SERVICE_FILES
         .iter()
         .chain(CLUSTER_SERVICE_FILES.iter().filter(|_| clustered))
         .map(|name| {
             let before = previous.and_then(|p| p.file(name));
-            carry.file(name, before, || service_file(snapshot, name))
+            carry.file(Dir::Service, name, before, || service_file(snapshot, name))
         })
         .collect();
     let resources: Vec<ResourceDir> = snapshot
@@ -254,7 +273,7 @@ pub fn service_tree(
                 .map(|name| {
                     let word = if *name == "status" { status } else { state };
                     let old = before.and_then(|b| b.file(name));
-                    carry.file(name, old, || format!("{word}\n").into_bytes())
+                    carry.file(Dir::Cluster, name, old, || format!("{word}\n").into_bytes())
                 })
                 .collect();
             ResourceDir {
@@ -297,15 +316,43 @@ pub fn service_tree(
 struct Carry {
     now: SystemTime,
     log_unchanged: bool,
+    config_public: bool,
+}
+
+/// Which directory a file is in.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Dir {
+    Service,
+    Resource,
+    /// `nodes/<node>/` of a service, and the root `cluster/`.
+    Cluster,
 }
 
 impl Carry {
+    fn kind(&self, dir: Dir, name: &str) -> FileKind {
+        let config = FileKind::Config {
+            public: self.config_public,
+        };
+        match (dir, name) {
+            (_, "ctl") => FileKind::Ctl,
+            (Dir::Service, "hold") => FileKind::Hold,
+            (Dir::Service, "events") => FileKind::Events,
+            (Dir::Service, "config") => config,
+            (Dir::Resource, name) if name == "type" || !RESOURCE_FILES.contains(&name) => config,
+            _ => FileKind::ReadOnly,
+        }
+    }
+
     fn file(
         &self,
+        dir: Dir,
         name: &str,
         before: Option<&FileNode>,
         render: impl FnOnce() -> Vec<u8>,
     ) -> FileNode {
+        let kind = self.kind(dir, name);
+        // A new mode is a new node: the kernel is told, as of new bytes.
+        let before = before.filter(|b| b.kind == kind);
         if let Some(before) = before.filter(|_| name == "log" && self.log_unchanged) {
             return before.clone();
         }
@@ -313,17 +360,49 @@ impl Carry {
         match before {
             Some(before) if *before.content == *bytes => before.clone(),
             _ => FileNode {
-                name: name.into(),
-                kind: match name {
-                    "ctl" => FileKind::Ctl,
-                    "hold" => FileKind::Hold,
-                    "events" => FileKind::Events,
-                    _ => FileKind::ReadOnly,
-                },
-                content: bytes.into(),
+                name: interned_name(name),
+                kind,
+                content: shared_content(bytes),
                 mtime: self.now,
             },
         }
+    }
+}
+
+/// The one copy of a file name: names are few (the fixed file lists and
+/// the keyword table), files are many (60 per service).
+fn interned_name(name: &str) -> Arc<str> {
+    static NAMES: OnceLock<Mutex<HashSet<Arc<str>>>> = OnceLock::new();
+    let mut names = lock(NAMES.get_or_init(Mutex::default));
+    if let Some(known) = names.get(name) {
+        return Arc::clone(known);
+    }
+    let name: Arc<str> = name.into();
+    names.insert(Arc::clone(&name));
+    name
+}
+
+/// What thousands of files hold alike: status words, empty files.
+const COMMON_CONTENTS: [&[u8]; 9] = [
+    b"",
+    b"up\n",
+    b"down\n",
+    b"warn\n",
+    b"n/a\n",
+    b"0\n",
+    b"no\n",
+    b"yes\n",
+    b"docker\n",
+];
+
+/// `bytes` as a file's content, shared with every file that holds the
+/// same when it is one of [`COMMON_CONTENTS`].
+fn shared_content(bytes: Vec<u8>) -> Arc<[u8]> {
+    static COMMON: OnceLock<Vec<Arc<[u8]>>> = OnceLock::new();
+    let common = COMMON.get_or_init(|| COMMON_CONTENTS.iter().map(|c| Arc::from(*c)).collect());
+    match common.iter().find(|c| ***c == *bytes) {
+        Some(shared) => Arc::clone(shared),
+        None => bytes.into(),
     }
 }
 
@@ -341,7 +420,7 @@ fn resource_dir(
         .into_iter()
         .map(|name| {
             let previous = before.and_then(|b| b.file(&name));
-            carry.file(&name, previous, || {
+            carry.file(Dir::Resource, &name, previous, || {
                 resource_file(snapshot, resource, &name).unwrap_or_default()
             })
         })
@@ -365,9 +444,9 @@ fn resource_file_names(resource: &ResourceSnapshot) -> Vec<String> {
         .filter(|f| **f != "type" || type_value(resource).is_some())
         .map(|f| f.to_string())
         .collect();
-    for (keyword, _) in &resource.keywords {
-        if !names.contains(keyword) {
-            names.push(keyword.clone());
+    for (keyword, _) in resource.keywords.iter() {
+        if !names.iter().any(|n| n == keyword) {
+            names.push(keyword.to_string());
         }
     }
     names
@@ -379,7 +458,7 @@ fn type_value(resource: &ResourceSnapshot) -> Option<String> {
     resource
         .keywords
         .iter()
-        .find(|(k, _)| k == "type")
+        .find(|(k, _)| *k == "type")
         .map(|(_, v)| v.clone())
         .or_else(|| (resource.rid.type_name() == "container").then(|| "docker".to_string()))
 }
@@ -434,7 +513,11 @@ fn resource_file(
         "failures" => resource.failures.render().into_bytes(),
         "type" => format!("{}\n", type_value(resource)?).into_bytes(),
         keyword => {
-            let (_, value) = resource.keywords.iter().rev().find(|(k, _)| k == keyword)?;
+            let (_, value) = resource
+                .keywords
+                .iter()
+                .rev()
+                .find(|(k, _)| *k == keyword)?;
             format!("{value}\n").into_bytes()
         }
     })
@@ -621,6 +704,49 @@ mod tests {
             text.contains("rid=\"container#1\",type=\"container\"} 3.000\n"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn configuration_files_are_marked_and_a_change_of_readers_is_a_new_node() {
+        let private = snapshot(FILE, &[]);
+        let first = service_tree(&private, None, at(1));
+        let kind = |tree: &ServiceTree, dir: Option<&str>, name: &str| {
+            let files = match dir {
+                Some(rid) => &tree.resource(rid).unwrap().files,
+                None => &tree.files,
+            };
+            find_file(files, name).unwrap().kind
+        };
+        let private_kind = FileKind::Config { public: false };
+        assert_eq!(kind(&first, None, "config"), private_kind);
+        for name in ["type", "run_image"] {
+            assert_eq!(kind(&first, Some("container#1"), name), private_kind);
+        }
+        for name in ["dev", "mnt", "type"] {
+            assert_eq!(kind(&first, Some("fs#1"), name), private_kind);
+        }
+        for name in ["status", "label", "messages", "log", "failures"] {
+            assert_eq!(kind(&first, Some("fs#1"), name), FileKind::ReadOnly);
+        }
+        for name in ["status", "overview", "status.json", "log", "messages"] {
+            assert_eq!(kind(&first, None, name), FileKind::ReadOnly, "{name}");
+        }
+        let mut public = snapshot(FILE, &[]);
+        public.config_public = true;
+        let second = service_tree(&public, Some(&first), at(2));
+        let (before, after) = (
+            first.file("config").unwrap(),
+            second.file("config").unwrap(),
+        );
+        assert_eq!(after.kind, FileKind::Config { public: true });
+        // Its mode changed: the kernel must hear of it like of new bytes.
+        assert!(!Arc::ptr_eq(&before.content, &after.content));
+        assert_eq!(before.content, after.content);
+        // State files did not change.
+        assert!(Arc::ptr_eq(
+            &first.file("status").unwrap().content,
+            &second.file("status").unwrap().content
+        ));
     }
 
     #[test]

@@ -559,9 +559,15 @@ pub fn converges(d: &Daemon, rel: &str, want: &str, limit: Duration) -> Duration
         seen = std::fs::read_to_string(d.path(rel)).unwrap_or_default();
         seen == want
     });
+    // What the resource says of itself tells why it did not converge.
+    let messages = std::path::Path::new(rel)
+        .parent()
+        .map(|dir| std::fs::read_to_string(d.path(&dir.join("messages").to_string_lossy())))
+        .and_then(Result::ok)
+        .unwrap_or_default();
     assert!(
         ok,
-        "{rel} still says {seen:?}, not {want:?}\n{}",
+        "{rel} still says {seen:?}, not {want:?} (messages: {messages:?})\n{}",
         d.output()
     );
     started.elapsed()

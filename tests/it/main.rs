@@ -21,5 +21,6 @@ mod monitoring;
 mod notify;
 mod races;
 mod reconnect;
+mod secrets;
 mod storage;
 mod tutorial;

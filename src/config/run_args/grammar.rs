@@ -100,7 +100,15 @@ fn apply(
                     .next()
                     .ok_or_else(|| RunArgsError::MissingValue(written.to_owned()))?,
             };
-            handler(draft, &value).map_err(|reason| bad_value(written, &value, reason))
+            handler(draft, &value).map_err(|reason| {
+                // The error is shown to everyone (messages, log).
+                let shown = if spec.names.contains(&"env") {
+                    super::redact::variable(&value)
+                } else {
+                    value.clone()
+                };
+                bad_value(written, &shown, reason)
+            })
         }
     }
 }

@@ -17,12 +17,14 @@
 mod draft;
 mod grammar;
 mod options;
+mod redact;
 mod values;
 
 #[cfg(test)]
 mod tests;
 
 pub use draft::RunArgs;
+pub use redact::{redact_env, REDACTED};
 
 /// Why `run_args` could not be parsed or resolved. Each names the option
 /// (and the value, or the file) as written; the caller adds the resource id.

@@ -26,6 +26,7 @@ use bollard::models::{
 
 use super::{Driver, DriverContext};
 use crate::actionlog::ResourceLog;
+use crate::config::run_args::{redact_env, REDACTED};
 use crate::config::ContainerSpec;
 use crate::docker::{DockerApi, DockerError};
 use crate::error::{Error, Result};
@@ -289,8 +290,13 @@ pub fn refers_to_containers(body: &ContainerCreateBody) -> bool {
 }
 
 /// The `docker run` command line equivalent to what svcfs creates, for the
-/// log (operators know and can replay it).
+/// log (operators know and can replay it). Everyone may read the log:
+/// environment values are redacted (`-e DB_PASSWORD=<redacted>`).
 pub fn equivalent_run_command(host: &str, name: &str, spec: &ContainerSpec) -> String {
+    run_command_with(host, name, spec, &redact_env(&spec.run_args))
+}
+
+fn run_command_with(host: &str, name: &str, spec: &ContainerSpec, run_args: &str) -> String {
     let mut words = vec![
         "docker".to_string(),
         "-H".to_string(),
@@ -298,8 +304,8 @@ pub fn equivalent_run_command(host: &str, name: &str, spec: &ContainerSpec) -> S
         "run -t -i -d".to_string(),
         format!("--name={name}"),
     ];
-    if !spec.run_args.trim().is_empty() {
-        words.push(spec.run_args.trim().to_string());
+    if !run_args.trim().is_empty() {
+        words.push(run_args.trim().to_string());
     }
     words.push(spec.run_image.clone());
     words.extend(
@@ -458,11 +464,14 @@ impl ContainerDriver {
     }
 
     fn log_run_command(&self, log: &ResourceLog) {
-        log.info(equivalent_run_command(
-            self.docker.host(),
-            &self.name,
-            &self.spec,
-        ));
+        let host = self.docker.host();
+        let shown = equivalent_run_command(host, &self.name, &self.spec);
+        if shown.contains(REDACTED) {
+            // The values only go to the daemon's own log (root's).
+            let full = run_command_with(host, &self.name, &self.spec, &self.spec.run_args);
+            tracing::debug!(service = %self.service, rid = %self.rid, "unredacted: {full}");
+        }
+        log.info(shown);
     }
 
     fn log_created(&self, created: ContainerCreateResponse, log: &ResourceLog) -> String {
