@@ -170,16 +170,19 @@ pub fn run(options: MountOptions) -> Result<()> {
             engine.autostart();
         }
         wait_for_signals(&engine, &mut signals, &mut ended_rx).await;
-        // A node that leaves stops what it runs and gives it to its peers
-        // now, rather than letting its lease expire under running services.
         if let Some(agent) = &agent {
-            agent.leave().await;
+            agent.stop_placing();
         }
         // Actions answer their writers through the mount: let the running
         // ones end (bounded; a second signal cuts the wait short).
         tokio::select! {
             _ = engine.wait_idle(ACTION_DRAIN_TIMEOUT) => {}
             _ = signals.terminate() => tracing::warn!("second signal: not waiting for running actions"),
+        }
+        // A node that leaves stops what it runs and gives it to its peers
+        // now, rather than letting its lease expire under running services.
+        if let Some(agent) = &agent {
+            agent.leave().await;
         }
         Ok::<(), Error>(())
     })?;

@@ -34,6 +34,9 @@ pub struct Agent {
     origin: Instant,
     /// The node left the cluster: the loops end (no rejoin).
     left: AtomicBool,
+    /// The daemon is stopping: no new placement (the lease is still kept,
+    /// and fenced on, until the node leaves).
+    placing_stopped: AtomicBool,
     /// The root `cluster/` directory as last rendered.
     tree: Mutex<Option<Arc<ClusterTree>>>,
     /// Told when the node fences: the starts it runs are cancelled, so
@@ -50,6 +53,7 @@ impl Agent {
             engine: Arc::downgrade(engine),
             origin: Instant::now(),
             left: AtomicBool::new(false),
+            placing_stopped: AtomicBool::new(false),
             // Empty until the first pass, but there from the mount on.
             tree: Mutex::new(Some(Arc::new(cluster_tree(
                 &[],
@@ -121,7 +125,7 @@ impl Agent {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            if self.left.load(Ordering::SeqCst) {
+            if self.left.load(Ordering::SeqCst) || self.placing_stopped.load(Ordering::SeqCst) {
                 return;
             }
             if let Err(e) = self.node.place(self.now(), self).await {
@@ -156,7 +160,12 @@ impl Agent {
         }
     }
 
-    /// Leave the cluster (daemon stop).
+    /// The daemon stops: place nothing more, while running actions end.
+    pub fn stop_placing(&self) {
+        self.placing_stopped.store(true, Ordering::SeqCst);
+    }
+
+    /// Leave the cluster (daemon stop, once actions ended).
     pub async fn leave(&self) {
         self.left.store(true, Ordering::SeqCst);
         if let Err(e) = self.node.leave(self).await {

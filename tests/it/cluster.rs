@@ -385,7 +385,22 @@ fn cluster_failover_switch_and_quorum_loss() {
     assert_eq!(running(&nodes).len(), 1);
     assert_eq!(sampler.most(), 1, "two nodes ran the service at once");
 
-    // Leaving: every daemon stops what it runs.
+    // A daemon that stops (SIGTERM) has stopped what it ran when it exits,
+    // and another node takes the service.
+    let owner = nodes.iter().position(|n| n.runs()).unwrap();
+    let sampler = Sampler::start(&nodes);
+    nodes[owner]
+        .daemon
+        .take()
+        .unwrap()
+        .signal_and_wait(libc::SIGTERM);
+    assert!(!nodes[owner].runs(), "the leaving node left it running");
+    assert!(
+        wait_until(Duration::from_secs(30), || running(&nodes).len() == 1),
+        "nobody took over from the leaving node\n{}",
+        logs(&nodes)
+    );
+    assert_eq!(sampler.most(), 1, "two nodes ran the service at once");
     drop(nodes);
     drop(etcd);
 }
