@@ -14,6 +14,7 @@ mod caching;
 mod cli;
 mod cluster;
 mod cluster_docker;
+mod cluster_vg;
 mod containers;
 mod filesystem;
 mod heal;
