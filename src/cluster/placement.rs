@@ -50,20 +50,32 @@ impl Timings {
     /// renewal and a slow one before fencing (Patroni's `ttl ≥ loop_wait
     /// + 2 × retry_timeout`, here `fence_after ≥ renew + 2 × CALL`).
     pub fn from_ttl(ttl: Duration) -> Result<Timings> {
-        let timings = Timings {
+        let timings = Timings::of(ttl);
+        if !timings.leaves_room() {
+            let shortest = (1..=3600)
+                .map(Duration::from_secs)
+                .find(|&t| Timings::of(t).leaves_room())
+                .unwrap_or(ttl);
+            return Err(Error::invalid(format!(
+                "--cluster-ttl {}: too short; a node would fence after one slow renewal (at least {})",
+                crate::bounded::seconds(ttl),
+                crate::bounded::seconds(shortest)
+            )));
+        }
+        Ok(timings)
+    }
+
+    fn of(ttl: Duration) -> Timings {
+        Timings {
             ttl,
             renew: ttl / 5,
             stop_budget: ttl / 2,
             fence_after: ttl - ttl / 2,
-        };
-        if timings.fence_after < timings.renew + 2 * CALL {
-            return Err(Error::invalid(format!(
-                "--cluster-ttl {}: too short; a node would fence after one slow renewal (at least {}s)",
-                crate::bounded::seconds(ttl),
-                crate::bounded::seconds((timings.renew + 2 * CALL) * 2)
-            )));
         }
-        Ok(timings)
+    }
+
+    fn leaves_room(&self) -> bool {
+        self.fence_after >= self.renew + 2 * CALL
     }
 
     /// Whether a service whose worst stop takes `worst_stop` can be

@@ -36,6 +36,8 @@ fn timings_follow_from_the_ttl() {
     let e = Timings::from_ttl(Duration::from_secs(6)).unwrap_err();
     assert_eq!(e.errno(), libc::EINVAL);
     assert!(e.message().contains("too short"), "{e}");
+    assert!(e.message().ends_with("(at least 7s)"), "{e}");
+    assert!(Timings::from_ttl(Duration::from_secs(7)).is_ok());
     assert!(Timings::from_ttl(Duration::from_secs(30)).is_ok());
 }
 
