@@ -315,12 +315,32 @@ fn prepare_mountpoint(mountpoint: &Path) -> Result<()> {
         }
     }
     if is_svcfs_mounted(mountpoint) {
+        // The kernel answers a stat of a dead daemon's mount from its
+        // attribute cache; statfs always asks the daemon.
+        if answers_statfs(mountpoint) == Some(libc::ENOTCONN) {
+            tracing::warn!(mountpoint = %mountpoint.display(), "stale mount from a previous daemon: detaching it");
+            detach(mountpoint);
+            return Ok(());
+        }
         return Err(Error::busy(format!(
             "{} is already served by a running svcfs daemon",
             mountpoint.display()
         )));
     }
     Ok(())
+}
+
+/// The errno of a statfs of `mountpoint`, None when it answers or does
+/// not within a second (a daemon that is alive but busy is still there).
+fn answers_statfs(mountpoint: &Path) -> Option<i32> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let path = mountpoint.to_path_buf();
+    std::thread::spawn(move || {
+        let _ = tx.send(nix::sys::statfs::statfs(&path).err().map(|e| e as i32));
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(1))
+        .ok()
+        .flatten()
 }
 
 /// The mount table's svcfs entry at `mountpoint` (compared as an absolute,

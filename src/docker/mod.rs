@@ -169,6 +169,12 @@ impl DockerError {
         self.kind == ErrorKind::Unreachable
     }
 
+    /// Whether docker refused because the object exists already (a name
+    /// in use).
+    pub fn is_conflict(&self) -> bool {
+        self.kind == ErrorKind::Api(409)
+    }
+
     /// Whether the object asked about does not exist.
     pub fn is_not_found(&self) -> bool {
         self.kind == ErrorKind::NotFound

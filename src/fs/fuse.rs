@@ -24,10 +24,13 @@ use crate::engine::Engine;
 use crate::error::Error;
 
 /// How long the kernel may keep names and attributes. Every change of a
-/// file's bytes or of a listing is invalidated when it is published, so
-/// this only bounds how long a missed invalidation could show: long enough
-/// that `ls -l`, `stat` and `cat` loops are answered by the kernel alone.
-const CACHE_TTL: Duration = Duration::from_secs(30);
+/// file's bytes or of a listing is invalidated when it is published (file
+/// pages are kept with no bound at all until then), so this only bounds
+/// how long a missed invalidation could show. Long enough that a walk
+/// repeated every few minutes (`tree`, a monitoring agent's `find`) is
+/// answered by the kernel alone: at 30 s, `ls -lR` of 1000 services took
+/// 5.8 s once the names had expired against 1.7-2.2 s warm.
+const CACHE_TTL: Duration = Duration::from_secs(600);
 
 /// Access to `ctl` files.
 #[derive(Debug, Clone, Copy)]

@@ -16,6 +16,7 @@ mod cluster;
 mod cluster_docker;
 mod cluster_vg;
 mod containers;
+mod crashes;
 mod filesystem;
 mod heal;
 mod monitoring;

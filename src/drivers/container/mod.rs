@@ -55,6 +55,9 @@ pub fn config_fingerprint(spec: &ContainerSpec) -> String {
 
 /// How often start and stop look at the container while waiting.
 const POLL_INTERVAL: Duration = Duration::from_millis(100);
+/// Looks (one per [`POLL_INTERVAL`]) for a container whose name docker
+/// says is taken while its create is still under way.
+const APPEARING_LOOKS: u32 = 50;
 /// Lines of container output shown when a start fails.
 const FAILURE_LOG_LINES: usize = 10;
 
@@ -359,6 +362,45 @@ impl ContainerDriver {
         format!("{}.prev", self.name)
     }
 
+    /// Where a rollback parks the current container while the previous
+    /// one takes its name.
+    fn parking_name(&self) -> String {
+        format!("{}.rollback", self.name)
+    }
+
+    /// A rollback cut short (svcfs killed between its renames) left the
+    /// current container parked: put it back where it belongs, so that
+    /// the pair is whole again before anything else is done to it. Parked
+    /// before the previous one moved: it is still current. Parked after:
+    /// it is the previous one now, as the rollback meant. The id of the
+    /// current container when it was the rollback that got finished.
+    async fn finish_interrupted_rollback(&self, log: &ResourceLog) -> Result<Option<String>> {
+        let parking = self.parking_name();
+        let Some(parked) = self.inspect_owned(&parking).await? else {
+            return Ok(None);
+        };
+        let (back_to, finished) = match (
+            self.inspect_owned(&self.name).await?,
+            self.inspect_owned(&self.prev_name()).await?,
+        ) {
+            (None, _) => (self.name.clone(), None),
+            (Some(current), None) => (self.prev_name(), Some(current.id)),
+            (Some(_), Some(_)) => {
+                log.warn(format!(
+                    "{parking} is left from a rollback that did not end, beside both {} and {}: remove it or rename it",
+                    self.name,
+                    self.prev_name()
+                ));
+                return Ok(None);
+            }
+        };
+        log.info(format!(
+            "a rollback did not end (svcfs stopped during it): {parking} goes back as {back_to}"
+        ));
+        self.rename(&parked.id, &back_to, log).await?;
+        Ok(finished)
+    }
+
     async fn inspect(&self, name: &str) -> std::result::Result<Option<Observed>, DockerError> {
         match self.docker.inspect_container(name).await {
             Ok(c) => Ok(Some(Observed::from_inspect(c))),
@@ -455,12 +497,50 @@ impl ContainerDriver {
 
     async fn create_from(&self, body: ContainerCreateBody, log: &ResourceLog) -> Result<String> {
         self.log_run_command(log);
-        let created = self
-            .docker
-            .create_container(&self.name, body)
-            .await
-            .map_err(|e| self.docker_error(e))?;
-        Ok(self.log_created(created, log))
+        let image = body.image.clone().unwrap_or_default();
+        match self.docker.create_container(&self.name, body).await {
+            Ok(created) => Ok(self.log_created(created, log)),
+            Err(e) if e.is_conflict() => self
+                .adopt_appeared(&image, log)
+                .await?
+                .ok_or_else(|| self.docker_error(e)),
+            Err(e) => Err(self.docker_error(e)),
+        }
+    }
+
+    /// The container of our name that docker says exists although the
+    /// look before the create found none: a create sent by an svcfs that
+    /// was killed before docker answered it. Taken when it is ours and
+    /// made from `image` and this configuration.
+    async fn adopt_appeared(&self, image: &str, log: &ResourceLog) -> Result<Option<String>> {
+        // Docker holds the name from the start of a create but shows the
+        // container only once it is made.
+        let mut found = None;
+        for _ in 0..APPEARING_LOOKS {
+            found = self.inspect_owned(&self.name).await?;
+            if found.is_some() {
+                break;
+            }
+            tokio::time::sleep(POLL_INTERVAL).await;
+        }
+        let Some(found) = found else {
+            return Ok(None);
+        };
+        let same_image = found.image_id == image
+            || self
+                .image(image)
+                .await
+                .ok()
+                .flatten()
+                .is_some_and(|i| i.id == found.image_id);
+        if !same_image || found.config_changed(&config_fingerprint(&self.spec)) {
+            return Ok(None);
+        }
+        log.info(format!(
+            "{} was created meanwhile (a create that an earlier svcfs sent before it stopped): taking it",
+            self.name
+        ));
+        Ok(Some(found.id))
     }
 
     fn log_run_command(&self, log: &ResourceLog) {
@@ -651,6 +731,27 @@ impl ContainerDriver {
     }
 
     async fn rollback(&self, log: &ResourceLog) -> Result<()> {
+        // One that got as far as the swap is finished: it only needs its
+        // container started.
+        let rolled_back = match self.finish_interrupted_rollback(log).await? {
+            Some(current) => current,
+            None => self.swap_with_previous(log).await?,
+        };
+        let deadline = Instant::now() + self.spec.start_timeout;
+        self.start_container(&rolled_back, log).await?;
+        self.wait_ready(&rolled_back, deadline, settle::SETTLE, log)
+            .await?;
+        log.warn(format!(
+            "rolled back; run_image still says {}, so the next start recreates the container from it: change run_image to stay on the previous image",
+            self.spec.run_image
+        ));
+        Ok(())
+    }
+
+    /// The renames of a rollback: the current container parked, the
+    /// previous one current, the parked one previous. The id of the new
+    /// current one.
+    async fn swap_with_previous(&self, log: &ResourceLog) -> Result<String> {
         let prev = self
             .inspect_owned(&self.prev_name())
             .await?
@@ -661,7 +762,7 @@ impl ContainerDriver {
                 ))
             })?;
         let current = self.inspect_owned(&self.name).await?;
-        let parking = format!("{}.rollback", self.name);
+        let parking = self.parking_name();
         if let Some(current) = &current {
             if current.running {
                 self.stop_container(current, log).await?;
@@ -672,15 +773,7 @@ impl ContainerDriver {
         if let Some(current) = &current {
             self.rename(&current.id, &self.prev_name(), log).await?;
         }
-        let deadline = Instant::now() + self.spec.start_timeout;
-        self.start_container(&prev.id, log).await?;
-        self.wait_ready(&prev.id, deadline, settle::SETTLE, log)
-            .await?;
-        log.warn(format!(
-            "rolled back; run_image still says {}, so the next start recreates the container from it: change run_image to stay on the previous image",
-            self.spec.run_image
-        ));
-        Ok(())
+        Ok(prev.id)
     }
 }
 
@@ -701,6 +794,7 @@ impl Driver for ContainerDriver {
     }
 
     async fn start(&self, log: &ResourceLog) -> Result<()> {
+        self.finish_interrupted_rollback(log).await?;
         let wanted = self.wanted_image().await?;
         let id = match self.inspect_owned(&self.name).await? {
             Some(c)
@@ -742,7 +836,12 @@ impl Driver for ContainerDriver {
         let Ok(body) = self.body(&wanted).await else {
             return;
         };
-        if refers_to_containers(&body) || !matches!(self.inspect(&self.name).await, Ok(None)) {
+        // Nothing is created in the place of a container a cut-short
+        // rollback parked: start puts it back first.
+        if refers_to_containers(&body)
+            || !matches!(self.inspect(&self.name).await, Ok(None))
+            || !matches!(self.inspect(&self.parking_name()).await, Ok(None))
+        {
             return;
         }
         match self.docker.create_container(&self.name, body).await {

@@ -606,6 +606,50 @@ mod lifecycle {
         assert_eq!(d.status().await.status, Status::Warn);
     }
 
+    #[tokio::test(start_paused = true)]
+    async fn a_rollback_cut_short_before_the_swap_is_undone_by_the_next_start() {
+        let docker = daemon();
+        let mut upgraded = timeout_spec();
+        upgraded.run_image = "google/busybox:latest".into();
+        // svcfs died right after parking the current container.
+        let parked = docker.add_container(ours(&format!("{NAME}.rollback"), GOOGLE, &upgraded));
+        let prev = docker.add_container(ours(PREV, BUSYBOX, &upgraded).exited(0));
+        let (service, log) = logs();
+        driver(&docker, upgraded).start(&log).await.unwrap();
+        assert_eq!(
+            docker.actions().first(),
+            Some(&format!("rename {parked} {NAME}"))
+        );
+        assert_eq!(docker.container(NAME).unwrap().id, parked);
+        assert!(docker.container(NAME).unwrap().running());
+        assert_eq!(docker.container(PREV).unwrap().id, prev);
+        assert!(docker.container(&format!("{NAME}.rollback")).is_none());
+        assert!(lines(&service).contains("a rollback did not end"));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_rollback_cut_short_after_the_swap_is_finished_not_repeated() {
+        let docker = daemon();
+        let mut upgraded = timeout_spec();
+        upgraded.run_image = "google/busybox:latest".into();
+        // svcfs died after the previous container took the name.
+        let parked = docker.add_container(ours(&format!("{NAME}.rollback"), GOOGLE, &upgraded));
+        let rolled_back = docker.add_container(ours(NAME, BUSYBOX, &upgraded).exited(0));
+        let (_service, log) = logs();
+        let d = driver(&docker, upgraded);
+        d.run_extra("rollback", &log).await.unwrap();
+        assert_eq!(
+            docker.actions(),
+            [
+                format!("rename {parked} {PREV}"),
+                format!("start {rolled_back}"),
+            ]
+        );
+        assert_eq!(docker.container(NAME).unwrap().id, rolled_back);
+        assert!(docker.container(NAME).unwrap().running());
+        assert_eq!(docker.container(PREV).unwrap().id, parked);
+    }
+
     #[tokio::test]
     async fn rollback_without_a_previous_container_is_einval() {
         let docker = daemon();
