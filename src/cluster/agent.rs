@@ -2,8 +2,9 @@
 //! with its fence, and placement), the engine as the node's [`Host`], the
 //! ctl verbs of placed services, and what the tree shows of them.
 //!
-//! The lease loop never waits on an action: a long start must not stop
-//! the renewals, and the fence must be on time whatever placement does.
+//! The lease and fence loops never wait on an action: a long start must
+//! not stop the renewals, and the fence must be on time whatever placement
+//! and the renewals are doing.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
@@ -90,6 +91,8 @@ impl Agent {
         let agent = Arc::clone(self);
         tokio::spawn(async move { agent.lease_loop().await });
         let agent = Arc::clone(self);
+        tokio::spawn(async move { agent.fence_loop().await });
+        let agent = Arc::clone(self);
         tokio::spawn(async move { agent.placement_loop().await });
     }
 
@@ -100,23 +103,34 @@ impl Agent {
             if let Err(e) = self.node.keep_alive(sent).await {
                 tracing::warn!(node = %self.node.name(), "lease renewal failed: {e}");
             }
-            // Wake for the next renewal, or for the fence if it comes first.
-            let mut wake = sent + renew;
-            if let Some(fence) = self.node.fence_at() {
-                if fence > self.now() {
-                    wake = wake.min(fence);
-                }
+            tokio::time::sleep((sent + renew).saturating_sub(self.now())).await;
+        }
+    }
+
+    /// Wakes at the fence instant, whatever the renewals are doing (one
+    /// can take a second per endpoint): the stop budget starts on time.
+    /// Before the first lease, the daemon's start counts as the last
+    /// renewal: services a previous daemon left running are fenced too if
+    /// etcd cannot be reached.
+    async fn fence_loop(&self) {
+        let retry = self.node.timings().renew / 4;
+        while !self.left.load(Ordering::SeqCst) {
+            let fence_at = self
+                .node
+                .fence_at()
+                .unwrap_or(self.node.timings().fence_after);
+            let now = self.now();
+            if now < fence_at {
+                tokio::time::sleep((fence_at - now).min(retry)).await;
+                continue;
             }
-            tokio::time::sleep(wake.saturating_sub(self.now())).await;
-            if !self.node.confident(self.now()) {
-                self.fencing.notify_waiters();
-                // Let a cancelled start drop the service's action lock.
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                let stopped = self.node.fence(self.now(), self).await;
-                if !stopped.is_empty() {
-                    self.show();
-                }
+            self.fencing.notify_waiters();
+            // Let a cancelled start drop the service's action lock.
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            if !self.node.fence(self.now(), self).await.is_empty() {
+                self.show();
             }
+            tokio::time::sleep(retry).await;
         }
     }
 
