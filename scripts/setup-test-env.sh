@@ -53,6 +53,8 @@ readonly PACKAGES=(
     "mandoc:mandoc"
     "prometheus:promtool"
     "prometheus-node-exporter:prometheus-node-exporter"
+    "etcd-server:etcd"
+    "etcd-client:etcdctl"
 )
 
 pkg_installed() {
@@ -77,12 +79,15 @@ if ((${#missing[@]} > 0)); then
     export DEBIAN_FRONTEND=noninteractive NEEDRESTART_SUSPEND=1
     apt-get update -q >/dev/null
     apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
-    # Only promtool and the node_exporter binary are wanted (the tests run
-    # their own on free ports): under systemd the packages also start a
-    # Prometheus server and an exporter on :9090 and :9100.
+    # Only promtool, the node_exporter and etcd binaries are wanted (the
+    # tests run their own on free ports): under systemd the packages also
+    # start a Prometheus server, an exporter and an etcd member on :9090,
+    # :9100 and :2379.
     if [[ -d /run/systemd/system ]]; then
-        for unit in prometheus prometheus-node-exporter; do
-            if [[ " ${missing[*]} " == *" $unit "* ]]; then
+        for unit in prometheus prometheus-node-exporter etcd; do
+            pkg=$unit
+            [[ $unit == etcd ]] && pkg=etcd-server
+            if [[ " ${missing[*]} " == *" $pkg "* ]]; then
                 systemctl disable --now "$unit" >/dev/null 2>&1 || true
             fi
         done

@@ -45,6 +45,17 @@ pub struct MountOptions {
     pub ctl_group: Option<u32>,
     /// Start the services whose `autostart_node` is this node.
     pub autostart: bool,
+    /// Join an etcd cluster (`--cluster`).
+    pub cluster: Option<ClusterOptions>,
+}
+
+/// `--cluster` and `--cluster-ttl`.
+#[derive(Debug, Clone)]
+pub struct ClusterOptions {
+    /// The etcd endpoints.
+    pub endpoints: Vec<String>,
+    /// Lease TTL and what follows from it.
+    pub timings: crate::cluster::Timings,
 }
 
 /// Run the daemon until a termination signal; returns once unmounted.
@@ -74,6 +85,12 @@ pub fn run(options: MountOptions) -> Result<()> {
     })?;
 
     let engine = Engine::new(options.engine.clone(), backends());
+    let agent = options.cluster.as_ref().map(|cluster| {
+        let store = Arc::new(crate::cluster::Gateway::new(cluster.endpoints.clone()));
+        let node =
+            crate::cluster::Node::new(options.engine.nodename.clone(), cluster.timings, store);
+        crate::cluster::agent::Agent::attach(&engine, node)
+    });
     engine.reload(true);
     for problem in engine.dir_problems() {
         tracing::warn!("{problem}");
@@ -143,15 +160,29 @@ pub fn run(options: MountOptions) -> Result<()> {
     runtime.block_on(async {
         let mut signals = Signals::install()?;
         engine.spawn_background();
+        if let Some(agent) = &agent {
+            agent.spawn();
+            if options.autostart {
+                agent.autostart().await;
+            }
+        }
         if options.autostart {
             engine.autostart();
         }
         wait_for_signals(&engine, &mut signals, &mut ended_rx).await;
+        if let Some(agent) = &agent {
+            agent.stop_placing();
+        }
         // Actions answer their writers through the mount: let the running
         // ones end (bounded; a second signal cuts the wait short).
         tokio::select! {
             _ = engine.wait_idle(ACTION_DRAIN_TIMEOUT) => {}
             _ = signals.terminate() => tracing::warn!("second signal: not waiting for running actions"),
+        }
+        // A node that leaves stops what it runs and gives it to its peers
+        // now, rather than letting its lease expire under running services.
+        if let Some(agent) = &agent {
+            agent.leave().await;
         }
         Ok::<(), Error>(())
     })?;

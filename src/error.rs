@@ -53,6 +53,17 @@ impl Error {
         Self::new(libc::EACCES, message)
     }
 
+    /// The cluster store has no quorum (or cannot be reached): nothing
+    /// that needs its answer may go on (EAGAIN).
+    pub fn no_quorum(message: impl Into<String>) -> Self {
+        Self::new(libc::EAGAIN, message)
+    }
+
+    /// The node named is not alive in the cluster (EHOSTDOWN).
+    pub fn host_down(message: impl Into<String>) -> Self {
+        Self::new(libc::EHOSTDOWN, message)
+    }
+
     /// No such service, resource or file (ENOENT).
     pub fn not_found(message: impl Into<String>) -> Self {
         Self::new(libc::ENOENT, message)
@@ -96,6 +107,8 @@ pub fn errno_name(errno: i32) -> &'static str {
         libc::EACCES => "EACCES",
         libc::ENOENT => "ENOENT",
         libc::EPERM => "EPERM",
+        libc::EAGAIN => "EAGAIN",
+        libc::EHOSTDOWN => "EHOSTDOWN",
         _ => "errno",
     }
 }

@@ -10,6 +10,7 @@ pub mod actionlog;
 pub mod bounded;
 pub mod client;
 pub mod clock;
+pub mod cluster;
 pub mod config;
 pub mod daemon;
 pub mod docker;

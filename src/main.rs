@@ -115,6 +115,15 @@ struct MountArgs {
     /// Bound, in seconds, on one resource's status check.
     #[arg(long, default_value_t = 5, value_name = "SECONDS")]
     status_timeout: u64,
+    /// Join the svcfs nodes that share this etcd cluster (comma-separated
+    /// http://HOST:PORT): services whose `nodes` name this node then run
+    /// on one node of them, moved on failure (docs/cluster.md).
+    #[arg(long, value_name = "ENDPOINTS", env = "SVCFS_CLUSTER")]
+    cluster: Option<String>,
+    /// With --cluster: the TTL of this node's etcd lease, in seconds; a
+    /// node that cannot renew it for half of it stops its services.
+    #[arg(long, default_value_t = 10, value_name = "SECONDS")]
+    cluster_ttl: u64,
 }
 
 #[derive(Args)]
@@ -228,7 +237,20 @@ fn mount(args: MountArgs) -> i32 {
             return 2;
         }
     };
+    let cluster = match args.cluster.as_deref().map(|endpoints| {
+        let endpoints = svcfs::cluster::etcd::parse_endpoints(endpoints)?;
+        let timings = svcfs::cluster::Timings::from_ttl(Duration::from_secs(args.cluster_ttl))?;
+        Ok::<_, svcfs::error::Error>(daemon::ClusterOptions { endpoints, timings })
+    }) {
+        None => None,
+        Some(Ok(cluster)) => Some(cluster),
+        Some(Err(e)) => {
+            eprintln!("svcfs: {e}");
+            return 2;
+        }
+    };
     let options = MountOptions {
+        cluster,
         mountpoint: args.mountpoint,
         engine: EngineOptions {
             config_dir: args.engine.config_dir,

@@ -905,6 +905,7 @@ mod tests {
                 docker: Arc::new(FakeDocker::new("unix:///nonexistent.sock")),
                 runner: self.runner.clone(),
                 reads: self.reads.clone(),
+                peers: Vec::new(),
             };
             let (signals, proc_root, dies_on_term) = (
                 self.signals.clone(),

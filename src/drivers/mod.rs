@@ -90,6 +90,9 @@ pub struct DriverContext {
     pub runner: Arc<dyn CommandRunner>,
     /// Host state read once for all the resources of a refresh pass.
     pub reads: Arc<shared::HostReads>,
+    /// The service's other nodes, whose host tags a vg start removes (its
+    /// takeover), with `--cluster` only; empty otherwise.
+    pub peers: Vec<String>,
 }
 
 /// The driver for one configured resource; invalid resources get a driver

@@ -203,6 +203,8 @@ pub struct VgDriver {
     nodename: String,
     runner: Arc<dyn CommandRunner>,
     reads: Arc<HostReads>,
+    /// Other nodes whose host tags a start removes (`--cluster`).
+    peers: Vec<String>,
 }
 
 impl VgDriver {
@@ -214,7 +216,37 @@ impl VgDriver {
             nodename: ctx.nodename.clone(),
             runner: ctx.runner.clone(),
             reads: ctx.reads.clone(),
+            peers: ctx.peers.clone(),
         }
+    }
+
+    /// With `--cluster`, the VG is taken over: the host tags of the
+    /// service's other nodes go (the cluster made this node the owner;
+    /// their tags would let them activate it too).
+    async fn take_over(&self, log: &ResourceLog) -> Result<()> {
+        if self.peers.is_empty() {
+            return Ok(());
+        }
+        let vg = self.vgname.as_str();
+        let args = [
+            "--noheadings",
+            "--separator",
+            ";",
+            "-o",
+            "vg_name,vg_tags,lv_count",
+            vg,
+        ];
+        let out = self.runner.run("vgs", &args, LVM_TIMEOUT).await?;
+        if !out.success() {
+            return Err(command_failure("vgs", &args, &out));
+        }
+        let (tags, _) = parse_vgs(&out.stdout, vg).map_err(Error::backend)?;
+        for peer in tags.iter().filter(|t| self.peers.contains(t)) {
+            log.info(format!("taking {vg} over from {peer}"));
+            self.vgchange(&["--deltag", &format!("@{peer}")], false, log)
+                .await?;
+        }
+        Ok(())
     }
 
     fn host_tag(&self) -> String {
@@ -322,6 +354,7 @@ impl Driver for VgDriver {
             log.info(format!("{vg} is already up"));
             return Ok(());
         }
+        self.take_over(log).await?;
         if !tagged {
             self.vgchange(&["--addtag", &self.host_tag()], false, log)
                 .await?;
@@ -390,6 +423,7 @@ mod tests {
             docker: Arc::new(FakeDocker::new("unix:///nonexistent.sock")),
             runner: fake.clone(),
             reads: reads.clone(),
+            peers: Vec::new(),
         };
         VgDriver::new(
             &ctx,
@@ -691,6 +725,34 @@ mod tests {
             ]
         );
         assert!(fake.exhausted());
+    }
+
+    #[tokio::test]
+    async fn a_cluster_start_removes_the_other_nodes_tags_first() {
+        let fake = Arc::new(FakeRunner::new());
+        let ok = || CommandOutput::ok("  Volume group \"vgapp\" successfully changed\n");
+        fake.expect(VGS, vgs_says("deb2.opensvc.com", 1))
+            .expect(LVS, lvs_says(&[("a", "-wi-------")]))
+            .expect(VGS, vgs_says("deb2.opensvc.com,backup", 1))
+            .expect("vgchange --deltag @deb2.opensvc.com", ok())
+            .expect("vgchange --addtag", ok())
+            .expect("vgchange -ay", CommandOutput::ok(""))
+            .expect(VGS, vgs_says("deb1.opensvc.com,backup", 1))
+            .expect(LVS, lvs_says(&[("a", "-wi-a-----")]));
+        let (service, log) = logs();
+        let mut d = driver(&fake);
+        d.peers = vec!["deb2.opensvc.com".into(), "deb3.opensvc.com".into()];
+        d.start(&log).await.unwrap();
+        assert!(fake.exhausted(), "{:?}", fake.calls());
+        // A tag that names no node of the service stays.
+        assert!(!fake.calls().iter().any(|c| c.contains("@backup")));
+        assert_eq!(
+            messages(&service)[..2],
+            [
+                "taking vgapp over from deb2.opensvc.com",
+                "vgchange --deltag @deb2.opensvc.com vgapp"
+            ]
+        );
     }
 
     #[tokio::test]

@@ -14,7 +14,7 @@ mod service;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::{Duration, SystemTime};
 
 use crate::config::{self, Problem, ServiceConfig};
@@ -24,6 +24,7 @@ use crate::drivers::{self, DriverContext};
 use crate::error::{Error, Result};
 use crate::sync::{lock, read, write};
 
+pub use crate::model::command::ServiceCommand;
 pub use crate::model::{parse_resource_command, parse_service_command, Verb};
 pub use crate::model::{ResourceSnapshot, ServiceSnapshot};
 pub use backends::Backends;
@@ -53,6 +54,25 @@ pub struct EngineOptions {
     pub status_timeout: Duration,
 }
 
+/// What the cluster does with the ctl writes of the services it places
+/// (`svcfs mount --cluster`; see `crate::cluster::agent`).
+#[async_trait::async_trait]
+pub trait ClusterControl: Send + Sync {
+    /// Whether the cluster places this service (its `nodes` name this node).
+    fn places(&self, runtime: &ServiceRuntime) -> bool;
+    /// A write to the service's `ctl`, parsed.
+    async fn service_command(
+        &self,
+        runtime: &Arc<ServiceRuntime>,
+        command: &ServiceCommand,
+    ) -> Result<()>;
+    /// Whether this node may act on the service's resources itself (a
+    /// resource's `ctl`, `--rid`): only its owner may.
+    async fn may_act_here(&self, runtime: &ServiceRuntime) -> Result<()>;
+    /// The root `cluster/` directory as last rendered.
+    fn tree(&self) -> Option<Arc<crate::render::tree::ClusterTree>>;
+}
+
 /// Every service and what they share.
 pub struct Engine {
     options: EngineOptions,
@@ -71,6 +91,8 @@ pub struct Engine {
     /// Resources that events asked to refresh, by service, while their
     /// coalesced refresh waits to run.
     pending: Mutex<HashMap<String, BTreeSet<String>>>,
+    /// The cluster, with `--cluster`.
+    cluster: OnceLock<Arc<dyn ClusterControl>>,
 }
 
 impl Engine {
@@ -88,7 +110,23 @@ impl Engine {
             listing_changed: RwLock::new(SystemTime::now()),
             host_reads: Arc::default(),
             pending: Mutex::new(HashMap::new()),
+            cluster: OnceLock::new(),
         })
+    }
+
+    /// Hand the ctl writes of the services the cluster places to it.
+    pub fn set_cluster(&self, cluster: Arc<dyn ClusterControl>) {
+        let _ = self.cluster.set(cluster);
+    }
+
+    /// The root `cluster/` directory, with `--cluster`.
+    pub fn cluster_tree(&self) -> Option<Arc<crate::render::tree::ClusterTree>> {
+        self.cluster.get().and_then(|c| c.tree())
+    }
+
+    /// The cluster, if it places this service.
+    fn placed_by(&self, runtime: &ServiceRuntime) -> Option<&Arc<dyn ClusterControl>> {
+        self.cluster.get().filter(|c| c.places(runtime))
     }
 
     /// Who is told of every publication (the filesystem's invalidation).
@@ -190,6 +228,17 @@ impl Engine {
             docker: self.endpoint(&docker_host),
             runner: self.backends.runner.clone(),
             reads: self.host_reads.clone(),
+            // Attached before the first load (daemon.rs), so known here.
+            peers: match self.cluster.get() {
+                Some(_) => config
+                    .defaults
+                    .nodes
+                    .iter()
+                    .filter(|n| **n != self.options.nodename)
+                    .cloned()
+                    .collect(),
+                None => Vec::new(),
+            },
         };
         let resources = config
             .resources
@@ -390,6 +439,21 @@ impl Engine {
                     .log()
                     .service_line(crate::actionlog::Level::Error, &format!("ctl: {e}"));
             })?;
+        if let Some(cluster) = self.placed_by(&runtime) {
+            let result = cluster.service_command(&runtime, &command).await;
+            self.acted_on(&runtime);
+            return result;
+        }
+        if command.verb.is_placement() {
+            let e = Error::unsupported(format!(
+                "{} moves a service between nodes: it needs svcfs mount --cluster and the service's nodes",
+                command.verb.as_str()
+            ));
+            runtime
+                .log()
+                .service_line(crate::actionlog::Level::Error, &format!("ctl: {e}"));
+            return Err(e);
+        }
         let result = runtime
             .run(
                 command.verb,
@@ -423,6 +487,11 @@ impl Engine {
             .inspect_err(|e| {
                 runtime.log().resource(rid).error(format!("ctl: {e}"));
             })?;
+        if let Some(cluster) = self.placed_by(&runtime) {
+            cluster.may_act_here(&runtime).await.inspect_err(|e| {
+                runtime.log().resource(rid).error(format!("ctl: {e}"));
+            })?;
+        }
         let result = runtime
             .run_on_resource(
                 rid,
@@ -462,6 +531,10 @@ impl Engine {
     /// Start services whose `autostart_node` is this node, in the background.
     pub fn autostart(self: &Arc<Self>) {
         for runtime in self.services() {
+            // The cluster places it (its own autostart writes the intent).
+            if self.placed_by(&runtime).is_some() {
+                continue;
+            }
             let config = runtime.loaded().config.clone();
             if !config
                 .defaults
@@ -650,6 +723,19 @@ mod tests {
         let page = vec![b'x'; MAX_COMMAND];
         let e = engine.service_command("a", &page).await.unwrap_err();
         assert!(!e.message().contains("a write of"), "{}", e.message());
+    }
+
+    #[tokio::test]
+    async fn placement_verbs_need_the_cluster() {
+        let (_dir, engine) = engine_of(&[("a.env", "[container#1]\nrun_image = a\n")]);
+        for verb in ["switch n2", "takeover", "giveback"] {
+            let e = engine
+                .service_command("a", verb.as_bytes())
+                .await
+                .unwrap_err();
+            assert_eq!(e.errno(), libc::EOPNOTSUPP, "{verb}: {e}");
+            assert!(e.message().contains("--cluster"), "{e}");
+        }
     }
 
     fn messages(engine: &Engine, name: &str) -> Vec<String> {

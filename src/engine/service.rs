@@ -154,6 +154,8 @@ pub struct ServiceRuntime {
     status_limit: Mutex<Duration>,
     /// Where a ctl freeze is kept across daemon restarts.
     freeze_file: Mutex<Option<std::path::PathBuf>>,
+    /// Its placement, as the cluster last showed it (`--cluster` only).
+    cluster: Mutex<Option<Arc<crate::model::ClusterShown>>>,
 }
 
 /// Who runs an action: the user (ctl, autostart), whose start and stop
@@ -226,8 +228,22 @@ impl ServiceRuntime {
                 retired: AtomicBool::new(false),
                 status_limit: Mutex::new(Duration::from_secs(5)),
                 freeze_file: Mutex::new(None),
+                cluster: Mutex::new(None),
             }
         })
+    }
+
+    /// Show the service's placement in its files (`owner`, the `hb`
+    /// row); publishes only when it changed.
+    pub fn show_cluster(&self, shown: crate::model::ClusterShown) {
+        {
+            let mut current = lock(&self.cluster);
+            if current.as_deref() == Some(&shown) {
+                return;
+            }
+            *current = Some(Arc::new(shown));
+        }
+        self.publish();
     }
 
     /// Whether an action is running.
@@ -367,7 +383,7 @@ impl ServiceRuntime {
         let loaded = self.loaded();
         let now = SystemTime::now();
         let rejected_edit = lock(&self.rejected_edit).clone();
-        let snapshot = {
+        let mut snapshot = {
             let known = lock(&self.known);
             let states: HashMap<String, ResourceState> = known
                 .states
@@ -402,6 +418,7 @@ impl ServiceRuntime {
                 now,
             )
         };
+        snapshot.cluster = lock(&self.cluster).clone();
         let before = self.tree();
         let after = Arc::new(service_tree(&snapshot, Some(&before), now));
         *write(&self.snapshot) = Arc::new(snapshot);
@@ -821,7 +838,12 @@ pub(super) fn plan(
                 .map(|i| (i, Op::Extra("rollback")))
                 .collect()
         }
-        Verb::Clear | Verb::Freeze | Verb::Thaw => {
+        Verb::Clear
+        | Verb::Freeze
+        | Verb::Thaw
+        | Verb::Switch
+        | Verb::Takeover
+        | Verb::Giveback => {
             return Err(Error::invalid(format!(
                 "{} acts on no resource",
                 verb.as_str()

@@ -38,7 +38,7 @@ use super::waiting::{Waiting, Waits};
 use crate::engine::{ChangeBus, Feed};
 use crate::error::{Error, Result};
 use crate::model::Status;
-use crate::render::tree::{ROOT_FILES, WAIT_DIR, WAIT_WORDS};
+use crate::render::tree::{ClusterTree, CLUSTER_DIR, NODES_DIR, ROOT_FILES, WAIT_DIR, WAIT_WORDS};
 use crate::render::{metrics_text, FileKind, FileNode, ServiceMetrics, ServiceTree};
 use crate::sync::lock;
 
@@ -61,6 +61,10 @@ pub trait TreeSource: Send + Sync {
     fn hold_released(&self, _service: &str, _fh: u64) {}
     /// Where change lines are sent (the `events` files read them).
     fn changes(&self) -> &ChangeBus;
+    /// The root `cluster/` directory, with `--cluster`.
+    fn cluster_tree(&self) -> Option<Arc<ClusterTree>> {
+        None
+    }
 }
 
 /// Directory or file.
@@ -185,6 +189,14 @@ enum Resolved {
     WaitDir(Arc<ServiceTree>, Option<usize>),
     /// A `wait/<word>` file.
     WaitFile(Arc<ServiceTree>, Option<usize>, Status),
+    /// `nodes/` of a clustered service.
+    NodesDir(Arc<ServiceTree>),
+    /// `nodes/<node>/`, by index in the tree's nodes.
+    NodeDir(Arc<ServiceTree>, usize),
+    /// The root `cluster/` or its `nodes/`.
+    ClusterDir(Arc<ClusterTree>, bool),
+    /// `cluster/nodes/<node>/`, by index.
+    ClusterNode(Arc<ClusterTree>, usize),
 }
 
 /// What a stream's reads come from.
@@ -298,6 +310,26 @@ impl Core {
         if matches!(path, NodePath::RootFile(name) if &**name == "metrics") {
             return Some(Resolved::File(self.metrics_file()));
         }
+        let in_cluster = || self.source.cluster_tree();
+        match path {
+            NodePath::ClusterDir => return Some(Resolved::ClusterDir(in_cluster()?, false)),
+            NodePath::ClusterNodes => return Some(Resolved::ClusterDir(in_cluster()?, true)),
+            NodePath::ClusterFile(name) if &**name == "etcd" => {
+                return Some(Resolved::File(in_cluster()?.etcd.clone()))
+            }
+            NodePath::ClusterFile(_) => return None,
+            NodePath::ClusterNode(node) => {
+                let tree = in_cluster()?;
+                let index = tree.nodes.iter().position(|n| n.rid == *node)?;
+                return Some(Resolved::ClusterNode(tree, index));
+            }
+            NodePath::ClusterNodeFile(node, name) => {
+                return Some(Resolved::File(
+                    in_cluster()?.node(node)?.file(name)?.clone(),
+                ))
+            }
+            _ => {}
+        }
         let tree = match path.service() {
             None if matches!(path, NodePath::RootFile(_)) => return Some(Resolved::RootEvents),
             None => return Some(Resolved::Root),
@@ -340,7 +372,12 @@ impl Core {
         match resolved {
             Resolved::Root => dir(self.source.listing_changed()),
             Resolved::RootEvents => stream(self.source.listing_changed()),
-            Resolved::Service(tree) | Resolved::WaitDir(tree, None) => dir(tree.mtime),
+            Resolved::Service(tree) | Resolved::WaitDir(tree, None) | Resolved::NodesDir(tree) => {
+                dir(tree.mtime)
+            }
+            Resolved::NodeDir(tree, index) => dir(tree.nodes[*index].mtime),
+            Resolved::ClusterDir(tree, _) => dir(tree.mtime),
+            Resolved::ClusterNode(tree, index) => dir(tree.nodes[*index].mtime),
             Resolved::Resource(tree, index) | Resolved::WaitDir(tree, Some(index)) => {
                 dir(tree.resources[*index].mtime)
             }
@@ -384,12 +421,24 @@ impl Core {
         let missing = || Error::not_found(format!("no {}", name.to_string_lossy()));
         let parent_path = self.path(parent)?;
         let name = name.to_str().ok_or_else(missing)?;
-        let path = parent_path
-            .child(name)
+        let path = self
+            .child_of(&parent_path, name.into())
             .ok_or_else(|| Error::new(libc::ENOTDIR, "not a directory"))?;
         let resolved = self.resolve(&path).ok_or_else(missing)?;
         let ino = lock(&self.inodes).ino(path);
         Ok(self.told(self.attr(ino, &resolved)))
+    }
+
+    /// The node `name` is in `parent`: the root's `cluster` is the
+    /// cluster's directory while there is one, a service's otherwise.
+    fn child_of(&self, parent: &NodePath, name: Arc<str>) -> Option<NodePath> {
+        if *parent == NodePath::Root
+            && &*name == CLUSTER_DIR
+            && self.source.cluster_tree().is_some()
+        {
+            return Some(NodePath::ClusterDir);
+        }
+        parent.child_named(name)
     }
 
     /// `stat`.
@@ -473,9 +522,16 @@ impl Core {
         // write is direct: its bytes go to the daemon and never into the
         // pages (the kernel drops the cached help when such an open does
         // not keep the cache).
+        // The cluster's files change every second and no publication
+        // tells the kernel: never from the page cache.
+        let clustered = matches!(
+            path,
+            NodePath::ClusterFile(_) | NodePath::ClusterNodeFile(..)
+        );
         let caching = if stream.is_some() {
             Caching::Stream
         } else if !write
+            && !clustered
             && matches!(
                 kind,
                 FileKind::ReadOnly | FileKind::Config { .. } | FileKind::Ctl
@@ -636,6 +692,11 @@ impl Core {
                 .map(|name| (Arc::from(*name), NodeType::File))
                 .chain(
                     self.source
+                        .cluster_tree()
+                        .map(|_| (Arc::<str>::from(CLUSTER_DIR), NodeType::Directory)),
+                )
+                .chain(
+                    self.source
                         .service_names()
                         .into_iter()
                         .map(|name| (name, NodeType::Directory)),
@@ -647,10 +708,38 @@ impl Core {
                 .map(|f| (f.name.clone(), NodeType::File))
                 .chain(std::iter::once(wait()))
                 .chain(
+                    (!tree.nodes.is_empty())
+                        .then(|| (Arc::<str>::from(NODES_DIR), NodeType::Directory)),
+                )
+                .chain(
                     tree.resources
                         .iter()
                         .map(|r| (r.rid.clone(), NodeType::Directory)),
                 )
+                .collect(),
+            Resolved::ClusterDir(_, false) => vec![
+                (Arc::from("etcd"), NodeType::File),
+                (Arc::from(NODES_DIR), NodeType::Directory),
+            ],
+            Resolved::ClusterDir(tree, true) => tree
+                .nodes
+                .iter()
+                .map(|n| (n.rid.clone(), NodeType::Directory))
+                .collect(),
+            Resolved::ClusterNode(tree, index) => tree.nodes[*index]
+                .files
+                .iter()
+                .map(|f| (f.name.clone(), NodeType::File))
+                .collect(),
+            Resolved::NodesDir(tree) => tree
+                .nodes
+                .iter()
+                .map(|n| (n.rid.clone(), NodeType::Directory))
+                .collect(),
+            Resolved::NodeDir(tree, index) => tree.nodes[*index]
+                .files
+                .iter()
+                .map(|f| (f.name.clone(), NodeType::File))
                 .collect(),
             Resolved::Resource(tree, index) => tree.resources[*index]
                 .files
@@ -678,7 +767,7 @@ impl Core {
             },
         ];
         for (name, node_type) in children {
-            if let Some(child) = path.child_named(name.clone()) {
+            if let Some(child) = self.child_of(&path, name.clone()) {
                 listing.push(DirEntry {
                     ino: inodes.ino(child),
                     node_type,
@@ -757,6 +846,19 @@ fn resolve_in(tree: Arc<ServiceTree>, path: &NodePath) -> Option<Resolved> {
             let status = *WAIT_WORDS.iter().find(|w| w.as_str() == &**word)?;
             Resolved::WaitFile(tree, index, status)
         }
+        NodePath::Nodes(_) if tree.nodes.is_empty() => return None,
+        NodePath::Nodes(_) => Resolved::NodesDir(tree),
+        NodePath::NodeDir(_, node) => {
+            let index = tree.nodes.iter().position(|n| n.rid == *node)?;
+            Resolved::NodeDir(tree, index)
+        }
+        NodePath::NodeFile(_, node, name) => Resolved::File(tree.node(node)?.file(name)?.clone()),
+        // Not in a service (see `Core::resolve`).
+        NodePath::ClusterDir
+        | NodePath::ClusterFile(_)
+        | NodePath::ClusterNodes
+        | NodePath::ClusterNode(_)
+        | NodePath::ClusterNodeFile(..) => return None,
     })
 }
 

@@ -21,6 +21,7 @@ struct FakeSource {
     /// `hold_opened` / `hold_released` calls, in order.
     holds: Mutex<Vec<String>>,
     changes: ChangeBus,
+    cluster: Mutex<Option<Arc<crate::render::tree::ClusterTree>>>,
 }
 
 impl FakeSource {
@@ -32,6 +33,12 @@ impl FakeSource {
     fn publish_as(&self, name: &str, text: &str, states: &[(&str, Status)], public: bool) {
         let mut snapshot = snapshot_of(name, text, states);
         snapshot.config_public = public;
+        self.publish_snapshot(snapshot);
+    }
+
+    fn publish_snapshot(&self, snapshot: crate::model::ServiceSnapshot) {
+        let name = snapshot.name.clone();
+        let name = name.as_str();
         let mut trees = lock(&self.trees);
         let previous = trees.get(name).cloned();
         // Generation n is published at second 6 + n.
@@ -71,6 +78,10 @@ impl TreeSource for FakeSource {
 
     fn hold_released(&self, service: &str, fh: u64) {
         lock(&self.holds).push(format!("released {service} {fh}"));
+    }
+
+    fn cluster_tree(&self) -> Option<Arc<crate::render::tree::ClusterTree>> {
+        lock(&self.cluster).clone()
     }
 
     fn changes(&self) -> &ChangeBus {
@@ -1144,4 +1155,94 @@ mod reference {
             }
         }
     }
+}
+
+#[test]
+fn a_clustered_service_has_its_owner_and_a_directory_per_node() {
+    let (source, core) = setup(None);
+    assert_eq!(errno(walk(&core, "app/nodes")), libc::ENOENT);
+    assert_eq!(errno(walk(&core, "app/owner")), libc::ENOENT);
+    let shown = |state: &str| {
+        let mut snapshot = snapshot_of("app", FILE, &[("container#1", Status::Up)]);
+        snapshot.cluster = Some(Arc::new(crate::model::ClusterShown {
+            owner: "n1".into(),
+            hb: Status::Up,
+            nodes: vec![
+                ("n1".into(), "up".into(), "up".into()),
+                ("n2".into(), "down".into(), state.into()),
+            ],
+        }));
+        snapshot
+    };
+    source.publish_snapshot(shown("down"));
+    let listing = names(&core, "app");
+    assert!(listing.contains(&"owner".to_string()), "{listing:?}");
+    let wait = listing.iter().position(|n| n == "wait").unwrap();
+    assert_eq!(listing[wait + 1], "nodes");
+    assert_eq!(names(&core, "app/nodes"), [".", "..", "n1", "n2"]);
+    assert_eq!(names(&core, "app/nodes/n2"), [".", "..", "status", "state"]);
+    assert_eq!(read_all(&core, ino(&core, "app/owner")), b"n1\n");
+    assert_eq!(read_all(&core, ino(&core, "app/nodes/n1/status")), b"up\n");
+    let state = ino(&core, "app/nodes/n2/state");
+    assert_eq!(read_all(&core, state), b"down\n");
+    assert_eq!(walk(&core, "app/nodes/n2").unwrap().perm, 0o555);
+    assert_eq!(walk(&core, "app/nodes/n2/state").unwrap().perm, 0o444);
+    assert_eq!(errno(walk(&core, "app/nodes/n3")), libc::ENOENT);
+    assert_eq!(errno(walk(&core, "app/nodes/n1/alive")), libc::ENOENT);
+    assert_eq!(errno(core.open(state, true)), libc::EACCES);
+    source.publish_snapshot(shown("failed"));
+    assert_eq!(read_all(&core, state), b"failed\n");
+    // Out of the cluster again: the same inode is gone.
+    source.publish("app", FILE, &[("container#1", Status::Up)]);
+    assert_eq!(errno(core.getattr(state)), libc::ENOENT);
+}
+
+#[test]
+fn the_cluster_directory_shows_etcd_and_every_node_and_is_never_cached() {
+    use crate::render::tree::cluster_tree;
+    let (source, core) = setup(None);
+    // Without a cluster, `cluster` is a service name like any other.
+    assert_eq!(errno(walk(&core, "cluster")), libc::ENOENT);
+    assert!(!names(&core, "").contains(&"cluster".to_string()));
+    let now = SystemTime::UNIX_EPOCH;
+    let tree = cluster_tree(
+        &[
+            ("http://127.0.0.1:1".into(), "healthy"),
+            ("http://127.0.0.1:2".into(), "unreachable"),
+        ],
+        &[("n1".into(), true, 7), ("n2".into(), false, 0)],
+        None,
+        now,
+    );
+    *lock(&source.cluster) = Some(Arc::new(tree));
+    assert_eq!(
+        names(&core, ""),
+        [".", "..", "events", "metrics", "cluster", "app"]
+    );
+    assert_eq!(names(&core, "cluster"), [".", "..", "etcd", "nodes"]);
+    assert_eq!(names(&core, "cluster/nodes"), [".", "..", "n1", "n2"]);
+    assert_eq!(
+        names(&core, "cluster/nodes/n1"),
+        [".", "..", "alive", "ttl"]
+    );
+    let etcd = ino(&core, "cluster/etcd");
+    assert_eq!(
+        read_all(&core, etcd),
+        b"http://127.0.0.1:1 healthy\nhttp://127.0.0.1:2 unreachable\n"
+    );
+    assert_eq!(
+        read_all(&core, ino(&core, "cluster/nodes/n1/alive")),
+        b"yes\n"
+    );
+    assert_eq!(
+        read_all(&core, ino(&core, "cluster/nodes/n2/alive")),
+        b"no\n"
+    );
+    let ttl = ino(&core, "cluster/nodes/n1/ttl");
+    assert_eq!(read_all(&core, ttl), b"7\n");
+    assert_eq!(core.open(ttl, false).unwrap().caching, Caching::Direct);
+    assert_eq!(errno(walk(&core, "cluster/nodes/n3")), libc::ENOENT);
+    assert_eq!(errno(walk(&core, "cluster/members")), libc::ENOENT);
+    assert_eq!(errno(core.open(ttl, true)), libc::EACCES);
+    assert_eq!(walk(&core, "cluster/nodes").unwrap().perm, 0o555);
 }

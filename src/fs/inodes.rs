@@ -10,7 +10,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::render::tree::{ROOT_FILES, SERVICE_FILES, WAIT_DIR};
+use crate::render::tree::{
+    CLUSTER_DIR, CLUSTER_SERVICE_FILES, NODES_DIR, ROOT_FILES, SERVICE_FILES, WAIT_DIR,
+};
 
 /// The root directory's inode.
 pub const ROOT: u64 = 1;
@@ -34,6 +36,23 @@ pub enum NodePath {
     Wait(Arc<str>, Option<Arc<str>>),
     /// `<svc>[/<rid>]/wait/<word>`.
     WaitFile(Arc<str>, Option<Arc<str>>, Arc<str>),
+    /// `<svc>/nodes/` (`--cluster`).
+    Nodes(Arc<str>),
+    /// `<svc>/nodes/<node>/`.
+    NodeDir(Arc<str>, Arc<str>),
+    /// `<svc>/nodes/<node>/<file>`.
+    NodeFile(Arc<str>, Arc<str>, Arc<str>),
+    /// The root `cluster/` (`--cluster`; the core decides when the root's
+    /// `cluster` is this rather than a service).
+    ClusterDir,
+    /// `cluster/<file>` (`etcd`).
+    ClusterFile(Arc<str>),
+    /// `cluster/nodes/`.
+    ClusterNodes,
+    /// `cluster/nodes/<node>/`.
+    ClusterNode(Arc<str>),
+    /// `cluster/nodes/<node>/<file>`.
+    ClusterNodeFile(Arc<str>, Arc<str>),
 }
 
 impl NodePath {
@@ -49,10 +68,19 @@ impl NodePath {
             NodePath::Root => NodePath::Service(name),
             // Rids are `<type>#<n>` or `dockerd`: they never collide with
             // the service's own file names.
-            NodePath::Service(svc) if SERVICE_FILES.contains(&&*name) => {
+            NodePath::Service(svc)
+                if SERVICE_FILES.contains(&&*name) || CLUSTER_SERVICE_FILES.contains(&&*name) =>
+            {
                 NodePath::ServiceFile(svc.clone(), name)
             }
             NodePath::Service(svc) if &*name == WAIT_DIR => NodePath::Wait(svc.clone(), None),
+            NodePath::Service(svc) if &*name == NODES_DIR => NodePath::Nodes(svc.clone()),
+            NodePath::Nodes(svc) => NodePath::NodeDir(svc.clone(), name),
+            NodePath::NodeDir(svc, node) => NodePath::NodeFile(svc.clone(), node.clone(), name),
+            NodePath::ClusterDir if &*name == NODES_DIR => NodePath::ClusterNodes,
+            NodePath::ClusterDir => NodePath::ClusterFile(name),
+            NodePath::ClusterNodes => NodePath::ClusterNode(name),
+            NodePath::ClusterNode(node) => NodePath::ClusterNodeFile(node.clone(), name),
             NodePath::Service(svc) => NodePath::Resource(svc.clone(), name),
             // No keyword is called `wait`.
             NodePath::Resource(svc, rid) if &*name == WAIT_DIR => {
@@ -63,7 +91,10 @@ impl NodePath {
             NodePath::ServiceFile(..)
             | NodePath::ResourceFile(..)
             | NodePath::RootFile(_)
-            | NodePath::WaitFile(..) => return None,
+            | NodePath::WaitFile(..)
+            | NodePath::NodeFile(..)
+            | NodePath::ClusterFile(_)
+            | NodePath::ClusterNodeFile(..) => return None,
         })
     }
 
@@ -78,6 +109,13 @@ impl NodePath {
                 NodePath::Resource(svc.clone(), rid.clone())
             }
             NodePath::WaitFile(svc, rid, _) => NodePath::Wait(svc.clone(), rid.clone()),
+            NodePath::Nodes(svc) => NodePath::Service(svc.clone()),
+            NodePath::NodeDir(svc, _) => NodePath::Nodes(svc.clone()),
+            NodePath::NodeFile(svc, node, _) => NodePath::NodeDir(svc.clone(), node.clone()),
+            NodePath::ClusterDir => NodePath::Root,
+            NodePath::ClusterFile(_) | NodePath::ClusterNodes => NodePath::ClusterDir,
+            NodePath::ClusterNode(_) => NodePath::ClusterNodes,
+            NodePath::ClusterNodeFile(node, _) => NodePath::ClusterNode(node.clone()),
         }
     }
 
@@ -86,6 +124,13 @@ impl NodePath {
         match self {
             NodePath::Root => "",
             NodePath::Wait(..) => WAIT_DIR,
+            NodePath::Nodes(_) => NODES_DIR,
+            NodePath::NodeDir(_, name) | NodePath::NodeFile(_, _, name) => name,
+            NodePath::ClusterDir => CLUSTER_DIR,
+            NodePath::ClusterNodes => NODES_DIR,
+            NodePath::ClusterFile(name)
+            | NodePath::ClusterNode(name)
+            | NodePath::ClusterNodeFile(_, name) => name,
             NodePath::Service(name)
             | NodePath::ServiceFile(_, name)
             | NodePath::Resource(_, name)
@@ -98,13 +143,22 @@ impl NodePath {
     /// The service this node belongs to.
     pub fn service(&self) -> Option<&str> {
         match self {
-            NodePath::Root | NodePath::RootFile(_) => None,
+            NodePath::Root
+            | NodePath::RootFile(_)
+            | NodePath::ClusterDir
+            | NodePath::ClusterFile(_)
+            | NodePath::ClusterNodes
+            | NodePath::ClusterNode(_)
+            | NodePath::ClusterNodeFile(..) => None,
             NodePath::Service(svc)
             | NodePath::ServiceFile(svc, _)
             | NodePath::Resource(svc, _)
             | NodePath::ResourceFile(svc, _, _)
             | NodePath::Wait(svc, _)
-            | NodePath::WaitFile(svc, _, _) => Some(svc),
+            | NodePath::WaitFile(svc, _, _)
+            | NodePath::Nodes(svc)
+            | NodePath::NodeDir(svc, _)
+            | NodePath::NodeFile(svc, _, _) => Some(svc),
         }
     }
 }
@@ -120,6 +174,14 @@ enum Kind {
     RootFile,
     Wait,
     WaitFile,
+    Nodes,
+    NodeDir,
+    NodeFile,
+    ClusterDir,
+    ClusterFile,
+    ClusterNodes,
+    ClusterNode,
+    ClusterNodeFile,
 }
 
 /// One inode, compact: a walk of a big tree names every node, and the
@@ -178,6 +240,14 @@ fn kind_of(path: &NodePath) -> Kind {
         NodePath::RootFile(_) => Kind::RootFile,
         NodePath::Wait(..) => Kind::Wait,
         NodePath::WaitFile(..) => Kind::WaitFile,
+        NodePath::Nodes(_) => Kind::Nodes,
+        NodePath::NodeDir(..) => Kind::NodeDir,
+        NodePath::NodeFile(..) => Kind::NodeFile,
+        NodePath::ClusterDir => Kind::ClusterDir,
+        NodePath::ClusterFile(_) => Kind::ClusterFile,
+        NodePath::ClusterNodes => Kind::ClusterNodes,
+        NodePath::ClusterNode(_) => Kind::ClusterNode,
+        NodePath::ClusterNodeFile(..) => Kind::ClusterNodeFile,
     }
 }
 
@@ -227,6 +297,19 @@ impl InodeTable {
                 NodePath::Wait(svc, rid) => NodePath::WaitFile(svc, rid, self.name(slot.name)),
                 _ => return None,
             },
+            Kind::Nodes => NodePath::Nodes(self.name(parent().name)),
+            Kind::NodeDir | Kind::NodeFile => match self.path(u64::from(slot.parent))? {
+                NodePath::Nodes(svc) => NodePath::NodeDir(svc, self.name(slot.name)),
+                NodePath::NodeDir(svc, node) => NodePath::NodeFile(svc, node, self.name(slot.name)),
+                _ => return None,
+            },
+            Kind::ClusterDir => NodePath::ClusterDir,
+            Kind::ClusterFile => NodePath::ClusterFile(self.name(slot.name)),
+            Kind::ClusterNodes => NodePath::ClusterNodes,
+            Kind::ClusterNode => NodePath::ClusterNode(self.name(slot.name)),
+            Kind::ClusterNodeFile => {
+                NodePath::ClusterNodeFile(self.name(parent().name), self.name(slot.name))
+            }
         })
     }
 
@@ -336,6 +419,19 @@ mod tests {
             svc.child("wait").unwrap().child("up").unwrap(),
             rid.child("wait").unwrap(),
             rid.child("wait").unwrap().child("down").unwrap(),
+            svc.child("nodes").unwrap(),
+            svc.child("nodes").unwrap().child("n1").unwrap(),
+            svc.child("nodes")
+                .unwrap()
+                .child("n1")
+                .unwrap()
+                .child("state")
+                .unwrap(),
+            NodePath::ClusterDir,
+            NodePath::ClusterDir.child("etcd").unwrap(),
+            NodePath::ClusterDir.child("nodes").unwrap(),
+            NodePath::ClusterNode("n1".into()),
+            NodePath::ClusterNode("n1".into()).child("ttl").unwrap(),
         ];
         // Files before their directories, as lookups never come: the
         // parents are numbered on the way.

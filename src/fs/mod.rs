@@ -35,6 +35,10 @@ impl TreeSource for Engine {
         Engine::listing_changed(self)
     }
 
+    fn cluster_tree(&self) -> Option<Arc<crate::render::tree::ClusterTree>> {
+        self.cluster_tree()
+    }
+
     fn hold_opened(&self, service: &str, fh: u64, pid: u32) {
         if let Some(runtime) = self.service(service) {
             runtime.hold_opened(fh, pid);

@@ -188,6 +188,28 @@ pub fn changes(
                     }
                 }
             }
+            let nodes = NodePath::Nodes(after.name.clone());
+            for old in &before.nodes {
+                let dir = NodePath::NodeDir(after.name.clone(), old.rid.clone());
+                match after.node(&old.rid) {
+                    Some(new) => files_changed(known, &dir, &old.files, &new.files, &mut out),
+                    None => {
+                        if let Some(parent) = known(&nodes) {
+                            out.push(Invalidation::Entry(parent, old.rid.clone()));
+                        }
+                    }
+                }
+            }
+            if before.nodes.len() != after.nodes.len()
+                || before
+                    .nodes
+                    .iter()
+                    .zip(&after.nodes)
+                    .any(|(a, b)| a.rid != b.rid)
+            {
+                out.extend(known(&nodes).map(Invalidation::Inode));
+                listing_changed |= before.nodes.is_empty() != after.nodes.is_empty();
+            }
             if listing_changed
                 || before
                     .resources
@@ -330,6 +352,40 @@ mod tests {
             Some(&tree(TWO, Status::Up, Some(&after))),
         );
         assert!(back.contains(&Invalidation::Entry(dir, "stop_timeout".into())));
+    }
+
+    #[test]
+    fn a_node_state_that_changes_invalidates_its_file() {
+        let clustered = |state: &str, previous: Option<&ServiceTree>| {
+            let mut snapshot = snapshot_of("s", TWO, &[]);
+            snapshot.cluster = Some(Arc::new(crate::model::ClusterShown {
+                owner: String::new(),
+                hb: Status::Up,
+                nodes: vec![("n1".into(), "down".into(), state.into())],
+            }));
+            service_tree(&snapshot, previous, SystemTime::UNIX_EPOCH)
+        };
+        let before = clustered("down", None);
+        // "down" and "warn" have one size: only the invalidation tells.
+        let after = clustered("warn", Some(&before));
+        let got = changes(&all_known, Some(&before), Some(&after));
+        let node = |f: &str| NodePath::NodeFile("s".into(), "n1".into(), f.into());
+        assert!(
+            got.contains(&Invalidation::Inode(ino(node("state")))),
+            "{got:?}"
+        );
+        assert!(
+            !got.contains(&Invalidation::Inode(ino(node("status")))),
+            "{got:?}"
+        );
+        // Leaving the cluster drops the node's entry.
+        let plain = tree(TWO, Status::Up, Some(&after));
+        let got = changes(&all_known, Some(&after), Some(&plain));
+        let nodes = ino(NodePath::Nodes("s".into()));
+        assert!(
+            got.contains(&Invalidation::Entry(nodes, "n1".into())),
+            "{got:?}"
+        );
     }
 
     #[test]

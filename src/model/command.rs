@@ -24,6 +24,12 @@ pub enum Verb {
     Freeze,
     /// Undo a ctl freeze.
     Thaw,
+    /// Move the service to another node (`switch NODE`; `--cluster`).
+    Switch,
+    /// Move the service to this node (`--cluster`).
+    Takeover,
+    /// Move the service back to the node its placement prefers (`--cluster`).
+    Giveback,
 }
 
 impl Verb {
@@ -39,6 +45,9 @@ impl Verb {
             Verb::Clear => "clear",
             Verb::Freeze => "freeze",
             Verb::Thaw => "thaw",
+            Verb::Switch => "switch",
+            Verb::Takeover => "takeover",
+            Verb::Giveback => "giveback",
         }
     }
 
@@ -53,6 +62,9 @@ impl Verb {
             Verb::Clear,
             Verb::Freeze,
             Verb::Thaw,
+            Verb::Switch,
+            Verb::Takeover,
+            Verb::Giveback,
         ]
         .into_iter()
         .find(|v| v.as_str() == word)
@@ -77,7 +89,18 @@ impl Verb {
     pub fn is_bookkeeping(self) -> bool {
         matches!(self, Verb::Clear | Verb::Freeze | Verb::Thaw)
     }
+
+    /// Whether this verb moves the service between nodes (`--cluster`).
+    pub fn is_placement(self) -> bool {
+        matches!(self, Verb::Switch | Verb::Takeover | Verb::Giveback)
+    }
 }
+
+/// The lines a service `ctl` adds to [`SERVICE_CTL_HELP`] with `--cluster`.
+pub const CLUSTER_CTL_HELP: &str = "switch NODE
+takeover
+giveback
+";
 
 /// The text served when reading a service `ctl`.
 pub const SERVICE_CTL_HELP: &str = "start [--rid RID[,RID...]]
@@ -97,6 +120,8 @@ pub struct ServiceCommand {
     pub verb: Verb,
     /// `--rid` selection; empty means every resource the verb covers.
     pub rids: Vec<String>,
+    /// The node of `switch NODE`.
+    pub node: Option<String>,
 }
 
 /// The command text of a write: UTF-8, one trailing newline removed.
@@ -134,6 +159,7 @@ pub fn parse_service_command(data: &[u8]) -> Result<ServiceCommand> {
     let words = words(data)?;
     let accepted: Vec<&str> = SERVICE_VERBS.iter().map(|v| v.as_str()).collect();
     let verb = match Verb::parse(&words[0]) {
+        Some(v) if v.is_placement() => return placement_command(v, &words[1..]),
         Some(v) if SERVICE_VERBS.contains(&v) => v,
         Some(v) => {
             return Err(Error::unsupported(format!(
@@ -177,7 +203,32 @@ pub fn parse_service_command(data: &[u8]) -> Result<ServiceCommand> {
             rids.push(rid.to_string());
         }
     }
-    Ok(ServiceCommand { verb, rids })
+    Ok(ServiceCommand {
+        verb,
+        rids,
+        node: None,
+    })
+}
+
+/// `switch NODE`, `takeover`, `giveback`: no `--rid` (a service moves
+/// whole).
+fn placement_command(verb: Verb, args: &[String]) -> Result<ServiceCommand> {
+    let node = match (verb, args) {
+        (Verb::Switch, [node]) if !node.starts_with('-') && !node.is_empty() => Some(node.clone()),
+        (Verb::Switch, _) => return Err(Error::invalid("switch takes one node name: switch NODE")),
+        (_, []) => None,
+        (_, _) => {
+            return Err(Error::invalid(format!(
+                "{} takes no argument (the service moves whole)",
+                verb.as_str()
+            )))
+        }
+    };
+    Ok(ServiceCommand {
+        verb,
+        rids: Vec::new(),
+        node,
+    })
 }
 
 /// Parse a write to a resource's `ctl`, given the extra verbs its driver
@@ -253,6 +304,31 @@ mod tests {
         // Spaces around a rid are not an empty one.
         let c = parse_service_command(b"start --rid 'fs#1, fs#2'").unwrap();
         assert_eq!(c.rids, ["fs#1", "fs#2"]);
+    }
+
+    #[test]
+    fn placement_verbs_take_a_node_or_nothing() {
+        let c = parse_service_command(b"switch node2\n").unwrap();
+        assert_eq!((c.verb, c.node.as_deref()), (Verb::Switch, Some("node2")));
+        assert!(c.rids.is_empty());
+        for (text, verb) in [("takeover", Verb::Takeover), ("giveback", Verb::Giveback)] {
+            let c = parse_service_command(text.as_bytes()).unwrap();
+            assert_eq!((c.verb, c.node), (verb, None));
+        }
+        for bad in [
+            "switch",
+            "switch a b",
+            "switch --rid fs#1",
+            "takeover node2",
+            "giveback --rid fs#1",
+        ] {
+            let e = parse_service_command(bad.as_bytes()).unwrap_err();
+            assert_eq!(e.errno(), libc::EINVAL, "{bad}: {e}");
+        }
+        assert_eq!(parse_service_command(b"start").unwrap().node, None);
+        // Not a resource's verb.
+        let e = parse_resource_command(b"takeover", &[]).unwrap_err();
+        assert_eq!(e.errno(), libc::EOPNOTSUPP);
     }
 
     #[test]

@@ -82,6 +82,20 @@ pub struct ServiceSnapshot {
     pub updated: SystemTime,
     /// Whether, and why, nothing acts on the service automatically.
     pub frozen: Frozen,
+    /// Its placement in the cluster (`svcfs mount --cluster` only).
+    pub cluster: Option<Arc<ClusterShown>>,
+}
+
+/// What the cluster shows of a service (docs/cluster.md §8).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterShown {
+    /// The owning node, empty when none.
+    pub owner: String,
+    /// The overview's `hb` row: this node's lease (up: trusted, warn:
+    /// renewals failing, down: fenced).
+    pub hb: Status,
+    /// Each node of `nodes`: its name, instance status word and state word.
+    pub nodes: Vec<(String, String, String)>,
 }
 
 impl ServiceSnapshot {
@@ -228,6 +242,7 @@ pub fn build_snapshot(
         actions: Arc::clone(&known.actions),
         updated,
         frozen: known.frozen.clone(),
+        cluster: None,
     }
 }
 

@@ -48,7 +48,8 @@ pub fn overview(snapshot: &ServiceSnapshot) -> String {
         }
     }
     push_status_line(&mut out, "|- sync", "n/a");
-    push_status_line(&mut out, "'- hb", "n/a");
+    let hb = snapshot.cluster.as_ref().map_or("n/a", |c| c.hb.as_str());
+    push_status_line(&mut out, "'- hb", hb);
     out
 }
 

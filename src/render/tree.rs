@@ -12,7 +12,7 @@ use std::time::SystemTime;
 
 use super::metrics::{service_metrics, ServiceMetrics};
 use super::{overview, status_json};
-use crate::model::command::{resource_ctl_help, SERVICE_CTL_HELP};
+use crate::model::command::{resource_ctl_help, CLUSTER_CTL_HELP, SERVICE_CTL_HELP};
 use crate::model::{ResourceSnapshot, ServiceSnapshot, Status};
 use crate::sync::lock;
 
@@ -41,6 +41,94 @@ pub const SERVICE_FILES: [&str; 12] = [
     "hold",
     "events",
 ];
+
+/// Files a service directory has after [`SERVICE_FILES`] with `svcfs
+/// mount --cluster`.
+pub const CLUSTER_SERVICE_FILES: [&str; 1] = ["owner"];
+
+/// The directory of a clustered service's nodes (`nodes/<node>/`).
+pub const NODES_DIR: &str = "nodes";
+
+/// Files of `nodes/<node>/`: the instance's status word and state word.
+pub const NODE_FILES: [&str; 2] = ["status", "state"];
+
+/// The root directory of the cluster (`--cluster` only).
+pub const CLUSTER_DIR: &str = "cluster";
+
+/// Files of `cluster/nodes/<node>/`.
+pub const MEMBER_FILES: [&str; 2] = ["alive", "ttl"];
+
+/// The root `cluster/` directory: `etcd`, and `nodes/<node>/` per node.
+#[derive(Debug, Clone)]
+pub struct ClusterTree {
+    /// `etcd`: one line per endpoint, `<url> <health>`.
+    pub etcd: FileNode,
+    /// `nodes/<node>/{alive,ttl}`, named by node in `rid`.
+    pub nodes: Vec<ResourceDir>,
+    /// When its listing last changed.
+    pub mtime: SystemTime,
+}
+
+impl ClusterTree {
+    /// A `nodes/<node>/` directory.
+    pub fn node(&self, node: &str) -> Option<&ResourceDir> {
+        self.nodes.iter().find(|n| &*n.rid == node)
+    }
+}
+
+/// Render the cluster directory: `endpoints` with their health word,
+/// `members` with whether each is alive and the lease TTL it has left.
+pub fn cluster_tree(
+    endpoints: &[(String, &str)],
+    members: &[(String, bool, u64)],
+    previous: Option<&ClusterTree>,
+    now: SystemTime,
+) -> ClusterTree {
+    let carry = Carry {
+        now,
+        log_unchanged: false,
+        config_public: false,
+    };
+    let etcd: String = endpoints
+        .iter()
+        .map(|(url, health)| format!("{url} {health}\n"))
+        .collect();
+    let etcd = carry.file(Dir::Cluster, "etcd", previous.map(|p| &p.etcd), || {
+        etcd.into_bytes()
+    });
+    let nodes: Vec<ResourceDir> = members
+        .iter()
+        .map(|(node, alive, ttl)| {
+            let before = previous.and_then(|p| p.node(node));
+            let files = MEMBER_FILES
+                .iter()
+                .map(|name| {
+                    let text = match *name {
+                        "alive" if *alive => "yes\n".to_string(),
+                        "alive" => "no\n".to_string(),
+                        _ => format!("{ttl}\n"),
+                    };
+                    carry.file(
+                        Dir::Cluster,
+                        name,
+                        before.and_then(|b| b.file(name)),
+                        || text.into_bytes(),
+                    )
+                })
+                .collect();
+            ResourceDir {
+                rid: node.as_str().into(),
+                files,
+                mtime: before.map_or(now, |b| b.mtime),
+            }
+        })
+        .collect();
+    let mtime = match previous {
+        Some(p) if same_names(&p.nodes, &nodes, |n| &n.rid) => p.mtime,
+        _ => now,
+    };
+    ClusterTree { etcd, nodes, mtime }
+}
 
 /// Standard files of a resource directory, in listing order (`type` only
 /// where the resource has one).
@@ -104,6 +192,9 @@ pub struct ServiceTree {
     pub files: Vec<FileNode>,
     /// Its resource directories in display order.
     pub resources: Vec<ResourceDir>,
+    /// `nodes/<node>/` in `nodes` order, with `--cluster` (empty
+    /// otherwise: no `nodes` directory). Named by node in `rid`.
+    pub nodes: Vec<ResourceDir>,
     /// When the service directory's listing last changed.
     pub mtime: SystemTime,
     /// The service's series of the root `metrics` file (the previous
@@ -122,6 +213,11 @@ impl ServiceTree {
     /// A resource directory.
     pub fn resource(&self, rid: &str) -> Option<&ResourceDir> {
         self.resources.iter().find(|r| &*r.rid == rid)
+    }
+
+    /// A `nodes/<node>/` directory.
+    pub fn node(&self, node: &str) -> Option<&ResourceDir> {
+        self.nodes.iter().find(|n| &*n.rid == node)
     }
 }
 
@@ -149,8 +245,10 @@ pub fn service_tree(
         log_unchanged,
         config_public: snapshot.config_public,
     };
+    let clustered = snapshot.cluster.is_some();
     let files = SERVICE_FILES
         .iter()
+        .chain(CLUSTER_SERVICE_FILES.iter().filter(|_| clustered))
         .map(|name| {
             let before = previous.and_then(|p| p.file(name));
             carry.file(Dir::Service, name, before, || service_file(snapshot, name))
@@ -164,8 +262,34 @@ pub fn service_tree(
             resource_dir(resource, snapshot, before, &carry)
         })
         .collect();
+    let nodes: Vec<ResourceDir> = snapshot
+        .cluster
+        .iter()
+        .flat_map(|c| c.nodes.iter())
+        .map(|(node, status, state)| {
+            let before = previous.and_then(|p| p.node(node));
+            let files = NODE_FILES
+                .iter()
+                .map(|name| {
+                    let word = if *name == "status" { status } else { state };
+                    let old = before.and_then(|b| b.file(name));
+                    carry.file(Dir::Cluster, name, old, || format!("{word}\n").into_bytes())
+                })
+                .collect();
+            ResourceDir {
+                rid: node.as_str().into(),
+                files,
+                mtime: before.map_or(now, |b| b.mtime),
+            }
+        })
+        .collect();
     let mtime = match previous {
-        Some(p) if same_names(&p.resources, &resources, |r| &r.rid) => p.mtime,
+        Some(p)
+            if same_names(&p.resources, &resources, |r| &r.rid)
+                && same_names(&p.nodes, &nodes, |n| &n.rid) =>
+        {
+            p.mtime
+        }
         _ => now,
     };
     let metrics = service_metrics(snapshot, |rid| {
@@ -181,6 +305,7 @@ pub fn service_tree(
         generation: previous.map_or(1, |p| p.generation + 1),
         files,
         resources,
+        nodes,
         mtime,
         metrics,
         log_seq: snapshot.log.seq,
@@ -199,6 +324,8 @@ struct Carry {
 enum Dir {
     Service,
     Resource,
+    /// `nodes/<node>/` of a service, and the root `cluster/`.
+    Cluster,
 }
 
 impl Carry {
@@ -352,7 +479,14 @@ fn service_file(snapshot: &ServiceSnapshot, file: &str) -> Vec<u8> {
         "avail" => format!("{}\n", snapshot.avail).into_bytes(),
         "overview" => overview(snapshot).into_bytes(),
         "status.json" => status_json(snapshot).into_bytes(),
+        "ctl" if snapshot.cluster.is_some() => {
+            format!("{SERVICE_CTL_HELP}{CLUSTER_CTL_HELP}").into_bytes()
+        }
         "ctl" => SERVICE_CTL_HELP.as_bytes().to_vec(),
+        "owner" => match snapshot.cluster.as_deref() {
+            Some(c) if !c.owner.is_empty() => format!("{}\n", c.owner).into_bytes(),
+            _ => Vec::new(),
+        },
         "log" => lines(&snapshot.log.service, ""),
         "messages" => lines(&snapshot.messages, "# "),
         "config" => snapshot.config_text.as_bytes().to_vec(),
@@ -426,6 +560,33 @@ mod tests {
         assert_eq!(tree.file("status").unwrap().kind, FileKind::ReadOnly);
         assert!(tree.file("nope").is_none());
         assert_eq!(tree.generation, 1);
+    }
+
+    #[test]
+    fn a_clustered_service_shows_its_owner_verbs_and_hb() {
+        use crate::model::ClusterShown;
+        let plain = service_tree(&snapshot(FILE, &[]), None, at(1));
+        assert!(plain.file("owner").is_none());
+        assert!(!text(plain.file("ctl")).contains("switch"));
+        assert!(text(plain.file("overview")).ends_with("'- hb                     n/a\n"));
+        let mut s = snapshot(FILE, &[]);
+        s.cluster = Some(Arc::new(ClusterShown {
+            owner: "n2".into(),
+            hb: Status::Up,
+            nodes: Vec::new(),
+        }));
+        let tree = service_tree(&s, None, at(1));
+        assert_eq!(&names(&tree.files)[..SERVICE_FILES.len()], SERVICE_FILES);
+        assert_eq!(text(tree.file("owner")), "n2\n");
+        assert!(text(tree.file("ctl")).ends_with("thaw\nswitch NODE\ntakeover\ngiveback\n"));
+        assert!(text(tree.file("overview")).ends_with("'- hb                     up\n"));
+        s.cluster = Some(Arc::new(ClusterShown {
+            owner: String::new(),
+            hb: Status::Down,
+            nodes: Vec::new(),
+        }));
+        let unowned = service_tree(&s, Some(&tree), at(2));
+        assert_eq!(text(unowned.file("owner")), "");
     }
 
     #[test]

@@ -169,6 +169,7 @@ fn context(nodename: &str) -> DriverContext {
         docker: Arc::new(BollardDocker::new("unix:///nonexistent/docker.sock")),
         runner: Arc::new(SystemRunner),
         reads: Arc::default(),
+        peers: Vec::new(),
     }
 }
 

@@ -338,6 +338,7 @@ mod lifecycle {
             docker: docker.clone(),
             runner: Arc::new(FakeRunner::new()),
             reads: Arc::default(),
+            peers: Vec::new(),
         };
         ContainerDriver::new(&ctx, rid("container#1"), spec)
     }

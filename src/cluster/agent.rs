@@ -1,0 +1,584 @@
+//! The cluster in the daemon: the [`Node`] driven by two loops (the lease
+//! with its fence, and placement), the engine as the node's [`Host`], the
+//! ctl verbs of placed services, and what the tree shows of them.
+//!
+//! The lease and fence loops never wait on an action: a long start must
+//! not stop the renewals, and the fence must be on time whatever placement
+//! and the renewals are doing.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+
+use super::node::{Host, Node, ServiceInfo};
+use super::placement::{choose, InstanceState, View, PREFIX};
+use crate::bounded::bounded;
+use crate::engine::{ClusterControl, Engine, ServiceCommand, ServiceRuntime, Verb};
+use crate::error::{Error, Result};
+use crate::model::{ClusterShown, Status};
+use crate::render::tree::{cluster_tree, ClusterTree};
+use crate::sync::lock;
+
+/// How often a ctl verb re-reads the keys while it waits for its end.
+const WAIT_POLL: Duration = Duration::from_millis(500);
+
+/// What a ctl verb waits for its end beyond the lease TTL (the start of
+/// the service on the node that takes it).
+const WAIT_BEYOND_TTL: Duration = Duration::from_secs(120);
+
+/// The cluster side of a daemon.
+pub struct Agent {
+    node: Node,
+    engine: Weak<Engine>,
+    origin: Instant,
+    /// The node left the cluster: the loops end (no rejoin).
+    left: AtomicBool,
+    /// The daemon is stopping: no new placement (the lease is still kept,
+    /// and fenced on, until the node leaves).
+    placing_stopped: AtomicBool,
+    /// The root `cluster/` directory as last rendered.
+    tree: Mutex<Option<Arc<ClusterTree>>>,
+    /// Told when the node fences: the starts it runs are cancelled, so
+    /// that the fence's stop does not wait for them (EBUSY) past the
+    /// lease.
+    fencing: tokio::sync::Notify,
+}
+
+impl Agent {
+    /// The agent of `engine`, as `node`; hands the engine its ctl writes.
+    pub fn attach(engine: &Arc<Engine>, node: Node) -> Arc<Agent> {
+        let agent = Arc::new(Agent {
+            node,
+            engine: Arc::downgrade(engine),
+            origin: Instant::now(),
+            left: AtomicBool::new(false),
+            placing_stopped: AtomicBool::new(false),
+            // Empty until the first pass, but there from the mount on.
+            tree: Mutex::new(Some(Arc::new(cluster_tree(
+                &[],
+                &[],
+                None,
+                std::time::SystemTime::now(),
+            )))),
+            fencing: tokio::sync::Notify::new(),
+        });
+        engine.set_cluster(agent.clone());
+        agent
+    }
+
+    /// The node.
+    pub fn node(&self) -> &Node {
+        &self.node
+    }
+
+    fn now(&self) -> Duration {
+        self.origin.elapsed()
+    }
+
+    /// Start the lease and placement loops (within a tokio runtime).
+    pub fn spawn(self: &Arc<Self>) {
+        for runtime in self.placed() {
+            let config = runtime.loaded().config.clone();
+            if let Some(warning) = stop_warning(&config, self.node.timings()) {
+                tracing::warn!(service = %runtime.name(), "{warning}");
+                runtime
+                    .log()
+                    .service_line(crate::actionlog::Level::Warning, &warning);
+            }
+        }
+        let agent = Arc::clone(self);
+        tokio::spawn(async move { agent.lease_loop().await });
+        let agent = Arc::clone(self);
+        tokio::spawn(async move { agent.fence_loop().await });
+        let agent = Arc::clone(self);
+        tokio::spawn(async move { agent.placement_loop().await });
+    }
+
+    async fn lease_loop(&self) {
+        let renew = self.node.timings().renew;
+        while !self.left.load(Ordering::SeqCst) {
+            let sent = self.now();
+            if let Err(e) = self.node.keep_alive(sent).await {
+                tracing::warn!(node = %self.node.name(), "lease renewal failed: {e}");
+            }
+            tokio::time::sleep((sent + renew).saturating_sub(self.now())).await;
+        }
+    }
+
+    /// Wakes at the fence instant, whatever the renewals are doing (one
+    /// can take a second per endpoint): the stop budget starts on time.
+    /// Before the first lease, the daemon's start counts as the last
+    /// renewal: services a previous daemon left running are fenced too if
+    /// etcd cannot be reached.
+    async fn fence_loop(&self) {
+        let retry = self.node.timings().renew / 4;
+        while !self.left.load(Ordering::SeqCst) {
+            let fence_at = self
+                .node
+                .fence_at()
+                .unwrap_or(self.node.timings().fence_after);
+            let now = self.now();
+            if now < fence_at {
+                tokio::time::sleep((fence_at - now).min(retry)).await;
+                continue;
+            }
+            self.fencing.notify_waiters();
+            // Let a cancelled start drop the service's action lock.
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            if !self.node.fence(self.now(), self).await.is_empty() {
+                self.show();
+            }
+            tokio::time::sleep(retry).await;
+        }
+    }
+
+    async fn placement_loop(&self) {
+        let mut tick = tokio::time::interval(self.node.timings().renew);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if self.left.load(Ordering::SeqCst) || self.placing_stopped.load(Ordering::SeqCst) {
+                return;
+            }
+            if let Err(e) = self.node.place(self.now(), self).await {
+                tracing::debug!(node = %self.node.name(), "placement pass: {e}");
+            }
+            self.show();
+            self.render_cluster().await;
+        }
+    }
+
+    /// With `--autostart`: the services whose autostart_node is this node
+    /// are wanted up, unless an intent is already there (a `stop` stays).
+    pub async fn autostart(&self) {
+        let Some(engine) = self.engine.upgrade() else {
+            return;
+        };
+        for runtime in engine.services() {
+            let config = runtime.loaded().config.clone();
+            if !self.places(&runtime)
+                || !config
+                    .defaults
+                    .autostart_node
+                    .iter()
+                    .any(|n| n == self.node.name())
+            {
+                continue;
+            }
+            let key = super::placement::service_key(runtime.name(), "expect");
+            if let Err(e) = self.node.store().create(&key, "up", 0).await {
+                tracing::error!(service = %runtime.name(), "autostart: {e}");
+            }
+        }
+    }
+
+    /// The daemon stops: place nothing more, while running actions end.
+    pub fn stop_placing(&self) {
+        self.placing_stopped.store(true, Ordering::SeqCst);
+    }
+
+    /// Leave the cluster (daemon stop, once actions ended).
+    pub async fn leave(&self) {
+        self.left.store(true, Ordering::SeqCst);
+        if let Err(e) = self.node.leave(self).await {
+            tracing::warn!(node = %self.node.name(), "leaving the cluster: {e}");
+        }
+    }
+
+    fn placed(&self) -> Vec<Arc<ServiceRuntime>> {
+        let Some(engine) = self.engine.upgrade() else {
+            return Vec::new();
+        };
+        engine
+            .services()
+            .into_iter()
+            .filter(|r| self.places(r))
+            .collect()
+    }
+
+    /// Show every placed service's owner, nodes and `hb` in its files.
+    fn show(&self) {
+        let view = self.node.view();
+        let health = self.node.health(self.now());
+        let hb = match (health.confident, &health.trouble) {
+            (true, None) => Status::Up,
+            (true, Some(_)) => Status::Warn,
+            (false, _) => Status::Down,
+        };
+        for runtime in self.placed() {
+            let service = view.service(runtime.name());
+            let config = runtime.loaded().config.clone();
+            let nodes = config
+                .defaults
+                .nodes
+                .iter()
+                .map(|node| {
+                    let (status, state) = if node == self.node.name() {
+                        let status = runtime.snapshot().avail.as_str().to_string();
+                        let state = if runtime.is_frozen() || service.frozen {
+                            InstanceState::Frozen
+                        } else {
+                            self.node.state(runtime.name())
+                        };
+                        (status, state.as_str().to_string())
+                    } else {
+                        match service.instances.get(node) {
+                            Some(i) => (i.status.clone(), i.state.as_str().to_string()),
+                            None => ("n/a".to_string(), "n/a".to_string()),
+                        }
+                    };
+                    (node.clone(), status, state)
+                })
+                .collect();
+            runtime.show_cluster(ClusterShown {
+                owner: service.owner.map(|(o, _)| o).unwrap_or_default(),
+                hb,
+                nodes,
+            });
+        }
+    }
+
+    /// Render `cluster/`: each endpoint's health, and each node (the
+    /// members and every node a placed service names) with whether it is
+    /// alive and its lease's TTL left (this node's from its own clock).
+    async fn render_cluster(&self) {
+        let endpoints = self.node.store().health().await;
+        let view = self.node.view();
+        let mut names: std::collections::BTreeSet<String> = view.members.clone();
+        for runtime in self.placed() {
+            names.extend(runtime.loaded().config.defaults.nodes.iter().cloned());
+        }
+        let mut members = Vec::new();
+        for name in names {
+            let alive = view.members.contains(&name);
+            let ttl = if name == self.node.name() {
+                self.node.health(self.now()).lease_left
+            } else {
+                match view.member_leases.get(&name) {
+                    Some(&lease) if alive => self
+                        .node
+                        .store()
+                        .time_to_live(lease)
+                        .await
+                        .ok()
+                        .flatten()
+                        .unwrap_or_default(),
+                    _ => Duration::ZERO,
+                }
+            };
+            members.push((name, alive, ttl.as_secs()));
+        }
+        let endpoints: Vec<(String, &str)> = endpoints
+            .iter()
+            .map(|(url, health)| (url.clone(), health.as_str()))
+            .collect();
+        let previous = lock(&self.tree).clone();
+        let tree = cluster_tree(
+            &endpoints,
+            &members,
+            previous.as_deref(),
+            std::time::SystemTime::now(),
+        );
+        *lock(&self.tree) = Some(Arc::new(tree));
+    }
+
+    async fn read_view(&self) -> Result<View> {
+        Ok(View::of(&self.node.store().list(PREFIX).await?))
+    }
+
+    /// Re-read the keys until `done` says so, bounded.
+    async fn wait_for(
+        &self,
+        service: &str,
+        what: &str,
+        done: impl Fn(&View) -> bool,
+    ) -> Result<()> {
+        let limit = self.node.timings().ttl + WAIT_BEYOND_TTL;
+        let wait = async {
+            loop {
+                if done(&self.read_view().await?) {
+                    return Ok(());
+                }
+                tokio::time::sleep(WAIT_POLL).await;
+            }
+        };
+        bounded(what, service, limit, wait).await
+    }
+
+    async fn wait_up_on(&self, service: &str, node: Option<&str>) -> Result<()> {
+        self.wait_for(service, "start in the cluster", |view| {
+            let s = view.service(service);
+            let owner = s.owner.as_ref().map(|(o, _)| o.as_str());
+            owner.is_some_and(|o| node.is_none_or(|n| n == o))
+                && owner
+                    .and_then(|o| s.instances.get(o))
+                    .is_some_and(|i| i.state == InstanceState::Up)
+        })
+        .await
+    }
+
+    async fn wait_down(&self, service: &str) -> Result<()> {
+        self.wait_for(service, "stop in the cluster", |view| {
+            let s = view.service(service);
+            s.owner.is_none()
+                && s.instances.values().all(|i| {
+                    !matches!(
+                        i.state,
+                        InstanceState::Up | InstanceState::Starting | InstanceState::Stopping
+                    )
+                })
+        })
+        .await
+    }
+
+    async fn move_to(&self, runtime: &ServiceRuntime, to: &str) -> Result<()> {
+        let nodes = runtime.loaded().config.defaults.nodes.clone();
+        self.node.switch(runtime.name(), &nodes, to).await?;
+        self.wait_up_on(runtime.name(), Some(to)).await
+    }
+
+    async fn command(&self, runtime: &Arc<ServiceRuntime>, command: &ServiceCommand) -> Result<()> {
+        let name = runtime.name();
+        let whole = command.rids.is_empty();
+        match command.verb {
+            Verb::Start if whole => {
+                self.node.expect(name, true).await?;
+                self.wait_up_on(name, None).await
+            }
+            Verb::Stop if whole => {
+                self.node.expect(name, false).await?;
+                self.wait_down(name).await
+            }
+            Verb::Restart if whole => {
+                self.node.expect(name, false).await?;
+                self.wait_down(name).await?;
+                self.node.expect(name, true).await?;
+                self.wait_up_on(name, None).await
+            }
+            Verb::Switch => {
+                let to = command
+                    .node
+                    .as_deref()
+                    .ok_or_else(|| Error::invalid("switch takes one node name: switch NODE"))?;
+                self.move_to(runtime, to).await
+            }
+            Verb::Takeover => self.move_to(runtime, self.node.name()).await,
+            Verb::Giveback => {
+                let view = self.read_view().await?;
+                let config = runtime.loaded().config.clone();
+                let mut service = view.service(name);
+                // Where it would go if nothing had moved it.
+                service.target = None;
+                let to = choose(
+                    &config.defaults.nodes,
+                    &config.defaults.autostart_node,
+                    None,
+                    &view.members,
+                    &service,
+                )
+                .ok_or_else(|| Error::host_down("giveback: no node of the service is alive"))?
+                .to_string();
+                self.move_to(runtime, &to).await
+            }
+            Verb::Freeze | Verb::Thaw => {
+                self.node.freeze(name, command.verb == Verb::Freeze).await?;
+                self.run_here(runtime, command).await
+            }
+            Verb::Clear => {
+                self.node.clear(name);
+                self.run_here(runtime, command).await
+            }
+            _ => {
+                self.may_act_here(runtime).await?;
+                self.run_here(runtime, command).await
+            }
+        }
+    }
+
+    async fn run_here(&self, runtime: &ServiceRuntime, command: &ServiceCommand) -> Result<()> {
+        let engine = self
+            .engine
+            .upgrade()
+            .ok_or_else(|| Error::backend("the daemon is stopping"))?;
+        let options = engine.options();
+        runtime
+            .run(
+                command.verb,
+                &command.rids,
+                &options.nodename,
+                options.status_timeout,
+            )
+            .await
+    }
+}
+
+#[async_trait]
+impl ClusterControl for Agent {
+    fn places(&self, runtime: &ServiceRuntime) -> bool {
+        runtime
+            .loaded()
+            .config
+            .defaults
+            .nodes
+            .iter()
+            .any(|n| n == self.node.name())
+    }
+
+    async fn service_command(
+        &self,
+        runtime: &Arc<ServiceRuntime>,
+        command: &ServiceCommand,
+    ) -> Result<()> {
+        let what = command.verb.as_str();
+        let result = self.command(runtime, command).await;
+        let log = runtime.log();
+        match &result {
+            Ok(()) => log.service_line(
+                crate::actionlog::Level::Info,
+                &format!("{what} (cluster): done"),
+            ),
+            Err(e) => log.service_line(
+                crate::actionlog::Level::Error,
+                &format!("{what} (cluster): {e}"),
+            ),
+        }
+        self.show();
+        result
+    }
+
+    fn tree(&self) -> Option<Arc<ClusterTree>> {
+        lock(&self.tree).clone()
+    }
+
+    async fn may_act_here(&self, runtime: &ServiceRuntime) -> Result<()> {
+        // Fresh: the cached view may be a pass behind a switch.
+        let view = self.read_view().await?;
+        match view.service(runtime.name()).owner {
+            Some((owner, _)) if owner == self.node.name() => Ok(()),
+            Some((owner, _)) => Err(Error::access(format!(
+                "{} runs on {owner}: act there, or switch it here",
+                runtime.name()
+            ))),
+            None => Err(Error::access(format!(
+                "{} is owned by no node: start it (the cluster places it)",
+                runtime.name()
+            ))),
+        }
+    }
+}
+
+#[async_trait]
+impl Host for Agent {
+    fn services(&self) -> Vec<ServiceInfo> {
+        self.placed()
+            .iter()
+            .map(|runtime| {
+                let config = runtime.loaded().config.clone();
+                let snapshot = runtime.snapshot();
+                // Up resources, not the aggregate: a service not checked
+                // yet is "warn" without anything running.
+                let running = snapshot
+                    .resources
+                    .iter()
+                    .any(|r| r.state.status == Status::Up);
+                ServiceInfo {
+                    name: runtime.name().to_string(),
+                    nodes: config.defaults.nodes.clone(),
+                    preferred: config.defaults.autostart_node.clone(),
+                    frozen: runtime.is_frozen(),
+                    running,
+                    status: snapshot.avail.as_str().to_string(),
+                }
+            })
+            .collect()
+    }
+
+    async fn start(&self, service: &str) -> Result<()> {
+        self.act(service, Verb::Start, None).await
+    }
+
+    async fn stop(&self, service: &str, budget: Duration) -> Result<()> {
+        self.act(service, Verb::Stop, Some(budget)).await
+    }
+}
+
+impl Agent {
+    async fn act(&self, service: &str, verb: Verb, budget: Option<Duration>) -> Result<()> {
+        let engine = self
+            .engine
+            .upgrade()
+            .ok_or_else(|| Error::backend("the daemon is stopping"))?;
+        let runtime = engine
+            .service(service)
+            .ok_or_else(|| Error::not_found(format!("no service {service}")))?;
+        let options = engine.options();
+        let run = runtime.run(verb, &[], &options.nodename, options.status_timeout);
+        let result = match budget {
+            Some(budget) => bounded(verb.as_str(), service, budget, run).await,
+            None => tokio::select! {
+                result = run => result,
+                _ = self.fencing.notified() => Err(Error::no_quorum(format!(
+                    "{service}: start cancelled: this node is fencing (etcd cannot renew its lease)"
+                ))),
+            },
+        };
+        engine.refresh(&[service.to_string()]).await;
+        result
+    }
+}
+
+/// The warning of a service whose containers' stop timeouts, together,
+/// exceed what a fencing node has to stop it (docs/cluster.md §5): its
+/// lease could expire, and a peer start it, before it has stopped here.
+pub fn stop_warning(
+    config: &crate::config::ServiceConfig,
+    timings: &super::placement::Timings,
+) -> Option<String> {
+    let worst: Duration = config
+        .resources
+        .iter()
+        .filter(|r| !r.common.disable)
+        .filter_map(|r| match &r.spec {
+            Ok(crate::config::ResourceSpec::Container(c)) => Some(c.stop_timeout),
+            _ => None,
+        })
+        .sum();
+    (!timings.stop_fits(worst)).then(|| {
+        format!(
+            "the containers' stop_timeout add up to {}, more than the {} a node that loses etcd has to stop them: lower them or raise --cluster-ttl (to at least {})",
+            crate::bounded::seconds(worst),
+            crate::bounded::seconds(timings.stop_budget),
+            crate::bounded::seconds(worst * 2)
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::placement::{Timings, DEFAULT_TTL};
+
+    #[test]
+    fn containers_that_stop_slower_than_the_fence_allows_are_warned_of() {
+        let timings = Timings::from_ttl(DEFAULT_TTL).unwrap();
+        let config =
+            |text: &str| crate::config::parse_service("app", std::path::Path::new("/x"), text);
+        let quick = config("[container#1]\nrun_image = a\nstop_timeout = 2\n[container#2]\nrun_image = a\nstop_timeout = 3\n[fs#1]\ndev = /d\nmnt = /m\ntype = ext4\n");
+        assert_eq!(stop_warning(&quick, &timings), None);
+        // docker's default grace period (10 s) is already too long.
+        let slow = config("[container#1]\nrun_image = a\n");
+        let warning = stop_warning(&slow, &timings).unwrap();
+        assert!(
+            warning.contains("add up to 10s, more than the 5s"),
+            "{warning}"
+        );
+        assert!(
+            warning.contains("--cluster-ttl (to at least 20s)"),
+            "{warning}"
+        );
+        let disabled = config("[container#1]\nrun_image = a\ndisable = true\n");
+        assert_eq!(stop_warning(&disabled, &timings), None);
+    }
+}

@@ -1,0 +1,14 @@
+//! Several svcfs nodes, one etcd cluster: which node runs each service,
+//! failover when a node is lost, and self-fencing when etcd cannot be
+//! reached (design: docs/cluster.md). Nothing here runs without
+//! `svcfs mount --cluster`.
+
+pub mod agent;
+pub mod etcd;
+pub mod fake;
+pub mod node;
+pub mod placement;
+
+pub use etcd::{Gateway, Health, Store};
+pub use node::{Host, Node, ServiceInfo};
+pub use placement::{InstanceState, Timings};

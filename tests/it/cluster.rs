@@ -1,0 +1,406 @@
+//! Three svcfs nodes and a three-member etcd on 127.0.0.1 (docs/cluster.md):
+//! placement on start, `switch`, a node killed with its resources, its
+//! return, etcd quorum lost and back. Each node has its own --nodename,
+//! mountpoint, var dir, config dir and ext4 image; the service is one
+//! `fs#1` (no container: three nodes on one docker daemon would share the
+//! container names, and private daemons per node are left for later), so
+//! "the service runs on node X" is "X's image is mounted on X's data
+//! directory", and a sampler reading the mount table every 20 ms checks
+//! that no two nodes run it at once during each fault.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::harness::{
+    free_ports, in_path, is_mounted, require, run, wait_until, write_ctl, Daemon, Sandbox,
+};
+
+const NODES: [&str; 3] = ["a", "b", "c"];
+
+fn prerequisites() -> bool {
+    let mut missing: Vec<String> = Vec::new();
+    if unsafe { libc::geteuid() } != 0 {
+        missing.push("root".into());
+    }
+    if !Path::new("/dev/fuse").exists() {
+        missing.push("/dev/fuse".into());
+    }
+    for tool in ["etcd", "mkfs.ext4", "losetup", "mount", "curl"] {
+        if !in_path(tool) {
+            missing.push(format!("{tool} in PATH (etcd: package etcd-server)"));
+        }
+    }
+    require(&missing)
+}
+
+/// A three-member etcd cluster on free 127.0.0.1 ports, killed on drop.
+pub struct Etcd {
+    members: Vec<Child>,
+    clients: Vec<u16>,
+}
+
+impl Etcd {
+    pub fn start(dir: &Path) -> Etcd {
+        let ports = free_ports::<6>();
+        let (clients, peers) = (ports[..3].to_vec(), ports[3..].to_vec());
+        let initial: Vec<String> = peers
+            .iter()
+            .enumerate()
+            .map(|(i, p)| format!("m{i}=http://127.0.0.1:{p}"))
+            .collect();
+        let members = (0..3)
+            .map(|i| {
+                // A member of an earlier run's cluster would not join this one.
+                let _ = std::fs::remove_dir_all(dir.join(format!("etcd-m{i}")));
+                let log = std::fs::File::create(dir.join(format!("etcd-m{i}.log"))).unwrap();
+                Command::new("etcd")
+                    .args(["--name", &format!("m{i}")])
+                    .args([
+                        "--data-dir",
+                        &dir.join(format!("etcd-m{i}")).to_string_lossy(),
+                    ])
+                    .args([
+                        "--listen-client-urls",
+                        &format!("http://127.0.0.1:{}", clients[i]),
+                    ])
+                    .args([
+                        "--advertise-client-urls",
+                        &format!("http://127.0.0.1:{}", clients[i]),
+                    ])
+                    .args([
+                        "--listen-peer-urls",
+                        &format!("http://127.0.0.1:{}", peers[i]),
+                    ])
+                    .args([
+                        "--initial-advertise-peer-urls",
+                        &format!("http://127.0.0.1:{}", peers[i]),
+                    ])
+                    .args(["--initial-cluster", &initial.join(",")])
+                    .args(["--initial-cluster-state", "new"])
+                    .stdin(Stdio::null())
+                    .stdout(log.try_clone().unwrap())
+                    .stderr(log)
+                    .spawn()
+                    .expect("etcd starts")
+            })
+            .collect();
+        let etcd = Etcd { members, clients };
+        assert!(
+            wait_until(Duration::from_secs(30), || etcd.healthy()),
+            "etcd did not become healthy (logs in {})",
+            dir.display()
+        );
+        etcd
+    }
+
+    pub fn endpoints(&self) -> String {
+        self.clients
+            .iter()
+            .map(|p| format!("http://127.0.0.1:{p}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    fn healthy(&self) -> bool {
+        self.clients.iter().all(|port| {
+            run(
+                "curl",
+                &["-s", "-m", "1", &format!("http://127.0.0.1:{port}/health")],
+            )
+            .is_ok_and(|out| out.contains("\"true\""))
+        })
+    }
+
+    pub fn signal(&self, member: usize, signal: i32) {
+        unsafe { libc::kill(self.members[member].id() as i32, signal) };
+    }
+}
+
+impl Drop for Etcd {
+    fn drop(&mut self) {
+        for member in &mut self.members {
+            let _ = member.kill();
+            let _ = member.wait();
+        }
+    }
+}
+
+/// One node: its sandbox, image, data directory and daemon.
+struct Node {
+    name: &'static str,
+    sandbox: Sandbox,
+    data: PathBuf,
+    daemon: Option<Daemon>,
+}
+
+impl Node {
+    fn new(name: &'static str) -> Node {
+        let sandbox = Sandbox::new(&format!("cluster-{name}"), &[]);
+        let image = sandbox.root.join("disk.img");
+        let data = sandbox.root.join("data");
+        let _ = run("umount", &[&data.to_string_lossy()]);
+        run("truncate", &["-s", "16M", &image.to_string_lossy()]).unwrap();
+        run("mkfs.ext4", &["-q", "-F", &image.to_string_lossy()]).unwrap();
+        sandbox.service_file(
+            "app.conf",
+            &format!(
+                "[DEFAULT]\nnodes = a b c\nautostart_node = a\n\n[fs#1]\ndev = {}\nmnt = {}\ntype = ext4\n",
+                image.display(),
+                data.display()
+            ),
+        );
+        Node {
+            name,
+            sandbox,
+            data,
+            daemon: None,
+        }
+    }
+
+    fn mount(&mut self, endpoints: &str) {
+        self.daemon = Some(
+            self.sandbox
+                .mount(&["--nodename", self.name, "--cluster", endpoints]),
+        );
+    }
+
+    fn daemon(&self) -> &Daemon {
+        self.daemon.as_ref().expect("the node's daemon runs")
+    }
+
+    fn runs(&self) -> bool {
+        is_mounted(&self.data)
+    }
+
+    /// The node dies with what it ran: its daemon SIGKILLed, its
+    /// filesystem gone.
+    fn kill(&mut self) {
+        let mut daemon = self.daemon.take().expect("the node's daemon runs");
+        daemon.signal_and_wait(libc::SIGKILL);
+        let _ = run("umount", &[&self.data.to_string_lossy()]);
+        let _ = run("umount", &["-l", &self.sandbox.mnt().to_string_lossy()]);
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        // SIGTERM: the node leaves, stopping what it runs.
+        self.daemon.take();
+        let _ = run("umount", &[&self.data.to_string_lossy()]);
+    }
+}
+
+/// Samples how many nodes run the service, every 20 ms until stopped; the
+/// most seen at once.
+pub struct Sampler {
+    stop: Arc<AtomicBool>,
+    most: Arc<AtomicUsize>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Sampler {
+    fn start(nodes: &[Node]) -> Sampler {
+        let dirs: Vec<PathBuf> = nodes.iter().map(|n| n.data.clone()).collect();
+        Sampler::counting(move || dirs.iter().filter(|d| is_mounted(d)).count())
+    }
+
+    /// Sample `running` (how many nodes run the service now).
+    pub fn counting(running: impl Fn() -> usize + Send + 'static) -> Sampler {
+        let stop = Arc::new(AtomicBool::new(false));
+        let most = Arc::new(AtomicUsize::new(0));
+        let thread = std::thread::spawn({
+            let (stop, most) = (stop.clone(), most.clone());
+            move || {
+                while !stop.load(Ordering::SeqCst) {
+                    most.fetch_max(running(), Ordering::SeqCst);
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            }
+        });
+        Sampler {
+            stop,
+            most,
+            thread: Some(thread),
+        }
+    }
+
+    pub fn most(mut self) -> usize {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(thread) = self.thread.take() {
+            thread.join().unwrap();
+        }
+        self.most.load(Ordering::SeqCst)
+    }
+}
+
+fn running(nodes: &[Node]) -> Vec<&'static str> {
+    nodes.iter().filter(|n| n.runs()).map(|n| n.name).collect()
+}
+
+fn owner_everywhere(nodes: &[Node], want: &str) -> bool {
+    nodes.iter().filter_map(|n| n.daemon.as_ref()).all(|d| {
+        std::fs::read_to_string(d.path("app/owner")).is_ok_and(|o| o == format!("{want}\n"))
+    })
+}
+
+fn logs(nodes: &[Node]) -> String {
+    nodes
+        .iter()
+        .filter_map(|n| n.daemon.as_ref().map(|d| (n.name, d)))
+        .map(|(name, d)| {
+            format!(
+                "--- {name}: app/log\n{}",
+                std::fs::read_to_string(d.path("app/log")).unwrap_or_default()
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn cluster_failover_switch_and_quorum_loss() {
+    if !prerequisites() {
+        return;
+    }
+    let mut nodes: Vec<Node> = NODES.iter().map(|n| Node::new(n)).collect();
+    let etcd = Etcd::start(&nodes[0].sandbox.root);
+    let endpoints = etcd.endpoints();
+    for node in &mut nodes {
+        node.mount(&endpoints);
+    }
+
+    // Placement on start: written on c, placed on a (autostart_node).
+    let sampler = Sampler::start(&nodes);
+    nodes[2].daemon().must("app/ctl", "start");
+    assert_eq!(running(&nodes), ["a"], "{}", logs(&nodes));
+    assert!(
+        wait_until(Duration::from_secs(10), || owner_everywhere(&nodes, "a")),
+        "{}",
+        logs(&nodes)
+    );
+    assert_eq!(nodes[0].daemon().read("app/status"), "up\n");
+    // Every node sees every instance, and the cluster's members and etcd.
+    assert!(
+        wait_until(Duration::from_secs(10), || {
+            let b = nodes[1].daemon();
+            b.read("app/nodes/a/state") == "up\n"
+                && b.read("app/nodes/a/status") == "up\n"
+                && b.read("app/nodes/b/state") == "down\n"
+                && b.read("cluster/nodes/c/alive") == "yes\n"
+                && b.read("cluster/etcd").matches(" healthy\n").count() == 3
+        }),
+        "{}\n{}",
+        nodes[1].daemon().read("cluster/etcd"),
+        logs(&nodes)
+    );
+    assert!(nodes[1]
+        .daemon()
+        .read("app/overview")
+        .ends_with("'- hb                     up\n"));
+    // Only the owner acts on the resources themselves.
+    assert_eq!(
+        nodes[1].daemon().ctl("app/fs#1/ctl", "start"),
+        Err(libc::EACCES)
+    );
+    assert_eq!(
+        nodes[1].daemon().ctl("app/ctl", "switch z"),
+        Err(libc::EINVAL)
+    );
+
+    // switch: returns once b runs it; a stopped it first.
+    nodes[0].daemon().must("app/ctl", "switch b");
+    assert_eq!(running(&nodes), ["b"], "{}", logs(&nodes));
+    assert_eq!(sampler.most(), 1, "two nodes ran the service at once");
+
+    // b dies with its filesystem: a (first alive, preferred) takes over
+    // within the TTL plus a tick and the start.
+    let sampler = Sampler::start(&nodes);
+    nodes[1].kill();
+    assert!(
+        wait_until(Duration::from_secs(30), || running(&nodes) == ["a"]),
+        "no takeover: running {:?}\n{}",
+        running(&nodes),
+        logs(&nodes)
+    );
+    assert!(
+        wait_until(Duration::from_secs(10), || {
+            nodes[0].daemon().read("cluster/nodes/b/alive") == "no\n"
+                && nodes[0].daemon().read("app/nodes/b/state") == "n/a\n"
+        }),
+        "{}",
+        logs(&nodes)
+    );
+    // b returns and does not take the service back.
+    nodes[1].mount(&endpoints);
+    std::thread::sleep(Duration::from_secs(6));
+    assert_eq!(running(&nodes), ["a"], "{}", logs(&nodes));
+    assert!(
+        wait_until(Duration::from_secs(10), || owner_everywhere(&nodes, "a")),
+        "{}",
+        logs(&nodes)
+    );
+    assert_eq!(sampler.most(), 1, "two nodes ran the service at once");
+
+    // Quorum lost: the owner stops the service before its lease can
+    // expire, nobody starts it, and starting writes are EAGAIN.
+    let sampler = Sampler::start(&nodes);
+    etcd.signal(1, libc::SIGSTOP);
+    etcd.signal(2, libc::SIGSTOP);
+    assert!(
+        wait_until(Duration::from_secs(10), || running(&nodes).is_empty()),
+        "the owner did not fence: running {:?}\n{}",
+        running(&nodes),
+        logs(&nodes)
+    );
+    assert_eq!(
+        write_ctl(&nodes[2].daemon().path("app/ctl"), "switch c"),
+        Err(libc::EAGAIN)
+    );
+    std::thread::sleep(Duration::from_secs(5));
+    assert!(running(&nodes).is_empty(), "{:?}", running(&nodes));
+    assert!(nodes[0]
+        .daemon()
+        .read("app/overview")
+        .ends_with("'- hb                     down\n"));
+    assert!(
+        wait_until(Duration::from_secs(15), || nodes[0]
+            .daemon()
+            .read("cluster/etcd")
+            .contains(" unreachable\n")),
+        "{}",
+        nodes[0].daemon().read("cluster/etcd")
+    );
+    // Quorum back: one owner again.
+    etcd.signal(1, libc::SIGCONT);
+    etcd.signal(2, libc::SIGCONT);
+    assert!(
+        wait_until(Duration::from_secs(30), || running(&nodes).len() == 1),
+        "no owner after quorum came back: {:?}\n{}",
+        running(&nodes),
+        logs(&nodes)
+    );
+    std::thread::sleep(Duration::from_secs(4));
+    assert_eq!(running(&nodes).len(), 1);
+    assert_eq!(sampler.most(), 1, "two nodes ran the service at once");
+
+    // A daemon that stops (SIGTERM) has stopped what it ran when it exits,
+    // and another node takes the service.
+    let owner = nodes.iter().position(|n| n.runs()).unwrap();
+    let sampler = Sampler::start(&nodes);
+    nodes[owner]
+        .daemon
+        .take()
+        .unwrap()
+        .signal_and_wait(libc::SIGTERM);
+    assert!(!nodes[owner].runs(), "the leaving node left it running");
+    assert!(
+        wait_until(Duration::from_secs(30), || running(&nodes).len() == 1),
+        "nobody took over from the leaving node\n{}",
+        logs(&nodes)
+    );
+    assert_eq!(sampler.most(), 1, "two nodes ran the service at once");
+    drop(nodes);
+    drop(etcd);
+}

@@ -1,0 +1,303 @@
+//! The cluster with containers: three svcfs nodes, each with its own
+//! private docker daemon (beside the host one, on a bridge of its own —
+//! never `--bridge=none`), and a container service. A node is killed
+//! together with its docker daemon and container; another takes over; the
+//! node returns and does not start it. "Never two owners" is sampled
+//! through every node's docker every 20 ms.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::cluster::{Etcd, Sampler};
+use crate::harness::{docker, in_path, pid_in, prerequisites, run, wait_until, Daemon, Sandbox};
+
+const SVC: &str = "ctr.cluster.test";
+const NODES: [&str; 3] = ["a", "b", "c"];
+
+struct Node {
+    name: &'static str,
+    sandbox: Sandbox,
+    daemon: Option<Daemon>,
+}
+
+impl Node {
+    fn new(name: &'static str, image: &Path) -> Node {
+        // What a failed earlier run left mounted, before its tree goes.
+        unmount_under(&std::env::temp_dir().join(format!("svcfs-it-cluster-docker-{name}")));
+        let sandbox = Sandbox::new(&format!("cluster-docker-{name}"), &[]);
+        let bridge = format!("svcfs-cl{name}");
+        let _ = run("ip", &["link", "add", &bridge, "type", "bridge"]);
+        run("ip", &["link", "set", &bridge, "up"]).unwrap();
+        let args = format!(
+            "--bridge={bridge} --iptables=false --containerd-namespace=svcfs-cl{name} --containerd-plugins-namespace=svcfs-cl{name}-plugins"
+        );
+        let data = sandbox.root.join("docker");
+        sandbox.service_file(
+            &format!("{SVC}.conf"),
+            &format!(
+                "[DEFAULT]\nnodes = a b c\nautostart_node = a\ndocker_data_dir = {}\ndocker_daemon_args = {args}\n\n[container#1]\nrun_image = busybox\nrun_command = /bin/sh\nstop_timeout = 1\n",
+                data.display()
+            ),
+        );
+        load_image(&sandbox.root, &data, &args, image);
+        Node {
+            name,
+            sandbox,
+            daemon: None,
+        }
+    }
+
+    fn socket(&self) -> String {
+        format!(
+            "unix://{}",
+            self.sandbox.var().join(SVC).join("docker.sock").display()
+        )
+    }
+
+    fn mount(&mut self, endpoints: &str) {
+        self.daemon = Some(
+            self.sandbox
+                .mount(&["--nodename", self.name, "--cluster", endpoints]),
+        );
+    }
+
+    fn daemon(&self) -> &Daemon {
+        self.daemon.as_ref().expect("the node's daemon runs")
+    }
+
+    /// The node dies with its docker daemon: svcfs, dockerd, its
+    /// containerd, the shim and the container's process, all SIGKILLed.
+    fn kill(&mut self) {
+        let socket = self.socket();
+        let dockerd = pid_in(&self.sandbox.var().join(SVC).join("dockerd.pid")).unwrap();
+        let container: i32 = run(
+            "docker",
+            &[
+                "-H",
+                &socket,
+                "inspect",
+                "-f",
+                "{{.State.Pid}}",
+                &format!("{SVC}.container.1"),
+            ],
+        )
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+        let mut pids = vec![dockerd, container];
+        pids.extend(parent_of(container));
+        pids.extend(children_of(dockerd));
+        let mut daemon = self.daemon.take().expect("the node's daemon runs");
+        daemon.signal_and_wait(libc::SIGKILL);
+        for pid in pids {
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+        let _ = run("umount", &["-l", &self.sandbox.mnt().to_string_lossy()]);
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        // SIGTERM: the node leaves, stopping its container and daemon.
+        self.daemon.take();
+        unmount_under(&self.sandbox.root);
+        let _ = run("ip", &["link", "del", &format!("svcfs-cl{}", self.name)]);
+    }
+}
+
+/// Whether the node's private daemon runs the service's container.
+fn runs(socket: &str) -> bool {
+    run(
+        "docker",
+        &[
+            "-H",
+            socket,
+            "ps",
+            "-q",
+            "--filter",
+            &format!("name={SVC}.container.1"),
+        ],
+    )
+    .is_ok_and(|out| !out.trim().is_empty())
+}
+
+fn parent_of(pid: i32) -> Option<i32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // pid (comm) state ppid ...: comm may hold spaces, the last ')' ends it.
+    stat.rsplit_once(')')?
+        .1
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+fn children_of(pid: i32) -> Vec<i32> {
+    std::fs::read_dir("/proc")
+        .map(|dir| {
+            dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+                .filter(|&child| parent_of(child) == Some(pid))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Unmount what a killed daemon left under `root`, deepest first.
+fn unmount_under(root: &Path) {
+    let table = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let prefix = format!("{}/", root.display());
+    let mut mounts: Vec<&str> = table
+        .lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .filter(|m| m.starts_with(&prefix))
+        .collect();
+    mounts.sort_by_key(|m| std::cmp::Reverse(m.len()));
+    for mount in mounts {
+        let _ = run("umount", &["-l", mount]);
+    }
+}
+
+/// busybox into a node's private store, through a throwaway daemon on the
+/// same data root (svcfs starts that node's daemon only where it runs the
+/// service).
+fn load_image(root: &Path, data: &Path, args: &str, image: &Path) {
+    let socket = format!("unix://{}", root.join("load.sock").display());
+    let log = std::fs::File::create(root.join("load.log")).unwrap();
+    let mut loader = Command::new("dockerd")
+        .args(["--data-root", &data.to_string_lossy(), "-H", &socket])
+        .args(["--pidfile", &root.join("load.pid").to_string_lossy()])
+        .args(["--exec-root", &root.join("load-exec").to_string_lossy()])
+        .args(args.split_whitespace())
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .expect("dockerd starts");
+    let up = wait_until(Duration::from_secs(30), || {
+        run("docker", &["-H", &socket, "info"]).is_ok()
+    });
+    let loaded = up
+        && run(
+            "docker",
+            &["-H", &socket, "load", "-q", "-i", &image.to_string_lossy()],
+        )
+        .is_ok();
+    unsafe { libc::kill(loader.id() as i32, libc::SIGTERM) };
+    let _ = loader.wait();
+    unmount_under(&root.join("load-exec"));
+    assert!(loaded, "busybox not loaded into {}", data.display());
+}
+
+fn logs(nodes: &[Node]) -> String {
+    nodes
+        .iter()
+        .filter_map(|n| n.daemon.as_ref().map(|d| (n.name, d)))
+        .map(|(name, d)| {
+            format!(
+                "--- {name}: {SVC}/log\n{}",
+                std::fs::read_to_string(d.path(&format!("{SVC}/log"))).unwrap_or_default()
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn cluster_container_fails_over_with_its_docker_daemon() {
+    if !prerequisites() || !crate::harness::require(&missing_etcd()) {
+        return;
+    }
+    let work = PathBuf::from("/tmp/svcfs-it-cluster-docker");
+    let _ = std::fs::create_dir_all(&work);
+    let image = work.join("busybox.tar");
+    docker(&["save", "-o", &image.to_string_lossy(), "busybox:latest"]).unwrap();
+    let mut nodes: Vec<Node> = NODES.iter().map(|n| Node::new(n, &image)).collect();
+    let etcd = Etcd::start(&work);
+    let endpoints = etcd.endpoints();
+    for node in &mut nodes {
+        node.mount(&endpoints);
+    }
+    let sockets: Vec<String> = nodes.iter().map(Node::socket).collect();
+    let running = {
+        let sockets = sockets.clone();
+        move || -> Vec<&'static str> {
+            NODES
+                .iter()
+                .zip(&sockets)
+                .filter(|(_, s)| runs(s))
+                .map(|(n, _)| *n)
+                .collect()
+        }
+    };
+    let sampler = Sampler::counting({
+        let sockets = sockets.clone();
+        move || sockets.iter().filter(|s| runs(s)).count()
+    });
+
+    nodes[2].daemon().must(&format!("{SVC}/ctl"), "start");
+    assert_eq!(running(), ["a"], "{}", logs(&nodes));
+    assert_eq!(nodes[2].daemon().read(&format!("{SVC}/owner")), "a\n");
+
+    nodes[0].kill();
+    assert!(
+        wait_until(Duration::from_secs(60), || running() == ["b"]),
+        "no takeover: {:?}\n{}",
+        running(),
+        logs(&nodes)
+    );
+    assert_eq!(nodes[1].daemon().read(&format!("{SVC}/status")), "up\n");
+    assert_eq!(
+        nodes[1].daemon().read(&format!("{SVC}/container#1/status")),
+        "up\n"
+    );
+    nodes[0].mount(&endpoints);
+    std::thread::sleep(Duration::from_secs(6));
+    assert_eq!(running(), ["b"], "{}", logs(&nodes));
+    assert!(
+        wait_until(Duration::from_secs(10), || nodes[0]
+            .daemon()
+            .read(&format!("{SVC}/owner"))
+            == "b\n"),
+        "{}",
+        logs(&nodes)
+    );
+
+    // switch to c: its own daemon starts, b's container stops first.
+    nodes[0].daemon().must(&format!("{SVC}/ctl"), "switch c");
+    assert_eq!(running(), ["c"], "{}", logs(&nodes));
+
+    // Quorum lost: c stops its container (and daemon) before its lease can
+    // expire, nobody starts it; quorum back: one node runs it again.
+    etcd.signal(1, libc::SIGSTOP);
+    etcd.signal(2, libc::SIGSTOP);
+    assert!(
+        wait_until(Duration::from_secs(10), || running().is_empty()),
+        "the owner did not fence: {:?}\n{}",
+        running(),
+        logs(&nodes)
+    );
+    std::thread::sleep(Duration::from_secs(5));
+    assert!(running().is_empty(), "{:?}", running());
+    etcd.signal(1, libc::SIGCONT);
+    etcd.signal(2, libc::SIGCONT);
+    assert!(
+        wait_until(Duration::from_secs(60), || running().len() == 1),
+        "no owner after quorum came back: {:?}\n{}",
+        running(),
+        logs(&nodes)
+    );
+    std::thread::sleep(Duration::from_secs(4));
+    assert_eq!(running().len(), 1);
+    assert_eq!(sampler.most(), 1, "two nodes ran the container at once");
+    drop(nodes);
+    drop(etcd);
+}
+
+fn missing_etcd() -> Vec<String> {
+    if in_path("etcd") {
+        Vec::new()
+    } else {
+        vec!["etcd in PATH (package etcd-server)".into()]
+    }
+}

@@ -1,0 +1,101 @@
+//! The VG takeover with `--cluster`: two nodes on one machine share a real
+//! LVM volume group (on a loop device, without logical volumes). The node that owns the service has
+//! its host tag on the VG; when that node dies (its daemon SIGKILLed, the
+//! VG left active and tagged for it, as a dead host leaves it), the node
+//! that takes over removes the dead node's tag before adding its own.
+
+use std::time::Duration;
+
+use crate::cluster::Etcd;
+use crate::harness::{in_path, require, run, wait_until, Daemon, Sandbox, Storage};
+
+const VG: &str = "svcfsclvg";
+
+fn prerequisites() -> bool {
+    let mut missing: Vec<String> = Vec::new();
+    if unsafe { libc::geteuid() } != 0 {
+        missing.push("root".into());
+    }
+    for tool in ["etcd", "vgcreate", "vgs", "vgchange", "losetup"] {
+        if !in_path(tool) {
+            missing.push(format!("{tool} in PATH"));
+        }
+    }
+    require(&missing)
+}
+
+/// The VG's tags.
+fn tags() -> Vec<String> {
+    run("vgs", &["--noheadings", "-o", "vg_tags", VG])
+        .unwrap_or_default()
+        .trim()
+        .split(',')
+        .filter(|t| !t.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn cluster_vg_start_takes_the_vg_over_from_a_dead_node() {
+    if !prerequisites() {
+        return;
+    }
+    let sandboxes: Vec<Sandbox> = ["a", "b"]
+        .iter()
+        .map(|n| Sandbox::new(&format!("cluster-vg-{n}"), &[]))
+        .collect();
+    let mut storage = Storage::default();
+    storage.volume_group(VG, &sandboxes[0].root.join("pv.img"));
+    // No logical volume: the kernel here may have no device-mapper (the
+    // storage tests do the same); the tags are what is taken over.
+    let etcd = Etcd::start(&sandboxes[0].root);
+    let endpoints = etcd.endpoints();
+    let mut daemons: Vec<Option<Daemon>> = ["a", "b"]
+        .iter()
+        .zip(&sandboxes)
+        .map(|(name, sandbox)| {
+            sandbox.service_file(
+                "app.conf",
+                &format!("[DEFAULT]\nnodes = a b\nautostart_node = a\n\n[vg#1]\nvgname = {VG}\n"),
+            );
+            Some(sandbox.mount(&["--nodename", name, "--cluster", &endpoints]))
+        })
+        .collect();
+    let daemon = |i: usize, daemons: &[Option<Daemon>]| -> String {
+        daemons[i]
+            .as_ref()
+            .map(|d| std::fs::read_to_string(d.path("app/log")).unwrap_or_default())
+            .unwrap_or_default()
+    };
+
+    daemons[1].as_ref().unwrap().must("app/ctl", "start");
+    assert_eq!(tags(), ["a"], "{}", daemon(0, &daemons));
+    assert_eq!(daemons[0].as_ref().unwrap().read("app/vg#1/status"), "up\n");
+
+    // a dies: its VG stays active and tagged for it.
+    daemons[0].take().unwrap().signal_and_wait(libc::SIGKILL);
+    let _ = run("umount", &["-l", &sandboxes[0].mnt().to_string_lossy()]);
+    assert_eq!(tags(), ["a"]);
+    assert!(
+        wait_until(Duration::from_secs(30), || tags() == ["b"]),
+        "b did not take the VG over: tags {:?}\n{}",
+        tags(),
+        daemon(1, &daemons)
+    );
+    let b = daemons[1].as_ref().unwrap();
+    assert!(
+        wait_until(Duration::from_secs(10), || b.read("app/vg#1/status")
+            == "up\n"),
+        "{}",
+        b.read("app/vg#1/messages")
+    );
+    assert!(b
+        .read("app/vg#1/log")
+        .contains(&format!("taking {VG} over from a")));
+    assert_eq!(b.read("app/owner"), "b\n");
+    // b leaves: the VG is released (untagged).
+    daemons[1].take();
+    assert!(tags().is_empty(), "{:?}", tags());
+    drop(etcd);
+    drop(storage);
+}
