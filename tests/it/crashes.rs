@@ -17,7 +17,13 @@ const KILL_AFTER_MS: [u64; 3] = [20, 250, 700];
 /// ends (with an errno) when the daemon dies under it.
 fn write_in_background(ctl: PathBuf, command: &'static str) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
-        let _ = write_ctl(&ctl, command);
+        // Done before the kill, or cut by it: the writer is told which.
+        if let Err(errno) = write_ctl(&ctl, command) {
+            assert!(
+                [libc::ECONNABORTED, libc::ENOTCONN].contains(&errno),
+                "{command} cut by the daemon's death: errno {errno}"
+            );
+        }
     })
 }
 
