@@ -19,8 +19,8 @@ use crate::config::{ResourceConfig, ServiceConfig};
 use crate::drivers::Driver;
 use crate::error::{Error, Result};
 use crate::model::{
-    build_snapshot, ActionStats, Frozen, Healing, KnownStates, Outcome, ResourceKind,
-    ResourceState, ServiceSnapshot, Status, Verb,
+    build_snapshot, ActionStats, Frozen, Healing, KnownStates, Outcome, ResourceState,
+    ServiceSnapshot, Status, Verb,
 };
 use crate::render::{service_tree, ServiceTree};
 use crate::sync::{lock, read, write};
@@ -755,103 +755,6 @@ pub fn check_node(config: &ServiceConfig, nodename: &str) -> Result<()> {
     )))
 }
 
-/// The ordered (resource index, operation) pairs of an action.
-pub(super) fn plan(
-    loaded: &LoadedService,
-    verb: Verb,
-    rids: &[String],
-) -> Result<Vec<(usize, Op)>> {
-    for rid in rids {
-        if !loaded
-            .resources
-            .iter()
-            .any(|r| r.config.rid.as_str() == rid)
-        {
-            let known: Vec<&str> = loaded
-                .resources
-                .iter()
-                .map(|r| r.config.rid.as_str())
-                .collect();
-            return Err(Error::invalid(format!(
-                "no resource {rid} in {} (resources: {})",
-                loaded.config.name,
-                known.join(", ")
-            )));
-        }
-    }
-    let selected =
-        |r: &LoadedResource| rids.is_empty() || rids.iter().any(|x| x == r.config.rid.as_str());
-    let container_side = |r: &LoadedResource| {
-        matches!(
-            r.config.kind(),
-            Some(ResourceKind::Container | ResourceKind::Dockerd)
-        )
-    };
-    if matches!(verb, Verb::StartContainer | Verb::StopContainer) {
-        if let Some(other) = loaded
-            .resources
-            .iter()
-            .find(|r| !container_side(r) && rids.iter().any(|x| x == r.config.rid.as_str()))
-        {
-            return Err(Error::unsupported(format!(
-                "{} acts on containers and the private docker daemon, not on {}",
-                verb.as_str(),
-                other.config.rid
-            )));
-        }
-    }
-    let in_order = |filter: &dyn Fn(&LoadedResource) -> bool| -> Vec<usize> {
-        (0..loaded.resources.len())
-            .filter(|&i| filter(&loaded.resources[i]))
-            .collect()
-    };
-    let starts = |indexes: Vec<usize>| {
-        indexes
-            .into_iter()
-            .map(|i| (i, Op::Start))
-            .collect::<Vec<_>>()
-    };
-    let stops = |indexes: Vec<usize>| {
-        indexes
-            .into_iter()
-            .rev()
-            .map(|i| (i, Op::Stop))
-            .collect::<Vec<_>>()
-    };
-    Ok(match verb {
-        Verb::Start => starts(in_order(&selected)),
-        Verb::Stop => stops(in_order(&selected)),
-        Verb::Restart => {
-            let mut steps = stops(in_order(&selected));
-            steps.extend(starts(in_order(&selected)));
-            steps
-        }
-        Verb::StartContainer => starts(in_order(&|r| selected(r) && container_side(r))),
-        Verb::StopContainer => stops(in_order(&|r| selected(r) && container_side(r))),
-        Verb::Rollback => {
-            let indexes = in_order(&selected);
-            if rids.len() != 1 {
-                return Err(Error::invalid("rollback acts on one container"));
-            }
-            indexes
-                .into_iter()
-                .map(|i| (i, Op::Extra("rollback")))
-                .collect()
-        }
-        Verb::Clear
-        | Verb::Freeze
-        | Verb::Thaw
-        | Verb::Switch
-        | Verb::Takeover
-        | Verb::Giveback => {
-            return Err(Error::invalid(format!(
-                "{} acts on no resource",
-                verb.as_str()
-            )))
-        }
-    })
-}
-
 /// Run a command on one resource (its own `ctl`).
 impl ServiceRuntime {
     /// `start`, `stop`, `restart` or an extra verb on one resource.
@@ -875,6 +778,10 @@ impl ServiceRuntime {
 
 #[path = "heal.rs"]
 mod heal;
+
+#[path = "plan.rs"]
+mod planning;
+use planning::plan;
 
 #[cfg(test)]
 #[path = "service_tests.rs"]
