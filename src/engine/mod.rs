@@ -6,6 +6,7 @@
 mod ahead;
 mod backends;
 mod changes;
+mod config_watch;
 mod deadline;
 mod events;
 mod observers;
@@ -517,15 +518,7 @@ impl Engine {
         }
         self.spawn_reconcile();
         self.spawn_mount_watcher();
-        let engine = Arc::clone(self);
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(CONFIG_POLL_INTERVAL);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tick.tick().await;
-                engine.reload_and_refresh(false).await;
-            }
-        });
+        tokio::spawn(Arc::clone(self).follow_config_dir());
     }
 
     /// Start services whose `autostart_node` is this node, in the background.

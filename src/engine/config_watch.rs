@@ -1,0 +1,167 @@
+//! Following the config directory. Polling it each second meant a
+//! `readdir` and two `stat`s per service file: with 1000 services, most of
+//! an idle daemon's CPU. inotify says when an entry of the directory (or
+//! the directory itself) changes; what it cannot see is still polled each
+//! second (a symlinked service file, whose target lives elsewhere; every
+//! file when inotify is not available), and everything is looked at again
+//! every [`SAFETY_NET_TICKS`] seconds (a lost event, a directory on a
+//! network filesystem, a directory above the config dir).
+
+use std::os::fd::{AsFd, AsRawFd, RawFd};
+use std::path::Path;
+use std::sync::Arc;
+
+use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
+use tokio::io::unix::AsyncFd;
+
+use super::{Engine, CONFIG_POLL_INTERVAL};
+
+/// Seconds between two looks at the whole directory without an event.
+const SAFETY_NET_TICKS: u32 = 30;
+
+/// Seconds the directory is still looked at each second after an event:
+/// a reload leaves a file that is still being written (changed less than
+/// its settle time ago) for the next look.
+const AFTER_EVENT_TICKS: u32 = 3;
+
+/// The inotify descriptor, for tokio's reactor.
+struct Watch(Inotify);
+
+impl AsRawFd for Watch {
+    fn as_raw_fd(&self) -> RawFd {
+        self.0.as_fd().as_raw_fd()
+    }
+}
+
+/// A watch of `dir`'s entries and of `dir` itself; None when inotify
+/// cannot watch it (the caller then polls).
+fn watch(dir: &Path) -> Option<AsyncFd<Watch>> {
+    let inotify = Inotify::init(InitFlags::IN_NONBLOCK | InitFlags::IN_CLOEXEC).ok()?;
+    let events = AddWatchFlags::IN_CREATE
+        | AddWatchFlags::IN_DELETE
+        | AddWatchFlags::IN_MODIFY
+        | AddWatchFlags::IN_CLOSE_WRITE
+        | AddWatchFlags::IN_MOVED_FROM
+        | AddWatchFlags::IN_MOVED_TO
+        | AddWatchFlags::IN_ATTRIB
+        | AddWatchFlags::IN_DELETE_SELF
+        | AddWatchFlags::IN_MOVE_SELF;
+    inotify.add_watch(dir, events).ok()?;
+    // SAFETY: the Watch owns the Inotify, which owns its descriptor: it
+    // stays open and is not replaced while it is registered.
+    unsafe { AsyncFd::register(Watch(inotify)) }.ok()
+}
+
+/// Whether a service file of `dir` is a symlink (read from the directory
+/// entries' types: no `stat`).
+fn has_symlinks(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|entries| {
+        entries
+            .filter_map(|e| e.ok())
+            .any(|e| e.file_type().is_ok_and(|t| t.is_symlink()))
+    })
+}
+
+/// What woke the follower.
+enum Woken {
+    /// inotify told of a change; false when the watch is gone (the
+    /// directory was removed or moved).
+    Event {
+        still_watching: bool,
+    },
+    Tick,
+}
+
+impl Engine {
+    /// Reload the config directory whenever it changes, for the daemon's
+    /// life.
+    pub(super) async fn follow_config_dir(self: Arc<Self>) {
+        let dir = self.options.config_dir.clone();
+        let mut watched = watch(&dir);
+        if watched.is_none() {
+            tracing::info!(dir = %dir.display(), "no inotify watch of the config directory: polling it each second");
+        }
+        let mut tick = tokio::time::interval(CONFIG_POLL_INTERVAL);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut quiet_ticks = 0u32;
+        let mut after_event = 0u32;
+        loop {
+            let woken = match &watched {
+                Some(fd) => tokio::select! {
+                    ready = fd.readable() => match ready {
+                        Ok(mut guard) => {
+                            // Events that come during the reload stay
+                            // queued: they wake the next round.
+                            let events = guard.get_inner().0.read_events().unwrap_or_default();
+                            guard.clear_ready();
+                            let gone = events
+                                .iter()
+                                .any(|e| e.mask.contains(AddWatchFlags::IN_IGNORED));
+                            Woken::Event { still_watching: !gone }
+                        }
+                        Err(_) => Woken::Event { still_watching: false },
+                    },
+                    _ = tick.tick() => Woken::Tick,
+                },
+                None => {
+                    tick.tick().await;
+                    Woken::Tick
+                }
+            };
+            let look = match woken {
+                Woken::Event { still_watching } => {
+                    if !still_watching {
+                        watched = None;
+                    }
+                    after_event = AFTER_EVENT_TICKS;
+                    true
+                }
+                Woken::Tick => {
+                    quiet_ticks += 1;
+                    if watched.is_none() {
+                        // Watched again once the directory is back.
+                        watched = watch(&dir);
+                    }
+                    let settling = after_event > 0;
+                    after_event = after_event.saturating_sub(1);
+                    settling
+                        || watched.is_none()
+                        || quiet_ticks % SAFETY_NET_TICKS == 0
+                        || has_symlinks(&dir)
+                }
+            };
+            if look {
+                self.reload_and_refresh(false).await;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::drivers::mounts::tests::TempDir;
+
+    #[tokio::test]
+    async fn a_change_in_the_directory_wakes_the_watch() {
+        let dir = TempDir::new("config-watch");
+        let fd = watch(dir.path()).expect("inotify watches a temp dir");
+        std::fs::write(dir.path().join("a.env"), "[DEFAULT]\n").unwrap();
+        let ready = tokio::time::timeout(std::time::Duration::from_secs(5), fd.readable()).await;
+        let mut guard = ready.expect("an event within 5 s").unwrap();
+        let events = guard.get_inner().0.read_events().unwrap();
+        guard.clear_ready();
+        assert!(events
+            .iter()
+            .any(|e| e.name.as_deref() == Some(std::ffi::OsStr::new("a.env"))));
+    }
+
+    #[test]
+    fn symlinked_service_files_are_told_apart_without_stat() {
+        let dir = TempDir::new("config-links");
+        std::fs::write(dir.path().join("a.env"), "").unwrap();
+        assert!(!has_symlinks(dir.path()));
+        std::os::unix::fs::symlink("/nonexistent/b.env", dir.path().join("b.env")).unwrap();
+        assert!(has_symlinks(dir.path()));
+    }
+}
