@@ -100,6 +100,30 @@ struct Walk {
     cut: bool,
 }
 
+/// Make, under `copy`, an empty file for every stream of the tree at
+/// `tree` (`events`, and the files of each `wait` directory), listing
+/// directories only: a read of a stream waits.
+fn copy_stream_names(tree: &Path, copy: &Path) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(tree)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let (from, to) = (entry.path(), copy.join(&name));
+        if entry.file_type()?.is_dir() {
+            if name == "wait" {
+                std::fs::create_dir_all(&to)?;
+                for word in std::fs::read_dir(&from)? {
+                    std::fs::File::create(to.join(word?.file_name()))?;
+                }
+            } else {
+                copy_stream_names(&from, &to)?;
+            }
+        } else if name == "events" {
+            std::fs::File::create(&to)?;
+        }
+    }
+    Ok(())
+}
+
 /// Write the generated services into the bed's config dir.
 pub fn generate(bed: &Bed, services: usize) {
     let root = bed.root();
@@ -175,8 +199,10 @@ pub fn rows(settings: &Settings, bed: &mut Bed, mount_args: &[&str]) -> (Vec<Row
     let _ = std::fs::remove_dir_all(SHM_TREE);
     let mnt = bed.mount(mount_args).mnt.clone();
     let copy_started = Instant::now();
-    // cp -r, but for the streams (see WALKS): the copy has no `events`
-    // file nor `wait` directories.
+    // cp -r, but for the streams, which a read blocks on (see WALKS):
+    // `events` files and the files of the `wait` directories are made
+    // empty in the copy, by name, so that `ls -lR` and `tree` list the
+    // same entries on every filesystem.
     let copied = run(
         "sh",
         &[
@@ -186,7 +212,11 @@ pub fn rows(settings: &Settings, bed: &mut Bed, mount_args: &[&str]) -> (Vec<Row
             &mnt.to_string_lossy(),
             SHM_TREE,
         ],
-    );
+    )
+    .and_then(|out| {
+        copy_stream_names(&mnt, Path::new(SHM_TREE)).map_err(|e| e.to_string())?;
+        Ok(out)
+    });
     let copy_time = copy_started.elapsed();
     eprintln!(
         "bench: cp -r of the tree in {:.1} s",
