@@ -108,6 +108,13 @@ pub fn run(options: MountOptions) -> Result<()> {
             crate::memory::give_back_freed();
         }
     });
+    runtime.spawn(async {
+        let mut tick = tokio::time::interval(crate::memory::LOOK_EVERY);
+        loop {
+            tick.tick().await;
+            crate::memory::give_back_slack();
+        }
+    });
     let _ =
         runtime.block_on(async { tokio::time::timeout(FIRST_REFRESH_WAIT, first_refresh).await });
 
