@@ -584,6 +584,16 @@ fn within_a_page(data: &[u8]) -> Result<&[u8]> {
 /// How long a changed service file must hold still before it is loaded.
 const SETTLE: Duration = Duration::from_millis(300);
 
+impl Engine {
+    /// Whether a service file was a symlink at the last look at the
+    /// config directory.
+    pub(super) fn config_has_symlinks(&self) -> bool {
+        lock(&self.dir_fingerprint)
+            .as_ref()
+            .is_some_and(|f| f.symlinks)
+    }
+}
+
 fn still_being_written(fingerprint: &[(PathBuf, SystemTime, u64)], now: SystemTime) -> bool {
     fingerprint
         .iter()
@@ -599,6 +609,9 @@ struct Fingerprint {
     /// symlink's target): a chmod or chown changes whether a file is
     /// trusted and who may read its configuration, not its mtime.
     owners: Vec<(u32, u32, u32)>,
+    /// Whether an entry is a symlink: its target lives where the
+    /// directory's inotify watch does not see (see `config_watch.rs`).
+    symlinks: bool,
 }
 
 fn dir_fingerprint(dir: &std::path::Path) -> Fingerprint {
@@ -607,6 +620,7 @@ fn dir_fingerprint(dir: &std::path::Path) -> Fingerprint {
     let mut fingerprint = Fingerprint {
         files: Vec::new(),
         owners: std::fs::metadata(dir).map(who).into_iter().collect(),
+        symlinks: false,
     };
     let Ok(entries) = std::fs::read_dir(dir) else {
         return fingerprint;
@@ -615,6 +629,7 @@ fn dir_fingerprint(dir: &std::path::Path) -> Fingerprint {
         .filter_map(|e| e.ok())
         .filter_map(|e| {
             let meta = e.metadata().ok()?;
+            fingerprint.symlinks |= meta.file_type().is_symlink();
             let target = std::fs::metadata(e.path()).ok().map(who);
             Some(((e.path(), meta.modified().ok()?, meta.len()), target))
         })
@@ -652,6 +667,15 @@ mod tests {
         );
         engine.reload(true);
         (dir, engine)
+    }
+
+    #[test]
+    fn the_fingerprint_tells_a_symlinked_service_file_without_a_stat_of_its_own() {
+        let dir = TempDir::new("config-links");
+        std::fs::write(dir.path().join("a.env"), "").unwrap();
+        assert!(!dir_fingerprint(dir.path()).symlinks);
+        std::os::unix::fs::symlink("/nonexistent/b.env", dir.path().join("b.env")).unwrap();
+        assert!(dir_fingerprint(dir.path()).symlinks);
     }
 
     #[test]
