@@ -58,6 +58,18 @@ fn no_duplicate_nor_stray(svc: &str, allowed: &[String], when: &str) {
     }
 }
 
+/// A start of `svc`'s container#1 succeeds and leaves it up (`when`
+/// says after what, on failure with the resource's messages).
+fn start_brings_it_up(d: &Daemon, svc: &str, when: &str) {
+    d.must(&format!("{svc}/container#1/ctl"), "start");
+    assert_eq!(
+        d.read(&format!("{svc}/container#1/status")),
+        "up\n",
+        "{when}: after the next start ({:?})",
+        d.read(&format!("{svc}/container#1/messages"))
+    );
+}
+
 #[test]
 fn a_daemon_killed_mid_start_is_restarted_adopts_and_the_next_start_completes() {
     if !prerequisites() {
@@ -128,13 +140,7 @@ fn a_daemon_killed_mid_upgrade_or_rollback_leaves_one_current_and_one_previous()
         no_duplicate_nor_stray(svc, &allowed, &when);
 
         let d = sandbox.mount(&[]);
-        d.must(&format!("{svc}/container#1/ctl"), "start");
-        assert_eq!(
-            d.read(&format!("{svc}/container#1/status")),
-            "up\n",
-            "{when}: after the next start ({:?})",
-            d.read(&format!("{svc}/container#1/messages"))
-        );
+        start_brings_it_up(&d, svc, &when);
         assert!(
             d.read(&format!("{svc}/container#1/label")).contains(to),
             "{when}: the next start runs {to}"
@@ -155,13 +161,7 @@ fn a_daemon_killed_mid_upgrade_or_rollback_leaves_one_current_and_one_previous()
         // Whichever image the killed rollback left current, a start
         // brings the configured one up.
         let d = sandbox.mount(&[]);
-        d.must(&format!("{svc}/container#1/ctl"), "start");
-        assert_eq!(
-            d.read(&format!("{svc}/container#1/status")),
-            "up\n",
-            "{when}: after the next start ({:?})",
-            d.read(&format!("{svc}/container#1/messages"))
-        );
+        start_brings_it_up(&d, svc, &when);
         no_duplicate_nor_stray(svc, &allowed, &format!("{when}, started again"));
         assert!(
             container_id(&current).is_some(),
