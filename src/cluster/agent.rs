@@ -21,6 +21,10 @@ use crate::model::{ClusterShown, Status};
 use crate::render::tree::{cluster_tree, ClusterTree};
 use crate::sync::lock;
 
+/// How long the fence waits for interrupted actions to let go of their
+/// services (the status checks after them) before it stops them anyway.
+const INTERRUPTED_ENDS: Duration = Duration::from_secs(1);
+
 /// How often a ctl verb re-reads the keys while it waits for its end.
 const WAIT_POLL: Duration = Duration::from_millis(500);
 
@@ -40,10 +44,6 @@ pub struct Agent {
     placing_stopped: AtomicBool,
     /// The root `cluster/` directory as last rendered.
     tree: Mutex<Option<Arc<ClusterTree>>>,
-    /// Told when the node fences: the starts it runs are cancelled, so
-    /// that the fence's stop does not wait for them (EBUSY) past the
-    /// lease.
-    fencing: tokio::sync::Notify,
 }
 
 impl Agent {
@@ -62,7 +62,6 @@ impl Agent {
                 None,
                 std::time::SystemTime::now(),
             )))),
-            fencing: tokio::sync::Notify::new(),
         });
         engine.set_cluster(agent.clone());
         agent
@@ -124,9 +123,7 @@ impl Agent {
                 tokio::time::sleep((fence_at - now).min(retry)).await;
                 continue;
             }
-            self.fencing.notify_waiters();
-            // Let a cancelled start drop the service's action lock.
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            self.interrupt_actions().await;
             if !self.node.fence(self.now(), self).await.is_empty() {
                 self.show();
             }
@@ -184,6 +181,40 @@ impl Agent {
         self.left.store(true, Ordering::SeqCst);
         if let Err(e) = self.node.leave(self).await {
             tracing::warn!(node = %self.node.name(), "leaving the cluster: {e}");
+        }
+    }
+
+    /// Before the fence's stops: end every action that runs on a placed
+    /// service, whoever wrote it, so that the stops are not refused
+    /// (EBUSY) until the lease has expired and a peer may start the
+    /// service too; then wait a little for their locks.
+    async fn interrupt_actions(&self) {
+        let mut acting = Vec::new();
+        for runtime in self.placed() {
+            let why = Error::no_quorum(format!(
+                "{}: interrupted: this node is fencing (etcd cannot renew its lease), so it stops the service",
+                runtime.name()
+            ));
+            if runtime.interrupt(why) {
+                acting.push(runtime);
+            }
+        }
+        if acting.is_empty() {
+            return;
+        }
+        let ended = crate::bounded::poll_until(
+            "the end of interrupted actions",
+            self.node.name(),
+            INTERRUPTED_ENDS,
+            Duration::from_millis(20),
+            || {
+                let done = acting.iter().all(|r| !r.is_acting());
+                async move { Ok(done.then_some(())) }
+            },
+        )
+        .await;
+        if let Err(e) = ended {
+            tracing::warn!(node = %self.node.name(), "{e}: the fence's stop is retried until they end");
         }
     }
 
@@ -517,12 +548,7 @@ impl Agent {
         let run = runtime.run(verb, &[], &options.nodename, options.status_timeout);
         let result = match budget {
             Some(budget) => bounded(verb.as_str(), service, budget, run).await,
-            None => tokio::select! {
-                result = run => result,
-                _ = self.fencing.notified() => Err(Error::no_quorum(format!(
-                    "{service}: start cancelled: this node is fencing (etcd cannot renew its lease)"
-                ))),
-            },
+            None => run.await,
         };
         engine.refresh(&[service.to_string()]).await;
         result

@@ -264,6 +264,56 @@ async fn an_interrupted_start_ends_after_the_preparations_it_began() {
 }
 
 #[tokio::test]
+async fn an_interrupted_action_ends_with_the_reason_and_lets_the_next_one_in() {
+    let f = fixture(SERVICE);
+    let gate = Arc::new(Notify::new());
+    f.drivers["container#1"].prepare_with(Some(&gate));
+    f.drivers["container#2"].prepare_with(None);
+    assert!(
+        !f.runtime.interrupt(Error::no_quorum("fencing")),
+        "nothing runs yet"
+    );
+    let run = tokio::spawn({
+        let runtime = Arc::clone(&f.runtime);
+        async move { runtime.run(Verb::Start, &[], "n", LIMIT).await }
+    });
+    // container#2's create is done, container#1's held: the start waits
+    // for it, and a stop is refused.
+    until_called(&f, "prepare container#2").await;
+    let busy = f.run(Verb::Stop).await.unwrap_err();
+    assert_eq!(busy.errno(), libc::EBUSY);
+    assert!(f.runtime.interrupt(Error::no_quorum("fencing")));
+    for _ in 0..50 {
+        tokio::task::yield_now().await;
+    }
+    assert!(
+        !run.is_finished(),
+        "the interrupted start ended before the create it began"
+    );
+    gate.notify_one();
+    let e = run.await.unwrap().unwrap_err();
+    assert_eq!((e.errno(), e.message()), (libc::EAGAIN, "fencing"));
+    let calls = f.calls();
+    assert!(
+        !calls.contains(&"start container#1".to_string()),
+        "{calls:?}"
+    );
+    assert!(
+        calls.contains(&"unused container#1".to_string()),
+        "{calls:?}"
+    );
+    assert!(f
+        .runtime
+        .snapshot()
+        .log
+        .service
+        .iter()
+        .any(|l| l.contains("interrupted: fencing")));
+    f.run(Verb::Stop).await.unwrap();
+    assert_eq!(f.status("ip#1"), Status::Down);
+}
+
+#[tokio::test]
 async fn actions_are_counted_by_verb_and_result_for_metrics() {
     let f = fixture(SERVICE);
     f.drivers["fs#1"].fail_next(Error::backend("mount: wrong fs type"));

@@ -62,10 +62,13 @@ impl Ahead {
 
     /// Wait for the preparation of resource `index`, if it has one.
     pub async fn ready(&mut self, index: usize) {
-        if let Some(preparation) = self.running.remove(&index) {
+        // Kept until it ends: an action interrupted while it waits here
+        // still waits for it in `finish`, so no create outlives the action.
+        if let Some(preparation) = self.running.get_mut(&index) {
             // A preparation that panicked prepared nothing: the start
             // does all the work, as without one.
-            let _ = preparation.task.await;
+            let _ = (&mut preparation.task).await;
+            self.running.remove(&index);
         }
     }
 

@@ -156,6 +156,10 @@ pub struct ServiceRuntime {
     freeze_file: Mutex<Option<std::path::PathBuf>>,
     /// Its placement, as the cluster last showed it (`--cluster` only).
     cluster: Mutex<Option<Arc<crate::model::ClusterShown>>>,
+    /// Why the running action must end at once (a fencing node), told to
+    /// the action by [`ServiceRuntime::interrupt`].
+    interruption: Mutex<Option<Error>>,
+    interrupted: tokio::sync::Notify,
 }
 
 /// Who runs an action: the user (ctl, autostart), whose start and stop
@@ -229,6 +233,8 @@ impl ServiceRuntime {
                 status_limit: Mutex::new(Duration::from_secs(5)),
                 freeze_file: Mutex::new(None),
                 cluster: Mutex::new(None),
+                interruption: Mutex::new(None),
+                interrupted: tokio::sync::Notify::new(),
             }
         })
     }
@@ -249,6 +255,21 @@ impl ServiceRuntime {
     /// Whether an action is running.
     pub fn is_acting(&self) -> bool {
         self.action.try_lock().is_err()
+    }
+
+    /// End the action that runs now, whoever started it (a user's ctl
+    /// write, healing, placement), with `why` as its error: a node that
+    /// fences must stop the service before its lease expires, and cannot
+    /// wait for a long start or upgrade to end (EBUSY) first. What the
+    /// action had done stays, as after a crash, for the next action to
+    /// mend. Returns whether an action was running.
+    pub fn interrupt(&self, why: Error) -> bool {
+        if !self.is_acting() {
+            return false;
+        }
+        *lock(&self.interruption) = Some(why);
+        self.interrupted.notify_waiters();
+        true
     }
 
     /// The service name.
@@ -603,9 +624,16 @@ impl ServiceRuntime {
         origin: Origin,
     ) -> Result<()> {
         let mut ahead = Ahead::default();
-        let result = self
-            .execute_steps(loaded, plan, limit, origin, &mut ahead)
-            .await;
+        let result = tokio::select! {
+            result = self.execute_steps(loaded, plan, limit, origin, &mut ahead) => result,
+            () = self.interrupted.notified() => {
+                let why = lock(&self.interruption)
+                    .take()
+                    .unwrap_or_else(|| Error::backend("interrupted"));
+                self.log.service_line(Level::Error, &format!("interrupted: {why}"));
+                Err(why)
+            }
+        };
         ahead.finish().await;
         result
     }

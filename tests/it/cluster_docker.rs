@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use crate::cluster::{Etcd, Sampler};
 use crate::harness::{
-    converges, docker, in_path, pid_in, prerequisites, run, wait_until, Daemon, Sandbox,
+    converges, docker, in_path, pid_in, prerequisites, run, wait_until, write_ctl, Daemon, Sandbox,
 };
 
 const SVC: &str = "ctr.cluster.test";
@@ -38,8 +38,9 @@ impl Node {
         sandbox.service_file(
             &format!("{SVC}.conf"),
             &format!(
-                "[DEFAULT]\nnodes = a b c\nautostart_node = a\ndocker_data_dir = {}\ndocker_daemon_args = {args}\n\n[container#1]\nrun_image = busybox\nrun_command = /bin/sh\nstop_timeout = 1\n",
-                data.display()
+                "[DEFAULT]\nnodes = a b c\nautostart_node = a\ndocker_data_dir = {}\ndocker_daemon_args = {args}\n\n[container#1]\nrun_image = busybox\nrun_command = /bin/sh\nstop_timeout = 1\n\n[container#2]\nrun_image = busybox\nrun_command = /bin/sh\nrun_args = -v {}:/gate --health-cmd 'test -e /gate/ok' --health-interval 1s --health-retries 600\nstop_timeout = 1\n",
+                data.display(),
+                health_gate().display()
             ),
         );
         load_image(&sandbox.root, &data, &args, image);
@@ -110,6 +111,13 @@ impl Drop for Node {
 }
 
 /// Whether the node's private daemon runs the service's container.
+/// The directory whose `ok` file makes container#2 healthy: without it, a
+/// start of container#2 waits (up to its start_timeout), as a slow
+/// application's start does.
+fn health_gate() -> PathBuf {
+    PathBuf::from("/tmp/svcfs-it-cluster-docker/gate")
+}
+
 fn runs(socket: &str) -> bool {
     run(
         "docker",
@@ -212,6 +220,8 @@ fn cluster_container_fails_over_with_its_docker_daemon() {
     }
     let work = PathBuf::from("/tmp/svcfs-it-cluster-docker");
     let _ = std::fs::create_dir_all(&work);
+    std::fs::create_dir_all(health_gate()).unwrap();
+    std::fs::write(health_gate().join("ok"), "").unwrap();
     let image = work.join("busybox.tar");
     docker(&["save", "-o", &image.to_string_lossy(), "busybox:latest"]).unwrap();
     let mut nodes: Vec<Node> = NODES.iter().map(|n| Node::new(n, &image)).collect();
@@ -274,8 +284,20 @@ fn cluster_container_fails_over_with_its_docker_daemon() {
     nodes[0].daemon().must(&format!("{SVC}/ctl"), "switch c");
     assert_eq!(running(), ["c"], "{}", logs(&nodes));
 
-    // Quorum lost: c stops its container (and daemon) before its lease can
-    // expire, nobody starts it; quorum back: one node runs it again.
+    // Quorum lost while a user's long action runs on the owner (a restart
+    // of container#2, whose start waits for a health check that does not
+    // pass): c interrupts it (EAGAIN) and stops its containers (and
+    // daemon) before its lease can expire, nobody starts it; quorum back:
+    // one node runs it again.
+    std::fs::remove_file(health_gate().join("ok")).unwrap();
+    let ctl = nodes[2].daemon().path(&format!("{SVC}/ctl"));
+    let restart = std::thread::spawn(move || write_ctl(&ctl, "restart --rid container#2"));
+    std::thread::sleep(Duration::from_secs(4));
+    assert!(
+        !restart.is_finished(),
+        "the restart did not wait for health\n{}",
+        logs(&nodes)
+    );
     etcd.signal(1, libc::SIGSTOP);
     etcd.signal(2, libc::SIGSTOP);
     assert!(
@@ -284,6 +306,12 @@ fn cluster_container_fails_over_with_its_docker_daemon() {
         running(),
         logs(&nodes)
     );
+    assert!(
+        wait_until(Duration::from_secs(5), || restart.is_finished()),
+        "the fence left the user's restart running"
+    );
+    assert_eq!(restart.join().unwrap(), Err(libc::EAGAIN));
+    std::fs::write(health_gate().join("ok"), "").unwrap();
     std::thread::sleep(Duration::from_secs(5));
     assert!(running().is_empty(), "{:?}", running());
     etcd.signal(1, libc::SIGCONT);
