@@ -86,6 +86,16 @@ pub fn service_files(dir: &Path) -> Result<(BTreeMap<String, PathBuf>, Vec<Probl
             ));
             continue;
         }
+        // Reserved without --cluster too: the same directory must mount
+        // both ways, and a service would be hidden by the directory.
+        if name == crate::render::tree::CLUSTER_DIR {
+            problems.push(Problem::file(
+                Severity::Error,
+                &path,
+                format!("{name:?} is the name of the mount root's cluster directory (svcfs mount --cluster), not available to a service; file ignored"),
+            ));
+            continue;
+        }
         if let Some(previous) = files.get(&name) {
             // `.env` is OpenSVC's name: it wins over `.conf` whatever the
             // listing order.
@@ -274,9 +284,14 @@ mod tests {
     fn root_file_names_are_not_service_names() {
         let dir = scratch_dir("reserved");
         std::fs::write(dir.join("metrics.env"), "").unwrap();
+        std::fs::write(dir.join("cluster.conf"), "").unwrap();
         let loaded = load_dir(&dir);
         assert!(loaded.services.is_empty());
-        assert!(loaded.problems[0].message.contains("mount root"));
+        assert_eq!(loaded.problems.len(), 2, "{:?}", loaded.problems);
+        assert!(loaded
+            .problems
+            .iter()
+            .all(|p| p.message.contains("mount root")));
     }
 
     #[test]
