@@ -75,6 +75,14 @@ pub fn run(options: MountOptions) -> Result<()> {
             options.engine.var_dir.display()
         ))
     })?;
+    // Before anything of the cluster runs: one daemon per var dir, and
+    // none while the watchdog of a dead one still stops what it ran.
+    let cluster_lock = match options.cluster {
+        Some(_) => Some(crate::cluster::watchdog::ClusterLock::take(
+            &options.engine.var_dir,
+        )?),
+        None => None,
+    };
     prepare_mountpoint(&options.mountpoint)?;
     let mut options = options;
     options.mountpoint = std::fs::canonicalize(&options.mountpoint).map_err(|e| {
@@ -164,7 +172,20 @@ pub fn run(options: MountOptions) -> Result<()> {
         "mounted"
     );
 
-    runtime.block_on(async {
+    // From here on this node may run what the cluster places on it: a
+    // daemon that ends without leaving (SIGKILL, a crash) is fenced by
+    // the watchdog.
+    let watchdog = match (&options.cluster, &cluster_lock) {
+        (Some(cluster), Some(lock)) => Some(crate::cluster::watchdog::Watchdog::start(
+            lock,
+            &crate::cluster::watchdog::WatchOptions {
+                engine: options.engine.clone(),
+                stop_budget: cluster.timings.stop_budget,
+            },
+        )?),
+        _ => None,
+    };
+    let served = runtime.block_on(async {
         let mut signals = Signals::install()?;
         engine.spawn_background();
         if let Some(agent) = &agent {
@@ -192,7 +213,12 @@ pub fn run(options: MountOptions) -> Result<()> {
             agent.leave().await;
         }
         Ok::<(), Error>(())
-    })?;
+    });
+    // Left the cluster (or never joined it): nothing for the watchdog to do.
+    if let Some(watchdog) = watchdog {
+        watchdog.disarm();
+    }
+    served?;
 
     kernel_cache.close_streams();
     tracing::info!(mountpoint = %options.mountpoint.display(), "unmounting");
@@ -420,7 +446,8 @@ fn detach(mountpoint: &Path) {
 }
 
 /// The composition root: the real backends every driver uses, built once.
-fn backends() -> Backends {
+/// The real docker client and host commands.
+pub fn backends() -> Backends {
     Backends {
         docker: Arc::new(|host: &str| Arc::new(BollardDocker::new(host)) as Arc<dyn DockerApi>),
         runner: Arc::new(SystemRunner),

@@ -73,6 +73,23 @@ enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
+    /// The fence watchdog `mount --cluster` starts beside itself: waits for
+    /// the daemon's end on stdin and, unless it left the cluster, stops
+    /// this node's cluster services (src/cluster/watchdog.rs).
+    #[command(hide = true)]
+    FenceWatch(FenceWatchArgs),
+}
+
+#[derive(Args)]
+struct FenceWatchArgs {
+    #[command(flatten)]
+    engine: EngineArgs,
+    #[arg(long)]
+    nodename: String,
+    #[arg(long, default_value_t = 5)]
+    status_timeout: u64,
+    #[arg(long)]
+    stop_budget_ms: u64,
 }
 
 #[derive(Args)]
@@ -204,6 +221,7 @@ fn main() -> ExitCode {
         Command::Stopcontainer(a) => action(&a, "stopcontainer"),
         Command::Docker(args) => docker(&args),
         Command::Completions { shell } => completions(shell),
+        Command::FenceWatch(args) => fence_watch(args),
     };
     ExitCode::from(u8::try_from(code).unwrap_or(1))
 }
@@ -270,6 +288,23 @@ fn mount(args: MountArgs) -> i32 {
             1
         }
     }
+}
+
+fn fence_watch(args: FenceWatchArgs) -> i32 {
+    svcfs::cluster::watchdog::watch(
+        svcfs::cluster::watchdog::WatchOptions {
+            engine: EngineOptions {
+                config_dir: args.engine.config_dir,
+                var_dir: args.engine.var_dir,
+                nodename: args.nodename,
+                docker_host: svcfs::docker::normalize_host(&args.engine.docker_host),
+                refresh_interval: Duration::from_secs(30),
+                status_timeout: Duration::from_secs(args.status_timeout.max(1)),
+            },
+            stop_budget: Duration::from_millis(args.stop_budget_ms),
+        },
+        daemon::backends(),
+    )
 }
 
 fn resolve_group(name: &str) -> Result<u32, String> {

@@ -8,6 +8,7 @@ pub mod etcd;
 pub mod fake;
 pub mod node;
 pub mod placement;
+pub mod watchdog;
 
 pub use etcd::{Gateway, Health, Store};
 pub use node::{Host, Node, ServiceInfo};

@@ -179,7 +179,7 @@ impl Node {
     /// filesystem gone.
     fn kill(&mut self) {
         let mut daemon = self.daemon.take().expect("the node's daemon runs");
-        daemon.signal_and_wait(libc::SIGKILL);
+        daemon.kill_node();
         let _ = run("umount", &[&self.data.to_string_lossy()]);
         let _ = run("umount", &["-l", &self.sandbox.mnt().to_string_lossy()]);
     }
@@ -398,6 +398,32 @@ fn cluster_failover_switch_and_quorum_loss() {
     assert!(
         wait_until(Duration::from_secs(30), || running(&nodes).len() == 1),
         "nobody took over from the leaving node\n{}",
+        logs(&nodes)
+    );
+    assert_eq!(sampler.most(), 1, "two nodes ran the service at once");
+
+    // A daemon SIGKILLed alone (its node lives on, the filesystem still
+    // mounted): its fence watchdog stops the service before the lease
+    // expires, and the last node takes it over.
+    let owner = nodes.iter().position(|n| n.runs()).unwrap();
+    let sampler = Sampler::start(&nodes);
+    nodes[owner]
+        .daemon
+        .take()
+        .unwrap()
+        .signal_and_wait(libc::SIGKILL);
+    let _ = run(
+        "umount",
+        &["-l", &nodes[owner].sandbox.mnt().to_string_lossy()],
+    );
+    assert!(
+        wait_until(Duration::from_secs(10), || !nodes[owner].runs()),
+        "the watchdog of the killed daemon left the service running\n{}",
+        logs(&nodes)
+    );
+    assert!(
+        wait_until(Duration::from_secs(30), || running(&nodes).len() == 1),
+        "nobody took over from the killed daemon\n{}",
         logs(&nodes)
     );
     assert_eq!(sampler.most(), 1, "two nodes ran the service at once");

@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use crate::cluster::{Etcd, Sampler};
 use crate::harness::{
-    converges, docker, in_path, pid_in, prerequisites, run, wait_until, write_ctl, Daemon, Sandbox,
+    children_of, converges, docker, in_path, parent_of, pid_in, prerequisites, run, wait_until,
+    write_ctl, Daemon, Sandbox,
 };
 
 const SVC: &str = "ctr.cluster.test";
@@ -93,7 +94,7 @@ impl Node {
         pids.extend(parent_of(container));
         pids.extend(children_of(dockerd));
         let mut daemon = self.daemon.take().expect("the node's daemon runs");
-        daemon.signal_and_wait(libc::SIGKILL);
+        daemon.kill_node();
         for pid in pids {
             unsafe { libc::kill(pid, libc::SIGKILL) };
         }
@@ -131,27 +132,6 @@ fn runs(socket: &str) -> bool {
         ],
     )
     .is_ok_and(|out| !out.trim().is_empty())
-}
-
-fn parent_of(pid: i32) -> Option<i32> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // pid (comm) state ppid ...: comm may hold spaces, the last ')' ends it.
-    stat.rsplit_once(')')?
-        .1
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
-}
-
-fn children_of(pid: i32) -> Vec<i32> {
-    std::fs::read_dir("/proc")
-        .map(|dir| {
-            dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
-                .filter(|&child| parent_of(child) == Some(pid))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// Unmount what a killed daemon left under `root`, deepest first.

@@ -72,8 +72,9 @@ fn cluster_vg_start_takes_the_vg_over_from_a_dead_node() {
     assert_eq!(tags(), ["a"], "{}", daemon(0, &daemons));
     assert_eq!(daemons[0].as_ref().unwrap().read("app/vg#1/status"), "up\n");
 
-    // a dies: its VG stays active and tagged for it.
-    daemons[0].take().unwrap().signal_and_wait(libc::SIGKILL);
+    // a dies (its daemon and fence watchdog): its VG stays active and
+    // tagged for it.
+    daemons[0].take().unwrap().kill_node();
     let _ = run("umount", &["-l", &sandboxes[0].mnt().to_string_lossy()]);
     assert_eq!(tags(), ["a"]);
     assert!(

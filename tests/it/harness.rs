@@ -349,6 +349,19 @@ impl Daemon {
         self.child.as_ref().map(|c| c.id() as i32).unwrap_or(0)
     }
 
+    /// The node dies with its daemon: the daemon's fence watchdog (`svcfs
+    /// fence-watch`, which fences for a daemon killed alone) is SIGKILLed
+    /// first, then the daemon.
+    pub fn kill_node(&mut self) -> Option<std::process::ExitStatus> {
+        for pid in children_of(self.pid()) {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            if String::from_utf8_lossy(&cmdline).contains("fence-watch") {
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
+        }
+        self.signal_and_wait(libc::SIGKILL)
+    }
+
     /// Send a signal and wait for the daemon to exit; its exit status.
     pub fn signal_and_wait(&mut self, signal: i32) -> Option<std::process::ExitStatus> {
         let mut child = self.child.take()?;
@@ -574,6 +587,29 @@ pub fn converges(d: &Daemon, rel: &str, want: &str, limit: Duration) -> Duration
 }
 
 /// The pid a pid file holds.
+/// The parent of process `pid`.
+pub fn parent_of(pid: i32) -> Option<i32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // pid (comm) state ppid ...: comm may hold spaces, the last ')' ends it.
+    stat.rsplit_once(')')?
+        .1
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+/// The processes whose parent is `pid`.
+pub fn children_of(pid: i32) -> Vec<i32> {
+    std::fs::read_dir("/proc")
+        .map(|dir| {
+            dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+                .filter(|&child| parent_of(child) == Some(pid))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 pub fn pid_in(pidfile: &Path) -> Option<i32> {
     std::fs::read_to_string(pidfile).ok()?.trim().parse().ok()
 }
