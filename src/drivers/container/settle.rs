@@ -54,8 +54,7 @@ pub async fn settle(proc_root: &Path, pid: u32, id: &str, limit: Duration) {
     let started = Instant::now();
     let mut waiting = 0;
     let mut seen = false;
-    while started.elapsed() < limit {
-        tokio::time::sleep(SAMPLE).await;
+    loop {
         let (id, root) = (id.to_string(), proc_root.to_path_buf());
         let look = bounded_blocking(
             "looking at PID 1",
@@ -81,6 +80,13 @@ pub async fn settle(proc_root: &Path, pid: u32, id: &str, limit: Duration) {
         if waiting >= WAITING_LOOKS {
             return;
         }
+        // The first look is at once: a PID 1 that already waits is
+        // operational one sample later, not two.
+        let left = limit.saturating_sub(started.elapsed());
+        if left.is_zero() {
+            return;
+        }
+        tokio::time::sleep(SAMPLE.min(left)).await;
     }
 }
 
