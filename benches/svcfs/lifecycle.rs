@@ -36,42 +36,48 @@ pub fn rows(settings: &Settings, daemon: &Daemon, svc: &str, containers: &[Conta
     let (mut starts, mut stops, mut cli_starts, mut cli_stops) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut failures = Vec::new();
+    // Whichever goes first finds dockerd still tidying after the last
+    // removal: the two take turns going first.
     for i in 0..settings.starts {
         let with_stop = i < settings.stops;
-        clean();
-        match svcfs_action("start") {
-            Ok(d) => starts.push(d),
-            Err(e) => failures.push(e),
-        }
-        if with_stop {
-            match svcfs_action("stop") {
-                Ok(d) => stops.push(d),
-                Err(e) => failures.push(e),
+        for svcfs_first in [i % 2 == 0, i % 2 != 0] {
+            clean();
+            if svcfs_first {
+                match svcfs_action("start") {
+                    Ok(d) => starts.push(d),
+                    Err(e) => failures.push(e),
+                }
+                if with_stop {
+                    match svcfs_action("stop") {
+                        Ok(d) => stops.push(d),
+                        Err(e) => failures.push(e),
+                    }
+                }
+                continue;
             }
-        }
-        clean();
-        let run = timed(|| {
-            for (name, c) in cli_names.iter().zip(containers) {
-                let args = cli_run(name, c);
-                let args: Vec<&str> = args.iter().map(String::as_str).collect();
-                docker(&args)?;
-            }
-            Ok(())
-        });
-        match run {
-            Ok(d) => cli_starts.push(d),
-            Err(e) => failures.push(e),
-        }
-        if with_stop {
-            let stop = timed(|| {
-                for name in cli_names.iter().rev() {
-                    docker(&["stop", "-t", &stop_timeout, name])?;
+            let run = timed(|| {
+                for (name, c) in cli_names.iter().zip(containers) {
+                    let args = cli_run(name, c);
+                    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                    docker(&args)?;
                 }
                 Ok(())
             });
-            match stop {
-                Ok(d) => cli_stops.push(d),
+            match run {
+                Ok(d) => cli_starts.push(d),
                 Err(e) => failures.push(e),
+            }
+            if with_stop {
+                let stop = timed(|| {
+                    for name in cli_names.iter().rev() {
+                        docker(&["stop", "-t", &stop_timeout, name])?;
+                    }
+                    Ok(())
+                });
+                match stop {
+                    Ok(d) => cli_stops.push(d),
+                    Err(e) => failures.push(e),
+                }
             }
         }
     }

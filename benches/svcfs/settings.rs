@@ -77,7 +77,7 @@ impl Settings {
                 PARTS.join(",")
             );
         }
-        let starts = count("SVCFS_BENCH_STARTS", pick(3, 1)).max(1);
+        let starts = count("SVCFS_BENCH_STARTS", pick(6, 1)).max(1);
         Settings {
             quick,
             only,
