@@ -175,14 +175,20 @@ pub fn run(options: MountOptions) -> Result<()> {
     // From here on this node may run what the cluster places on it: a
     // daemon that ends without leaving (SIGKILL, a crash) is fenced by
     // the watchdog.
+    // Without it the daemon still fences while it lives: it serves, and
+    // says what is missing.
     let watchdog = match (&options.cluster, &cluster_lock) {
-        (Some(cluster), Some(lock)) => Some(crate::cluster::watchdog::Watchdog::start(
+        (Some(cluster), Some(lock)) => crate::cluster::watchdog::Watchdog::start(
             lock,
             &crate::cluster::watchdog::WatchOptions {
                 engine: options.engine.clone(),
                 stop_budget: cluster.timings.stop_budget,
             },
-        )?),
+        )
+        .inspect_err(|e| {
+            tracing::error!("{e}: if this daemon is killed, nothing stops its services here")
+        })
+        .ok(),
         _ => None,
     };
     let served = runtime.block_on(async {
