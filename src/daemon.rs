@@ -174,9 +174,8 @@ pub fn run(options: MountOptions) -> Result<()> {
 
     // From here on this node may run what the cluster places on it: a
     // daemon that ends without leaving (SIGKILL, a crash) is fenced by
-    // the watchdog.
-    // Without it the daemon still fences while it lives: it serves, and
-    // says what is missing.
+    // the watchdog. Without one the daemon still fences while it lives,
+    // so it serves, and says what is missing.
     let watchdog = match (&options.cluster, &cluster_lock) {
         (Some(cluster), Some(lock)) => crate::cluster::watchdog::Watchdog::start(
             lock,
@@ -451,8 +450,8 @@ fn detach(mountpoint: &Path) {
     }
 }
 
-/// The composition root: the real backends every driver uses, built once.
-/// The real docker client and host commands.
+/// The composition root: the real backends every driver uses, built once
+/// (by the daemon, and by its fence watchdog).
 pub fn backends() -> Backends {
     Backends {
         docker: Arc::new(|host: &str| Arc::new(BollardDocker::new(host)) as Arc<dyn DockerApi>),
