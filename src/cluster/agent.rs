@@ -526,6 +526,10 @@ impl Host for Agent {
             .collect()
     }
 
+    fn placement_changed(&self) {
+        self.show();
+    }
+
     async fn start(&self, service: &str) -> Result<()> {
         self.act(service, Verb::Start, None).await
     }

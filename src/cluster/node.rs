@@ -45,6 +45,10 @@ pub trait Host: Send + Sync {
     async fn start(&self, service: &str) -> Result<()>;
     /// Stop the service's resources here, within `budget`.
     async fn stop(&self, service: &str, budget: Duration) -> Result<()>;
+    /// This node's placement of a service changed (claimed, released,
+    /// starting): what shows it is told before the action that follows,
+    /// so `owner` names this node while its start runs.
+    fn placement_changed(&self) {}
 }
 
 #[derive(Default)]
@@ -314,6 +318,7 @@ impl Node {
                 if claim(&*self.store, name, &self.me, lease.id).await? {
                     tracing::info!(node = %self.me, service = name, "claimed");
                     self.owned(name, Some(lease));
+                    host.placement_changed();
                     self.start_here(info, lease, host).await?;
                 }
             }
@@ -323,10 +328,12 @@ impl Node {
                 self.stop_here(host, name).await;
                 release(&*self.store, name, &self.me).await?;
                 self.owned(name, None);
+                host.placement_changed();
             }
             Decision::Release => {
                 release(&*self.store, name, &self.me).await?;
                 self.owned(name, None);
+                host.placement_changed();
             }
         }
         Ok(())
@@ -334,6 +341,7 @@ impl Node {
 
     async fn start_here(&self, info: &ServiceInfo, lease: Lease, host: &dyn Host) -> Result<()> {
         self.set_state(&info.name, InstanceState::Starting);
+        host.placement_changed();
         self.publish(info, false, lease).await?;
         match host.start(&info.name).await {
             Ok(()) => self.set_state(&info.name, InstanceState::Up),

@@ -77,6 +77,10 @@ struct SimHost {
     starts: AtomicUsize,
     /// How many stops fail (EBUSY, as while another action runs) first.
     failing_stops: AtomicUsize,
+    /// Times the tree was told of a placement change.
+    changes: AtomicUsize,
+    /// Of those, how many came before the last start.
+    changes_before_start: AtomicUsize,
 }
 
 #[async_trait]
@@ -92,8 +96,13 @@ impl Host for SimHost {
             status: if running { "up" } else { "down" }.into(),
         }]
     }
+    fn placement_changed(&self) {
+        self.changes.fetch_add(1, Ordering::SeqCst);
+    }
     async fn start(&self, _service: &str) -> Result<()> {
         self.starts.fetch_add(1, Ordering::SeqCst);
+        self.changes_before_start
+            .store(self.changes.load(Ordering::SeqCst), Ordering::SeqCst);
         // A failed start leaves what it started running, as svcfs does.
         self.running.store(true, Ordering::SeqCst);
         if self.fail_start.load(Ordering::SeqCst) {
@@ -261,6 +270,12 @@ async fn the_service_starts_on_its_preferred_node_only_when_wanted() {
     assert_eq!(sim.started().await, "a");
     assert_eq!(sim.owner().as_deref(), Some("a"));
     assert_eq!(sim.node("a").state("app"), InstanceState::Up);
+    // The claim and "starting" are shown before the start runs.
+    assert_eq!(
+        sim.at("a").host.changes_before_start.load(Ordering::SeqCst),
+        2
+    );
+    let stopping = sim.at("a").host.changes.load(Ordering::SeqCst);
     // The status word published is the one of the next pass.
     sim.run(2).await;
     assert_eq!(
@@ -274,6 +289,7 @@ async fn the_service_starts_on_its_preferred_node_only_when_wanted() {
     sim.until(4, |s| s.running().is_empty()).await;
     sim.run(2).await;
     assert_eq!(sim.owner(), None);
+    assert!(sim.at("a").host.changes.load(Ordering::SeqCst) > stopping);
 }
 
 #[tokio::test]
