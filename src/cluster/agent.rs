@@ -448,13 +448,7 @@ impl Agent {
 #[async_trait]
 impl ClusterControl for Agent {
     fn places(&self, runtime: &ServiceRuntime) -> bool {
-        runtime
-            .loaded()
-            .config
-            .defaults
-            .nodes
-            .iter()
-            .any(|n| n == self.node.name())
+        super::placement::places_on(&runtime.loaded().config, self.node.name())
     }
 
     async fn service_command(

@@ -258,6 +258,12 @@ impl View {
     }
 }
 
+/// Whether the cluster places the service on `node`: its `nodes` name it
+/// (a service without `nodes` is this node's alone, and not placed).
+pub fn places_on(config: &crate::config::ServiceConfig, node: &str) -> bool {
+    config.defaults.nodes.iter().any(|n| n == node)
+}
+
 /// The node a service should run on: among `nodes` that are alive and
 /// whose instance is neither failed nor frozen, the target if it is one,
 /// else the first of `preferred` (autostart_node), else the first of

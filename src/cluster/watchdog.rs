@@ -224,15 +224,7 @@ async fn fence(options: &WatchOptions, backends: Backends) -> usize {
     let stops = engine
         .services()
         .into_iter()
-        .filter(|runtime| {
-            runtime
-                .loaded()
-                .config
-                .defaults
-                .nodes
-                .iter()
-                .any(|n| n == &nodename)
-        })
+        .filter(|runtime| super::placement::places_on(&runtime.loaded().config, &nodename))
         .map(|runtime| stop_one(runtime, options, &nodename));
     let results = futures_util::future::join_all(stops).await;
     results.into_iter().filter(|ok| !ok).count()
