@@ -246,6 +246,18 @@ fn owner_everywhere(nodes: &[Node], want: &str) -> bool {
     })
 }
 
+/// Send `signal` to the daemon of the node that runs the service, and
+/// wait for it to exit; that node's index.
+fn signal_owner(nodes: &mut [Node], signal: i32) -> usize {
+    let owner = nodes.iter().position(|n| n.runs()).expect("a node runs it");
+    nodes[owner]
+        .daemon
+        .take()
+        .expect("the owner's daemon runs")
+        .signal_and_wait(signal);
+    owner
+}
+
 fn logs(nodes: &[Node]) -> String {
     nodes
         .iter()
@@ -387,13 +399,8 @@ fn cluster_failover_switch_and_quorum_loss() {
 
     // A daemon that stops (SIGTERM) has stopped what it ran when it exits,
     // and another node takes the service.
-    let owner = nodes.iter().position(|n| n.runs()).unwrap();
     let sampler = Sampler::start(&nodes);
-    nodes[owner]
-        .daemon
-        .take()
-        .unwrap()
-        .signal_and_wait(libc::SIGTERM);
+    let owner = signal_owner(&mut nodes, libc::SIGTERM);
     assert!(!nodes[owner].runs(), "the leaving node left it running");
     assert!(
         wait_until(Duration::from_secs(30), || running(&nodes).len() == 1),
@@ -405,13 +412,8 @@ fn cluster_failover_switch_and_quorum_loss() {
     // A daemon SIGKILLed alone (its node lives on, the filesystem still
     // mounted): its fence watchdog stops the service before the lease
     // expires, and the last node takes it over.
-    let owner = nodes.iter().position(|n| n.runs()).unwrap();
     let sampler = Sampler::start(&nodes);
-    nodes[owner]
-        .daemon
-        .take()
-        .unwrap()
-        .signal_and_wait(libc::SIGKILL);
+    let owner = signal_owner(&mut nodes, libc::SIGKILL);
     let _ = run(
         "umount",
         &["-l", &nodes[owner].sandbox.mnt().to_string_lossy()],
