@@ -188,8 +188,9 @@ fn docker_host_from_file(service: &str, files: &ServiceFiles<'_>) -> Result<Stri
     if let (true, Some(error)) = (config.untrusted, &config.load_error) {
         return Err(ClientError::Failed(error.clone()));
     }
-    Ok(crate::drivers::dockerd::docker_host_of(
-        &config,
+    Ok(crate::docker::naming::service_docker_host(
+        &config.name,
+        config.defaults.docker_data_dir.is_some(),
         files.var_dir,
         files.docker_host,
     ))

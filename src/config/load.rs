@@ -7,6 +7,7 @@ use super::problem::{Problem, Severity};
 use super::service::{parse_service, ServiceConfig};
 use super::text::service_text;
 use super::trust::{judge_dir, judge_file, DirTrust, Role, Trusted};
+use crate::model::layout::{CLUSTER_DIR, ROOT_FILES};
 
 /// What to do about a file that cannot be trusted, after its description.
 const TRUST_FIX: &str = "whoever can change a service file can make root run any container: \
@@ -78,7 +79,7 @@ pub fn service_files(dir: &Path) -> Result<(BTreeMap<String, PathBuf>, Vec<Probl
             ));
             continue;
         }
-        if crate::render::tree::ROOT_FILES.contains(&name.as_str()) {
+        if ROOT_FILES.contains(&name.as_str()) {
             problems.push(Problem::file(
                 Severity::Error,
                 &path,
@@ -88,7 +89,7 @@ pub fn service_files(dir: &Path) -> Result<(BTreeMap<String, PathBuf>, Vec<Probl
         }
         // Reserved without --cluster too: the same directory must mount
         // both ways, and a service would be hidden by the directory.
-        if name == crate::render::tree::CLUSTER_DIR {
+        if name == CLUSTER_DIR {
             problems.push(Problem::file(
                 Severity::Error,
                 &path,

@@ -15,7 +15,8 @@ use async_trait::async_trait;
 use super::{Driver, DriverContext};
 use crate::actionlog::ResourceLog;
 use crate::bounded::{bounded_blocking, poll_until};
-use crate::config::{DockerdSpec, ServiceConfig};
+use crate::config::DockerdSpec;
+use crate::docker::naming::{private_daemon_dir, private_socket};
 use crate::docker::{DockerApi, DockerError};
 use crate::error::{Error, Result};
 use crate::host::command_line;
@@ -54,27 +55,13 @@ pub struct DaemonPaths {
 impl DaemonPaths {
     /// The paths of `service`'s daemon under `var_dir`.
     pub fn new(var_dir: &Path, service: &str) -> Self {
-        let dir = var_dir.join(service);
+        let dir = private_daemon_dir(var_dir, service);
         DaemonPaths {
-            socket: dir.join("docker.sock"),
+            socket: private_socket(var_dir, service),
             pidfile: dir.join("dockerd.pid"),
             exec_root: dir.join("exec"),
             log: dir.join("dockerd.log"),
         }
-    }
-}
-
-/// The docker daemon that serves `config`'s containers, as `docker -H`
-/// takes it: its private daemon's socket under `var_dir` when it sets
-/// `docker_data_dir`, else `shared_host` (the daemon's `--docker-host`).
-/// The daemon and the client (with nothing mounted) both ask this.
-pub fn docker_host_of(config: &ServiceConfig, var_dir: &Path, shared_host: &str) -> String {
-    match &config.defaults.docker_data_dir {
-        Some(_) => format!(
-            "unix://{}",
-            DaemonPaths::new(var_dir, &config.name).socket.display()
-        ),
-        None => crate::docker::normalize_host(shared_host),
     }
 }
 
@@ -511,6 +498,14 @@ mod tests {
         let private = parse("[DEFAULT]\ndocker_data_dir = /d\n[container#1]\nrun_image = a\n");
         let shared = parse("[container#1]\nrun_image = a\n");
         let var = Path::new("/opt/opensvc/var");
+        let docker_host_of = |config: &crate::config::ServiceConfig, var, shared| {
+            crate::docker::naming::service_docker_host(
+                &config.name,
+                config.defaults.docker_data_dir.is_some(),
+                var,
+                shared,
+            )
+        };
         assert_eq!(
             docker_host_of(&private, var, "/var/run/docker.sock"),
             "unix:///opt/opensvc/var/app/docker.sock"

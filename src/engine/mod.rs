@@ -12,6 +12,7 @@ mod events;
 mod observers;
 mod refresher;
 mod service;
+pub mod snapshot;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
@@ -19,6 +20,7 @@ use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::{Duration, SystemTime};
 
 use crate::config::{self, Problem, ServiceConfig};
+use crate::docker::naming::service_docker_host;
 use crate::docker::DockerApi;
 use crate::drivers::shared::HostReads;
 use crate::drivers::{self, DriverContext};
@@ -217,8 +219,9 @@ impl Engine {
     }
 
     fn build(self: &Arc<Self>, config: ServiceConfig) -> LoadedService {
-        let docker_host = drivers::dockerd::docker_host_of(
-            &config,
+        let docker_host = service_docker_host(
+            &config.name,
+            config.defaults.docker_data_dir.is_some(),
             &self.options.var_dir,
             &self.options.docker_host,
         );

@@ -473,7 +473,7 @@ mod tests {
 
     /// A docker event about a container of service `a`.
     fn container_event(action: &str, rid: &str) -> bollard::models::EventMessage {
-        use crate::drivers::container::{LABEL_RID, LABEL_SERVICE};
+        use crate::docker::naming::{LABEL_RID, LABEL_SERVICE};
         bollard::models::EventMessage {
             typ: Some(bollard::models::EventMessageTypeEnum::CONTAINER),
             action: Some(action.into()),

@@ -11,6 +11,7 @@ use futures_util::future::join_all;
 
 use super::ahead::Ahead;
 use super::deadline::{step_deadline, StepKind};
+use super::snapshot::{build_snapshot, KnownStates};
 use super::Observers;
 use crate::actionlog::{Level, ServiceLog};
 use crate::bounded::bounded;
@@ -19,8 +20,7 @@ use crate::config::{ResourceConfig, ServiceConfig};
 use crate::drivers::Driver;
 use crate::error::{Error, Result};
 use crate::model::{
-    build_snapshot, ActionStats, Frozen, Healing, KnownStates, Outcome, ResourceState,
-    ServiceSnapshot, Status, Verb,
+    ActionStats, Frozen, Healing, Outcome, ResourceState, ServiceSnapshot, Status, Verb,
 };
 use crate::render::{service_tree, ServiceTree};
 use crate::sync::{lock, read, write};

@@ -8,9 +8,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use super::*;
+use crate::engine::snapshot::snapshot_of;
 use crate::engine::{ChangeBus, TreeObserver};
 use crate::fs::inodes::ROOT;
-use crate::model::snapshot::snapshot_of;
 use crate::model::Status;
 use crate::render::service_tree;
 

@@ -5,6 +5,7 @@
 
 pub mod actions;
 pub mod command;
+pub mod layout;
 mod ledger;
 mod rid;
 pub mod snapshot;
@@ -14,7 +15,5 @@ pub use actions::{ActionStats, Outcome};
 pub use command::{parse_resource_command, parse_service_command, Verb};
 pub use ledger::{FailureLedger, Frozen, Healing, LastFailure};
 pub use rid::{ResourceKind, Rid};
-pub use snapshot::{
-    build_snapshot, ClusterShown, KnownStates, LogLines, ResourceSnapshot, ServiceSnapshot,
-};
+pub use snapshot::{ClusterShown, LogLines, ResourceSnapshot, ServiceSnapshot};
 pub use status::{aggregate, Flags, ResourceState, Status};

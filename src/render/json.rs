@@ -93,7 +93,7 @@ pub fn status_json(snapshot: &ServiceSnapshot) -> String {
 mod tests {
     use super::*;
     use crate::config::parse_service;
-    use crate::model::snapshot::snapshot_with;
+    use crate::engine::snapshot::snapshot_with;
     use crate::model::{ResourceState, Status};
     use std::collections::HashMap;
     use std::path::Path;

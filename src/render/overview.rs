@@ -78,7 +78,7 @@ fn trim_trailing_spaces(out: &mut String) {
 mod tests {
     use super::*;
     use crate::config::parse_service;
-    use crate::model::snapshot::snapshot_with;
+    use crate::engine::snapshot::snapshot_with;
     use crate::model::{ResourceState, Status};
     use std::collections::HashMap;
     use std::path::Path;

@@ -16,9 +16,7 @@ use crate::model::command::{resource_ctl_help, CLUSTER_CTL_HELP, SERVICE_CTL_HEL
 use crate::model::{ResourceSnapshot, ServiceSnapshot, Status};
 use crate::sync::lock;
 
-/// Files of the mount root, before the service directories (service
-/// files of these names are refused).
-pub const ROOT_FILES: [&str; 2] = ["events", "metrics"];
+pub use crate::model::layout::{CLUSTER_DIR, ROOT_FILES};
 
 /// The directory of `wait` files in every service and resource directory.
 pub const WAIT_DIR: &str = "wait";
@@ -51,9 +49,6 @@ pub const NODES_DIR: &str = "nodes";
 
 /// Files of `nodes/<node>/`: the instance's status word and state word.
 pub const NODE_FILES: [&str; 2] = ["status", "state"];
-
-/// The root directory of the cluster (`--cluster` only).
-pub const CLUSTER_DIR: &str = "cluster";
 
 /// Files of `cluster/nodes/<node>/`.
 pub const MEMBER_FILES: [&str; 2] = ["alive", "ttl"];
@@ -527,7 +522,7 @@ fn resource_file(
 mod tests {
     use super::*;
     use crate::actionlog::ServiceLog;
-    use crate::model::snapshot::snapshot_of;
+    use crate::engine::snapshot::snapshot_of;
     use crate::model::Status;
     use std::time::Duration;
 

@@ -35,9 +35,7 @@ use crate::model::{ResourceState, Rid, Status};
 use crate::sync::lock;
 
 /// Label naming the owning service.
-pub const LABEL_SERVICE: &str = "svcfs.service";
-/// Label naming the resource id.
-pub const LABEL_RID: &str = "svcfs.rid";
+pub use crate::docker::naming::{container_name, LABEL_RID, LABEL_SERVICE};
 /// Label fingerprinting the `run_command` and `run_args` a container was
 /// created with, so that a change of them is seen like a change of image.
 pub const LABEL_CONFIG: &str = "svcfs.config";
@@ -61,11 +59,6 @@ const POLL_INTERVAL: Duration = Duration::from_millis(100);
 const APPEARING_LOOKS: u32 = 50;
 /// Lines of container output shown when a start fails.
 const FAILURE_LOG_LINES: usize = 10;
-
-/// The container name svcfs owns for a resource: `<svc>.container.<N>`.
-pub fn container_name(service: &str, rid: &Rid) -> String {
-    format!("{service}.container.{}", rid.index().unwrap_or(0))
-}
 
 /// The first 12 hex digits of an id, as docker prints them.
 pub fn short_id(id: &str) -> &str {
