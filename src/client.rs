@@ -183,7 +183,7 @@ fn docker_host_from_file(service: &str, files: &ServiceFiles<'_>) -> Result<Stri
             files.config_dir.display()
         ))
     })?;
-    let config = crate::config::load_file(service, path);
+    let config = crate::config::load_file(&crate::drivers::registry::KINDS, service, path);
     // Not read: whether it has a private daemon is not known.
     if let (true, Some(error)) = (config.untrusted, &config.load_error) {
         return Err(ClientError::Failed(error.clone()));

@@ -13,14 +13,16 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::{Driver, DriverContext};
+
+mod manifest;
 use crate::actionlog::ResourceLog;
 use crate::bounded::{bounded_blocking, poll_until};
-use crate::config::DockerdSpec;
 use crate::docker::naming::{private_daemon_dir, private_socket};
 use crate::docker::{DockerApi, DockerError};
 use crate::error::{Error, Result};
 use crate::host::command_line;
 use crate::model::{ResourceState, Status};
+pub use manifest::{DockerdSpec, MANIFEST};
 
 /// Bound on the daemon answering after it was spawned.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
@@ -294,6 +296,12 @@ fn signal(pid: i32, signal: nix::sys::signal::Signal) {
 
 #[async_trait]
 impl Driver for DockerdDriver {
+    /// Its socket answering is its state: an event stream that connects
+    /// or breaks says it changed.
+    fn follows_docker_connection(&self) -> bool {
+        true
+    }
+
     async fn status(&self) -> ResourceState {
         let label = self.spec.data_dir.display().to_string();
         match self.answers().await {
@@ -493,8 +501,14 @@ mod tests {
 
     #[test]
     fn a_service_is_served_by_its_private_daemon_or_the_shared_one() {
-        let parse =
-            |text| crate::config::parse_service("app", Path::new("/etc/svcfs/app.env"), text);
+        let parse = |text| {
+            crate::config::parse_service(
+                &crate::drivers::registry::KINDS,
+                "app",
+                Path::new("/etc/svcfs/app.env"),
+                text,
+            )
+        };
         let private = parse("[DEFAULT]\ndocker_data_dir = /d\n[container#1]\nrun_image = a\n");
         let shared = parse("[container#1]\nrun_image = a\n");
         let var = Path::new("/opt/opensvc/var");

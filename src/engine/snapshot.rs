@@ -18,8 +18,6 @@ pub struct KnownStates<'a> {
     pub states: &'a HashMap<String, ResourceState>,
     /// Last failed action of each resource, by rid.
     pub failures: &'a HashMap<String, String>,
-    /// Extra ctl verbs of each resource's driver, by rid.
-    pub extra_commands: &'a HashMap<String, Vec<&'static str>>,
     /// The log as of now.
     pub log: Arc<LogLines>,
     /// The docker daemon of the service's containers.
@@ -49,9 +47,11 @@ pub fn build_snapshot(
     known: &KnownStates<'_>,
     updated: SystemTime,
 ) -> ServiceSnapshot {
-    let mut resources: Vec<ResourceSnapshot> = config
-        .resources
-        .iter()
+    // In display order: the tutorial's kind order (see `KindSchema`).
+    let mut in_display_order: Vec<_> = config.resources.iter().collect();
+    in_display_order.sort_by(|a, b| a.cmp_display(b));
+    let resources: Vec<ResourceSnapshot> = in_display_order
+        .into_iter()
         .map(|r| {
             let mut state = known
                 .states
@@ -82,15 +82,14 @@ pub fn build_snapshot(
                     optional: r.common.optional,
                 },
                 keywords: Arc::clone(&r.keywords),
-                extra_commands: known
-                    .extra_commands
-                    .get(r.rid.as_str())
-                    .cloned()
-                    .unwrap_or_default(),
+                verbs: r.kind.map_or(&[], |k| k.verbs),
+                default_type: r
+                    .kind
+                    .and_then(|k| k.keyword("type"))
+                    .and_then(|k| k.default),
             }
         })
         .collect();
-    resources.sort_by(|a, b| a.rid.cmp_display(&b.rid));
 
     let counted = |optional: bool| {
         resources
@@ -167,7 +166,6 @@ pub(crate) fn snapshot_with(
         &KnownStates {
             states,
             failures,
-            extra_commands: &HashMap::new(),
             log: Arc::default(),
             docker_host: crate::docker::DEFAULT_DOCKER_HOST,
             healing: &HashMap::new(),
@@ -185,6 +183,7 @@ pub(crate) fn snapshot_with(
 #[cfg(test)]
 pub(crate) fn snapshot_of(name: &str, text: &str, states: &[(&str, Status)]) -> ServiceSnapshot {
     let config = crate::config::parse_service(
+        &crate::drivers::registry::KINDS,
         name,
         std::path::Path::new(&format!("/etc/svcfs/{name}.env")),
         text,
@@ -203,7 +202,12 @@ mod tests {
     use std::path::Path;
 
     fn config(text: &str) -> ServiceConfig {
-        parse_service("svc", Path::new("/etc/svcfs/svc.env"), text)
+        parse_service(
+            &crate::drivers::registry::KINDS,
+            "svc",
+            Path::new("/etc/svcfs/svc.env"),
+            text,
+        )
     }
 
     fn snapshot(text: &str, states: &[(&str, Status)]) -> ServiceSnapshot {
@@ -305,7 +309,6 @@ mod tests {
             &KnownStates {
                 states: &states,
                 failures: &HashMap::new(),
-                extra_commands: &HashMap::new(),
                 log: Arc::default(),
                 docker_host: "h",
                 healing: &HashMap::new(),

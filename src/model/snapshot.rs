@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use super::{ActionStats, FailureLedger, Flags, Frozen, ResourceState, Rid, Status};
+use super::{ActionStats, FailureLedger, Flags, Frozen, KindVerb, ResourceState, Rid, Status};
 
 /// One resource as reads see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,8 +20,12 @@ pub struct ResourceSnapshot {
     pub flags: Flags,
     /// Configured keywords, one read-only file each.
     pub keywords: Arc<[(&'static str, String)]>,
-    /// Extra ctl verbs (beyond start/stop/restart).
-    pub extra_commands: Vec<&'static str>,
+    /// The verbs its kind adds to its `ctl` (beyond start, stop, restart
+    /// and clear).
+    pub verbs: &'static [KindVerb],
+    /// What its `type` file shows when the section sets no `type`: its
+    /// kind's default (`docker` for containers), if any.
+    pub default_type: Option<&'static str>,
     /// Its failures since the last `clear`.
     pub failures: FailureLedger,
     /// Restarts svcfs made of it since the daemon started.

@@ -97,7 +97,12 @@ mod tests {
     }
 
     fn render(text: &str, states: &[(&str, Status, &str, &[&str])]) -> String {
-        let config = parse_service("app.opensvc.com", Path::new("/x.env"), text);
+        let config = parse_service(
+            &crate::drivers::registry::KINDS,
+            "app.opensvc.com",
+            Path::new("/x.env"),
+            text,
+        );
         let states: HashMap<String, ResourceState> = states
             .iter()
             .map(|(rid, status, label, messages)| {

@@ -447,15 +447,15 @@ fn resource_file_names(resource: &ResourceSnapshot) -> Vec<String> {
     names
 }
 
-/// The `type` file: the configured `type` keyword, else `docker` for
-/// containers (the only container type).
+/// The `type` file: the configured `type` keyword, else its kind's
+/// default (`docker` for containers, the only container type).
 fn type_value(resource: &ResourceSnapshot) -> Option<String> {
     resource
         .keywords
         .iter()
         .find(|(k, _)| *k == "type")
         .map(|(_, v)| v.clone())
-        .or_else(|| (resource.rid.type_name() == "container").then(|| "docker".to_string()))
+        .or_else(|| resource.default_type.map(str::to_string))
 }
 
 fn lines<T: std::fmt::Display>(items: &[T], prefix: &str) -> Vec<u8> {
@@ -503,7 +503,7 @@ fn resource_file(
         "status" => format!("{}\n", resource.state.status).into_bytes(),
         "label" => format!("{}\n", resource.state.label).into_bytes(),
         "messages" => lines(&resource.state.messages, "# "),
-        "ctl" => resource_ctl_help(&resource.extra_commands).into_bytes(),
+        "ctl" => resource_ctl_help(resource.verbs).into_bytes(),
         "log" => lines(snapshot.log.resource(resource.rid.as_str()), ""),
         "failures" => resource.failures.render().into_bytes(),
         "type" => format!("{}\n", type_value(resource)?).into_bytes(),
@@ -620,7 +620,10 @@ mod tests {
         assert_eq!(text(fs.file("type")), "ext4\n");
         assert_eq!(text(container.file("type")), "docker\n");
         assert_eq!(text(container.file("run_image")), "busybox\n");
-        assert_eq!(text(container.file("ctl")), "start\nstop\nrestart\nclear\n");
+        assert_eq!(
+            text(container.file("ctl")),
+            "start\nstop\nrestart\nclear\nrollback\n"
+        );
     }
 
     #[test]
