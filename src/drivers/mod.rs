@@ -20,6 +20,7 @@ pub mod vg;
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 
@@ -78,6 +79,21 @@ pub trait Driver: Send + Sync {
     /// at each mount table change.
     fn follows_mount_table(&self) -> bool {
         false
+    }
+
+    /// How often it is checked when its status runs something of its own
+    /// (an app's check script): the engine then checks it on that
+    /// schedule, spread over the interval, and never in the reconcile
+    /// passes (see `engine::checks`).
+    fn own_checks(&self) -> Option<Duration> {
+        None
+    }
+
+    /// The bound on one status check when its own is longer than the
+    /// engine's (an app's `check_timeout`): the driver then reports a
+    /// check that timed out itself.
+    fn status_limit(&self) -> Option<Duration> {
+        None
     }
 
     /// Run one of the verbs its kind declares (`KindSchema::verbs`).

@@ -309,6 +309,7 @@ impl Engine {
             keep
         });
         let mut joined = Vec::new();
+        let mut joined_runtimes = Vec::new();
         for (name, config) in loaded.services {
             if let Some(runtime) = services.get(&name) {
                 let current = runtime.loaded();
@@ -337,6 +338,7 @@ impl Engine {
                     let runtime = ServiceRuntime::new(built, self.observers.clone());
                     runtime.keep_freeze_in(self.options.var_dir.join(&name).join("frozen"));
                     joined.push(runtime.tree());
+                    joined_runtimes.push(Arc::clone(&runtime));
                     services.insert(name.clone(), runtime);
                 }
             }
@@ -356,8 +358,13 @@ impl Engine {
         for (runtime, config) in rejected {
             runtime.reject(&config);
         }
+        let limit = self.options.status_timeout;
         for (runtime, built) in replaced {
             runtime.replace(built);
+            runtime.follow_own_checks(limit);
+        }
+        for runtime in &joined_runtimes {
+            runtime.follow_own_checks(limit);
         }
         if !left.is_empty() || !joined.is_empty() {
             *write(&self.listing_changed) = SystemTime::now();
@@ -523,6 +530,9 @@ impl Engine {
         }
         self.spawn_reconcile();
         self.spawn_mount_watcher();
+        for runtime in self.services() {
+            runtime.follow_own_checks(self.options.status_timeout);
+        }
         tokio::spawn(Arc::clone(self).follow_config_dir());
     }
 
