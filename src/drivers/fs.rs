@@ -907,9 +907,11 @@ mod tests {
             let ctx = DriverContext {
                 service: "s".into(),
                 var_dir: "/nonexistent".into(),
+                config_dir: "/nonexistent".into(),
                 nodename: "n".into(),
                 docker: Arc::new(FakeDocker::new("unix:///nonexistent.sock")),
                 runner: self.runner.clone(),
+                children: Arc::new(crate::children::FakeChildren::default()),
                 reads: self.reads.clone(),
                 peers: Vec::new(),
             };

@@ -25,6 +25,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::actionlog::ResourceLog;
+use crate::children::ChildRunner;
 use crate::config::ResourceConfig;
 use crate::docker::DockerApi;
 use crate::error::{Error, Result};
@@ -112,12 +113,17 @@ pub struct DriverContext {
     pub service: String,
     /// svcfs's state directory (`<var-dir>`).
     pub var_dir: PathBuf,
+    /// Where service files are read from (`<config-dir>`): a service's
+    /// scripts live in `<config-dir>/<svc>.d/`.
+    pub config_dir: PathBuf,
     /// This node's name.
     pub nodename: String,
     /// The docker daemon that serves this service's containers.
     pub docker: Arc<dyn DockerApi>,
     /// Runs host commands (mount, vgchange, ...).
     pub runner: Arc<dyn CommandRunner>,
+    /// Runs the programs the service asks for (an app's scripts).
+    pub children: Arc<dyn ChildRunner>,
     /// Host state read once for all the resources of a refresh pass.
     pub reads: Arc<shared::HostReads>,
     /// The service's other nodes, whose host tags a vg start removes (its

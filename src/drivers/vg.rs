@@ -421,9 +421,11 @@ mod tests {
         let ctx = DriverContext {
             service: "app.opensvc.com".into(),
             var_dir: "/nonexistent".into(),
+            config_dir: "/nonexistent".into(),
             nodename: "deb1.opensvc.com".into(),
             docker: Arc::new(FakeDocker::new("unix:///nonexistent.sock")),
             runner: fake.clone(),
+            children: Arc::new(crate::children::FakeChildren::default()),
             reads: reads.clone(),
             peers: Vec::new(),
         };

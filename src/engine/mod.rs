@@ -230,9 +230,11 @@ impl Engine {
         let ctx = DriverContext {
             service: config.name.clone(),
             var_dir: self.options.var_dir.clone(),
+            config_dir: self.options.config_dir.clone(),
             nodename: self.options.nodename.clone(),
             docker: self.endpoint(&docker_host),
             runner: self.backends.runner.clone(),
+            children: self.backends.children.clone(),
             reads: self.host_reads.clone(),
             // Attached before the first load (daemon.rs), so known here.
             peers: match self.cluster.get() {
