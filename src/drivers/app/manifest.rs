@@ -128,51 +128,66 @@ impl Spec for AppSpec {
 
 fn build(values: &Values<'_>) -> Result<Arc<dyn Spec>, String> {
     let script = values.text("script").map(PathBuf::from);
-    let command = |name: &str, script_word: &str| -> Result<Option<Command>, String> {
-        action_command(values, name, script.as_ref(), script_word)
+    let command = |name: &'static str, script_word: &str| {
+        values
+            .take(
+                name,
+                action_command(values, name, script.as_ref(), script_word),
+            )
+            .flatten()
     };
-    let timeout = match values.raw("timeout") {
-        Some(_) => Some(values.duration("timeout")?),
-        None => None,
+    let timeout = values.raw("timeout").map(|_| values.duration("timeout"));
+    let timeout = timeout.and_then(|t| values.take("timeout", t));
+    let bound = |name: &'static str| match (values.raw(name), timeout) {
+        (None, Some(timeout)) => Some(timeout),
+        _ => values.take(name, values.duration(name)),
     };
-    let bound = |name: &str| -> Result<Duration, String> {
-        match (values.raw(name), timeout) {
-            (None, Some(timeout)) => Ok(timeout),
-            _ => values.duration(name),
+    let check_interval = values
+        .take("check_interval", values.duration("check_interval"))
+        .and_then(|interval| {
+            let valid = (interval >= Duration::from_secs(1))
+                .then_some(interval)
+                .ok_or_else(|| "at least 1s".to_string());
+            values.take("check_interval", valid)
+        });
+    let cwd = values.text("cwd").map(PathBuf::from);
+    if let Some(cwd) = &cwd {
+        if !cwd.is_absolute() {
+            values.take::<()>(
+                "cwd",
+                Err(format!("{} is not an absolute path", cwd.display())),
+            );
         }
-    };
+    }
+    let environment = values
+        .take("environment", values.words("environment"))
+        .and_then(|words| values.take("environment", environment(&words)));
     let spec = AppSpec {
-        start: command("start", "start")?,
-        stop: command("stop", "stop")?,
-        check: command("check", "status")?,
-        info: match values.raw("info").map(str::trim) {
-            // Off unless asked: a script need not know `info`.
-            None => None,
-            Some(_) => command("info", "info")?,
-        },
-        start_timeout: bound("start_timeout")?,
-        stop_timeout: bound("stop_timeout")?,
-        check_timeout: values.duration("check_timeout")?,
-        check_interval: values.duration("check_interval")?,
-        environment: environment(&values.words("environment")?)?,
-        cwd: values.text("cwd").map(PathBuf::from),
+        start: command("start", "start"),
+        stop: command("stop", "stop"),
+        check: command("check", "status"),
+        // Off unless asked: a script need not know `info`.
+        info: values.raw("info").and_then(|_| command("info", "info")),
+        start_timeout: bound("start_timeout").unwrap_or_default(),
+        stop_timeout: bound("stop_timeout").unwrap_or_default(),
+        check_timeout: values
+            .take("check_timeout", values.duration("check_timeout"))
+            .unwrap_or_default(),
+        check_interval: check_interval.unwrap_or_default(),
+        environment: environment.unwrap_or_default(),
+        cwd,
         user: values.text("user"),
         group: values.text("group"),
         label: String::new(),
     };
+    if let Some(reason) = values.first_taken() {
+        return Err(reason);
+    }
     if spec.start.is_none() && spec.stop.is_none() && spec.check.is_none() {
         return Err(format!(
             "[{}] has nothing to run: set script, or start, stop or check",
             values.section()
         ));
-    }
-    if spec.check_interval < Duration::from_secs(1) {
-        return Err("check_interval: at least 1s".to_string());
-    }
-    if let Some(cwd) = &spec.cwd {
-        if !cwd.is_absolute() {
-            return Err(format!("cwd: {} is not an absolute path", cwd.display()));
-        }
     }
     let label = script
         .or_else(|| spec.start.as_ref().map(|c| c.program.clone()))
@@ -209,7 +224,7 @@ fn action_command(
         Some("false") | Some("") => Ok(None),
         Some(line) => {
             let mut words = shell_words::split(line)
-                .map_err(|e| format!("{name}: cannot split {line:?} into words: {e}"))?
+                .map_err(|e| format!("cannot split {line:?} into words: {e}"))?
                 .into_iter();
             let program = words.next().map(PathBuf::from).unwrap_or_default();
             Ok(Some(Command {
@@ -228,14 +243,14 @@ fn environment(words: &[String]) -> Result<Vec<(String, String)>, String> {
         .map(|word| {
             let (key, value) = word
                 .split_once('=')
-                .ok_or_else(|| format!("environment: {word:?} is not KEY=VALUE"))?;
+                .ok_or_else(|| format!("{word:?} is not KEY=VALUE"))?;
             let valid = key
                 .bytes()
                 .next()
                 .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
                 && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
             if !valid {
-                return Err(format!("environment: {key:?} is not a variable name"));
+                return Err(format!("{key:?} is not a variable name"));
             }
             Ok((key.to_string(), value.to_string()))
         })
