@@ -4,7 +4,8 @@
 //! first read after a change against the docker event, walks of a
 //! 1000-service tree against tmpfs, start/stop against the docker CLI,
 //! reads with dockerd SIGSTOPped against reads with it running, and an
-//! idle daemon's memory, CPU and docker API calls.
+//! idle daemon's memory, CPU and docker API calls, and the idle daemon of
+//! a thousand apps checked every minute.
 //!
 //! Writes bench/REPORT.md, bench/report.json and bench/latency.svg. Needs
 //! root and what the integration tests need (`scripts/setup-test-env.sh`);
@@ -14,6 +15,7 @@
 #[path = "../../tests/it/harness.rs"]
 mod harness;
 
+mod apps;
 mod bed;
 mod change;
 mod floor;
@@ -286,6 +288,9 @@ fn main() {
         service_parts(&settings, r)
     });
     group(&mut report, "tree set-up", |r| tree_parts(&settings, r));
+    part(&settings, &mut report, "apps", |_| {
+        vec![apps::row(&settings)]
+    });
     clean_leftovers();
     report.header.push((
         "duration of the run".to_string(),
