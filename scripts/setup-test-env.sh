@@ -55,6 +55,8 @@ readonly PACKAGES=(
     "prometheus-node-exporter:prometheus-node-exporter"
     "etcd-server:etcd"
     "etcd-client:etcdctl"
+    "zsh:zsh"
+    "tmux:tmux"
 )
 
 pkg_installed() {
