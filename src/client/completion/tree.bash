@@ -3,18 +3,11 @@
 # read from the mounted tree, at --mountpoint when the command line has
 # one, else at $SVCFS_MOUNT, else /svc. A service is a directory of the
 # tree with a ctl file; a rid is a sub-directory of a service with one.
-_svcfs_tree_services() {
+# The names of the sub-directories of $1 that take commands (a ctl file):
+# the services of a tree, or the rids of a service.
+_svcfs_tree_ctl_dirs() {
     local ctl
     for ctl in "$1"/*/ctl; do
-        [[ -e $ctl ]] || continue
-        ctl=${ctl%/ctl}
-        printf '%s\n' "${ctl##*/}"
-    done
-}
-
-_svcfs_tree_rids() {
-    local ctl
-    for ctl in "$1/$2"/*/ctl; do
         [[ -e $ctl ]] || continue
         ctl=${ctl%/ctl}
         printf '%s\n' "${ctl##*/}"
@@ -79,7 +72,7 @@ _svcfs_tree() {
             typed=${last%,*},
             last=${last##*,}
         fi
-        [[ -n $svc ]] && COMPREPLY=($(compgen -P "$typed" -W "$(_svcfs_tree_rids "$mnt" "$svc")" -- "$last"))
+        [[ -n $svc ]] && COMPREPLY=($(compgen -P "$typed" -W "$(_svcfs_tree_ctl_dirs "$mnt/$svc")" -- "$last"))
         return 0
     fi
     if [[ $option == --mountpoint || $cur == -* ]]; then
@@ -87,7 +80,7 @@ _svcfs_tree() {
         return
     fi
     if ((before == 0)); then
-        COMPREPLY=($(compgen -W "$(_svcfs_tree_services "$mnt")" -- "$cur"))
+        COMPREPLY=($(compgen -W "$(_svcfs_tree_ctl_dirs "$mnt")" -- "$cur"))
         return 0
     fi
     if [[ $sub == switch ]] && ((before == 1)); then

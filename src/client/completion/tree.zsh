@@ -2,18 +2,12 @@
 # read from the mounted tree, at --mountpoint when the command line has
 # one, else at $SVCFS_MOUNT, else /svc. A service is a directory of the
 # tree with a ctl file; a rid is a sub-directory of a service with one.
-(( $+functions[_svcfs_tree_services] )) ||
-_svcfs_tree_services() {
+# The names of the sub-directories of $1 that take commands (a ctl file):
+# the services of a tree, or the rids of a service.
+(( $+functions[_svcfs_tree_ctl_dirs] )) ||
+_svcfs_tree_ctl_dirs() {
     local ctl
     for ctl in $1/*/ctl(N); do
-        print -r -- ${${ctl:h}:t}
-    done
-}
-
-(( $+functions[_svcfs_tree_rids] )) ||
-_svcfs_tree_rids() {
-    local ctl
-    for ctl in $1/$2/*/ctl(N); do
         print -r -- ${${ctl:h}:t}
     done
 }
@@ -35,7 +29,7 @@ _svcfs_mountpoint() {
 (( $+functions[_svcfs_services] )) ||
 _svcfs_services() {
     local -a names
-    names=(${(f)"$(_svcfs_tree_services "$(_svcfs_mountpoint)")"})
+    names=(${(f)"$(_svcfs_tree_ctl_dirs "$(_svcfs_mountpoint)")"})
     _wanted services expl service compadd -a names
 }
 
@@ -45,7 +39,7 @@ _svcfs_services() {
 _svcfs_rids() {
     local -a rids
     [[ -n ${line[1]} ]] || return 1
-    rids=(${(f)"$(_svcfs_tree_rids "$(_svcfs_mountpoint)" "${line[1]}")"})
+    rids=(${(f)"$(_svcfs_tree_ctl_dirs "$(_svcfs_mountpoint)/${line[1]}")"})
     _sequence _wanted rids expl rid compadd - "${rids[@]}"
 }
 
