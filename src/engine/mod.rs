@@ -12,14 +12,18 @@ mod events;
 mod observers;
 mod refresher;
 mod service;
+pub mod snapshot;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::{Duration, SystemTime};
 
+use crate::config::Catalog;
 use crate::config::{self, Problem, ServiceConfig};
+use crate::docker::naming::service_docker_host;
 use crate::docker::DockerApi;
+use crate::drivers::registry::KINDS;
 use crate::drivers::shared::HostReads;
 use crate::drivers::{self, DriverContext};
 use crate::error::{Error, Result};
@@ -217,8 +221,9 @@ impl Engine {
     }
 
     fn build(self: &Arc<Self>, config: ServiceConfig) -> LoadedService {
-        let docker_host = drivers::dockerd::docker_host_of(
-            &config,
+        let docker_host = service_docker_host(
+            &config.name,
+            config.defaults.docker_data_dir.is_some(),
             &self.options.var_dir,
             &self.options.docker_host,
         );
@@ -275,7 +280,7 @@ impl Engine {
                 return Vec::new();
             }
         }
-        let loaded = config::load_dir(&self.options.config_dir);
+        let loaded = config::load_dir(&KINDS, &self.options.config_dir);
         // A file rewritten while it was read (truncated, then written) may
         // have been read in between: what was read is dropped, and the
         // next check loads the file once it holds still.
@@ -434,7 +439,7 @@ impl Engine {
     pub async fn service_command(&self, service: &str, data: &[u8]) -> Result<()> {
         let runtime = self.runtime(service)?;
         let command = within_a_page(data)
-            .and_then(parse_service_command)
+            .and_then(|data| parse_service_command(data, &KINDS.resource_verbs()))
             .inspect_err(|e| {
                 runtime
                     .log()
@@ -481,10 +486,10 @@ impl Engine {
         let extra = runtime
             .snapshot()
             .resource(rid)
-            .map(|r| r.extra_commands.clone())
+            .map(|r| r.verbs)
             .ok_or_else(|| Error::not_found(format!("no resource {rid} in {service}")))?;
         let verb = within_a_page(data)
-            .and_then(|data| parse_resource_command(data, &extra))
+            .and_then(|data| parse_resource_command(data, extra, &KINDS.resource_verbs()))
             .inspect_err(|e| {
                 runtime.log().resource(rid).error(format!("ctl: {e}"));
             })?;

@@ -26,7 +26,7 @@ use tokio::io::Interest;
 
 use super::{Engine, LoadedResource};
 use crate::drivers::mounts::MOUNTINFO;
-use crate::model::{ResourceKind, Status};
+use crate::model::Status;
 use crate::sync::lock;
 
 /// Every how many passes of the periodic reconcile the containers are
@@ -263,15 +263,15 @@ impl Engine {
     async fn mount_table_changed(&self) {
         self.host_reads.mounts.invalidate();
         let limit = self.options.status_timeout;
-        let is_fs = |r: &LoadedResource| r.config.kind() == Some(ResourceKind::Fs);
+        let follows_mounts = |r: &LoadedResource| r.driver.follows_mount_table();
         let runtimes: Vec<_> = self
             .services()
             .into_iter()
-            .filter(|s| s.loaded().resources.iter().any(is_fs))
+            .filter(|s| s.loaded().resources.iter().any(follows_mounts))
             .collect();
         futures_util::stream::iter(runtimes)
             .for_each_concurrent(PASS_CONCURRENCY, |runtime| async move {
-                runtime.refresh_only(limit, is_fs).await;
+                runtime.refresh_only(limit, follows_mounts).await;
             })
             .await;
     }
@@ -305,7 +305,7 @@ async fn follow_mount_table(engine: Weak<Engine>, table: AsyncFd<std::fs::File>)
 /// The resources whose state depends on a docker daemon's connection: its
 /// containers, and the private daemon itself.
 fn concerned_by_connection(r: &LoadedResource) -> bool {
-    r.driver.followed_by_events() || r.config.kind() == Some(ResourceKind::Dockerd)
+    r.driver.follows_docker_connection()
 }
 
 #[cfg(test)]
@@ -325,6 +325,7 @@ mod tests {
     /// Counts its status checks.
     struct Counting {
         followed: bool,
+        mounts: bool,
         checks: AtomicUsize,
     }
 
@@ -342,6 +343,9 @@ mod tests {
         }
         fn followed_by_events(&self) -> bool {
             self.followed
+        }
+        fn follows_mount_table(&self) -> bool {
+            self.mounts
         }
     }
 
@@ -367,13 +371,19 @@ mod tests {
         );
         let mut drivers = HashMap::new();
         for name in names {
-            let config = parse_service(name, Path::new("/x/svc.env"), FILE);
+            let config = parse_service(
+                &crate::drivers::registry::KINDS,
+                name,
+                Path::new("/x/svc.env"),
+                FILE,
+            );
             let resources = config
                 .resources
                 .iter()
                 .map(|r| {
                     let driver = Arc::new(Counting {
                         followed: r.rid.as_str().starts_with("container"),
+                        mounts: r.rid.as_str().starts_with("fs"),
                         checks: AtomicUsize::new(0),
                     });
                     drivers.insert((name.to_string(), r.rid.to_string()), driver.clone());
@@ -473,7 +483,7 @@ mod tests {
 
     /// A docker event about a container of service `a`.
     fn container_event(action: &str, rid: &str) -> bollard::models::EventMessage {
-        use crate::drivers::container::{LABEL_RID, LABEL_SERVICE};
+        use crate::docker::naming::{LABEL_RID, LABEL_SERVICE};
         bollard::models::EventMessage {
             typ: Some(bollard::models::EventMessageTypeEnum::CONTAINER),
             action: Some(action.into()),
