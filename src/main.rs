@@ -7,13 +7,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Args, CommandFactory, Parser, Subcommand};
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use svcfs::client::{self, ClientError, Exit, Target};
-use svcfs::config::{self, Severity};
+use svcfs::config::{self, Catalog, Severity};
 use svcfs::daemon::{self, MountOptions};
 use svcfs::engine::EngineOptions;
-use svcfs::model::command::Verb;
+use svcfs::model::command::{KindVerb, Verb};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -100,10 +100,6 @@ enum Command {
     /// file keeps it frozen); resources that should be up are restarted.
     #[command(after_help = client_after_help())]
     Thaw(ServiceArgs),
-    /// Swap containers back to the ones their last upgrade replaced
-    /// (`<name>.prev`); writes rollback to each resource's ctl in turn.
-    #[command(after_help = client_after_help())]
-    Rollback(RollbackArgs),
     /// Move the service to NODE (a daemon mounted with --cluster);
     /// returns once it is up there.
     #[command(after_help = client_after_help())]
@@ -263,18 +259,6 @@ struct ServiceArgs {
 }
 
 #[derive(Args)]
-struct RollbackArgs {
-    /// The service.
-    #[arg(value_name = "SVC")]
-    service: String,
-    /// The containers to roll back (comma separated, e.g. container#1).
-    #[arg(long, required = true, value_name = "RID[,RID...]")]
-    rid: String,
-    #[command(flatten)]
-    mount: MountpointArg,
-}
-
-#[derive(Args)]
 struct SwitchArgs {
     /// The service.
     #[arg(value_name = "SVC")]
@@ -318,7 +302,13 @@ fn main() -> ExitCode {
             .map(|(_, a)| a);
         return exit(fence_watch(FenceWatchArgs::parse_from(args)));
     }
-    let cli = Cli::parse();
+    let matches = cli_command().get_matches();
+    if let Some((word, args)) = matches.subcommand() {
+        if let Some(verb) = kind_verb(word) {
+            return exit(kind_verb_action(verb, args));
+        }
+    }
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let code = match cli.command {
         Command::Mount(args) => mount(args),
         Command::Check(args) => check(&args),
@@ -331,7 +321,6 @@ fn main() -> ExitCode {
         Command::Clear(a) => action(&a, Verb::Clear),
         Command::Freeze(a) => service_verb(&a, Verb::Freeze.as_str()),
         Command::Thaw(a) => service_verb(&a, Verb::Thaw.as_str()),
-        Command::Rollback(a) => rollback(&a),
         Command::Switch(a) => {
             let command = format!("{} {}", Verb::Switch.as_str(), a.node);
             finish(client::act(
@@ -499,7 +488,7 @@ fn check(args: &CheckArgs) -> i32 {
 fn completions(shell: clap_complete::Shell) -> i32 {
     // Generated into memory first: clap_complete panics on a write error,
     // and `svcfs completions bash | head` closes the pipe early.
-    let script = client::completion::script(shell, &mut Cli::command());
+    let script = client::completion::script(shell, &mut cli_command());
     match std::io::Write::write_all(&mut std::io::stdout(), script.as_bytes()) {
         Ok(()) => 0,
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => 0,
@@ -512,7 +501,7 @@ fn completions(shell: clap_complete::Shell) -> i32 {
 
 /// `svcfs help [COMMAND...]`: what `svcfs [COMMAND...] --help` prints.
 fn help(path: &[String]) -> i32 {
-    let mut command = Cli::command();
+    let mut command = cli_command();
     command.build();
     let mut target = &command;
     for name in path {
@@ -527,7 +516,7 @@ fn help(path: &[String]) -> i32 {
     let args = std::iter::once("svcfs")
         .chain(path.iter().map(String::as_str))
         .chain(std::iter::once("--help"));
-    match Cli::try_parse_from(args) {
+    match cli_command().try_get_matches_from(args) {
         Err(shown) => match shown.print() {
             Ok(()) => shown.exit_code(),
             Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => 0,
@@ -580,16 +569,92 @@ fn service_verb(args: &ServiceArgs, verb: &str) -> i32 {
     ))
 }
 
-/// `rollback` to each selected resource's own ctl, in the order given;
-/// stops at the first failure.
-fn rollback(args: &RollbackArgs) -> i32 {
-    for rid in args.rid.split(',').map(str::trim) {
-        let result = client::act(
-            &args.mount.mountpoint,
-            &args.service,
-            Target::Resource(rid),
-            Verb::Rollback.as_str(),
+/// The command line: the subcommands of [`Cli`], and one for each verb a
+/// kind adds to its resources' `ctl` (a container's `rollback`), from the
+/// registry of kinds, so that a kind's new verb has its subcommand.
+fn cli_command() -> clap::Command {
+    let mut command = Cli::command();
+    for verb in kind_verbs() {
+        if command.find_subcommand(verb.word).is_none() {
+            command = command.subcommand(kind_verb_command(verb));
+        }
+    }
+    command
+}
+
+/// Every verb of every kind, once each.
+fn kind_verbs() -> Vec<&'static KindVerb> {
+    let mut verbs: Vec<&'static KindVerb> = Vec::new();
+    for kind in svcfs::drivers::registry::KINDS.kinds() {
+        for verb in kind.verbs {
+            if !verbs.iter().any(|v| v.word == verb.word) {
+                verbs.push(verb);
+            }
+        }
+    }
+    verbs
+}
+
+fn kind_verb(word: &str) -> Option<&'static KindVerb> {
+    kind_verbs().into_iter().find(|v| v.word == word)
+}
+
+/// The kinds whose resources take `verb`, for its help.
+fn kinds_of(verb: &KindVerb) -> Vec<&'static str> {
+    svcfs::drivers::registry::KINDS
+        .kinds()
+        .into_iter()
+        .filter(|k| k.verbs.iter().any(|v| v.word == verb.word))
+        .map(|k| k.type_name)
+        .collect()
+}
+
+/// `svcfs VERB SVC --rid RID[,RID...]`: a resource's verb, so `--rid` is
+/// required; the arguments are named like those of the other verbs (the
+/// zsh completion finds them by name).
+fn kind_verb_command(verb: &'static KindVerb) -> clap::Command {
+    let about = format!(
+        "{}{}: writes {} to the ctl of each resource of --rid, in turn ({} resources)",
+        verb.doc[..1].to_uppercase(),
+        &verb.doc[1..],
+        verb.word,
+        kinds_of(verb).join(", ")
+    );
+    let command = clap::Command::new(verb.word)
+        .about(about)
+        .after_help(client_after_help())
+        .arg(
+            clap::Arg::new("service")
+                .value_name("SVC")
+                .required(true)
+                .help("The service"),
+        )
+        .arg(
+            clap::Arg::new("rid")
+                .long("rid")
+                .value_name("RID[,RID...]")
+                .required(true)
+                .help("The resources to act on (comma separated, e.g. container#1)"),
         );
+    MountpointArg::augment_args(command)
+}
+
+/// A kind's verb, written to each selected resource's own ctl in the
+/// order given; stops at the first failure.
+fn kind_verb_action(verb: &KindVerb, args: &ArgMatches) -> i32 {
+    let (Some(service), Some(rids), Ok(mount)) = (
+        args.get_one::<String>("service"),
+        args.get_one::<String>("rid"),
+        MountpointArg::from_arg_matches(args),
+    ) else {
+        eprintln!(
+            "svcfs: {}: bad arguments (svcfs {} --help)",
+            verb.word, verb.word
+        );
+        return i32::from(Exit::Usage.code());
+    };
+    for rid in rids.split(',').map(str::trim) {
+        let result = client::act(&mount.mountpoint, service, Target::Resource(rid), verb.word);
         if result.is_err() {
             return finish(result);
         }
@@ -620,26 +685,28 @@ mod tests {
     use svcfs::model::command::{resource_ctl_help, CLUSTER_CTL_HELP, SERVICE_CTL_HELP};
 
     /// What `ctl` files accept, as the daemon serves it: every command of a
-    /// service's ctl (with `--cluster`) and of a container's, which has
-    /// the most.
+    /// service's ctl (with `--cluster`) and of each kind's resources.
     fn ctl_lines() -> Vec<String> {
-        SERVICE_CTL_HELP
+        let mut lines: Vec<String> = SERVICE_CTL_HELP
             .lines()
             .chain(CLUSTER_CTL_HELP.lines())
             .map(str::to_string)
-            .chain(resource_ctl_help(&["rollback"]).lines().map(str::to_string))
-            .collect()
+            .collect();
+        for kind in svcfs::drivers::registry::KINDS.kinds() {
+            lines.extend(resource_ctl_help(kind.verbs).lines().map(str::to_string));
+        }
+        lines
     }
 
     #[test]
     fn the_command_line_definition_is_consistent() {
-        Cli::command().debug_assert();
+        cli_command().debug_assert();
         FenceWatchArgs::command().debug_assert();
     }
 
     #[test]
     fn every_ctl_verb_has_a_subcommand_with_help() {
-        let cli = Cli::command();
+        let cli = cli_command();
         for line in ctl_lines() {
             let verb = line.split_whitespace().next().unwrap();
             let sub = cli
@@ -654,15 +721,38 @@ mod tests {
                 );
             }
         }
-        // Rollback is a resource's verb: the subcommand names the resources.
-        let rollback = cli.find_subcommand("rollback").unwrap();
-        assert!(rollback
-            .get_arguments()
-            .any(|a| a.get_long() == Some("rid") && a.is_required_set()));
     }
 
-    /// Every verb of the model, so that a new one cannot go without a
-    /// subcommand: this match stops compiling.
+    #[test]
+    fn a_kind_verb_is_a_subcommand_whose_rid_is_required() {
+        let verbs = kind_verbs();
+        assert!(
+            verbs.iter().any(|v| v.word == "rollback"),
+            "the container's"
+        );
+        let cli = cli_command();
+        for verb in verbs {
+            let sub = cli.find_subcommand(verb.word).unwrap();
+            assert!(sub
+                .get_arguments()
+                .any(|a| a.get_long() == Some("rid") && a.is_required_set()));
+            let about = sub.get_about().unwrap().to_string();
+            assert!(about.contains("container resources"), "{about}");
+        }
+        let parsed = cli_command()
+            .try_get_matches_from(["svcfs", "rollback", "app", "--rid", "container#1"])
+            .unwrap();
+        let (word, args) = parsed.subcommand().unwrap();
+        assert_eq!(kind_verb(word).map(|v| v.word), Some("rollback"));
+        assert_eq!(
+            args.get_one::<String>("rid").map(String::as_str),
+            Some("container#1")
+        );
+        assert!(MountpointArg::from_arg_matches(args).is_ok());
+    }
+
+    /// Every verb of the service's ctl, so that a new one cannot go
+    /// without a subcommand: this match stops compiling.
     fn subcommand_of(verb: Verb) -> &'static str {
         match verb {
             Verb::Start => "start",
@@ -670,7 +760,7 @@ mod tests {
             Verb::Restart => "restart",
             Verb::StartContainer => "startcontainer",
             Verb::StopContainer => "stopcontainer",
-            Verb::Rollback => "rollback",
+            Verb::Kind(verb) => verb.word,
             Verb::Clear => "clear",
             Verb::Freeze => "freeze",
             Verb::Thaw => "thaw",
@@ -682,21 +772,24 @@ mod tests {
 
     #[test]
     fn every_verb_of_the_model_is_a_subcommand_named_as_in_ctl() {
-        let cli = Cli::command();
+        let cli = cli_command();
+        let kinds = kind_verbs().into_iter().map(Verb::Kind);
         for verb in [
             Verb::Start,
             Verb::Stop,
             Verb::Restart,
             Verb::StartContainer,
             Verb::StopContainer,
-            Verb::Rollback,
             Verb::Clear,
             Verb::Freeze,
             Verb::Thaw,
             Verb::Switch,
             Verb::Takeover,
             Verb::Giveback,
-        ] {
+        ]
+        .into_iter()
+        .chain(kinds)
+        {
             assert_eq!(subcommand_of(verb), verb.as_str());
             assert!(cli.find_subcommand(verb.as_str()).is_some(), "{verb:?}");
         }
@@ -709,14 +802,15 @@ mod tests {
             clap_complete::Shell::Zsh,
             clap_complete::Shell::Fish,
         ] {
-            let script = client::completion::script(shell, &mut Cli::command());
+            let script = client::completion::script(shell, &mut cli_command());
             assert!(!script.contains("fence"), "{shell}");
+            assert!(script.contains("rollback"), "{shell}");
         }
     }
 
     #[test]
     fn help_and_exit_codes_parse_as_documented() {
-        let parse = |args: &[&str]| Cli::try_parse_from(args).map(|_| ());
+        let parse = |args: &[&str]| cli_command().try_get_matches_from(args).map(|_| ());
         assert!(parse(&["svcfs", "status"]).is_ok());
         assert!(parse(&["svcfs", "help", "start"]).is_ok());
         let help = parse(&["svcfs", "help", "--help"]).unwrap_err();

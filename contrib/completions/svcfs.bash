@@ -77,7 +77,7 @@ _svcfs() {
 
     case "${cmd}" in
         svcfs)
-            opts="-h -V --help --version mount check status start stop restart startcontainer stopcontainer clear freeze thaw rollback switch takeover giveback docker completions help"
+            opts="-h -V --help --version mount check status start stop restart startcontainer stopcontainer clear freeze thaw switch takeover giveback docker completions help rollback"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -37,13 +37,13 @@ complete -c svcfs -n "__fish_svcfs_needs_command" -f -a "stopcontainer" -d 'Stop
 complete -c svcfs -n "__fish_svcfs_needs_command" -f -a "clear" -d 'Reset the failure counts, restart tries and user-stopped marks of the service\'s resources (or of those of --rid), like Pacemaker\'s crm_resource --cleanup'
 complete -c svcfs -n "__fish_svcfs_needs_command" -f -a "freeze" -d 'Freeze the service: nothing acts on it automatically (restarts, monitor_action, --autostart; in a cluster, no node starts, stops or moves it) until thaw. Kept across daemon restarts'
 complete -c svcfs -n "__fish_svcfs_needs_command" -f -a "thaw" -d 'Thaw a service frozen by freeze (a process holding its `hold` file keeps it frozen); resources that should be up are restarted'
-complete -c svcfs -n "__fish_svcfs_needs_command" -f -a "rollback" -d 'Swap containers back to the ones their last upgrade replaced (`<name>.prev`); writes rollback to each resource\'s ctl in turn'
 complete -c svcfs -n "__fish_svcfs_needs_command" -f -a "switch" -d 'Move the service to NODE (a daemon mounted with --cluster); returns once it is up there'
 complete -c svcfs -n "__fish_svcfs_needs_command" -f -a "takeover" -d 'Move the service to this node (--cluster)'
 complete -c svcfs -n "__fish_svcfs_needs_command" -f -a "giveback" -d 'Move the service back to the node its placement prefers (--cluster)'
 complete -c svcfs -n "__fish_svcfs_needs_command" -f -a "docker" -d 'Run the docker CLI against the daemon that serves the service\'s containers (its private daemon when it has one), as the mounted tree\'s `docker_host` file names it; docker\'s exit code is kept. svcfs options come before SVC: everything after it is docker\'s (`svcfs docker app ps -a`). When svcfs is not mounted, the service file and --var-dir/--docker-host tell the daemon instead'
 complete -c svcfs -n "__fish_svcfs_needs_command" -f -a "completions" -d 'Print the completion script of a shell (bash, zsh, fish, elvish, powershell) to stdout (`svcfs completions bash > /usr/share/bash-completion/completions/svcfs`). Those of bash and zsh also complete service names and rids from the mounted tree'
 complete -c svcfs -n "__fish_svcfs_needs_command" -f -a "help" -d 'Print the help of svcfs, or of a command (`svcfs help start`)'
+complete -c svcfs -n "__fish_svcfs_needs_command" -f -a "rollback" -d 'Swap the container back to the one the last upgrade replaced (<name>.prev): writes rollback to the ctl of each resource of --rid, in turn (container resources)'
 complete -c svcfs -n "__fish_svcfs_using_subcommand mount" -l config-dir -d 'Directory of the service files (<name>.env or <name>.conf)' -r -F
 complete -c svcfs -n "__fish_svcfs_using_subcommand mount" -l var-dir -d 'State directory: private docker daemon sockets, pid files, data' -r -F
 complete -c svcfs -n "__fish_svcfs_using_subcommand mount" -l docker-host -d 'Docker daemon of services without a private one' -r
@@ -83,9 +83,6 @@ complete -c svcfs -n "__fish_svcfs_using_subcommand freeze" -l mountpoint -d 'Wh
 complete -c svcfs -n "__fish_svcfs_using_subcommand freeze" -s h -l help -d 'Print help'
 complete -c svcfs -n "__fish_svcfs_using_subcommand thaw" -l mountpoint -d 'Where svcfs is mounted' -r -F
 complete -c svcfs -n "__fish_svcfs_using_subcommand thaw" -s h -l help -d 'Print help'
-complete -c svcfs -n "__fish_svcfs_using_subcommand rollback" -l rid -d 'The containers to roll back (comma separated, e.g. container#1)' -r
-complete -c svcfs -n "__fish_svcfs_using_subcommand rollback" -l mountpoint -d 'Where svcfs is mounted' -r -F
-complete -c svcfs -n "__fish_svcfs_using_subcommand rollback" -s h -l help -d 'Print help'
 complete -c svcfs -n "__fish_svcfs_using_subcommand switch" -l mountpoint -d 'Where svcfs is mounted' -r -F
 complete -c svcfs -n "__fish_svcfs_using_subcommand switch" -s h -l help -d 'Print help'
 complete -c svcfs -n "__fish_svcfs_using_subcommand takeover" -l mountpoint -d 'Where svcfs is mounted' -r -F
@@ -99,3 +96,6 @@ complete -c svcfs -n "__fish_svcfs_using_subcommand docker" -l docker-host -d 'D
 complete -c svcfs -n "__fish_svcfs_using_subcommand docker" -s h -l help -d 'Print help'
 complete -c svcfs -n "__fish_svcfs_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c svcfs -n "__fish_svcfs_using_subcommand help" -s h -l help -d 'Print help'
+complete -c svcfs -n "__fish_svcfs_using_subcommand rollback" -l rid -d 'The resources to act on (comma separated, e.g. container#1)' -r
+complete -c svcfs -n "__fish_svcfs_using_subcommand rollback" -l mountpoint -d 'Where svcfs is mounted' -r -F
+complete -c svcfs -n "__fish_svcfs_using_subcommand rollback" -s h -l help -d 'Print help'
