@@ -461,3 +461,61 @@ fn exit_codes_tell_failures_apart() {
         .unwrap();
     assert_eq!(out.status.code(), Some(3));
 }
+
+#[test]
+fn status_shows_the_owner_and_the_cluster_verbs_exit_as_documented() {
+    let missing: Vec<String> = ["etcd"]
+        .iter()
+        .filter(|p| !in_path(p))
+        .map(|p| format!("{p} in PATH (package etcd-server)"))
+        .collect();
+    if !prerequisites() || !require(&missing) {
+        return;
+    }
+    let svc = "owned.cli.svcfs.test";
+    let sandbox = Sandbox::new("cli-cluster", &[svc]);
+    sandbox.service_file(
+        &format!("{svc}.env"),
+        "[DEFAULT]\nnodes = node1 node2\nautostart_node = node1\n\
+         [container#1]\ntype = docker\nrun_image = busybox:latest\nrun_command = /bin/sh\nstop_timeout = 1\n",
+    );
+    let etcd = crate::cluster::Etcd::start(&sandbox.root);
+    let d = sandbox.mount(&["--cluster", &etcd.endpoints()]);
+    let mnt = d.mnt.to_string_lossy().into_owned();
+    let run = |args: &[&str]| {
+        let (code, out, err) = svcfs_at(&mnt, args);
+        (code, format!("{out}{err}"))
+    };
+
+    let (code, out) = run(&["start", svc]);
+    assert_eq!(code, 0, "{out}");
+    // The list has the owner, once the cluster placed the service here.
+    assert!(
+        wait_until(Duration::from_secs(10), || run(&["status"]).1
+            == format!(
+                "NAME                  STATUS  AVAIL  FROZEN  OWNER\n\
+                 {svc}  up      up     no      node1\n"
+            )),
+        "{}",
+        run(&["status"]).1
+    );
+    let (code, out) = run(&["status", "--json"]);
+    assert_eq!(code, 0);
+    let rows: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(rows[0]["owner"], "node1");
+
+    // switch to a node that is not alive: EHOSTDOWN, refused (6); to a
+    // node not in nodes: EINVAL, bad usage (2).
+    let (code, out) = run(&["switch", svc, "node2"]);
+    assert_eq!(code, 6, "{out}");
+    let (code, out) = run(&["switch", svc, "nowhere"]);
+    assert_eq!(code, 2, "{out}");
+    // takeover and giveback: the service stays on this node, the only one.
+    let (code, out) = run(&["takeover", svc]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = run(&["giveback", svc]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = run(&["stop", svc]);
+    assert_eq!(code, 0, "{out}");
+    drop(d);
+}
