@@ -24,4 +24,5 @@ pub use service::{
     parse_service, CommonOptions, MonitorAction, ResourceConfig, ServiceConfig, ServiceDefaults,
     DEFAULT_RESTART_DELAY,
 };
+pub use trust::{judge_program, PROGRAM_FIX};
 pub use values::{parse_bool, parse_duration, parse_list, parse_netmask};

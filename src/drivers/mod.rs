@@ -5,25 +5,25 @@
 //! to backends (docker, LVM, mount, netlink); they know nothing of FUSE or
 //! inodes.
 
-pub mod container;
-pub mod dockerd;
 #[cfg(test)]
 pub mod fake;
-pub mod fs;
 mod invalid;
-pub mod ip;
 pub mod manifest;
 pub mod mounts;
 pub mod registry;
 pub mod shared;
-pub mod vg;
+
+// The kinds' own modules, declared where they are listed.
+pub use registry::*;
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 
 use crate::actionlog::ResourceLog;
+use crate::children::ChildRunner;
 use crate::config::ResourceConfig;
 use crate::docker::DockerApi;
 use crate::error::{Error, Result};
@@ -80,6 +80,21 @@ pub trait Driver: Send + Sync {
         false
     }
 
+    /// How often it is checked when its status runs something of its own
+    /// (an app's check script): the engine then checks it on that
+    /// schedule, spread over the interval, and never in the reconcile
+    /// passes (see `engine::checks`).
+    fn own_checks(&self) -> Option<Duration> {
+        None
+    }
+
+    /// The bound on one status check when its own is longer than the
+    /// engine's (an app's `check_timeout`): the driver then reports a
+    /// check that timed out itself.
+    fn status_limit(&self) -> Option<Duration> {
+        None
+    }
+
     /// Run one of the verbs its kind declares (`KindSchema::verbs`).
     async fn run_verb(&self, verb: &'static KindVerb, _log: &ResourceLog) -> Result<()> {
         Err(Error::unsupported(format!(
@@ -96,12 +111,17 @@ pub struct DriverContext {
     pub service: String,
     /// svcfs's state directory (`<var-dir>`).
     pub var_dir: PathBuf,
+    /// Where service files are read from (`<config-dir>`): a service's
+    /// scripts live in `<config-dir>/<svc>.d/`.
+    pub config_dir: PathBuf,
     /// This node's name.
     pub nodename: String,
     /// The docker daemon that serves this service's containers.
     pub docker: Arc<dyn DockerApi>,
     /// Runs host commands (mount, vgchange, ...).
     pub runner: Arc<dyn CommandRunner>,
+    /// Runs the programs the service asks for (an app's scripts).
+    pub children: Arc<dyn ChildRunner>,
     /// Host state read once for all the resources of a refresh pass.
     pub reads: Arc<shared::HostReads>,
     /// The service's other nodes, whose host tags a vg start removes (its

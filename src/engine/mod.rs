@@ -230,9 +230,11 @@ impl Engine {
         let ctx = DriverContext {
             service: config.name.clone(),
             var_dir: self.options.var_dir.clone(),
+            config_dir: self.options.config_dir.clone(),
             nodename: self.options.nodename.clone(),
             docker: self.endpoint(&docker_host),
             runner: self.backends.runner.clone(),
+            children: self.backends.children.clone(),
             reads: self.host_reads.clone(),
             // Attached before the first load (daemon.rs), so known here.
             peers: match self.cluster.get() {
@@ -309,6 +311,7 @@ impl Engine {
             keep
         });
         let mut joined = Vec::new();
+        let mut joined_runtimes = Vec::new();
         for (name, config) in loaded.services {
             if let Some(runtime) = services.get(&name) {
                 let current = runtime.loaded();
@@ -337,6 +340,7 @@ impl Engine {
                     let runtime = ServiceRuntime::new(built, self.observers.clone());
                     runtime.keep_freeze_in(self.options.var_dir.join(&name).join("frozen"));
                     joined.push(runtime.tree());
+                    joined_runtimes.push(Arc::clone(&runtime));
                     services.insert(name.clone(), runtime);
                 }
             }
@@ -356,8 +360,13 @@ impl Engine {
         for (runtime, config) in rejected {
             runtime.reject(&config);
         }
+        let limit = self.options.status_timeout;
         for (runtime, built) in replaced {
             runtime.replace(built);
+            runtime.follow_own_checks(limit);
+        }
+        for runtime in &joined_runtimes {
+            runtime.follow_own_checks(limit);
         }
         if !left.is_empty() || !joined.is_empty() {
             *write(&self.listing_changed) = SystemTime::now();
@@ -523,6 +532,9 @@ impl Engine {
         }
         self.spawn_reconcile();
         self.spawn_mount_watcher();
+        for runtime in self.services() {
+            runtime.follow_own_checks(self.options.status_timeout);
+        }
         tokio::spawn(Arc::clone(self).follow_config_dir());
     }
 

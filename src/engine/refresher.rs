@@ -62,8 +62,13 @@ pub enum Sweep {
 }
 
 impl Sweep {
-    /// Whether this sweep refreshes `resource`.
+    /// Whether this sweep refreshes `resource`. Those checked on their own
+    /// schedule never are: that schedule is their reconcile and their
+    /// safety net.
     pub fn covers(self, resource: &LoadedResource) -> bool {
+        if resource.driver.own_checks().is_some() {
+            return false;
+        }
         match self {
             Sweep::Everything => true,
             Sweep::Unfollowed => !resource.driver.followed_by_events(),
@@ -326,6 +331,7 @@ mod tests {
     struct Counting {
         followed: bool,
         mounts: bool,
+        own: Option<Duration>,
         checks: AtomicUsize,
     }
 
@@ -347,6 +353,9 @@ mod tests {
         fn follows_mount_table(&self) -> bool {
             self.mounts
         }
+        fn own_checks(&self) -> Option<Duration> {
+            self.own
+        }
     }
 
     const FILE: &str = "[container#1]\nrun_image = a\n[container#2]\nrun_image = b\n\
@@ -358,6 +367,12 @@ mod tests {
     /// An engine with services `names`, each with the resources of
     /// [`FILE`] behind counting drivers (containers followed by events).
     fn engine(names: &[&str]) -> (Arc<Engine>, Drivers) {
+        engine_with(names, None)
+    }
+
+    /// The same, the resource `own` (if any) checked every minute on its
+    /// own schedule.
+    fn engine_with(names: &[&str], own: Option<&str>) -> (Arc<Engine>, Drivers) {
         let engine = Engine::new(
             EngineOptions {
                 config_dir: PathBuf::from("/nonexistent/etc"),
@@ -384,6 +399,7 @@ mod tests {
                     let driver = Arc::new(Counting {
                         followed: r.rid.as_str().starts_with("container"),
                         mounts: r.rid.as_str().starts_with("fs"),
+                        own: (own == Some(r.rid.as_str())).then(|| Duration::from_secs(60)),
                         checks: AtomicUsize::new(0),
                     });
                     drivers.insert((name.to_string(), r.rid.to_string()), driver.clone());
@@ -440,6 +456,29 @@ mod tests {
         let draws: Vec<f64> = (0..1000).map(|_| random_unit()).collect();
         assert!(draws.iter().all(|u| (0.0..1.0).contains(u)));
         assert!(draws.iter().any(|u| *u < 0.2) && draws.iter().any(|u| *u > 0.8));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn own_checks_run_on_their_schedule_and_never_in_a_reconcile_pass() {
+        let (engine, drivers) = engine_with(&["a"], Some("ip#1"));
+        engine.reconcile(Sweep::Everything).await;
+        assert!(!checked(&drivers).iter().any(|c| c.starts_with("a/ip#1")));
+        let runtime = engine.service("a").unwrap();
+        runtime.follow_own_checks(Duration::from_secs(1));
+        // Asked twice for one configuration: one schedule.
+        runtime.follow_own_checks(Duration::from_secs(1));
+        let ip = &drivers[&("a".to_string(), "ip#1".to_string())];
+        let before = ip.checks.load(Ordering::SeqCst);
+        // Within its first minute (its phase), then once a minute.
+        tokio::time::sleep(Duration::from_secs(61)).await;
+        assert_eq!(ip.checks.load(Ordering::SeqCst), before + 1);
+        tokio::time::sleep(Duration::from_secs(60 * 5)).await;
+        assert_eq!(ip.checks.load(Ordering::SeqCst), before + 6);
+        // Gone from the tree: no more checks.
+        crate::sync::write(&engine.services).remove("a");
+        drop(runtime);
+        tokio::time::sleep(Duration::from_secs(600)).await;
+        assert_eq!(ip.checks.load(Ordering::SeqCst), before + 6);
     }
 
     #[tokio::test]

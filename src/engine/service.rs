@@ -141,6 +141,9 @@ pub struct ServiceRuntime {
     healing: AtomicBool,
     /// Set when the service left the tree.
     retired: AtomicBool,
+    /// The configuration (its address) whose own checks are followed
+    /// (see `checks.rs`); 0 when none.
+    own_checks_of: Mutex<usize>,
     /// The bound on status checks, as last given to a refresh (healing
     /// tasks use it).
     status_limit: Mutex<Duration>,
@@ -221,6 +224,7 @@ impl ServiceRuntime {
                 me: me.clone(),
                 healing: AtomicBool::new(false),
                 retired: AtomicBool::new(false),
+                own_checks_of: Mutex::new(0),
                 status_limit: Mutex::new(Duration::from_secs(5)),
                 freeze_file: Mutex::new(None),
                 cluster: Mutex::new(None),
@@ -729,6 +733,9 @@ fn problem_level(problem: &crate::config::Problem) -> Level {
 }
 
 async fn bounded_status(driver: Arc<dyn Driver>, rid: &str, limit: Duration) -> ResourceState {
+    // A driver whose own check has a longer bound (an app's
+    // check_timeout) reports that check's timeout itself.
+    let limit = driver.status_limit().map_or(limit, |own| own.max(limit));
     let check = async { Ok(driver.status().await) };
     match bounded("status check", rid, limit, check).await {
         Ok(state) => state,
@@ -783,6 +790,9 @@ impl ServiceRuntime {
 
 #[path = "heal.rs"]
 mod heal;
+
+#[path = "checks.rs"]
+mod checks;
 
 #[path = "plan.rs"]
 mod planning;

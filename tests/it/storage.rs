@@ -166,9 +166,11 @@ fn context(nodename: &str) -> DriverContext {
     DriverContext {
         service: "storage.svcfs.test".into(),
         var_dir: "/nonexistent".into(),
+        config_dir: "/nonexistent".into(),
         nodename: nodename.into(),
         docker: Arc::new(BollardDocker::new("unix:///nonexistent/docker.sock")),
         runner: Arc::new(SystemRunner),
+        children: Arc::new(svcfs::children::SystemChildren),
         reads: Arc::default(),
         peers: Vec::new(),
     }

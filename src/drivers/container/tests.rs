@@ -334,9 +334,11 @@ mod lifecycle {
         let ctx = DriverContext {
             service: "app".into(),
             var_dir: "/nonexistent".into(),
+            config_dir: "/nonexistent".into(),
             nodename: "n1".into(),
             docker: docker.clone(),
             runner: Arc::new(FakeRunner::new()),
+            children: Arc::new(crate::children::FakeChildren::default()),
             reads: Arc::default(),
             peers: Vec::new(),
         };

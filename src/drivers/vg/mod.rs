@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::shared::HostReads;
-use super::{Driver, DriverContext};
+use crate::drivers::shared::HostReads;
+use crate::drivers::{Driver, DriverContext};
 
 mod manifest;
 use crate::actionlog::ResourceLog;
@@ -421,9 +421,11 @@ mod tests {
         let ctx = DriverContext {
             service: "app.opensvc.com".into(),
             var_dir: "/nonexistent".into(),
+            config_dir: "/nonexistent".into(),
             nodename: "deb1.opensvc.com".into(),
             docker: Arc::new(FakeDocker::new("unix:///nonexistent.sock")),
             runner: fake.clone(),
+            children: Arc::new(crate::children::FakeChildren::default()),
             reads: reads.clone(),
             peers: Vec::new(),
         };
