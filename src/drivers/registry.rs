@@ -5,6 +5,8 @@
 use super::manifest::Manifest;
 use crate::config::{Catalog, KindSchema};
 
+#[path = "app/mod.rs"]
+pub mod app;
 #[path = "container/mod.rs"]
 pub mod container;
 #[path = "dockerd/mod.rs"]
@@ -23,6 +25,7 @@ pub static KINDS: Registry = Registry(&[
     &fs::MANIFEST,
     &dockerd::MANIFEST,
     &container::MANIFEST,
+    &app::MANIFEST,
 ]);
 
 /// A list of kinds.

@@ -8,6 +8,7 @@
 
 mod harness;
 
+mod app;
 mod bad_config;
 mod bad_ctl;
 mod caching;
