@@ -16,6 +16,7 @@ mod cli;
 mod cluster;
 mod cluster_docker;
 mod cluster_vg;
+mod completion;
 mod containers;
 mod crashes;
 mod filesystem;
