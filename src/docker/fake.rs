@@ -47,6 +47,7 @@ pub enum Call {
     },
     Remove(String),
     Logs(String),
+    Wait(String),
     Events,
     Reset,
 }
@@ -66,6 +67,7 @@ impl Call {
             Call::Rename { .. } => "rename container",
             Call::Remove(_) => "remove container",
             Call::Logs(_) => "container logs",
+            Call::Wait(_) => "wait container",
             Call::Events => "events",
             Call::Reset => "reset",
         }
@@ -567,6 +569,30 @@ impl DockerApi for FakeDocker {
             .find(id)
             .map(|c| c.logs.clone())
             .ok_or_else(|| self.no_such_container("logs of container", id))
+    }
+
+    async fn wait_container(&self, id: &str, limit: Duration) -> Result<i64, DockerError> {
+        let until = Instant::now() + limit;
+        drop(self.enter(Call::Wait(id.into()), id).await?);
+        loop {
+            {
+                let mut world = lock(&self.world);
+                let c = world
+                    .find(id)
+                    .ok_or_else(|| self.no_such_container("wait container", id))?;
+                if !c.running() {
+                    return Ok(c.exit_code);
+                }
+            }
+            if Instant::now() >= until {
+                return Err(self.error(
+                    ErrorKind::TimedOut,
+                    &format!("wait container {id}"),
+                    "request timed out",
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(10).min(until - Instant::now())).await;
+        }
     }
 
     async fn events(&self) -> Result<EventStream, DockerError> {

@@ -15,6 +15,8 @@ pub mod dockerd;
 pub mod fs;
 #[path = "ip/mod.rs"]
 pub mod ip;
+#[path = "task/mod.rs"]
+pub mod task;
 #[path = "vg/mod.rs"]
 pub mod vg;
 
@@ -26,6 +28,7 @@ pub static KINDS: Registry = Registry(&[
     &dockerd::MANIFEST,
     &container::MANIFEST,
     &app::MANIFEST,
+    &task::MANIFEST,
 ]);
 
 /// A list of kinds.

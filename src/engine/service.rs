@@ -144,6 +144,9 @@ pub struct ServiceRuntime {
     /// The configuration (its address) whose own checks are followed
     /// (see `checks.rs`); 0 when none.
     own_checks_of: Mutex<usize>,
+    /// The configuration (its address) whose schedules are followed (see
+    /// `schedule.rs`); 0 when none.
+    schedules_of: Mutex<usize>,
     /// The bound on status checks, as last given to a refresh (healing
     /// tasks use it).
     status_limit: Mutex<Duration>,
@@ -225,6 +228,7 @@ impl ServiceRuntime {
                 healing: AtomicBool::new(false),
                 retired: AtomicBool::new(false),
                 own_checks_of: Mutex::new(0),
+                schedules_of: Mutex::new(0),
                 status_limit: Mutex::new(Duration::from_secs(5)),
                 freeze_file: Mutex::new(None),
                 cluster: Mutex::new(None),
@@ -555,6 +559,13 @@ impl ServiceRuntime {
         if verb.is_bookkeeping() {
             return self.bookkeeping(verb, rids);
         }
+        if let Verb::Kind(kind_verb) = verb {
+            if kind_verb.outside_lock {
+                return self
+                    .run_apart(kind_verb, rids, nodename, limit, apart::Trigger::Ctl)
+                    .await;
+            }
+        }
         let what = describe(verb, rids);
         let loaded = self.loaded();
         // Refusals before anything runs are logged here; failures during
@@ -794,6 +805,12 @@ mod heal;
 #[path = "checks.rs"]
 mod checks;
 
+#[path = "schedule.rs"]
+mod schedule;
+
+#[path = "apart.rs"]
+mod apart;
+
 #[path = "plan.rs"]
 mod planning;
 use planning::plan;
@@ -809,3 +826,7 @@ mod heal_tests;
 #[cfg(test)]
 #[path = "action_tests.rs"]
 mod action_tests;
+
+#[cfg(test)]
+#[path = "task_tests.rs"]
+mod task_tests;

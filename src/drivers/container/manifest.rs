@@ -31,6 +31,7 @@ pub static MANIFEST: Manifest = Manifest {
 pub const ROLLBACK: KindVerb = KindVerb {
     word: "rollback",
     doc: "swap the container back to the one the last upgrade replaced (<name>.prev)",
+    outside_lock: false,
 };
 
 use crate::config::ValueKind::{Choice, Duration as Seconds, Text, Words};

@@ -34,6 +34,7 @@ use crate::error::{Error, Result};
 use crate::model::{KindVerb, ResourceState, Rid, Status};
 use crate::sync::lock;
 pub use manifest::{ContainerSpec, StopWait, MANIFEST, ROLLBACK};
+pub use resolve::run_args_body;
 use run_args::{redact_env, REDACTED};
 
 /// Label naming the owning service.
