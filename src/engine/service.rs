@@ -642,77 +642,6 @@ impl ServiceRuntime {
         ahead.finish().await;
         result
     }
-
-    async fn execute_steps(
-        &self,
-        loaded: &LoadedService,
-        plan: &[(usize, Step)],
-        limit: Duration,
-        origin: Origin,
-        ahead: &mut Ahead,
-    ) -> Result<()> {
-        for (step, &(index, op)) in plan.iter().enumerate() {
-            let resource = &loaded.resources[index];
-            let rid = resource.config.rid.to_string();
-            let log = self.log.resource(&rid);
-            if resource.config.common.disable {
-                log.info("disabled, skipped");
-                continue;
-            }
-            let verb_word = op.word();
-            ahead.reached(loaded, plan, step, &self.log);
-            if origin == Origin::User {
-                self.user_step_begins(&rid, op);
-            }
-            let act = async {
-                match op {
-                    Step::Start => {
-                        ahead.ready(index).await;
-                        resource.driver.start(&log).await
-                    }
-                    Step::Stop => resource.driver.stop(&log).await,
-                    Step::Verb(verb) => resource.driver.run_verb(verb, &log).await,
-                }
-            };
-            // A driver that misses its own bounds is cancelled here: the
-            // service and its lock are not held past the deadline.
-            let deadline = (self.deadline)(&resource.config, op);
-            let (result, overdue) =
-                match bounded(verb_word, &rid, deadline, async { Ok(act.await) }).await {
-                    Ok(result) => (result, false),
-                    Err(e) => (
-                        Err(Error::timed_out(format!(
-                        "{} (the engine's deadline on this step: the driver missed its own bounds)",
-                        e.message()
-                    ))),
-                        true,
-                    ),
-                };
-            self.step_ended(&rid, op, origin, verb_word, &result);
-            self.refresh_resource(resource, limit).await;
-            if let Err(e) = result {
-                log.error(e.message());
-                if resource.config.common.optional {
-                    log.warn(
-                        "optional resource: its failure does not fail the service, continuing",
-                    );
-                    continue;
-                }
-                if step + 1 < plan.len() {
-                    log.error(match op {
-                        Step::Stop => "stop interrupted here: the resources after this one were not stopped",
-                        _ => "start interrupted here: resources already started stay up; the rest were not started",
-                    });
-                }
-                // The deadline's error names the rid already.
-                if overdue {
-                    return Err(e);
-                }
-                return Err(e.context(&rid));
-            }
-        }
-        Ok(())
-    }
 }
 
 /// Refuse to act on a configuration that could not be loaded: EINVAL for
@@ -810,6 +739,9 @@ mod schedule;
 
 #[path = "apart.rs"]
 mod apart;
+
+#[path = "execute.rs"]
+mod execute;
 
 #[path = "plan.rs"]
 mod planning;
