@@ -3,9 +3,11 @@
 //! against the FUSE floors and tmpfs, `cat` against `docker inspect`, the
 //! first read after a change against the docker event, walks of a
 //! 1000-service tree against tmpfs, start/stop against the docker CLI,
-//! reads with dockerd SIGSTOPped against reads with it running, and an
-//! idle daemon's memory, CPU and docker API calls, and the idle daemon of
-//! a thousand apps checked every minute.
+//! reads with dockerd SIGSTOPped against reads with it running, a
+//! parallel subset's start and the start of existing containers against
+//! the docker CLI, and an idle daemon's memory, CPU and docker API calls,
+//! the idle daemon of a thousand apps checked every minute, and that of a
+//! thousand tasks run every minute.
 //!
 //! Writes bench/REPORT.md, bench/report.json and bench/latency.svg. Needs
 //! root and what the integration tests need (`scripts/setup-test-env.sh`);
@@ -26,8 +28,10 @@ mod proxy;
 mod reads;
 mod report;
 mod settings;
+mod starts;
 mod stats;
 mod svg;
+mod tasks;
 mod tree;
 mod tree_floor;
 
@@ -90,11 +94,19 @@ fn group(report: &mut Report, name: &str, f: impl FnOnce(&mut Report)) {
 
 /// The parts that use the tutorial service and the one-container service.
 fn service_parts(settings: &Settings, report: &mut Report) {
-    let wanted = ["reads", "process", "frozen", "change", "lifecycle"];
+    let wanted = [
+        "reads",
+        "process",
+        "frozen",
+        "change",
+        "lifecycle",
+        "parallel",
+        "existing",
+    ];
     if !wanted.iter().any(|p| settings.runs(p)) {
         return;
     }
-    let mut bed = Bed::new("bench-app", &[APP, CHANGE]);
+    let mut bed = Bed::new("bench-app", &[APP, CHANGE, starts::SUBSET]);
     let vol1 = bed.root().join("vol1");
     std::fs::create_dir_all(&vol1).expect("create the volume dir");
     let containers = bed::tutorial_containers(&vol1);
@@ -108,6 +120,11 @@ fn service_parts(settings: &Settings, report: &mut Report) {
         .collect::<Vec<_>>();
     bed.sandbox()
         .service_file(&format!("{CHANGE}.conf"), &bed::service_file(&one, 1));
+    let subset = starts::subset_containers(&containers);
+    bed.sandbox().service_file(
+        &format!("{}.conf", starts::SUBSET),
+        &starts::subset_file(&subset),
+    );
     let daemon = bed.mount(&[]);
     for svc in [APP, CHANGE] {
         daemon.must(&format!("{svc}/ctl"), "start");
@@ -130,6 +147,12 @@ fn service_parts(settings: &Settings, report: &mut Report) {
     });
     part(settings, report, "lifecycle", |_| {
         lifecycle::rows(settings, daemon, APP, &containers)
+    });
+    part(settings, report, "parallel", |_| {
+        vec![starts::parallel_row(settings, daemon, &subset)]
+    });
+    part(settings, report, "existing", |_| {
+        vec![starts::existing_row(settings, daemon, APP, &containers)]
     });
 }
 
@@ -199,11 +222,13 @@ fn clean_leftovers() {
     }
     let _ = std::fs::remove_dir_all(reads::SHM_DIR);
     let _ = std::fs::remove_dir_all(tree::SHM_TREE);
-    bed::remove_named(
-        &(1..=3)
-            .map(|n| format!("cli.svcfs-bench.container.{n}"))
-            .collect::<Vec<_>>(),
-    );
+    for prefix in ["cli", "cli-subset", "cli-existing"] {
+        bed::remove_named(
+            &(1..=3)
+                .map(|n| format!("{prefix}.svcfs-bench.container.{n}"))
+                .collect::<Vec<_>>(),
+        );
+    }
     if let Ok(pid) = freeze::dockerd_pid() {
         unsafe { libc::kill(pid, libc::SIGCONT) };
     }
@@ -290,6 +315,9 @@ fn main() {
     group(&mut report, "tree set-up", |r| tree_parts(&settings, r));
     part(&settings, &mut report, "apps", |_| {
         vec![apps::row(&settings)]
+    });
+    part(&settings, &mut report, "tasks", |_| {
+        vec![tasks::row(&settings)]
     });
     clean_leftovers();
     report.header.push((

@@ -69,6 +69,8 @@ impl ServiceRuntime {
         }
         let changes = self.observers.changes();
         changes.action_began(&self.name, Some(&rid), &what);
+        let since = self.log.seq();
+        let began = SystemTime::now();
         let started = Instant::now();
         let deadline = (self.deadline)(&resource.config, step);
         let mut run = tokio::spawn({
@@ -97,7 +99,9 @@ impl ServiceRuntime {
                 )))
             }
         };
-        self.refresh_resource(resource, limit).await;
+        // The line logged below publishes the new state with it: one
+        // generation per run, not two.
+        self.check_resource(resource, limit).await;
         let took = started.elapsed();
         let outcome = match &result {
             Ok(()) => Outcome::Ok,
@@ -107,7 +111,22 @@ impl ServiceRuntime {
         self.count_action(Verb::Kind(verb), outcome, Some(took));
         let seconds = took.as_secs_f32();
         match (&result, trigger) {
-            (Ok(()), _) => log.info(format!("{} done in {seconds:.1}s", verb.word)),
+            // Its successes in a row take one line (the log is memory).
+            (Ok(()), Trigger::Slot(slot)) => self.log.fold(
+                &rid,
+                since,
+                began,
+                &format!("{} done in {seconds:.1}s", verb.word),
+                |count, first| {
+                    format!(
+                        "scheduled {} of {} done in {seconds:.1}s: {count} in a row since {}",
+                        verb.word,
+                        local_hms(slot),
+                        local_hms(first)
+                    )
+                },
+            ),
+            (Ok(()), Trigger::Ctl) => log.info(format!("{} done in {seconds:.1}s", verb.word)),
             (Err(e), Trigger::Slot(slot)) if e.errno() == libc::EBUSY => log.info(format!(
                 "scheduled {} of {} skipped: {}",
                 verb.word,

@@ -71,13 +71,21 @@ impl ServiceRuntime {
     }
 
     /// The slot of `rid` is due: run it unless the service is not up or
-    /// is frozen (logged as skipped). Claimed first: handled once.
-    fn slot_due(self: &Arc<Self>, loaded: &LoadedService, rid: &str, slot: SystemTime, run: Run) {
+    /// is frozen (logged as skipped). Claimed first: handled once. True
+    /// when a run was started (which shows the task's new state when it
+    /// ends).
+    fn slot_due(
+        self: &Arc<Self>,
+        loaded: &LoadedService,
+        rid: &str,
+        slot: SystemTime,
+        run: Run,
+    ) -> bool {
         let Some(scheduled) = scheduled_of(loaded, rid) else {
-            return;
+            return false;
         };
         if !scheduled.claim(slot) {
-            return;
+            return false;
         }
         let log = self.log.resource(rid);
         let when = local_hms(slot);
@@ -86,14 +94,14 @@ impl ServiceRuntime {
             log.info(format!(
                 "scheduled run of {when} skipped: the service is frozen"
             ));
-            return;
+            return false;
         }
         if snapshot.avail != Status::Up {
             log.info(format!(
                 "scheduled run of {when} skipped: the service's avail is {} (tasks run while it is up)",
                 snapshot.avail
             ));
-            return;
+            return false;
         }
         let verb = scheduled.verb();
         let runtime = Arc::clone(self);
@@ -104,6 +112,7 @@ impl ServiceRuntime {
                 .run_apart(verb, &rids, &run.nodename, run.limit, Trigger::Slot(slot))
                 .await;
         });
+        true
     }
 }
 
@@ -153,6 +162,8 @@ async fn follow(
                 return;
             }
             let mut next: Option<SystemTime> = None;
+            // The tasks whose next run changed with no run to show it.
+            let mut shown_by_nobody = Vec::new();
             for rid in &rids {
                 let Some(scheduled) = scheduled_of(&current, rid) else {
                     continue;
@@ -167,9 +178,12 @@ async fn follow(
                     let latest = latest_due(scheduled, first, now);
                     due = scheduled.next_slot(latest.max(now));
                     scheduled.show_next(due);
-                    service.slot_due(&current, rid, latest, run.clone());
+                    if !service.slot_due(&current, rid, latest, run.clone()) {
+                        shown_by_nobody.push(rid.as_str());
+                    }
                 } else {
                     scheduled.show_next(due);
+                    shown_by_nobody.push(rid.as_str());
                 }
                 next = match (next, due) {
                     (Some(a), Some(b)) => Some(a.min(b)),
@@ -177,10 +191,12 @@ async fn follow(
                 };
             }
             // The files show the next runs (a new generation only when
-            // they changed).
-            service
-                .refresh_only(limit, |r| rids.iter().any(|x| x == r.config.rid.as_str()))
-                .await;
+            // they changed); a run shows its task's when it ends.
+            if !shown_by_nobody.is_empty() {
+                service
+                    .refresh_only(limit, |r| shown_by_nobody.contains(&r.config.rid.as_str()))
+                    .await;
+            }
             next
         };
         let nap = next.map_or(LONGEST_NAP, |next| {
@@ -251,7 +267,7 @@ fn catch_up(service: &Arc<ServiceRuntime>, loaded: &LoadedService, rid: &str, ru
             "missed {count} while svcfs was down (the last at {}): running once now (persistent = true)",
             rfc3339_utc(latest)
         ));
-        service.slot_due(loaded, rid, latest, run.clone());
+        let _ = service.slot_due(loaded, rid, latest, run.clone());
     } else {
         log.info(format!(
             "missed {count} while svcfs was down (the last at {}): skipped (persistent = false)",

@@ -517,12 +517,18 @@ impl ServiceRuntime {
     }
 
     async fn refresh_resource(&self, resource: &LoadedResource, limit: Duration) {
+        self.check_resource(resource, limit).await;
+        // Always: the failure of the step just recorded shows with it.
+        self.publish();
+    }
+
+    /// Check `resource` and keep its state, without publishing: for a
+    /// caller that logs a line right after, which publishes both.
+    async fn check_resource(&self, resource: &LoadedResource, limit: Duration) {
         let epoch = lock(&self.known).begin_check();
         let state =
             bounded_status(resource.driver.clone(), resource.config.rid.as_str(), limit).await;
         lock(&self.known).record(resource.config.rid.to_string(), epoch, state);
-        // Always: the failure of the step just recorded shows with it.
-        self.publish();
     }
 
     /// Hold the action lock, or fail with EBUSY naming the running action.

@@ -344,6 +344,13 @@ async fn a_task_runs_at_its_slots_while_the_service_is_up() {
     assert!((2..=3).contains(&runs), "{runs} runs in 2.6 s of @1s");
     let next = f.file("task#1", "next_run");
     assert!(next.ends_with("Z\n"), "{next:?}");
+    // Successes in a row take one line of the log.
+    let lines = f.lines("task#1");
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].contains(&format!("{runs} in a row since")),
+        "{lines:?}"
+    );
     // Down: the slots are skipped, and the log says so.
     f.drivers["container#1"].set_status(Status::Down);
     f.runtime.refresh(LIMIT).await;

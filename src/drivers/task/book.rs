@@ -4,7 +4,7 @@
 //! that has it (an edit of the service file does not forget a run going
 //! on), and kept across daemon restarts in `<var-dir>/<svc>/tasks/`:
 //! `<rid>.json` (the record) and `<rid>.output` (the last run's output),
-//! written whole and renamed into place.
+//! each rewritten in place (see [`rewrite`]).
 //!
 //! What the record lets the next daemon do: show the last run; not run
 //! again a slot that was already handled (a restart mid-run does not
@@ -347,7 +347,7 @@ impl Book {
                 return;
             }
         };
-        if let Err(e) = replace_file(&self.file, &bytes) {
+        if let Err(e) = rewrite(&self.file, &bytes) {
             tracing::warn!(file = %self.file.display(), "cannot save the task's record: {e}");
         }
     }
@@ -360,7 +360,7 @@ impl Book {
                 _ => Ok(()),
             }
         } else {
-            replace_file(&file, output.as_bytes())
+            rewrite(&file, output.as_bytes())
         };
         if let Err(e) = saved {
             tracing::warn!(file = %file.display(), "cannot save the task's output: {e}");
@@ -384,17 +384,33 @@ fn output_file(record: &Path) -> PathBuf {
     record.with_extension("output")
 }
 
-/// Write `bytes` to a file beside `path`, then rename it over `path`: a
-/// reader (the next daemon) finds the old or the new content, whole.
-fn replace_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    if let Some(dir) = path.parent() {
-        crate::vardir::create_dir(dir)?;
-    }
-    let mut temporary = path.as_os_str().to_owned();
-    temporary.push(".new");
-    let temporary = PathBuf::from(temporary);
-    crate::vardir::write(&temporary, bytes)?;
-    std::fs::rename(&temporary, path)
+/// Rewrite `path` with `bytes` in place: written over the old content from
+/// its start, then cut to its new length (created 0600 when missing).
+/// Neither renamed over nor truncated to zero first: ext4 flushes a file
+/// replaced either way at once (`auto_da_alloc`), which made a thousand
+/// tasks due in the same second wait on the disk; a record is small and
+/// rewritten whole, and one a crash left torn reads as none (the task then
+/// starts its schedule afresh, never running a slot twice).
+fn rewrite(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::os::unix::fs::{FileExt, OpenOptionsExt};
+    let open = || {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .mode(crate::vardir::FILE_MODE)
+            .open(path)
+    };
+    let file = match open() {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if let Some(dir) = path.parent() {
+                crate::vardir::create_dir(dir)?;
+            }
+            open()?
+        }
+        other => other?,
+    };
+    file.write_all_at(bytes, 0)?;
+    file.set_len(bytes.len() as u64)
 }
 
 fn to_ms(time: SystemTime) -> i64 {
