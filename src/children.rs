@@ -16,7 +16,6 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use tokio::io::AsyncReadExt;
 
 use crate::error::{Error, Result};
 
@@ -172,14 +171,14 @@ impl ChildRunner for SystemChildren {
         let mut reader = tokio::net::unix::pipe::Receiver::from_owned_fd(reader)
             .map_err(|e| Error::backend(format!("cannot read the output of {line}: {e}")))?;
         let mut kept = Tail::default();
-        let mut buffer = vec![0u8; 8192];
+        let mut buffer = ReadBuffer::default();
         let deadline = tokio::time::Instant::now() + spec.timeout;
         let status = loop {
             tokio::select! {
                 status = child.wait() => break Some(status),
-                read = reader.read(&mut buffer) => match read {
+                read = buffer.read_into(&mut reader, &mut kept) => match read {
                     Ok(0) | Err(_) => break None,
-                    Ok(n) => kept.push(&buffer[..n]),
+                    Ok(_) => {}
                 },
                 () = tokio::time::sleep_until(deadline) => {
                     kill_group_and_reap(&mut child).await;
@@ -299,13 +298,52 @@ fn identity(spec: &ChildSpec) -> std::io::Result<Option<(u32, u32, PathBuf, Stri
 
 /// What a child wrote after it exited (or was killed), for a short while:
 /// a daemon it left may hold the pipe open for good.
-async fn drain(reader: &mut tokio::net::unix::pipe::Receiver, buffer: &mut [u8], kept: &mut Tail) {
+async fn drain(
+    reader: &mut tokio::net::unix::pipe::Receiver,
+    buffer: &mut ReadBuffer,
+    kept: &mut Tail,
+) {
     let until = tokio::time::Instant::now() + DRAIN_AFTER_EXIT;
-    while let Ok(Ok(n)) = tokio::time::timeout_at(until, reader.read(buffer)).await {
+    while let Ok(Ok(n)) = tokio::time::timeout_at(until, buffer.read_into(reader, kept)).await {
         if n == 0 {
             break;
         }
-        kept.push(&buffer[..n]);
+    }
+}
+
+/// Where a child's output is read: a buffer of the thread that reads,
+/// not one per child, so that a thousand children running at once (tasks
+/// due in the same second) do not hold 8 KiB each while they wait.
+#[derive(Default)]
+struct ReadBuffer;
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0u8; 8192]);
+}
+
+impl ReadBuffer {
+    /// Wait until `reader` has output, and move what it has into `kept`;
+    /// the bytes read (0 at the end of the output).
+    async fn read_into(
+        &mut self,
+        reader: &mut tokio::net::unix::pipe::Receiver,
+        kept: &mut Tail,
+    ) -> std::io::Result<usize> {
+        loop {
+            reader.readable().await?;
+            let read = SCRATCH.with(|scratch| {
+                let mut scratch = scratch.borrow_mut();
+                let read = reader.try_read(&mut scratch);
+                if let Ok(n) = read {
+                    kept.push(&scratch[..n]);
+                }
+                read
+            });
+            match read {
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                other => return other,
+            }
+        }
     }
 }
 

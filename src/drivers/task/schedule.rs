@@ -29,25 +29,16 @@ use crate::config::parse_duration;
 pub const MAX_INTERVAL: Duration = Duration::from_secs(86400);
 
 /// When a task runs by itself.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Schedule {
-    /// A cron pattern (nicknames expanded by croner).
-    Cron(Box<Cron>),
+    /// A cron pattern, as checked when the file was read. Parsed again
+    /// when a slot is computed (microseconds, once a slot): a parsed
+    /// pattern holds about 5 KiB (croner keeps a byte per year up to
+    /// 5000), which a thousand tasks would keep for nothing.
+    Cron(String),
     /// Every interval from local midnight.
     Every(Duration),
 }
-
-impl PartialEq for Schedule {
-    fn eq(&self, other: &Self) -> bool {
-        match (self, other) {
-            (Schedule::Cron(a), Schedule::Cron(b)) => a.pattern.as_str() == b.pattern.as_str(),
-            (Schedule::Every(a), Schedule::Every(b)) => a == b,
-            _ => false,
-        }
-    }
-}
-
-impl Eq for Schedule {}
 
 const FORMS: &str = "5 cron fields such as `0 3 * * *`, @hourly, @daily, @weekly, @monthly, @yearly, or an interval such as @10m";
 
@@ -85,13 +76,8 @@ impl Schedule {
             }
             _ => text.to_string(),
         };
-        let parser = CronParser::builder()
-            .seconds(Seconds::Disallowed)
-            .year(Year::Disallowed)
-            .build();
-        parser
-            .parse(&pattern)
-            .map(|cron| Some(Schedule::Cron(Box::new(cron))))
+        cron(&pattern)
+            .map(|_| Some(Schedule::Cron(pattern)))
             .map_err(|e| format!("invalid schedule {text:?}: {e} (use {FORMS})"))
     }
 
@@ -105,10 +91,19 @@ impl Schedule {
     /// [`Schedule::next_after`] in any time zone (the tests' fixed ones).
     fn next_in<Tz: TimeZone>(&self, after: &DateTime<Tz>) -> Option<DateTime<Tz>> {
         match self {
-            Schedule::Cron(cron) => cron.find_next_occurrence(after, false).ok(),
+            Schedule::Cron(pattern) => cron(pattern).ok()?.find_next_occurrence(after, false).ok(),
             Schedule::Every(every) => Some(next_interval(after, *every)),
         }
     }
+}
+
+/// A standard 5-field pattern (no seconds, no year), parsed.
+fn cron(pattern: &str) -> Result<Cron, croner::errors::CronError> {
+    CronParser::builder()
+        .seconds(Seconds::Disallowed)
+        .year(Year::Disallowed)
+        .build()
+        .parse(pattern)
 }
 
 /// The next multiple of `every` after `after`, counted from the start of
@@ -143,7 +138,7 @@ fn next_interval<Tz: TimeZone>(after: &DateTime<Tz>, every: Duration) -> DateTim
 impl std::fmt::Display for Schedule {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Schedule::Cron(cron) => f.write_str(cron.pattern.as_str()),
+            Schedule::Cron(pattern) => f.write_str(pattern),
             Schedule::Every(every) => {
                 let secs = every.as_secs();
                 match secs {
