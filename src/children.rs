@@ -171,7 +171,7 @@ impl ChildRunner for SystemChildren {
         let mut reader = tokio::net::unix::pipe::Receiver::from_owned_fd(reader)
             .map_err(|e| Error::backend(format!("cannot read the output of {line}: {e}")))?;
         let mut kept = Tail::default();
-        let mut buffer = ReadBuffer::default();
+        let mut buffer = ReadBuffer;
         let deadline = tokio::time::Instant::now() + spec.timeout;
         let status = loop {
             tokio::select! {
