@@ -204,23 +204,24 @@ impl ServiceRuntime {
             ),
         );
         // The members' preparations (container creates) go on together;
-        // each start then goes on once they all ended.
+        // each member starts once its own ended.
         if op == Step::Start {
             ahead.reached(loaded, plan, range.start, &self.log);
-            for &index in &members {
-                ahead.ready(index).await;
-            }
         }
-        let ended: Vec<(usize, Ended)> = futures_util::stream::iter(members.iter().copied())
-            .map(|index| async move {
-                let ended = self
-                    .one_step(loaded, index, op, limit, origin, std::future::ready(()))
-                    .await;
-                (index, ended)
-            })
-            .buffer_unordered(SIDE_BY_SIDE)
-            .collect()
-            .await;
+        let readiness: Vec<_> = members.iter().map(|&index| ahead.ended(index)).collect();
+        let ended: Vec<(usize, Ended)> =
+            futures_util::stream::iter(members.iter().copied().zip(readiness))
+                .map(|(index, ready)| async move {
+                    let ended = self.one_step(loaded, index, op, limit, origin, ready).await;
+                    (index, ended)
+                })
+                .buffer_unordered(SIDE_BY_SIDE)
+                .collect()
+                .await;
+        for &index in &members {
+            // Ended already: this only takes them out of the `Ahead`.
+            ahead.ready(index).await;
+        }
         let mut ok = Vec::new();
         let mut failed = Vec::new();
         let mut errors = Vec::new();
