@@ -8,6 +8,7 @@
 
 pub mod actionlog;
 pub mod bounded;
+pub mod cgroup;
 pub mod client;
 pub mod clock;
 pub mod cluster;

@@ -9,6 +9,7 @@ mod ledger;
 mod rid;
 pub mod snapshot;
 mod status;
+pub mod usage;
 
 pub use actions::{ActionStats, Outcome};
 pub use command::{parse_resource_command, parse_service_command, Verb};
