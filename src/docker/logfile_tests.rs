@@ -264,7 +264,10 @@ fn a_follower_reads_appends_and_survives_truncation_and_rotation() {
     write(&file.path, json_lines(4..5).as_bytes());
     assert_eq!(texts(&follower.read_new()), ["line 3\r", "line 4\r"]);
     // Truncated in place (by hand: docker rotates), to fewer bytes.
-    write(&file.path, json("5\n", "stdout", "2026-12-07T10:40:18Z").as_bytes());
+    write(
+        &file.path,
+        json("5\n", "stdout", "2026-12-07T10:40:18Z").as_bytes(),
+    );
     assert_eq!(texts(&follower.read_new()), ["5"]);
     // Gone: nothing, then back.
     std::fs::remove_file(&file.path).unwrap();

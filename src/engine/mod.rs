@@ -10,6 +10,7 @@ mod config_watch;
 mod deadline;
 mod events;
 mod observers;
+mod probe;
 mod refresher;
 mod service;
 
@@ -94,12 +95,14 @@ pub struct Engine {
     pending: Mutex<HashMap<String, BTreeSet<String>>>,
     /// The cluster, with `--cluster`.
     cluster: OnceLock<Arc<dyn ClusterControl>>,
+    /// The probes of daemons that did not answer a check, by host.
+    probes: Mutex<HashMap<String, probe::ProbeState>>,
 }
 
 impl Engine {
     /// An engine with no service loaded yet, whose drivers use `backends`.
     pub fn new(options: EngineOptions, backends: Backends) -> Arc<Engine> {
-        Arc::new(Engine {
+        let engine = Arc::new(Engine {
             options,
             backends,
             services: RwLock::new(BTreeMap::new()),
@@ -112,7 +115,15 @@ impl Engine {
             host_reads: Arc::default(),
             pending: Mutex::new(HashMap::new()),
             cluster: OnceLock::new(),
-        })
+            probes: Mutex::new(HashMap::new()),
+        });
+        let weak = Arc::downgrade(&engine);
+        engine.observers.on_unanswered(Arc::new(move |host: &str| {
+            if let Some(engine) = weak.upgrade() {
+                engine.daemon_unanswered(host);
+            }
+        }));
+        engine
     }
 
     /// Hand the ctl writes of the services the cluster places to it.
@@ -203,6 +214,11 @@ impl Engine {
         if let Some(watchers) = lock(&self.events).as_mut() {
             watchers.forget(host);
         }
+    }
+
+    /// The docker client of `host`, if a service uses it.
+    fn endpoint_of(&self, host: &str) -> Option<Arc<dyn DockerApi>> {
+        lock(&self.endpoints).get(host).cloned()
     }
 
     fn endpoint(self: &Arc<Self>, host: &str) -> Arc<dyn DockerApi> {

@@ -304,7 +304,7 @@ async fn follow_mount_table(engine: Weak<Engine>, table: AsyncFd<std::fs::File>)
 
 /// The resources whose state depends on a docker daemon's connection: its
 /// containers, and the private daemon itself.
-fn concerned_by_connection(r: &LoadedResource) -> bool {
+pub(super) fn concerned_by_connection(r: &LoadedResource) -> bool {
     r.driver.followed_by_events() || r.config.kind() == Some(ResourceKind::Dockerd)
 }
 

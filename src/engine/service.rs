@@ -473,6 +473,10 @@ impl ServiceRuntime {
                 .map(|r| bounded_status(r.driver.clone(), r.config.rid.as_str(), limit)),
         )
         .await;
+        let unanswered = selected
+            .iter()
+            .zip(&states)
+            .any(|(r, state)| state.unanswered && super::refresher::concerned_by_connection(r));
         let changed = {
             let mut known = lock(&self.known);
             // Resources that left the configuration leave the states too.
@@ -491,6 +495,9 @@ impl ServiceRuntime {
         };
         if changed {
             self.publish();
+        }
+        if unanswered {
+            self.observers.unanswered(&loaded.docker_host);
         }
         self.heal_pass();
     }
@@ -522,9 +529,13 @@ impl ServiceRuntime {
         let epoch = lock(&self.known).begin_check();
         let state =
             bounded_status(resource.driver.clone(), resource.config.rid.as_str(), limit).await;
+        let unanswered = state.unanswered && super::refresher::concerned_by_connection(resource);
         lock(&self.known).record(resource.config.rid.to_string(), epoch, state);
         // Always: the failure of the step just recorded shows with it.
         self.publish();
+        if unanswered {
+            self.observers.unanswered(&self.loaded().docker_host);
+        }
     }
 
     /// Hold the action lock, or fail with EBUSY naming the running action.
@@ -755,10 +766,14 @@ async fn bounded_status(driver: Arc<dyn Driver>, rid: &str, limit: Duration) -> 
     let check = async { Ok(driver.status().await) };
     match bounded("status check", rid, limit, check).await {
         Ok(state) => state,
-        Err(_) => ResourceState::new(Status::Warn, "").with_message(format!(
-            "status check did not answer within {} (backend not responding)",
-            crate::bounded::seconds(limit)
-        )),
+        Err(_) => {
+            let mut state = ResourceState::new(Status::Warn, "").with_message(format!(
+                "status check did not answer within {} (backend not responding)",
+                crate::bounded::seconds(limit)
+            ));
+            state.unanswered = true;
+            state
+        }
     }
 }
 

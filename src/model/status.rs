@@ -85,6 +85,10 @@ pub struct ResourceState {
     /// It runs but its own check fails (a container's healthcheck says
     /// unhealthy): `restart` applies as to a resource that went down.
     pub unhealthy: bool,
+    /// Its backend did not answer the check (a timeout, a request cut
+    /// short): the state says so, and the backend is probed until it
+    /// answers, then the check is made again.
+    pub unanswered: bool,
 }
 
 impl ResourceState {
@@ -95,6 +99,7 @@ impl ResourceState {
             label: label.into(),
             messages: Vec::new(),
             unhealthy: false,
+            unanswered: false,
         }
     }
 

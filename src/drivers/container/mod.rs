@@ -29,7 +29,7 @@ use super::{Driver, DriverContext};
 use crate::actionlog::ResourceLog;
 use crate::config::run_args::{redact_env, REDACTED};
 use crate::config::ContainerSpec;
-use crate::docker::{DockerApi, DockerError};
+use crate::docker::{DockerApi, DockerError, ErrorKind};
 use crate::error::{Error, Result};
 use crate::model::{ResourceState, Rid, Status};
 use crate::sync::lock;
@@ -663,8 +663,14 @@ impl Driver for ContainerDriver {
                 ResourceState::new(Status::Down, self.spec.run_image.clone())
                     .with_message("docker daemon is not running")
             }
-            Err(e) => ResourceState::new(Status::Warn, self.spec.run_image.clone())
-                .with_message(e.message()),
+            Err(e) => {
+                let mut state = ResourceState::new(Status::Warn, self.spec.run_image.clone())
+                    .with_message(e.message());
+                // A timeout or a request cut short: the daemon, not the
+                // container, is in question (a refusal is an answer).
+                state.unanswered = matches!(e.kind, ErrorKind::TimedOut | ErrorKind::Other);
+                state
+            }
         }
     }
 
