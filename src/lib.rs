@@ -18,6 +18,7 @@ pub mod docker;
 pub mod drivers;
 pub mod engine;
 pub mod error;
+pub mod feed;
 pub mod fs;
 pub mod host;
 pub mod memory;

@@ -23,7 +23,7 @@ use crate::config::{ResourceConfig, ResourceSpec};
 use crate::docker::DockerApi;
 use crate::error::{Error, Result};
 use crate::host::CommandRunner;
-use crate::model::{ResourceKind, ResourceState};
+use crate::model::{LiveView, ResourceKind, ResourceState};
 
 pub use invalid::InvalidDriver;
 
@@ -65,6 +65,12 @@ pub trait Driver: Send + Sync {
     /// the periodic reconcile may skip it (but for its rare safety net).
     fn followed_by_events(&self) -> bool {
         false
+    }
+
+    /// What the resource shows live (files read at open, streams), when
+    /// its kind has any; the same view for the driver's life.
+    fn live(&self) -> Option<Arc<dyn LiveView>> {
+        None
     }
 
     /// Run one of [`Driver::extra_commands`].

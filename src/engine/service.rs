@@ -19,7 +19,7 @@ use crate::config::{ResourceConfig, ServiceConfig};
 use crate::drivers::Driver;
 use crate::error::{Error, Result};
 use crate::model::{
-    build_snapshot, ActionStats, Frozen, Healing, KnownStates, Outcome, ResourceState,
+    build_snapshot, ActionStats, Frozen, Healing, KnownStates, LiveRef, Outcome, ResourceState,
     ServiceSnapshot, Status, Verb,
 };
 use crate::render::{service_tree, ServiceTree};
@@ -101,6 +101,12 @@ impl Known {
             Some((seen, _)) if *seen > epoch => false,
             Some((seen, known)) => {
                 *seen = epoch;
+                let mut state = state;
+                // A check without an answer knows nothing new of what the
+                // resource is: its details stay as last seen.
+                if state.unanswered && state.details.is_empty() {
+                    state.details = known.details.clone();
+                }
                 let changed = *known != state;
                 *known = state;
                 changed
@@ -193,6 +199,7 @@ impl ServiceRuntime {
                 states: &HashMap::new(),
                 failures: &HashMap::new(),
                 extra_commands: &extra_commands(&loaded),
+                live: &live_views(&loaded),
                 log: log.lines(),
                 docker_host: &loaded.docker_host,
                 healing: &HashMap::new(),
@@ -428,6 +435,7 @@ impl ServiceRuntime {
                     states: &states,
                     failures: &failures,
                     extra_commands: &extra_commands(&loaded),
+                    live: &live_views(&loaded),
                     log: self.log.lines(),
                     docker_host: &loaded.docker_host,
                     healing: &healing,
@@ -512,7 +520,9 @@ impl ServiceRuntime {
             let mut known = lock(&self.known);
             let down = match known.states.get(rid) {
                 Some((_, state)) if state.status == Status::Up && state.messages.is_empty() => {
-                    ResourceState::new(Status::Down, state.label.clone())
+                    let mut down = ResourceState::new(Status::Down, state.label.clone());
+                    down.details = state.details.clone();
+                    down
                 }
                 _ => return,
             };
@@ -759,6 +769,15 @@ fn extra_commands(loaded: &LoadedService) -> HashMap<String, Vec<&'static str>> 
         .resources
         .iter()
         .map(|r| (r.config.rid.to_string(), r.driver.extra_commands().to_vec()))
+        .collect()
+}
+
+/// The live view of every resource whose driver has one, by rid.
+fn live_views(loaded: &LoadedService) -> HashMap<String, LiveRef> {
+    loaded
+        .resources
+        .iter()
+        .filter_map(|r| Some((r.config.rid.to_string(), LiveRef(r.driver.live()?))))
         .collect()
 }
 

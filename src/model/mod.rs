@@ -6,6 +6,7 @@
 pub mod actions;
 pub mod command;
 mod ledger;
+pub mod live;
 mod rid;
 pub mod snapshot;
 mod status;
@@ -14,6 +15,7 @@ pub mod usage;
 pub use actions::{ActionStats, Outcome};
 pub use command::{parse_resource_command, parse_service_command, Verb};
 pub use ledger::{FailureLedger, Frozen, Healing, LastFailure};
+pub use live::{LiveRef, LiveView};
 pub use rid::{ResourceKind, Rid};
 pub use snapshot::{
     build_snapshot, ClusterShown, KnownStates, LogLines, ResourceSnapshot, ServiceSnapshot,

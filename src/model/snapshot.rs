@@ -10,7 +10,8 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use super::{
-    aggregate, ActionStats, FailureLedger, Flags, Frozen, Healing, ResourceState, Rid, Status,
+    aggregate, ActionStats, FailureLedger, Flags, Frozen, Healing, LiveRef, ResourceState, Rid,
+    Status,
 };
 use crate::config::{ServiceConfig, Severity};
 
@@ -31,6 +32,8 @@ pub struct ResourceSnapshot {
     pub failures: FailureLedger,
     /// Restarts svcfs made of it since the daemon started.
     pub restarts: u64,
+    /// What its driver shows live (files read at open, streams).
+    pub live: Option<LiveRef>,
 }
 
 /// The action log of a service as of one moment.
@@ -113,6 +116,8 @@ pub struct KnownStates<'a> {
     pub failures: &'a HashMap<String, String>,
     /// Extra ctl verbs of each resource's driver, by rid.
     pub extra_commands: &'a HashMap<String, Vec<&'static str>>,
+    /// The live view of each resource whose driver has one, by rid.
+    pub live: &'a HashMap<String, LiveRef>,
     /// The log as of now.
     pub log: Arc<LogLines>,
     /// The docker daemon of the service's containers.
@@ -180,6 +185,7 @@ pub fn build_snapshot(
                     .get(r.rid.as_str())
                     .cloned()
                     .unwrap_or_default(),
+                live: known.live.get(r.rid.as_str()).cloned(),
             }
         })
         .collect();
@@ -261,6 +267,7 @@ pub(crate) fn snapshot_with(
             states,
             failures,
             extra_commands: &HashMap::new(),
+            live: &HashMap::new(),
             log: Arc::default(),
             docker_host: crate::docker::DEFAULT_DOCKER_HOST,
             healing: &HashMap::new(),
@@ -399,6 +406,7 @@ mod tests {
                 states: &states,
                 failures: &HashMap::new(),
                 extra_commands: &HashMap::new(),
+                live: &HashMap::new(),
                 log: Arc::default(),
                 docker_host: "h",
                 healing: &HashMap::new(),

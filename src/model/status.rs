@@ -89,6 +89,9 @@ pub struct ResourceState {
     /// short): the state says so, and the backend is probed until it
     /// answers, then the check is made again.
     pub unanswered: bool,
+    /// Files the driver shows beyond status, label and messages (a
+    /// container's id, addresses, ports...): name and whole content.
+    pub details: Vec<(&'static str, String)>,
 }
 
 impl ResourceState {
@@ -100,6 +103,7 @@ impl ResourceState {
             messages: Vec::new(),
             unhealthy: false,
             unanswered: false,
+            details: Vec::new(),
         }
     }
 

@@ -13,7 +13,8 @@ use std::time::SystemTime;
 use super::metrics::{service_metrics, ServiceMetrics};
 use super::{overview, status_json};
 use crate::model::command::{resource_ctl_help, CLUSTER_CTL_HELP, SERVICE_CTL_HELP};
-use crate::model::{ResourceSnapshot, ServiceSnapshot, Status};
+use crate::model::usage::{self, Amount, Counter, COUNTERS, STATS_FILE};
+use crate::model::{LiveRef, LiveView, ResourceSnapshot, ServiceSnapshot, Status};
 use crate::sync::lock;
 
 /// Files of the mount root, before the service directories (service
@@ -120,6 +121,7 @@ pub fn cluster_tree(
                 rid: node.as_str().into(),
                 files,
                 mtime: before.map_or(now, |b| b.mtime),
+                live: None,
             }
         })
         .collect();
@@ -179,6 +181,23 @@ pub struct ResourceDir {
     pub files: Vec<FileNode>,
     /// When its listing last changed.
     pub mtime: SystemTime,
+    /// What its driver shows live: files listed after [`Self::files`],
+    /// read at open, and streams in its `wait/`.
+    pub live: Option<LiveRef>,
+}
+
+/// The files of resource use a live view with usage shows, and a
+/// service directory sums, in listing order.
+pub fn usage_files() -> impl Iterator<Item = &'static str> {
+    COUNTERS
+        .iter()
+        .map(|c| c.file())
+        .chain(std::iter::once(STATS_FILE))
+}
+
+/// Whether `name` is a file of resource use (see [`usage_files`]).
+pub fn is_usage_file(name: &str) -> bool {
+    name == STATS_FILE || Counter::from_file(name).is_some()
 }
 
 /// One service's files, as of one published snapshot.
@@ -219,12 +238,57 @@ impl ServiceTree {
     pub fn node(&self, node: &str) -> Option<&ResourceDir> {
         self.nodes.iter().find(|n| &*n.rid == node)
     }
+
+    /// The live views of its resources that show resource use.
+    pub fn usage_views(&self) -> impl Iterator<Item = &dyn LiveView> {
+        self.resources
+            .iter()
+            .filter_map(|r| r.live.as_ref())
+            .map(LiveRef::view)
+            .filter(|v| v.has_usage())
+    }
+
+    /// Whether the service directory has the files of resource use
+    /// (sums over its resources), listed after [`Self::files`].
+    pub fn has_usage(&self) -> bool {
+        self.usage_views().next().is_some()
+    }
+
+    /// The sum of `counter` over its resources, now.
+    pub fn usage(&self, counter: Counter) -> Option<Amount> {
+        usage::sum(self.usage_views().map(|v| v.usage(counter)))
+    }
 }
 
 impl ResourceDir {
     /// A file of this resource directory.
     pub fn file(&self, name: &str) -> Option<&FileNode> {
         find_file(&self.files, name)
+    }
+
+    /// Its live files, in listing order (after [`Self::files`]).
+    pub fn live_files(&self) -> Vec<&'static str> {
+        let Some(live) = &self.live else {
+            return Vec::new();
+        };
+        let view = live.view();
+        let usage = view.has_usage().then(usage_files).into_iter().flatten();
+        view.files().iter().copied().chain(usage).collect()
+    }
+
+    /// Whether `name` is one of its live files.
+    pub fn has_live(&self, name: &str) -> bool {
+        self.live.as_ref().is_some_and(|live| {
+            let view = live.view();
+            view.files().contains(&name) || (view.has_usage() && is_usage_file(name))
+        })
+    }
+
+    /// Whether `name` is one of the streams of its `wait/`.
+    pub fn has_stream(&self, name: &str) -> bool {
+        self.live
+            .as_ref()
+            .is_some_and(|live| live.view().streams().contains(&name))
     }
 }
 
@@ -280,6 +344,7 @@ pub fn service_tree(
                 rid: node.as_str().into(),
                 files,
                 mtime: before.map_or(now, |b| b.mtime),
+                live: None,
             }
         })
         .collect();
@@ -326,6 +391,9 @@ enum Dir {
     Resource,
     /// `nodes/<node>/` of a service, and the root `cluster/`.
     Cluster,
+    /// What a resource's driver shows beyond its status (state, not
+    /// configuration).
+    Details,
 }
 
 impl Carry {
@@ -420,30 +488,42 @@ fn resource_dir(
         .into_iter()
         .map(|name| {
             let previous = before.and_then(|b| b.file(&name));
-            carry.file(Dir::Resource, &name, previous, || {
+            let dir = if resource.state.details.iter().any(|(d, _)| *d == name) {
+                Dir::Details
+            } else {
+                Dir::Resource
+            };
+            carry.file(dir, &name, previous, || {
                 resource_file(snapshot, resource, &name).unwrap_or_default()
             })
         })
         .collect();
+    let live = resource.live.clone();
     let mtime = match before {
-        Some(b) if same_names(&b.files, &files, |f| &f.name) => b.mtime,
+        Some(b) if same_names(&b.files, &files, |f| &f.name) && b.live == live => b.mtime,
         _ => carry.now,
     };
     ResourceDir {
         rid: resource.rid.as_str().into(),
         files,
         mtime,
+        live,
     }
 }
 
-/// Files of a resource directory: the standard ones, then one per
-/// configured keyword.
+/// Files of a resource directory: the standard ones, the details its
+/// driver shows, then one per configured keyword.
 fn resource_file_names(resource: &ResourceSnapshot) -> Vec<String> {
     let mut names: Vec<String> = RESOURCE_FILES
         .iter()
         .filter(|f| **f != "type" || type_value(resource).is_some())
         .map(|f| f.to_string())
         .collect();
+    for (detail, _) in &resource.state.details {
+        if !names.iter().any(|n| n == detail) {
+            names.push(detail.to_string());
+        }
+    }
     for (keyword, _) in resource.keywords.iter() {
         if !names.iter().any(|n| n == keyword) {
             names.push(keyword.to_string());
@@ -512,6 +592,10 @@ fn resource_file(
         "log" => lines(snapshot.log.resource(resource.rid.as_str()), ""),
         "failures" => resource.failures.render().into_bytes(),
         "type" => format!("{}\n", type_value(resource)?).into_bytes(),
+        detail if resource.state.details.iter().any(|(d, _)| *d == detail) => {
+            let (_, text) = resource.state.details.iter().find(|(d, _)| *d == detail)?;
+            text.clone().into_bytes()
+        }
         keyword => {
             let (_, value) = resource
                 .keywords
@@ -626,6 +710,31 @@ mod tests {
         assert_eq!(text(container.file("type")), "docker\n");
         assert_eq!(text(container.file("run_image")), "busybox\n");
         assert_eq!(text(container.file("ctl")), "start\nstop\nrestart\nclear\n");
+    }
+
+    #[test]
+    fn details_of_the_driver_are_state_files_before_the_keywords() {
+        let mut s = snapshot(FILE, &[("container#1", Status::Up)]);
+        s.resources[0].state.details = vec![
+            ("id", "0ad119ede2a3\n".to_string()),
+            (
+                "ports",
+                "8000/tcp 0.0.0.0:8888\n8001/tcp 0.0.0.0:8889\n".to_string(),
+            ),
+        ];
+        let tree = service_tree(&s, None, at(1));
+        let c1 = tree.resource("container#1").unwrap();
+        assert_eq!(names(&c1.files)[6..], ["type", "id", "ports", "run_image"]);
+        assert_eq!(c1.file("id").unwrap().kind, FileKind::ReadOnly);
+        assert_eq!(
+            c1.file("run_image").unwrap().kind,
+            FileKind::Config { public: false }
+        );
+        assert_eq!(
+            text(c1.file("ports")),
+            "8000/tcp 0.0.0.0:8888\n8001/tcp 0.0.0.0:8889\n"
+        );
+        assert!(c1.live.is_none() && c1.live_files().is_empty());
     }
 
     #[test]
