@@ -21,6 +21,7 @@ pub mod error;
 pub mod feed;
 pub mod fs;
 pub mod host;
+pub mod inotify;
 pub mod memory;
 pub mod model;
 pub mod render;

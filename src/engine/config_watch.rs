@@ -7,12 +7,13 @@
 //! every [`SAFETY_NET_TICKS`] seconds (a lost event, a directory on a
 //! network filesystem, a directory above the config dir).
 
-use std::os::fd::{AsFd, AsRawFd, RawFd};
 use std::path::Path;
 use std::sync::Arc;
 
-use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
+use nix::sys::inotify::AddWatchFlags;
 use tokio::io::unix::AsyncFd;
+
+use crate::inotify::Watch;
 
 use super::{Engine, CONFIG_POLL_INTERVAL};
 
@@ -24,19 +25,10 @@ const SAFETY_NET_TICKS: u32 = 30;
 /// its settle time ago) for the next look.
 const AFTER_EVENT_TICKS: u32 = 3;
 
-/// The inotify descriptor, for tokio's reactor.
-struct Watch(Inotify);
-
-impl AsRawFd for Watch {
-    fn as_raw_fd(&self) -> RawFd {
-        self.0.as_fd().as_raw_fd()
-    }
-}
-
 /// A watch of `dir`'s entries and of `dir` itself; None when inotify
 /// cannot watch it (the caller then polls).
 fn watch(dir: &Path) -> Option<AsyncFd<Watch>> {
-    let inotify = Inotify::init(InitFlags::IN_NONBLOCK | InitFlags::IN_CLOEXEC).ok()?;
+    let watch = crate::inotify::watch()?;
     let events = AddWatchFlags::IN_CREATE
         | AddWatchFlags::IN_DELETE
         | AddWatchFlags::IN_MODIFY
@@ -46,10 +38,8 @@ fn watch(dir: &Path) -> Option<AsyncFd<Watch>> {
         | AddWatchFlags::IN_ATTRIB
         | AddWatchFlags::IN_DELETE_SELF
         | AddWatchFlags::IN_MOVE_SELF;
-    inotify.add_watch(dir, events).ok()?;
-    // SAFETY: the Watch owns the Inotify, which owns its descriptor: it
-    // stays open and is not replaced while it is registered.
-    unsafe { AsyncFd::register(Watch(inotify)) }.ok()
+    watch.get_ref().0.add_watch(dir, events).ok()?;
+    Some(watch)
 }
 
 /// What woke the follower.

@@ -5,6 +5,8 @@
 //! recreates the container and keeps the old one as `<name>.prev` for
 //! `rollback`. How a running container is stopped is in [`stop`].
 
+mod identity;
+pub mod live;
 mod pid1;
 mod resolve;
 mod settle;
@@ -31,8 +33,10 @@ use crate::config::run_args::{redact_env, REDACTED};
 use crate::config::ContainerSpec;
 use crate::docker::{DockerApi, DockerError, ErrorKind};
 use crate::error::{Error, Result};
-use crate::model::{ResourceState, Rid, Status};
+use crate::model::{LiveView, ResourceState, Rid, Status};
 use crate::sync::lock;
+pub use identity::{Identity, IDENTITY_FILES};
+use live::ContainerLive;
 
 /// Label naming the owning service.
 pub const LABEL_SERVICE: &str = "svcfs.service";
@@ -114,10 +118,14 @@ pub struct Observed {
     pub pid: u32,
     /// Its stop signal (`--stop-signal`, or the image's), when it has one.
     pub stop_signal: Option<String>,
+    /// What the tree shows of it beyond its status, and where its output
+    /// is.
+    pub identity: Identity,
 }
 
 impl Observed {
     fn from_inspect(c: ContainerInspectResponse) -> Self {
+        let identity = Identity::from_inspect(&c);
         let state = c.state.unwrap_or_default();
         let config = c.config;
         let health = state.health.as_ref().and_then(|h| h.status);
@@ -149,6 +157,7 @@ impl Observed {
                 .and_then(|c| c.stop_signal.clone())
                 .filter(|s| !s.trim().is_empty()),
             labels: config.and_then(|c| c.labels).unwrap_or_default(),
+            identity,
         }
     }
 
@@ -336,6 +345,8 @@ pub struct ContainerDriver {
     /// The container that `prepare_start` created for the start to come,
     /// whose creation that start logs.
     created_ahead: Mutex<Option<ContainerCreateResponse>>,
+    /// Its output and resource use, read when the tree's files are opened.
+    live: Arc<ContainerLive>,
 }
 
 impl ContainerDriver {
@@ -349,12 +360,18 @@ impl ContainerDriver {
             docker: ctx.docker.clone(),
             proc_root: PathBuf::from("/proc"),
             created_ahead: Mutex::new(None),
+            live: ContainerLive::new(
+                ctx.docker.clone(),
+                live::OUTPUT_SIZE,
+                PathBuf::from("/proc"),
+            ),
         }
     }
 
     /// The same, reading PID 1 under another `/proc`.
     #[cfg(test)]
     pub(crate) fn with_proc_root(mut self, root: PathBuf) -> Self {
+        self.live = ContainerLive::new(self.docker.clone(), live::OUTPUT_SIZE, root.clone());
         self.proc_root = root;
         self
     }
@@ -389,14 +406,17 @@ impl ContainerDriver {
             Some(c) => self.image(&c.image_id).await?,
             None => None,
         };
-        Ok(container_state(
+        self.live.saw(current.as_ref());
+        let mut state = container_state(
             &self.service,
             &self.rid,
             &self.spec.run_image,
             &config_fingerprint(&self.spec),
             wanted.as_ref(),
             current.as_ref().map(|c| (c, current_image.as_ref())),
-        ))
+        );
+        state.details = identity::details(current.as_ref());
+        Ok(state)
     }
 
     /// The error for a container svcfs finds under one of its names but
@@ -660,8 +680,12 @@ impl Driver for ContainerDriver {
             // The documented status line; the daemon is named in the
             // failures of actions.
             Err(e) if e.is_unreachable() => {
-                ResourceState::new(Status::Down, self.spec.run_image.clone())
-                    .with_message("docker daemon is not running")
+                // Its containers went with the daemon.
+                self.live.saw(None);
+                let mut state = ResourceState::new(Status::Down, self.spec.run_image.clone())
+                    .with_message("docker daemon is not running");
+                state.details = identity::details(None);
+                state
             }
             Err(e) => {
                 let mut state = ResourceState::new(Status::Warn, self.spec.run_image.clone())
@@ -773,6 +797,10 @@ impl Driver for ContainerDriver {
 
     fn extra_commands(&self) -> &'static [&'static str] {
         EXTRA_COMMANDS
+    }
+
+    fn live(&self) -> Option<Arc<dyn LiveView>> {
+        Some(self.live.clone())
     }
 
     /// Every change of a container (and of the images its label and drift
