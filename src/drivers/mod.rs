@@ -13,8 +13,10 @@ pub mod mounts;
 pub mod shared;
 pub mod vg;
 
+use std::any::Any;
+use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, Weak};
 
 use async_trait::async_trait;
 
@@ -24,6 +26,7 @@ use crate::docker::DockerApi;
 use crate::error::{Error, Result};
 use crate::host::CommandRunner;
 use crate::model::{LiveView, ResourceKind, ResourceState};
+use crate::sync::lock;
 
 pub use invalid::InvalidDriver;
 
@@ -99,6 +102,42 @@ pub struct DriverContext {
     /// The service's other nodes, whose host tags a vg start removes (its
     /// takeover), with `--cluster` only; empty otherwise.
     pub peers: Vec<String>,
+    /// What drivers hand over to the drivers that replace them.
+    pub carried: Arc<Carried>,
+}
+
+/// What a resource's driver keeps across reloads of its service's file
+/// (a container's runs, the readers of its output): the driver built for
+/// the new configuration takes over the one its predecessor had, while
+/// that one lives. Kept weakly: a resource that leaves takes it along.
+#[derive(Default)]
+pub struct Carried {
+    kept: Mutex<HashMap<(String, String), Weak<dyn Any + Send + Sync>>>,
+}
+
+impl Carried {
+    /// What the driver of `rid` of `service` had, or `make`'s.
+    pub fn take_or<T: Any + Send + Sync>(
+        &self,
+        service: &str,
+        rid: &str,
+        make: impl FnOnce() -> Arc<T>,
+    ) -> Arc<T> {
+        let mut kept = lock(&self.kept);
+        kept.retain(|_, k| k.strong_count() > 0);
+        let key = (service.to_string(), rid.to_string());
+        if let Some(found) = kept
+            .get(&key)
+            .and_then(Weak::upgrade)
+            .and_then(|any| any.downcast::<T>().ok())
+        {
+            return found;
+        }
+        let made = make();
+        let any: Arc<dyn Any + Send + Sync> = made.clone();
+        kept.insert(key, Arc::downgrade(&any));
+        made
+    }
 }
 
 /// The driver for one configured resource; invalid resources get a driver

@@ -97,6 +97,8 @@ pub struct Engine {
     cluster: OnceLock<Arc<dyn ClusterControl>>,
     /// The probes of daemons that did not answer a check, by host.
     probes: Mutex<HashMap<String, probe::ProbeState>>,
+    /// What drivers hand over to those of a reloaded service.
+    carried: Arc<drivers::Carried>,
 }
 
 impl Engine {
@@ -116,6 +118,7 @@ impl Engine {
             pending: Mutex::new(HashMap::new()),
             cluster: OnceLock::new(),
             probes: Mutex::new(HashMap::new()),
+            carried: Arc::default(),
         });
         let weak = Arc::downgrade(&engine);
         engine.observers.on_unanswered(Arc::new(move |host: &str| {
@@ -239,6 +242,7 @@ impl Engine {
             &self.options.docker_host,
         );
         let ctx = DriverContext {
+            carried: self.carried.clone(),
             service: config.name.clone(),
             var_dir: self.options.var_dir.clone(),
             nodename: self.options.nodename.clone(),

@@ -163,6 +163,7 @@ impl Drop for Scratch {
 
 fn context(nodename: &str) -> DriverContext {
     DriverContext {
+        carried: Default::default(),
         service: "storage.svcfs.test".into(),
         var_dir: "/nonexistent".into(),
         nodename: nodename.into(),

@@ -89,6 +89,27 @@ impl Run {
     }
 }
 
+/// How long before docker's `StartedAt` a run's first line may be: docker
+/// records the start once the process runs, and the process may print
+/// first.
+const START_SLACK: i64 = 1_000_000_000;
+
+/// Where the output of `runs[index]` begins, in its container's log: past
+/// the end of the run of the same container before it (when seen), and
+/// at most [`START_SLACK`] before its own start.
+fn boundary(runs: &[Run], index: usize) -> i64 {
+    let run = &runs[index];
+    let after_previous = runs[..index]
+        .iter()
+        .rev()
+        .find(|r| r.id == run.id)
+        .and_then(|r| r.finished)
+        .map_or(i64::MIN, |f| f + 1);
+    after_previous
+        .max(run.started - START_SLACK)
+        .min(run.started)
+}
+
 /// The marker line of a run that began at `time`.
 fn marker(id: &str, time: i64) -> String {
     format!(
@@ -120,8 +141,8 @@ struct Readers {
 
 /// The live view of one container resource.
 pub struct ContainerLive {
-    docker: Arc<dyn DockerApi>,
-    output_size: usize,
+    /// Its daemon, and the size of [`OUTPUT`], as configured last.
+    config: Mutex<(Arc<dyn DockerApi>, usize)>,
     proc_root: PathBuf,
     seen: Mutex<Seen>,
     /// The group of the PID 1 it was found for.
@@ -145,8 +166,7 @@ impl ContainerLive {
     /// `proc_root`.
     pub fn new(docker: Arc<dyn DockerApi>, output_size: usize, proc_root: PathBuf) -> Arc<Self> {
         Arc::new_cyclic(|me| ContainerLive {
-            docker,
-            output_size,
+            config: Mutex::new((docker, output_size)),
             proc_root,
             seen: Mutex::default(),
             cgroup: Mutex::default(),
@@ -154,6 +174,16 @@ impl ContainerLive {
             changed: Arc::default(),
             me: me.clone(),
         })
+    }
+
+    /// The configuration changed (a reload): its daemon, the size of
+    /// [`OUTPUT`].
+    pub fn configure(&self, docker: Arc<dyn DockerApi>, output_size: usize) {
+        *lock(&self.config) = (docker, output_size);
+    }
+
+    fn output_size(&self) -> usize {
+        lock(&self.config).1
     }
 
     /// What a status check saw of the container (`None`: there is none).
@@ -195,7 +225,7 @@ impl ContainerLive {
         cached.as_ref()?.1.as_ref()?.read(counter)
     }
 
-    /// The last [`Self::output_size`] bytes of output of the container's
+    /// The last [`OUTPUT`] size bytes of output of the container's
     /// runs, markers included.
     fn snapshot(&self) -> Vec<u8> {
         let (runs, current) = {
@@ -205,42 +235,47 @@ impl ContainerLive {
                 seen.current.clone(),
             )
         };
-        let runs = if runs.is_empty() {
+        let runs: Vec<Run> = if runs.is_empty() {
             current.into_iter().collect()
         } else {
             runs
         };
-        // Consecutive runs of one container share its file.
-        let mut groups: Vec<Vec<Run>> = Vec::new();
-        for run in runs {
+        // Consecutive runs of one container share its file: (first run's
+        // index, runs) per group.
+        let mut groups: Vec<(usize, Vec<Run>)> = Vec::new();
+        for (index, run) in runs.iter().enumerate() {
             match groups.last_mut() {
-                Some(group) if group[0].id == run.id => group.push(run),
-                _ => groups.push(vec![run]),
+                Some((_, group)) if group[0].id == run.id => group.push(run.clone()),
+                _ => groups.push((index, vec![run.clone()])),
             }
         }
-        let want = self.output_size;
+        let want = self.output_size();
         let mut parts: Vec<Vec<String>> = Vec::new();
         let mut have = 0;
         let count = groups.len();
-        for (back, group) in groups.iter().rev().enumerate() {
+        for (back, (first, group)) in groups.iter().rev().enumerate() {
             let newest = back == 0;
-            let oldest = back + 1 == count;
             let Some(file) = &group[0].log else {
                 if newest {
                     parts.push(self.api_snapshot(&group[0]));
                 }
                 break;
             };
-            let from = (!oldest).then_some(group[0].started);
+            // The file's earlier runs belong to an earlier group (a
+            // rollback) when that container was seen before.
+            let seen_before = runs[..*first].iter().any(|r| r.id == group[0].id);
+            let from = seen_before.then(|| boundary(&runs, *first));
             let until = (!newest)
-                .then(|| groups[count - back].first().map(|r| r.started))
+                .then(|| groups[count - back].1.first().map(|r| r.started))
                 .flatten();
             let Ok((records, covered)) = window(file, want - have.min(want), from, until) else {
                 break;
             };
-            let starts: Vec<(i64, String)> = group
-                .iter()
-                .map(|r| (r.started, marker(&r.id, r.started)))
+            let starts: Vec<(i64, String)> = (0..group.len())
+                .map(|i| {
+                    let run = &runs[first + i];
+                    (boundary(&runs, first + i), marker(&run.id, run.started))
+                })
                 .collect();
             let lines = render(&records, &starts, covered);
             have += lines.iter().map(|l| l.len() + 1).sum::<usize>();
@@ -273,10 +308,10 @@ impl ContainerLive {
             return vec![no_file(run)];
         };
         let (tx, rx) = std::sync::mpsc::channel();
-        let docker = Arc::clone(&self.docker);
+        let docker = Arc::clone(&lock(&self.config).0);
         let id = run.id.clone();
         // Lines, not bytes: docker's tail counts lines; enough of them.
-        let tail = self.output_size / 16 + 1;
+        let tail = self.output_size() / 16 + 1;
         handle.spawn(async move {
             let _ =
                 tx.send(tokio::time::timeout(API_LIMIT, docker.container_logs(&id, tail)).await);
@@ -417,11 +452,16 @@ fn render(records: &[Record], starts: &[(i64, String)], covered: bool) -> Vec<St
 }
 
 /// Where a stream of the container's output is: the run whose file is
-/// followed, how far, and the last start a marker was shown for.
+/// followed, how far, and the last run a marker was shown for.
 struct Following {
     followed: Option<Run>,
     follower: Option<Follower>,
+    /// The start of the last run shown (by a marker, or going at the open).
     marked: i64,
+    /// A line came after the run followed ended, before the next run's
+    /// start was known: a marker was shown for it then, and the run that
+    /// began after this end (when known) needs none.
+    inferred_after: Option<i64>,
     lines: logfile::Lines,
     told_no_file: bool,
 }
@@ -434,30 +474,38 @@ impl Following {
             marked: at_open.as_ref().map_or(i64::MIN, |r| r.started),
             followed: at_open,
             follower: from.map(|(file, offset)| Follower::new(file, offset)),
+            inferred_after: None,
             lines: logfile::Lines::default(),
             told_no_file: false,
         }
     }
 
     /// What came since the last round, as lines, the container being
-    /// `current` and its runs `runs`.
-    fn round(&mut self, current: Option<&Run>, runs: &VecDeque<Run>) -> Vec<String> {
+    /// `current` and its runs `runs` (oldest first).
+    fn round(&mut self, current: Option<&Run>, runs: &[Run]) -> Vec<String> {
         let mut out = Vec::new();
         self.read_followed(current, runs, i64::MIN, &mut out);
         // Another container now (an upgrade, a rollback): the rest of the
-        // old file was read above; the new one from its run's start.
+        // old file was read above; the new one from its run's beginning.
         if let Some(now) = current.filter(|c| self.followed.as_ref().is_none_or(|f| f.id != c.id)) {
             out.extend(self.lines.flush());
             self.followed = Some(now.clone());
             self.follower = now.log.clone().map(|file| Follower::new(file, 0));
             self.told_no_file = false;
-            self.mark(&now.id, now.started, &mut out);
-            self.read_followed(current, runs, now.started, &mut out);
+            self.inferred_after = None;
+            self.show(now, &mut out);
+            let floor = match runs.iter().position(|r| r.same_run(now)) {
+                Some(index) if runs[..index].iter().any(|r| r.id == now.id) => {
+                    boundary(runs, index)
+                }
+                _ => i64::MIN,
+            };
+            self.read_followed(current, runs, floor, &mut out);
         }
         // A start known before any of its lines: its marker now.
         if let Some(now) = current.filter(|c| c.started > self.marked) {
-            let id = now.id.clone();
-            self.mark(&id, now.started, &mut out);
+            let now = now.clone();
+            self.show(&now, &mut out);
         }
         if self.follower.is_none() && !self.told_no_file {
             if let Some(run) = &self.followed {
@@ -468,20 +516,28 @@ impl Following {
         out
     }
 
-    fn mark(&mut self, id: &str, time: i64, out: &mut Vec<String>) {
-        if time > self.marked {
-            out.extend(self.lines.flush());
-            out.push(marker(id, time));
-            self.marked = time;
+    /// The marker of `run`, unless shown already (or inferred).
+    fn show(&mut self, run: &Run, out: &mut Vec<String>) {
+        if run.started <= self.marked {
+            return;
         }
+        let inferred = self
+            .inferred_after
+            .take()
+            .is_some_and(|ended| run.started > ended);
+        if !inferred {
+            out.extend(self.lines.flush());
+            out.push(marker(&run.id, run.started));
+        }
+        self.marked = run.started;
     }
 
-    /// The records appended to the followed file (those from `floor` on),
-    /// a marker before the first of each run that began meanwhile.
+    /// The records appended to the followed file (from `floor` on), the
+    /// marker of each run that began meanwhile before its first line.
     fn read_followed(
         &mut self,
         current: Option<&Run>,
-        runs: &VecDeque<Run>,
+        runs: &[Run],
         floor: i64,
         out: &mut Vec<String>,
     ) {
@@ -499,21 +555,26 @@ impl Following {
                 continue;
             }
             if record.time != 0 {
-                let start = runs
-                    .iter()
-                    .filter(|r| r.id == id && r.started > self.marked && r.started <= record.time)
-                    .map(|r| r.started)
-                    .max();
-                // A line after the run followed ended, its next start not
-                // known yet: a new run began.
-                let restarted = current.is_some_and(|c| {
-                    c.id == id
-                        && !c.running
-                        && c.finished
-                            .is_some_and(|f| record.time > f && f > self.marked)
-                });
-                if let Some(time) = start.or(restarted.then_some(record.time)) {
-                    self.mark(&id, time, out);
+                // The latest run of this container that began by then.
+                let run = (0..runs.len())
+                    .rev()
+                    .find(|&i| runs[i].id == id && boundary(runs, i) <= record.time)
+                    .map(|i| runs[i].clone());
+                match run {
+                    Some(run) if run.started > self.marked => self.show(&run, out),
+                    _ => {
+                        // A line after the run followed ended, its next
+                        // start not known yet: a new run began.
+                        let ended = current
+                            .filter(|c| c.id == id && !c.running && c.started <= self.marked)
+                            .and_then(|c| c.finished)
+                            .filter(|f| record.time > *f && self.inferred_after.is_none());
+                        if let Some(ended) = ended {
+                            out.extend(self.lines.flush());
+                            out.push(marker(&id, record.time));
+                            self.inferred_after = Some(ended);
+                        }
+                    }
                 }
             }
             out.extend(self.lines.push(&record));
@@ -545,7 +606,7 @@ async fn follow(live: Weak<ContainerLive>, at_open: Option<Run>, from: Option<(L
         };
         let (current, runs) = {
             let seen = lock(&strong.seen);
-            (seen.current.clone(), seen.runs.clone())
+            (seen.current.clone(), Vec::from(seen.runs.clone()))
         };
         let out = following.round(current.as_ref(), &runs);
         if !out.is_empty() {

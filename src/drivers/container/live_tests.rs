@@ -237,3 +237,50 @@ async fn a_container_without_a_log_file_says_so() {
     let text = snapshot(&live);
     assert!(text.starts_with("==> docker's log API failed"), "{text}");
 }
+
+/// Docker records `StartedAt` once the process runs; the process may
+/// have printed already.
+#[tokio::test]
+async fn a_first_line_older_than_docker_s_start_time_gets_one_marker_before_it() {
+    let tmp = TempDir::new("live-race");
+    let a = tmp.path().join("a-json.log");
+    append(&a, &[("first run", 10)]);
+    let live = view(OUTPUT_SIZE);
+    live.saw(Some(&container("aaaa", &a, 10, None)));
+    let feed = live.follow(OUTPUT, Box::new(|| {})).unwrap();
+    live.saw(Some(&container("aaaa", &a, 10, Some(12))));
+    // Printed at 20, docker says it started at 21.
+    append(&a, &[("second run", 20)]);
+    assert_eq!(
+        lines(&feed, 2).await,
+        [marker_at("aaaa", 20), "second run".into()]
+    );
+    live.saw(Some(&container("aaaa", &a, 21, None)));
+    append(&a, &[("more", 22)]);
+    assert_eq!(lines(&feed, 1).await, ["more"]);
+    let expected = [
+        marker_at("aaaa", 10),
+        "first run".into(),
+        marker_at("aaaa", 21),
+        "second run".into(),
+        "more".into(),
+    ];
+    assert_eq!(snapshot(&live), format!("{}\n", expected.join("\n")));
+}
+
+#[test]
+fn a_reloaded_service_s_driver_keeps_the_runs_and_readers_of_its_resource() {
+    let carried = crate::drivers::Carried::default();
+    let make = || view(OUTPUT_SIZE);
+    let first = carried.take_or("app", "container#1", make);
+    let again = carried.take_or("app", "container#1", make);
+    assert!(Arc::ptr_eq(&first, &again));
+    let other = carried.take_or("app", "container#2", make);
+    assert!(!Arc::ptr_eq(&first, &other));
+    // Gone with its last driver: the next one starts afresh.
+    let weak = Arc::downgrade(&first);
+    drop((first, again));
+    assert!(weak.upgrade().is_none());
+    let fresh = carried.take_or("app", "container#1", make);
+    assert!(!Arc::ptr_eq(&fresh, &other));
+}

@@ -352,6 +352,16 @@ pub struct ContainerDriver {
 impl ContainerDriver {
     /// A driver for the container of `rid`.
     pub fn new(ctx: &DriverContext, rid: Rid, spec: ContainerSpec) -> Self {
+        // The runs seen and the readers of the output stay with the
+        // resource when its service's file is reloaded.
+        let live = ctx.carried.take_or(&ctx.service, rid.as_str(), || {
+            ContainerLive::new(
+                ctx.docker.clone(),
+                live::OUTPUT_SIZE,
+                PathBuf::from("/proc"),
+            )
+        });
+        live.configure(ctx.docker.clone(), live::OUTPUT_SIZE);
         ContainerDriver {
             name: container_name(&ctx.service, &rid),
             service: ctx.service.clone(),
@@ -360,11 +370,7 @@ impl ContainerDriver {
             docker: ctx.docker.clone(),
             proc_root: PathBuf::from("/proc"),
             created_ahead: Mutex::new(None),
-            live: ContainerLive::new(
-                ctx.docker.clone(),
-                live::OUTPUT_SIZE,
-                PathBuf::from("/proc"),
-            ),
+            live,
         }
     }
 

@@ -333,6 +333,7 @@ mod lifecycle {
 
     fn driver(docker: &Arc<FakeDocker>, spec: ContainerSpec) -> ContainerDriver {
         let ctx = DriverContext {
+            carried: Default::default(),
             service: "app".into(),
             var_dir: "/nonexistent".into(),
             nodename: "n1".into(),
