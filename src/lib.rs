@@ -9,6 +9,7 @@
 pub mod actionlog;
 pub mod bounded;
 pub mod cgroup;
+pub mod children;
 pub mod client;
 pub mod clock;
 pub mod cluster;

@@ -7,6 +7,7 @@ mod bollard;
 #[cfg(test)]
 pub mod fake;
 pub mod logfile;
+pub mod naming;
 
 use std::sync::Arc;
 use std::time::Duration;

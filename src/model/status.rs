@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -89,9 +90,10 @@ pub struct ResourceState {
     /// short): the state says so, and the backend is probed until it
     /// answers, then the check is made again.
     pub unanswered: bool,
-    /// Files the driver shows beyond status, label and messages (a
-    /// container's id, addresses, ports...): name and whole content.
-    pub details: Vec<(&'static str, String)>,
+    /// Files its driver shows in the resource's directory beyond the
+    /// standard ones (an app's `info`), by name, with their content: what
+    /// the driver last learnt, so that no read ever asks it.
+    pub files: Vec<(&'static str, Arc<str>)>,
 }
 
 impl ResourceState {
@@ -103,7 +105,7 @@ impl ResourceState {
             messages: Vec::new(),
             unhealthy: false,
             unanswered: false,
-            details: Vec::new(),
+            files: Vec::new(),
         }
     }
 

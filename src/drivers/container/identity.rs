@@ -6,6 +6,7 @@
 //! cgroup are, for its live files (`live.rs`).
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use bollard::models::ContainerInspectResponse;
 
@@ -136,11 +137,11 @@ fn value(text: impl std::fmt::Display) -> String {
 
 /// The identity files of the container `current` (empty files when there
 /// is none: the listing does not change with it).
-pub fn details(current: Option<&Observed>) -> Vec<(&'static str, String)> {
+pub fn details(current: Option<&Observed>) -> Vec<(&'static str, Arc<str>)> {
     let Some(c) = current else {
         return IDENTITY_FILES[..7]
             .iter()
-            .map(|name| (*name, String::new()))
+            .map(|name| (*name, Arc::from("")))
             .collect();
     };
     let identity = &c.identity;
@@ -183,4 +184,7 @@ pub fn details(current: Option<&Observed>) -> Vec<(&'static str, String)> {
         ));
     }
     files
+        .into_iter()
+        .map(|(name, text)| (name, text.into()))
+        .collect()
 }

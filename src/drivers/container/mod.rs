@@ -7,8 +7,10 @@
 
 mod identity;
 pub mod live;
+mod manifest;
 mod pid1;
 mod resolve;
+pub mod run_args;
 mod settle;
 mod stop;
 mod upgrade;
@@ -29,19 +31,17 @@ use bollard::models::{
 
 use super::{Driver, DriverContext};
 use crate::actionlog::ResourceLog;
-use crate::config::run_args::{redact_env, REDACTED};
-use crate::config::ContainerSpec;
 use crate::docker::{DockerApi, DockerError, ErrorKind};
 use crate::error::{Error, Result};
-use crate::model::{LiveView, ResourceState, Rid, Status};
+use crate::model::{KindVerb, LiveView, ResourceState, Rid, Status};
 use crate::sync::lock;
 pub use identity::{Identity, IDENTITY_FILES};
 use live::ContainerLive;
+pub use manifest::{ContainerSpec, StopWait, MANIFEST, ROLLBACK};
+use run_args::{redact_env, REDACTED};
 
 /// Label naming the owning service.
-pub const LABEL_SERVICE: &str = "svcfs.service";
-/// Label naming the resource id.
-pub const LABEL_RID: &str = "svcfs.rid";
+pub use crate::docker::naming::{container_name, LABEL_RID, LABEL_SERVICE};
 /// Label fingerprinting the `run_command` and `run_args` a container was
 /// created with, so that a change of them is seen like a change of image.
 pub const LABEL_CONFIG: &str = "svcfs.config";
@@ -65,11 +65,6 @@ const POLL_INTERVAL: Duration = Duration::from_millis(100);
 const APPEARING_LOOKS: u32 = 50;
 /// Lines of container output shown when a start fails.
 const FAILURE_LOG_LINES: usize = 10;
-
-/// The container name svcfs owns for a resource: `<svc>.container.<N>`.
-pub fn container_name(service: &str, rid: &Rid) -> String {
-    format!("{service}.container.{}", rid.index().unwrap_or(0))
-}
 
 /// The first 12 hex digits of an id, as docker prints them.
 pub fn short_id(id: &str) -> &str {
@@ -329,9 +324,6 @@ fn run_command_with(host: &str, name: &str, spec: &ContainerSpec, run_args: &str
     words.join(" ")
 }
 
-/// The verbs a container's ctl takes beyond start, stop and restart.
-pub const EXTRA_COMMANDS: &[&str] = &["rollback"];
-
 /// Drives one `container#N` resource.
 pub struct ContainerDriver {
     service: String,
@@ -421,7 +413,7 @@ impl ContainerDriver {
             wanted.as_ref(),
             current.as_ref().map(|c| (c, current_image.as_ref())),
         );
-        state.details = identity::details(current.as_ref());
+        state.files = identity::details(current.as_ref());
         Ok(state)
     }
 
@@ -690,7 +682,7 @@ impl Driver for ContainerDriver {
                 self.live.saw(None);
                 let mut state = ResourceState::new(Status::Down, self.spec.run_image.clone())
                     .with_message("docker daemon is not running");
-                state.details = identity::details(None);
+                state.files = identity::details(None);
                 state
             }
             Err(e) => {
@@ -801,10 +793,6 @@ impl Driver for ContainerDriver {
         }
     }
 
-    fn extra_commands(&self) -> &'static [&'static str] {
-        EXTRA_COMMANDS
-    }
-
     fn live(&self) -> Option<Arc<dyn LiveView>> {
         Some(self.live.clone())
     }
@@ -815,12 +803,13 @@ impl Driver for ContainerDriver {
         true
     }
 
-    async fn run_extra(&self, command: &str, log: &ResourceLog) -> Result<()> {
-        match command {
-            "rollback" => self.rollback(log).await,
-            other => Err(Error::unsupported(format!(
-                "{other} does not apply to containers"
-            ))),
+    async fn run_verb(&self, verb: &'static KindVerb, log: &ResourceLog) -> Result<()> {
+        if *verb == ROLLBACK {
+            return self.rollback(log).await;
         }
+        Err(Error::unsupported(format!(
+            "{} does not apply to containers",
+            verb.word
+        )))
     }
 }

@@ -14,7 +14,7 @@ fn spec(run_args: &str) -> ContainerSpec {
         run_args: run_args.into(),
         start_timeout: Duration::from_secs(60),
         stop_timeout: Duration::from_secs(10),
-        stop_wait: crate::config::StopWait::Auto,
+        stop_wait: crate::drivers::container::StopWait::Auto,
     }
 }
 
@@ -312,9 +312,9 @@ mod lifecycle {
 
     use super::*;
     use crate::actionlog::ServiceLog;
-    use crate::config::StopWait;
     use crate::docker::fake::{Call, FakeContainer, FakeDocker};
     use crate::docker::ErrorKind;
+    use crate::drivers::container::StopWait;
     use crate::drivers::Driver;
     use crate::host::FakeRunner;
 
@@ -336,9 +336,11 @@ mod lifecycle {
             carried: Default::default(),
             service: "app".into(),
             var_dir: "/nonexistent".into(),
+            config_dir: "/nonexistent".into(),
             nodename: "n1".into(),
             docker: docker.clone(),
             runner: Arc::new(FakeRunner::new()),
+            children: Arc::new(crate::children::FakeChildren::default()),
             reads: Arc::default(),
             peers: Vec::new(),
         };
@@ -590,7 +592,7 @@ mod lifecycle {
         let prev = docker.add_container(ours(PREV, BUSYBOX, &upgraded).exited(0));
         let (service, log) = logs();
         let d = driver(&docker, upgraded);
-        d.run_extra("rollback", &log).await.unwrap();
+        d.run_verb(&ROLLBACK, &log).await.unwrap();
         assert_eq!(
             docker.actions(),
             [
@@ -639,7 +641,7 @@ mod lifecycle {
         let rolled_back = docker.add_container(ours(NAME, BUSYBOX, &upgraded).exited(0));
         let (_service, log) = logs();
         let d = driver(&docker, upgraded);
-        d.run_extra("rollback", &log).await.unwrap();
+        d.run_verb(&ROLLBACK, &log).await.unwrap();
         assert_eq!(
             docker.actions(),
             [
@@ -658,7 +660,7 @@ mod lifecycle {
         docker.add_container(ours(NAME, BUSYBOX, &spec("")).started());
         let (_service, log) = logs();
         let err = driver(&docker, spec(""))
-            .run_extra("rollback", &log)
+            .run_verb(&ROLLBACK, &log)
             .await
             .unwrap_err();
         assert_eq!(err.errno(), libc::EINVAL);
@@ -688,7 +690,7 @@ mod lifecycle {
         );
         // Nor does a rollback move it aside for a previous container.
         docker.add_container(ours(PREV, GOOGLE, &spec("")).exited(0));
-        let err = d.run_extra("rollback", &log).await.unwrap_err();
+        let err = d.run_verb(&ROLLBACK, &log).await.unwrap_err();
         assert_eq!(err.errno(), libc::EIO, "{err}");
         assert!(docker.actions().is_empty(), "{:?}", docker.actions());
         assert!(docker.container(NAME).unwrap().running());
@@ -892,7 +894,10 @@ fn identity_files_come_from_the_inspect_data() {
         }),
         ..Default::default()
     });
-    let files: HashMap<&str, String> = identity::details(Some(&c)).into_iter().collect();
+    let files: HashMap<&str, String> = identity::details(Some(&c))
+        .into_iter()
+        .map(|(name, text)| (name, text.to_string()))
+        .collect();
     assert_eq!(
         files["id"],
         "0ad119ede2a351d2d6364a7ca54748e5b0fdcda3d3e694e2fadab974cde0dc3b\n"
@@ -945,7 +950,10 @@ fn identity_and_live_file_names_clash_with_no_keyword_or_standard_file() {
             "{name} is a standard file"
         );
         assert!(
-            crate::config::KEYWORDS.iter().all(|k| k.name != *name),
+            MANIFEST.schema.keyword(name).is_none()
+                && crate::config::RESOURCE_KEYWORDS
+                    .iter()
+                    .all(|k| k.name != *name),
             "{name} is a keyword"
         );
         assert_eq!(names.iter().filter(|n| *n == name).count(), 1, "{name}");
