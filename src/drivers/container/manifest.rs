@@ -32,7 +32,7 @@ pub const ROLLBACK: KindVerb = KindVerb {
     doc: "swap the container back to the one the last upgrade replaced (<name>.prev)",
 };
 
-use crate::config::ValueKind::{Choice, Duration as Seconds, Text, Words};
+use crate::config::ValueKind::{Choice, Duration as Seconds, Size, Text, Words};
 
 #[rustfmt::skip]
 const KEYWORDS: &[Keyword] = &[
@@ -50,7 +50,12 @@ const KEYWORDS: &[Keyword] = &[
        "Grace period of docker stop before the container is killed."),
     kw("stop_wait", Choice(&["auto", "timeout"]), false, Some("auto"),
        "auto: kill at once a container whose PID 1 has no handler for its stop signal (it would ignore it for the whole stop_timeout); timeout: always docker stop with the full stop_timeout."),
+    kw("output_size", Size, false, Some("64k"),
+       "How much of the container's recent output its `output` file shows (bytes, or 64k, 1m; at most 16m)."),
 ];
+
+/// The largest `output_size`: the file is read whole at each open.
+pub const OUTPUT_SIZE_MAX: u64 = 16 << 20;
 
 /// What a container's stop may add to its grace period (the driver's
 /// slack after `docker stop`, then `docker kill`).
@@ -71,6 +76,8 @@ pub struct ContainerSpec {
     pub stop_timeout: Duration,
     /// Whether stop may skip the grace period that PID 1 would ignore.
     pub stop_wait: StopWait,
+    /// The bytes of recent output its `output` file shows.
+    pub output_size: usize,
 }
 
 /// `stop_wait`: what stop does when the container's PID 1 has no handler
@@ -142,7 +149,14 @@ fn build(values: &Values<'_>) -> Result<Arc<dyn Spec>, String> {
         .raw_or_default("stop_wait")
         .map_or(Ok(StopWait::default()), StopWait::parse)
         .map_err(|e| format!("stop_wait: {e}"))?;
+    let output_size = values.size("output_size")?;
+    if output_size == 0 || output_size > OUTPUT_SIZE_MAX {
+        return Err(format!(
+            "output_size: {output_size} bytes is not between 1 and 16m"
+        ));
+    }
     Ok(Arc::new(ContainerSpec {
+        output_size: output_size as usize,
         run_image,
         run_command: values.words("run_command")?,
         run_args,

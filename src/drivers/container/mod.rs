@@ -347,13 +347,9 @@ impl ContainerDriver {
         // The runs seen and the readers of the output stay with the
         // resource when its service's file is reloaded.
         let live = ctx.carried.take_or(&ctx.service, rid.as_str(), || {
-            ContainerLive::new(
-                ctx.docker.clone(),
-                live::OUTPUT_SIZE,
-                PathBuf::from("/proc"),
-            )
+            ContainerLive::new(ctx.docker.clone(), spec.output_size, PathBuf::from("/proc"))
         });
-        live.configure(ctx.docker.clone(), live::OUTPUT_SIZE);
+        live.configure(ctx.docker.clone(), spec.output_size);
         ContainerDriver {
             name: container_name(&ctx.service, &rid),
             service: ctx.service.clone(),
@@ -369,7 +365,7 @@ impl ContainerDriver {
     /// The same, reading PID 1 under another `/proc`.
     #[cfg(test)]
     pub(crate) fn with_proc_root(mut self, root: PathBuf) -> Self {
-        self.live = ContainerLive::new(self.docker.clone(), live::OUTPUT_SIZE, root.clone());
+        self.live = ContainerLive::new(self.docker.clone(), self.spec.output_size, root.clone());
         self.proc_root = root;
         self
     }

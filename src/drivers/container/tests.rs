@@ -15,6 +15,7 @@ fn spec(run_args: &str) -> ContainerSpec {
         start_timeout: Duration::from_secs(60),
         stop_timeout: Duration::from_secs(10),
         stop_wait: crate::drivers::container::StopWait::Auto,
+        output_size: live::OUTPUT_SIZE,
     }
 }
 
@@ -957,5 +958,33 @@ fn identity_and_live_file_names_clash_with_no_keyword_or_standard_file() {
             "{name} is a keyword"
         );
         assert_eq!(names.iter().filter(|n| *n == name).count(), 1, "{name}");
+    }
+}
+
+#[test]
+fn output_size_takes_a_size_and_refuses_what_is_not_one() {
+    let config = |value: &str| {
+        crate::config::parse_service(
+            &crate::drivers::registry::KINDS,
+            "app",
+            std::path::Path::new("/etc/svcfs/app.env"),
+            &format!("[container#1]\nrun_image = busybox\noutput_size = {value}\n"),
+        )
+    };
+    let size = |value: &str| {
+        let config = config(value);
+        let spec = config.resources[0].spec.as_ref().map_err(|e| e.clone())?;
+        Ok::<usize, String>(crate::drivers::manifest::spec_of::<ContainerSpec>(&**spec).output_size)
+    };
+    assert_eq!(size("1m"), Ok(1 << 20));
+    assert_eq!(size("4096"), Ok(4096));
+    for bad in ["0", "17m", "lots"] {
+        let problems = config(bad).problems;
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.to_string().contains("output_size")),
+            "{bad}: {problems:?}"
+        );
     }
 }
