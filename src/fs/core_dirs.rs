@@ -114,16 +114,14 @@ impl Core {
                     .map(|f| (f.name.clone(), NodeType::File))
                     .chain(
                         dir.live_files()
-                            .into_iter()
-                            .map(|name| (Arc::from(name), NodeType::File)),
+                            .iter()
+                            .map(|name| (Arc::from(*name), NodeType::File)),
                     )
                     .chain(std::iter::once(wait()))
                     .collect()
             }
             Resolved::WaitDir(tree, index) => {
-                let streams = index
-                    .and_then(|i| tree.resources[i].live.as_ref())
-                    .map_or(&[][..], |live| live.view().streams());
+                let streams = index.map_or(&[][..], |i| tree.resources[i].shown.streams);
                 WAIT_WORDS
                     .iter()
                     .map(|w| Arc::from(w.as_str()))

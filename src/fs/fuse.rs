@@ -34,7 +34,9 @@ const CACHE_TTL: Duration = Duration::from_secs(600);
 
 /// How long the kernel may keep the attributes of a file whose bytes are
 /// computed at each open (a cgroup counter, `metrics`): not at all, so
-/// that every `stat` and open asks, as /proc's files do.
+/// that every `stat` asks, as /proc's files do. Its name is kept like any
+/// other (a lookup per open would be a round trip for nothing: the name
+/// stays while its directory's listing does, and is dropped with it).
 fn ttl(attr: &Attr) -> &'static Duration {
     const NONE: Duration = Duration::ZERO;
     if attr.live {
@@ -124,7 +126,12 @@ impl Filesystem for SvcFs {
 
     fn lookup(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEntry) {
         match self.core.lookup(parent.0, name) {
-            Ok(attr) => reply.entry(ttl(&attr), &self.file_attr(&attr), fuser::Generation(0)),
+            Ok(attr) => reply.entry_with_ttls(
+                ttl(&attr),
+                &CACHE_TTL,
+                &self.file_attr(&attr),
+                fuser::Generation(0),
+            ),
             Err(e) => fail("lookup", parent.0, &e, |errno| reply.error(errno)),
         }
     }

@@ -179,17 +179,32 @@ pub fn changes(
             // resource that has them.
             let mut listing_changed = before.resources.len() != after.resources.len()
                 || before.has_usage() != after.has_usage();
+            if before.has_usage() && !after.has_usage() {
+                if let Some(parent) = known(&service) {
+                    out.extend(
+                        crate::render::tree::usage_files()
+                            .map(|name| Invalidation::Entry(parent, name.into())),
+                    );
+                }
+            }
             for old in &before.resources {
                 let dir = NodePath::Resource(after.name.clone(), old.rid.clone());
                 match after.resource(&old.rid) {
                     Some(new) => {
                         files_changed(known, &dir, &old.files, &new.files, &mut out);
                         // Its live files and streams came or went.
-                        if old.live_files() != new.live_files()
-                            || old.live.as_ref().map(|l| l.view().streams())
-                                != new.live.as_ref().map(|l| l.view().streams())
-                        {
+                        if old.shown != new.shown {
                             out.extend(known(&dir).map(Invalidation::Listing));
+                            // The kernel keeps live files' names like any.
+                            if let Some(parent) = known(&dir) {
+                                let kept = new.live_files();
+                                out.extend(
+                                    old.live_files()
+                                        .iter()
+                                        .filter(|name| !kept.contains(name))
+                                        .map(|name| Invalidation::Entry(parent, (*name).into())),
+                                );
+                            }
                             let wait = NodePath::Wait(after.name.clone(), Some(old.rid.clone()));
                             out.extend(known(&wait).map(Invalidation::Listing));
                         }

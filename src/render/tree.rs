@@ -117,6 +117,7 @@ pub fn cluster_tree(
                 files,
                 mtime: before.map_or(now, |b| b.mtime),
                 live: None,
+                shown: LiveShown::default(),
             }
         })
         .collect();
@@ -179,6 +180,41 @@ pub struct ResourceDir {
     /// What its driver shows live: files listed after [`Self::files`],
     /// read at open, and streams in its `wait/`.
     pub live: Option<LiveRef>,
+    /// Which of them this generation lists (a view shows some only while
+    /// what it shows exists: a container's, while there is one).
+    pub shown: LiveShown,
+}
+
+/// What a live view showed when a generation was rendered: its listing
+/// is that generation's, and a change of it is a new one.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LiveShown {
+    /// Its own live files, then those of resource use.
+    pub files: Vec<&'static str>,
+    /// Whether resource use is among them.
+    pub usage: bool,
+    /// Its streams in `wait/`.
+    pub streams: &'static [&'static str],
+}
+
+impl LiveShown {
+    /// What `live` shows now.
+    pub fn of(live: Option<&LiveRef>) -> LiveShown {
+        let Some(view) = live.map(LiveRef::view) else {
+            return LiveShown::default();
+        };
+        let usage = view.has_usage();
+        LiveShown {
+            files: view
+                .files()
+                .iter()
+                .copied()
+                .chain(usage.then(usage_files).into_iter().flatten())
+                .collect(),
+            usage,
+            streams: view.streams(),
+        }
+    }
 }
 
 /// The files of resource use a live view with usage shows, and a
@@ -238,9 +274,9 @@ impl ServiceTree {
     pub fn usage_views(&self) -> impl Iterator<Item = &dyn LiveView> {
         self.resources
             .iter()
+            .filter(|r| r.shown.usage)
             .filter_map(|r| r.live.as_ref())
             .map(LiveRef::view)
-            .filter(|v| v.has_usage())
     }
 
     /// Whether the service directory has the files of resource use
@@ -262,28 +298,18 @@ impl ResourceDir {
     }
 
     /// Its live files, in listing order (after [`Self::files`]).
-    pub fn live_files(&self) -> Vec<&'static str> {
-        let Some(live) = &self.live else {
-            return Vec::new();
-        };
-        let view = live.view();
-        let usage = view.has_usage().then(usage_files).into_iter().flatten();
-        view.files().iter().copied().chain(usage).collect()
+    pub fn live_files(&self) -> &[&'static str] {
+        &self.shown.files
     }
 
     /// Whether `name` is one of its live files.
     pub fn has_live(&self, name: &str) -> bool {
-        self.live.as_ref().is_some_and(|live| {
-            let view = live.view();
-            view.files().contains(&name) || (view.has_usage() && is_usage_file(name))
-        })
+        self.live.is_some() && self.shown.files.contains(&name)
     }
 
     /// Whether `name` is one of the streams of its `wait/`.
     pub fn has_stream(&self, name: &str) -> bool {
-        self.live
-            .as_ref()
-            .is_some_and(|live| live.view().streams().contains(&name))
+        self.live.is_some() && self.shown.streams.contains(&name)
     }
 }
 
@@ -340,6 +366,7 @@ pub fn service_tree(
                 files,
                 mtime: before.map_or(now, |b| b.mtime),
                 live: None,
+                shown: LiveShown::default(),
             }
         })
         .collect();
@@ -499,8 +526,9 @@ fn resource_dir(
         })
         .collect();
     let live = resource.live.clone();
+    let shown = LiveShown::of(live.as_ref());
     let mtime = match before {
-        Some(b) if same_names(&b.files, &files, |f| &f.name) && b.live == live => b.mtime,
+        Some(b) if same_names(&b.files, &files, |f| &f.name) && b.shown == shown => b.mtime,
         _ => carry.now,
     };
     ResourceDir {
@@ -508,6 +536,7 @@ fn resource_dir(
         files,
         mtime,
         live,
+        shown,
     }
 }
 

@@ -6,7 +6,7 @@
 //! cgroup are, for its live files (`live.rs`).
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use bollard::models::ContainerInspectResponse;
 
@@ -135,14 +135,19 @@ fn value(text: impl std::fmt::Display) -> String {
     }
 }
 
-/// The identity files of the container `current` (empty files when there
-/// is none: the listing does not change with it).
+/// The one empty content, shared by every empty identity file (the
+/// addresses and ports of stopped containers).
+fn empty() -> Arc<str> {
+    static EMPTY: OnceLock<Arc<str>> = OnceLock::new();
+    Arc::clone(EMPTY.get_or_init(|| Arc::from("")))
+}
+
+/// The identity files of the container `current`: none when there is
+/// none (a thousand services whose containers are not created yet list
+/// none of them).
 pub fn details(current: Option<&Observed>) -> Vec<(&'static str, Arc<str>)> {
     let Some(c) = current else {
-        return IDENTITY_FILES[..7]
-            .iter()
-            .map(|name| (*name, Arc::from("")))
-            .collect();
+        return Vec::new();
     };
     let identity = &c.identity;
     let running = c.running;
@@ -185,6 +190,15 @@ pub fn details(current: Option<&Observed>) -> Vec<(&'static str, Arc<str>)> {
     }
     files
         .into_iter()
-        .map(|(name, text)| (name, text.into()))
+        .map(|(name, text)| {
+            (
+                name,
+                if text.is_empty() {
+                    empty()
+                } else {
+                    text.into()
+                },
+            )
+        })
         .collect()
 }

@@ -659,9 +659,16 @@ async fn follow(live: Weak<ContainerLive>, at_open: Option<Run>, from: Option<(L
     }
 }
 
+/// A container's output and resource use are listed while it exists:
+/// a thousand services whose containers are not created yet list none of
+/// them (the stream is always there, to be opened before a start).
 impl LiveView for ContainerLive {
     fn files(&self) -> &'static [&'static str] {
-        &[OUTPUT]
+        if lock(&self.seen).current.is_some() {
+            &[OUTPUT]
+        } else {
+            &[]
+        }
     }
 
     fn read(&self, name: &str) -> Option<Vec<u8>> {
@@ -669,7 +676,7 @@ impl LiveView for ContainerLive {
     }
 
     fn has_usage(&self) -> bool {
-        true
+        lock(&self.seen).current.is_some()
     }
 
     fn usage(&self, counter: Counter) -> Option<Amount> {

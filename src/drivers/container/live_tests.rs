@@ -284,3 +284,19 @@ fn a_reloaded_service_s_driver_keeps_the_runs_and_readers_of_its_resource() {
     let fresh = carried.take_or("app", "container#1", make);
     assert!(!Arc::ptr_eq(&fresh, &other));
 }
+
+#[test]
+fn output_and_resource_use_are_listed_while_a_container_exists() {
+    let tmp = TempDir::new("live-listing");
+    let live = view(OUTPUT_SIZE);
+    assert!(live.files().is_empty() && !live.has_usage());
+    // The stream is there before any container: open it, then start.
+    assert_eq!(live.streams(), [OUTPUT]);
+    live.saw(Some(&container("aaaa", &tmp.path().join("a-json.log"), 1, Some(2))));
+    assert_eq!(live.files(), [OUTPUT]);
+    assert!(live.has_usage());
+    // Stopped: it exists, its counters are unknown (no PID 1).
+    assert_eq!(live.usage(Counter::Memory), None);
+    live.saw(None);
+    assert!(live.files().is_empty() && !live.has_usage());
+}
