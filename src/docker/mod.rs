@@ -29,6 +29,10 @@ pub const DEFAULT_DOCKER_HOST: &str = "unix:///var/run/docker.sock";
 /// Docker events of containers and images, as they come.
 pub type EventStream = BoxStream<'static, Result<EventMessage, DockerError>>;
 
+/// A container's output as it comes, from docker's log API; the stream
+/// ends when the container stops.
+pub type LogStream = BoxStream<'static, Result<logfile::Record, DockerError>>;
+
 /// The docker client of a host (`unix:///…`, `tcp://…`): the composition
 /// root's way of giving the engine its daemons.
 pub type DockerFactory = Arc<dyn Fn(&str) -> Arc<dyn DockerApi> + Send + Sync>;
@@ -83,6 +87,10 @@ pub trait DockerApi: Send + Sync {
     /// Events of containers and images from now on; the stream ends when
     /// the connection breaks.
     async fn events(&self) -> Result<EventStream, DockerError>;
+
+    /// The output of a container from `since` (Unix seconds) on, followed:
+    /// for the log drivers that leave no file svcfs can read.
+    async fn follow_logs(&self, id: &str, since: i64) -> Result<LogStream, DockerError>;
 
     /// Forget the connection (the daemon went away or was stopped), so the
     /// next call connects again at once, to whatever daemon answers then.

@@ -11,8 +11,8 @@
 //! `==> container 0ad119ede2a3 started 2026-12-07T10:40:18.165Z <==`.
 //! A log driver that leaves no file (`none`, or a remote one with docker's
 //! local cache disabled, or a daemon on another host) gets its snapshot
-//! from docker's log API instead, bounded, without markers; its stream
-//! says it cannot be followed.
+//! from docker's log API instead, bounded, without markers, and its
+//! stream from the API's followed logs (one connection, while read).
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -23,12 +23,13 @@ use super::{short_id, Observed};
 use crate::cgroup::{Cgroup, Hierarchies};
 use crate::clock::{from_nanos, parse_rfc3339_nanos, rfc3339_utc_millis};
 use crate::docker::logfile::{self, Follower, LogFile, Record};
-use crate::docker::DockerApi;
+use crate::docker::{DockerApi, LogStream};
 use crate::feed::Feed;
 use crate::model::live::Wake;
 use crate::model::usage::{Amount, Counter};
 use crate::model::LiveView;
 use crate::sync::lock;
+use futures_util::StreamExt;
 
 /// The snapshot file of the container's recent output.
 pub const OUTPUT: &str = "output";
@@ -463,7 +464,6 @@ struct Following {
     /// began after this end (when known) needs none.
     inferred_after: Option<i64>,
     lines: logfile::Lines,
-    told_no_file: bool,
 }
 
 impl Following {
@@ -476,7 +476,6 @@ impl Following {
             follower: from.map(|(file, offset)| Follower::new(file, offset)),
             inferred_after: None,
             lines: logfile::Lines::default(),
-            told_no_file: false,
         }
     }
 
@@ -491,7 +490,6 @@ impl Following {
             out.extend(self.lines.flush());
             self.followed = Some(now.clone());
             self.follower = now.log.clone().map(|file| Follower::new(file, 0));
-            self.told_no_file = false;
             self.inferred_after = None;
             self.show(now, &mut out);
             let floor = match runs.iter().position(|r| r.same_run(now)) {
@@ -507,13 +505,18 @@ impl Following {
             let now = now.clone();
             self.show(&now, &mut out);
         }
-        if self.follower.is_none() && !self.told_no_file {
-            if let Some(run) = &self.followed {
-                out.push(no_file(run));
-                self.told_no_file = true;
-            }
-        }
         out
+    }
+
+    /// The run whose output comes from docker's log API: the one followed,
+    /// when its output is in no file svcfs can read.
+    fn api_run(&self) -> Option<&Run> {
+        self.followed.as_ref().filter(|_| self.follower.is_none())
+    }
+
+    /// Lines of records from docker's log API.
+    fn api_lines(&mut self, record: &Record) -> Vec<String> {
+        self.lines.push(record)
     }
 
     /// The marker of `run`, unless shown already (or inferred).
@@ -597,6 +600,14 @@ async fn follow(live: Weak<ContainerLive>, at_open: Option<Run>, from: Option<(L
     let watcher = crate::inotify::watch();
     let mut watched: Option<(PathBuf, nix::sys::inotify::WatchDescriptor)> = None;
     let mut following = Following::new(at_open, from);
+    // Docker's log API, for a run whose output is in no file: the run
+    // (id and start) it was asked for, and the stream while it lasts.
+    let mut api: Option<((String, i64), Option<LogStream>)> = None;
+    // Where the first API stream starts: from the open on.
+    let opened = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let mut api_lines: Vec<String> = Vec::new();
     loop {
         let Some(strong) = live.upgrade() else {
             return;
@@ -608,7 +619,39 @@ async fn follow(live: Weak<ContainerLive>, at_open: Option<Run>, from: Option<(L
             let seen = lock(&strong.seen);
             (seen.current.clone(), Vec::from(seen.runs.clone()))
         };
-        let out = following.round(current.as_ref(), &runs);
+        let mut out = std::mem::take(&mut api_lines);
+        out.extend(following.round(current.as_ref(), &runs));
+        // A run without a file: its output from docker's log API, asked
+        // once per run (the stream ends when the container stops).
+        if let Some(run) = following.api_run() {
+            let key = (run.id.clone(), run.started);
+            if api.as_ref().is_none_or(|(asked, _)| *asked != key) {
+                let since = if api.is_none() {
+                    opened
+                } else {
+                    run.started / 1_000_000_000
+                };
+                let docker = Arc::clone(&lock(&strong.config).0);
+                let asked = tokio::time::timeout(API_LIMIT, docker.follow_logs(&run.id, since));
+                let stream = match asked.await {
+                    Ok(Ok(stream)) => Some(stream),
+                    Ok(Err(e)) => {
+                        out.push(no_file(run));
+                        out.push(format!("==> docker's log API: {} <==", e.message()));
+                        None
+                    }
+                    Err(_) => {
+                        out.push(no_file(run));
+                        out.push(format!(
+                            "==> docker's log API did not answer within {}s <==",
+                            API_LIMIT.as_secs()
+                        ));
+                        None
+                    }
+                };
+                api = Some((key, stream));
+            }
+        }
         if !out.is_empty() {
             let out: Vec<Arc<str>> = out.into_iter().map(Arc::from).collect();
             for feed in &feeds {
@@ -634,27 +677,48 @@ async fn follow(live: Weak<ContainerLive>, at_open: Option<Run>, from: Option<(L
         drop(strong);
         let changed = notify.notified();
         tokio::pin!(changed);
-        match &watcher {
-            Some(watcher) => {
-                tokio::select! {
-                    ready = watcher.readable() => {
-                        if let Ok(mut guard) = ready {
-                            // Drain: one round reads whatever they said.
-                            while watcher.get_ref().0.read_events().is_ok_and(|e| !e.is_empty()) {}
-                            guard.clear_ready();
-                        }
+        let from_api = async {
+            match api.as_mut().and_then(|(_, stream)| stream.as_mut()) {
+                Some(stream) => stream.next().await,
+                None => std::future::pending().await,
+            }
+        };
+        let inotified = async {
+            match &watcher {
+                Some(watcher) => {
+                    if let Ok(mut guard) = watcher.readable().await {
+                        // Drain: one round reads whatever they said.
+                        while watcher
+                            .get_ref()
+                            .0
+                            .read_events()
+                            .is_ok_and(|e| !e.is_empty())
+                        {}
+                        guard.clear_ready();
                     }
-                    _ = &mut changed => {}
-                    _ = tokio::time::sleep(FOLLOW_TICK) => {}
                 }
+                None => std::future::pending().await,
             }
-            // No inotify: a quicker look instead.
-            None => {
-                tokio::select! {
-                    _ = &mut changed => {}
-                    _ = tokio::time::sleep(FOLLOW_TICK / 4) => {}
+        };
+        // Without inotify, a quicker look instead.
+        let tick = if watcher.is_some() {
+            FOLLOW_TICK
+        } else {
+            FOLLOW_TICK / 4
+        };
+        tokio::select! {
+            record = from_api => match record {
+                Some(Ok(record)) => api_lines.extend(following.api_lines(&record)),
+                // Stopped (or cut): the next run asks again.
+                _ => {
+                    if let Some((_, stream)) = api.as_mut() {
+                        *stream = None;
+                    }
                 }
-            }
+            },
+            () = inotified => {}
+            _ = &mut changed => {}
+            _ = tokio::time::sleep(tick) => {}
         }
     }
 }

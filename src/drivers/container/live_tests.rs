@@ -292,11 +292,32 @@ fn output_and_resource_use_are_listed_while_a_container_exists() {
     assert!(live.files().is_empty() && !live.has_usage());
     // The stream is there before any container: open it, then start.
     assert_eq!(live.streams(), [OUTPUT]);
-    live.saw(Some(&container("aaaa", &tmp.path().join("a-json.log"), 1, Some(2))));
+    live.saw(Some(&container(
+        "aaaa",
+        &tmp.path().join("a-json.log"),
+        1,
+        Some(2),
+    )));
     assert_eq!(live.files(), [OUTPUT]);
     assert!(live.has_usage());
     // Stopped: it exists, its counters are unknown (no PID 1).
     assert_eq!(live.usage(Counter::Memory), None);
     live.saw(None);
     assert!(live.files().is_empty() && !live.has_usage());
+}
+
+#[tokio::test]
+async fn a_container_without_a_log_file_is_followed_through_docker_s_log_api() {
+    let docker = Arc::new(FakeDocker::new("unix:///x"));
+    let mut fake = crate::docker::fake::FakeContainer::new("app.container.1", "sha256:f6", &[]);
+    fake.id = full_id("aaaa");
+    fake.logs = "hello\r\nworld\r\n".into();
+    docker.add_container(fake);
+    let live = ContainerLive::new(docker.clone(), OUTPUT_SIZE, "/proc".into());
+    let mut c = container("aaaa", Path::new("/nonexistent"), 1, None);
+    c.identity.log_driver = "syslog".into();
+    c.identity.log_cache_disabled = true;
+    live.saw(Some(&c));
+    let feed = live.follow(OUTPUT, Box::new(|| {})).unwrap();
+    assert_eq!(lines(&feed, 2).await, ["hello", "world"]);
 }
