@@ -79,22 +79,7 @@ impl Engine {
     /// Whether a resource of the daemon at `host` still shows a check
     /// that got no answer.
     fn unanswered_on(&self, host: &str) -> bool {
-        self.services_on(host).iter().any(|name| {
-            let Some(runtime) = self.service(name) else {
-                return false;
-            };
-            let snapshot = runtime.snapshot();
-            runtime
-                .loaded()
-                .resources
-                .iter()
-                .filter(|r| concerned_by_connection(r))
-                .any(|r| {
-                    snapshot
-                        .resource(r.config.rid.as_str())
-                        .is_some_and(|r| r.state.unanswered)
-                })
-        })
+        self.any_concerned_on(host, |state| state.unanswered)
     }
 
     fn probe_ended(&self, host: &str, delay: Duration) {

@@ -685,3 +685,34 @@ pub fn load_image(sandbox: &Sandbox, host: &str, image: &str) {
     )
     .unwrap();
 }
+
+/// A service whose one busybox container lives in a private dockerd of
+/// its own (on bridge `bridge`): its file written, and the guard that
+/// stops that daemon whatever happens to the test.
+pub fn private_daemon_service(sandbox: &Sandbox, svc: &str, bridge: &str) -> PrivateDaemon {
+    let data = sandbox.root.join("data");
+    private_bridge(bridge);
+    sandbox.service_file(
+        &format!("{svc}.env"),
+        &format!(
+            "[DEFAULT]\ndocker_data_dir = {}\ndocker_daemon_args = --bridge={bridge} --iptables=false\n{}",
+            data.display(),
+            busybox_container("container#1")
+        ),
+    );
+    PrivateDaemon {
+        pidfile: sandbox.var().join(svc).join("dockerd.pid"),
+        data,
+    }
+}
+
+/// Start that service: its daemon, the image loaded into it, then the
+/// rest; the daemon's host, as `docker -H` takes it.
+pub fn start_private_daemon_service(d: &Daemon, sandbox: &Sandbox, svc: &str) -> String {
+    d.must(&format!("{svc}/ctl"), "start --rid dockerd");
+    let host = d.read(&format!("{svc}/docker_host")).trim().to_string();
+    load_image(sandbox, &host, "busybox:latest");
+    d.must(&format!("{svc}/ctl"), "start");
+    assert_eq!(d.read(&format!("{svc}/container#1/status")), "up\n");
+    host
+}

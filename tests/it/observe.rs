@@ -315,28 +315,11 @@ fn a_docker_daemon_stopped_during_a_stop_is_rechecked_once_it_answers() {
     }
     let svc = "sigstop.svcfs.test";
     let sandbox = Sandbox::new("observe_sigstop", &[svc]);
-    let data = sandbox.root.join("data");
-    private_bridge("svcfs-ss0");
-    sandbox.service_file(
-        &format!("{svc}.env"),
-        &format!(
-            "[DEFAULT]\ndocker_data_dir = {}\ndocker_daemon_args = --bridge=svcfs-ss0 --iptables=false\n{}",
-            data.display(),
-            busybox_container("container#1")
-        ),
-    );
-    let _private = PrivateDaemon {
-        pidfile: sandbox.var().join(svc).join("dockerd.pid"),
-        data: data.clone(),
-    };
+    let _private = private_daemon_service(&sandbox, svc, "svcfs-ss0");
     // No periodic reconcile: only events, and the probe, can tell.
     let d = sandbox.mount(&["--refresh-interval", "3600"]);
-    d.must(&format!("{svc}/ctl"), "start --rid dockerd");
-    let host = d.read(&format!("{svc}/docker_host"));
-    load_image(&sandbox, host.trim(), "busybox:latest");
-    d.must(&format!("{svc}/ctl"), "start");
+    let host = start_private_daemon_service(&d, &sandbox, svc);
     let status = format!("{svc}/container#1/status");
-    assert_eq!(d.read(&status), "up\n");
 
     let dockerd = pid_in(&sandbox.var().join(svc).join("dockerd.pid")).unwrap();
     unsafe { libc::kill(dockerd, libc::SIGSTOP) };

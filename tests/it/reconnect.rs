@@ -15,26 +15,9 @@ fn a_killed_private_daemon_shows_down_and_starts_again() {
     }
     let svc = "private.svcfs.test";
     let sandbox = Sandbox::new("reconnect_private", &[svc]);
-    let data = sandbox.root.join("data");
-    private_bridge("svcfs-rc0");
-    sandbox.service_file(
-        &format!("{svc}.env"),
-        &format!(
-            "[DEFAULT]\ndocker_data_dir = {}\ndocker_daemon_args = --bridge=svcfs-rc0 --iptables=false\n{}",
-            data.display(),
-            busybox_container("container#1")
-        ),
-    );
-    let _daemon = PrivateDaemon {
-        pidfile: sandbox.var().join(svc).join("dockerd.pid"),
-        data: data.clone(),
-    };
+    let _daemon = private_daemon_service(&sandbox, svc, "svcfs-rc0");
     let d = sandbox.mount(&["--refresh-interval", "3600"]);
-    d.must(&format!("{svc}/ctl"), "start --rid dockerd");
-    let host = d.read(&format!("{svc}/docker_host"));
-    load_image(&sandbox, host.trim(), "busybox:latest");
-    d.must(&format!("{svc}/ctl"), "start");
-    assert_eq!(d.read(&format!("{svc}/container#1/status")), "up\n");
+    let host = start_private_daemon_service(&d, &sandbox, svc);
 
     let pid = pid_in(&sandbox.var().join(svc).join("dockerd.pid")).unwrap();
     unsafe { libc::kill(pid, libc::SIGKILL) };
@@ -61,7 +44,7 @@ fn a_killed_private_daemon_shows_down_and_starts_again() {
     // Followed again: a kill behind svcfs's back shows.
     run(
         "docker",
-        &["-H", host.trim(), "kill", &format!("{svc}.container.1")],
+        &["-H", host.as_str(), "kill", &format!("{svc}.container.1")],
     )
     .unwrap();
     converges(
