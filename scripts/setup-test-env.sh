@@ -2,7 +2,8 @@
 # setup-test-env.sh — make a Debian 12 machine ready for svcfs's integration tests.
 #
 # Run as root. Needs only the Debian package mirror (no container registry):
-#   1. installs the packages the tests use (only the missing ones);
+#   1. installs the packages the build and the tests use (only the missing
+#      ones): protoc and its well-known .proto files build the etcd client;
 #   2. starts the host dockerd (detached, log in /var/log/svcfs-test-dockerd.log)
 #      unless `docker info` already answers;
 #   3. builds the tutorial's images locally from busybox-static
@@ -55,6 +56,11 @@ readonly PACKAGES=(
     "prometheus-node-exporter:prometheus-node-exporter"
     "etcd-server:etcd"
     "etcd-client:etcdctl"
+    "openssl:openssl"
+    # The build's, not svcfs's: etcd-client compiles etcd's .proto files
+    # (google/protobuf/*.proto come with libprotobuf-dev).
+    "protobuf-compiler:"
+    "libprotobuf-dev:"
 )
 
 pkg_installed() {
