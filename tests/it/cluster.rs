@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::cluster_etcd::{
-    mount_ns, mounted_in, namespaces_with, node_dir, own_host, share, Etcd, Security,
+    mount_ns, mount_on_own_host, mounted_in, namespaces_with, node_dir, Etcd, Security,
 };
 use crate::harness::{in_path, require, run, wait_until, write_ctl, Daemon, Sandbox};
 
@@ -89,13 +89,7 @@ impl Node {
     }
 
     fn mount(&mut self, etcd: &Etcd) {
-        share(&self.sandbox.mnt());
-        let host = own_host(&self.sandbox.root.join("own"), &shared_dir());
-        let host: Vec<&str> = host.iter().map(String::as_str).collect();
-        let mut args = vec!["--nodename".to_string(), self.name.to_string()];
-        args.extend(etcd.node_args());
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let daemon = self.sandbox.mount_wrapped(&host, &args);
+        let daemon = mount_on_own_host(&self.sandbox, self.name, &shared_dir(), etcd);
         self.ns = mount_ns(daemon.pid());
         self.daemon = Some(daemon);
     }

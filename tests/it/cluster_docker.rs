@@ -13,7 +13,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::cluster::Sampler;
-use crate::cluster_etcd::{node_dir, own_host, share, Etcd, Security};
+use crate::cluster_etcd::{mount_on_own_host, node_dir, Etcd, Security};
 use crate::harness::{
     children_of, converges, docker, in_path, parent_of, pid_in, prerequisites, run, wait_until,
     write_ctl, Daemon, Sandbox,
@@ -80,13 +80,12 @@ impl Node {
     }
 
     fn mount(&mut self, etcd: &Etcd) {
-        share(&self.sandbox.mnt());
-        let host = own_host(&self.sandbox.root.join("own"), &shared_dir());
-        let host: Vec<&str> = host.iter().map(String::as_str).collect();
-        let mut args = vec!["--nodename".to_string(), self.name.to_string()];
-        args.extend(etcd.node_args());
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        self.daemon = Some(self.sandbox.mount_wrapped(&host, &args));
+        self.daemon = Some(mount_on_own_host(
+            &self.sandbox,
+            self.name,
+            &shared_dir(),
+            etcd,
+        ));
     }
 
     fn daemon(&self) -> &Daemon {

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use crate::harness::{free_ports, is_mounted, run, run_command, wait_until};
+use crate::harness::{free_ports, is_mounted, run, run_command, wait_until, Daemon, Sandbox};
 
 /// How etcd serves its clients.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +38,7 @@ pub struct Etcd {
 
 impl Etcd {
     pub fn start(dir: &Path, security: Security) -> Etcd {
+        std::fs::create_dir_all(dir).unwrap();
         let ports = free_ports::<6>();
         let (clients, peers) = (ports[..3].to_vec(), ports[3..].to_vec());
         let scheme = match security {
@@ -288,6 +289,19 @@ pub fn own_host(own: &Path, node_dir: &Path) -> Vec<String> {
         ),
         "own-host".to_string(),
     ]
+}
+
+/// Start node `name`'s daemon on a host of its own (the sandbox's `own`
+/// directory bound on `node_dir`), joined to `etcd`; its tree shows at the
+/// sandbox's mountpoint here.
+pub fn mount_on_own_host(sandbox: &Sandbox, name: &str, node_dir: &Path, etcd: &Etcd) -> Daemon {
+    share(&sandbox.mnt());
+    let host = own_host(&sandbox.root.join("own"), node_dir);
+    let host: Vec<&str> = host.iter().map(String::as_str).collect();
+    let mut args = vec!["--nodename".to_string(), name.to_string()];
+    args.extend(etcd.node_args());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    sandbox.mount_wrapped(&host, &args)
 }
 
 /// Make `mnt` a shared mount point, alone on it: the tree a node's daemon
