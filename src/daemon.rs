@@ -461,5 +461,6 @@ pub fn backends() -> Backends {
     Backends {
         docker: Arc::new(|host: &str| Arc::new(BollardDocker::new(host)) as Arc<dyn DockerApi>),
         runner: Arc::new(SystemRunner),
+        children: Arc::new(crate::children::SystemChildren),
     }
 }

@@ -8,6 +8,7 @@
 
 pub mod actionlog;
 pub mod bounded;
+pub mod children;
 pub mod client;
 pub mod clock;
 pub mod cluster;

@@ -376,7 +376,7 @@ fn host_name() -> String {
 }
 
 fn check(args: &CheckArgs) -> i32 {
-    let loaded = config::load_dir(&args.config_dir);
+    let loaded = config::load_dir(&svcfs::drivers::registry::KINDS, &args.config_dir);
     let nodename = args.nodename.clone().unwrap_or_else(host_name);
     let (mut problems, checked) = match loaded.problems_of(&args.services) {
         Ok(found) => found,

@@ -721,8 +721,8 @@ impl Agent {
     }
 }
 
-/// The warning of a service whose containers' stop timeouts, together,
-/// exceed what a fencing node has to stop it (docs/cluster.md §5): its
+/// The warning of a service whose resources' stop timeouts (their kinds'
+/// `Spec::stop_budget`), together, exceed what a fencing node has to stop it (docs/cluster.md §5): its
 /// lease could expire, and a peer start it, before it has stopped here.
 pub fn stop_warning(
     config: &crate::config::ServiceConfig,
@@ -732,14 +732,12 @@ pub fn stop_warning(
         .resources
         .iter()
         .filter(|r| !r.common.disable)
-        .filter_map(|r| match &r.spec {
-            Ok(crate::config::ResourceSpec::Container(c)) => Some(c.stop_timeout),
-            _ => None,
-        })
+        .filter_map(|r| r.spec.as_ref().ok())
+        .map(|spec| spec.stop_budget())
         .sum();
     (!timings.stop_fits(worst)).then(|| {
         format!(
-            "the containers' stop_timeout add up to {}, more than the {} a node that loses etcd has to stop them: lower them or raise --cluster-ttl (to at least {})",
+            "the resources' stop timeouts add up to {}, more than the {} a node that loses etcd has to stop them: lower them or raise --cluster-ttl (to at least {})",
             crate::bounded::seconds(worst),
             crate::bounded::seconds(timings.stop_budget),
             crate::bounded::seconds(worst * 2)
@@ -755,8 +753,14 @@ mod tests {
     #[test]
     fn containers_that_stop_slower_than_the_fence_allows_are_warned_of() {
         let timings = Timings::from_ttl(DEFAULT_TTL).unwrap();
-        let config =
-            |text: &str| crate::config::parse_service("app", std::path::Path::new("/x"), text);
+        let config = |text: &str| {
+            crate::config::parse_service(
+                &crate::drivers::registry::KINDS,
+                "app",
+                std::path::Path::new("/x"),
+                text,
+            )
+        };
         let quick = config("[container#1]\nrun_image = a\nstop_timeout = 2\n[container#2]\nrun_image = a\nstop_timeout = 3\n[fs#1]\ndev = /d\nmnt = /m\ntype = ext4\n");
         assert_eq!(stop_warning(&quick, &timings), None);
         // docker's default grace period (10 s) is already too long.

@@ -3,10 +3,12 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use super::kinds::Catalog;
 use super::problem::{Problem, Severity};
 use super::service::{parse_service, ServiceConfig};
 use super::text::service_text;
 use super::trust::{judge_dir, judge_file, DirTrust, Role, Trusted};
+use crate::model::layout::{CLUSTER_DIR, ROOT_FILES};
 
 /// What to do about a file that cannot be trusted, after its description.
 const TRUST_FIX: &str = "whoever can change a service file can make root run any container: \
@@ -78,7 +80,7 @@ pub fn service_files(dir: &Path) -> Result<(BTreeMap<String, PathBuf>, Vec<Probl
             ));
             continue;
         }
-        if crate::render::tree::ROOT_FILES.contains(&name.as_str()) {
+        if ROOT_FILES.contains(&name.as_str()) {
             problems.push(Problem::file(
                 Severity::Error,
                 &path,
@@ -88,7 +90,7 @@ pub fn service_files(dir: &Path) -> Result<(BTreeMap<String, PathBuf>, Vec<Probl
         }
         // Reserved without --cluster too: the same directory must mount
         // both ways, and a service would be hidden by the directory.
-        if name == crate::render::tree::CLUSTER_DIR {
+        if name == CLUSTER_DIR {
             problems.push(Problem::file(
                 Severity::Error,
                 &path,
@@ -137,21 +139,27 @@ fn read_bounded(path: &Path) -> std::io::Result<Vec<u8>> {
 
 /// Read and parse one service file, judging its directory too (see
 /// [`load_dir`]).
-pub fn load_file(name: &str, path: &Path) -> ServiceConfig {
+pub fn load_file(kinds: &dyn Catalog, name: &str, path: &Path) -> ServiceConfig {
     let trusted = Trusted::this_process();
     let dir = path
         .parent()
         .map(|dir| judge_dir(dir, Role::ConfigDir, trusted))
         .unwrap_or_default();
-    load_judged(name, path, &dir, trusted)
+    load_judged(kinds, name, path, &dir, trusted)
 }
 
 /// Read and parse one service file of a directory judged `dir`. An
 /// unreadable or untrusted file still yields a service, marked with its
 /// load error, so the operator sees it; an untrusted one is not read.
-fn load_judged(name: &str, path: &Path, dir: &DirTrust, trusted: Trusted) -> ServiceConfig {
+fn load_judged(
+    kinds: &dyn Catalog,
+    name: &str,
+    path: &Path,
+    dir: &DirTrust,
+    trusted: Trusted,
+) -> ServiceConfig {
     let unusable = |message: String| {
-        let mut service = parse_service(name, path, "");
+        let mut service = parse_service(kinds, name, path, "");
         service
             .problems
             .push(Problem::file(Severity::Error, path, message.clone()));
@@ -160,7 +168,7 @@ fn load_judged(name: &str, path: &Path, dir: &DirTrust, trusted: Trusted) -> Ser
     };
     // Not read: nothing of it is known but why.
     let refused = |problem: Option<Problem>, load_error: String, others_read: bool| {
-        let mut service = parse_service(name, path, "");
+        let mut service = parse_service(kinds, name, path, "");
         service.problems = problem.into_iter().collect();
         service.load_error = Some(load_error);
         service.untrusted = true;
@@ -187,7 +195,7 @@ fn load_judged(name: &str, path: &Path, dir: &DirTrust, trusted: Trusted) -> Ser
             "the file is larger than the {MAX_FILE} bytes a service file may have; not loaded"
         )),
         Ok(bytes) => match service_text(&bytes) {
-            Ok(text) => parse_service(name, path, text),
+            Ok(text) => parse_service(kinds, name, path, text),
             // Never shown decoded with replacement characters: the tree
             // would serve bytes that are not in the file.
             Err(why) => unusable(why),
@@ -202,7 +210,7 @@ fn load_judged(name: &str, path: &Path, dir: &DirTrust, trusted: Trusted) -> Ser
 /// it and each file are judged first (see `trust`): a file that a user
 /// other than root, or a group other than root's, could change is not
 /// read, and no file of such a directory is.
-pub fn load_dir(dir: &Path) -> LoadedDir {
+pub fn load_dir(kinds: &dyn Catalog, dir: &Path) -> LoadedDir {
     let (files, mut problems) = match service_files(dir) {
         Ok(found) => found,
         Err(problem) => {
@@ -224,7 +232,7 @@ pub fn load_dir(dir: &Path) -> LoadedDir {
     let services = files
         .into_iter()
         .map(|(name, path)| {
-            let service = load_judged(&name, &path, &judged, trusted);
+            let service = load_judged(kinds, &name, &path, &judged, trusted);
             (name, service)
         })
         .collect();
@@ -250,6 +258,7 @@ pub(crate) fn is_valid_service_name(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::drivers::registry::KINDS;
 
     fn scratch_dir(tag: &str) -> PathBuf {
         let dir = std::env::temp_dir().join(format!("svcfs-load-{tag}-{}", std::process::id()));
@@ -265,7 +274,7 @@ mod tests {
         std::fs::write(dir.join("b.conf"), "[container#1]\nrun_image = busybox\n").unwrap();
         std::fs::write(dir.join("notes.txt"), "hello").unwrap();
         std::fs::write(dir.join("a.env.cfgsave"), "old").unwrap();
-        let loaded = load_dir(&dir);
+        let loaded = load_dir(&KINDS, &dir);
         assert_eq!(loaded.services.keys().collect::<Vec<_>>(), ["a", "b"]);
         assert!(loaded.problems.is_empty());
     }
@@ -275,7 +284,7 @@ mod tests {
         let dir = scratch_dir("invalid");
         std::fs::write(dir.join("good.env"), "[container#1]\nrun_image = busybox\n").unwrap();
         std::fs::write(dir.join("bad.env"), "[container#1\nrun_image\n").unwrap();
-        let loaded = load_dir(&dir);
+        let loaded = load_dir(&KINDS, &dir);
         assert!(loaded.services["good"].problems.is_empty());
         assert!(loaded.services["bad"].load_error.is_some());
     }
@@ -285,7 +294,7 @@ mod tests {
         let dir = scratch_dir("reserved");
         std::fs::write(dir.join("metrics.env"), "").unwrap();
         std::fs::write(dir.join("cluster.conf"), "").unwrap();
-        let loaded = load_dir(&dir);
+        let loaded = load_dir(&KINDS, &dir);
         assert!(loaded.services.is_empty());
         assert_eq!(loaded.problems.len(), 2, "{:?}", loaded.problems);
         assert!(loaded
@@ -300,7 +309,7 @@ mod tests {
         std::fs::create_dir_all(dir.join("x.conf")).unwrap();
         let big = format!("[container#1]\nrun_image = a\n#{}\n", "x".repeat(MAX_FILE));
         std::fs::write(dir.join("big.env"), big).unwrap();
-        let loaded = load_dir(&dir);
+        let loaded = load_dir(&KINDS, &dir);
         assert!(!loaded.services.contains_key("x"));
         assert_eq!(loaded.problems.len(), 1, "{:?}", loaded.problems);
         assert_eq!(
@@ -328,7 +337,7 @@ mod tests {
         let dir = scratch_dir("clash");
         std::fs::write(dir.join("x.env"), "").unwrap();
         std::fs::write(dir.join("x.conf"), "").unwrap();
-        let loaded = load_dir(&dir);
+        let loaded = load_dir(&KINDS, &dir);
         assert_eq!(loaded.services.len(), 1);
         assert_eq!(loaded.services["x"].path, dir.join("x.env"));
         assert!(loaded.problems[0].message.contains("also defined by"));
@@ -337,7 +346,7 @@ mod tests {
 
     #[test]
     fn missing_directory_is_one_problem() {
-        let loaded = load_dir(Path::new("/nonexistent/svcfs"));
+        let loaded = load_dir(&KINDS, Path::new("/nonexistent/svcfs"));
         assert!(loaded.services.is_empty());
         assert!(loaded.problems[0]
             .message
@@ -367,7 +376,7 @@ mod tests {
             std::fs::write(dir.join(file), text).unwrap();
             chmod(&dir.join(file), mode);
         }
-        let loaded = load_dir(&dir);
+        let loaded = load_dir(&KINDS, &dir);
         assert!(loaded.problems.is_empty(), "{:?}", loaded.problems);
         let open = &loaded.services["open"];
         assert!(open.untrusted);
@@ -392,7 +401,7 @@ mod tests {
             let path = dir.join("good.env");
             std::os::unix::fs::chown(&path, None, Some(4_000_123)).unwrap();
             chmod(&path, 0o664);
-            let problem = load_file("good", &path).load_error.unwrap();
+            let problem = load_file(&KINDS, "good", &path).load_error.unwrap();
             assert!(
                 problem.contains("group 4000123, mode 0664) can be written by group 4000123"),
                 "{problem}"
@@ -407,7 +416,7 @@ mod tests {
         chmod(&dir.join("a.env"), 0o644);
         // Sticky or not: anyone may add a service file.
         chmod(&dir, 0o1777);
-        let loaded = load_dir(&dir);
+        let loaded = load_dir(&KINDS, &dir);
         assert_eq!(loaded.problems.len(), 1, "{:?}", loaded.problems);
         let problem = loaded.problems[0].to_string();
         assert!(
@@ -435,7 +444,7 @@ mod tests {
     fn a_service_cannot_take_the_name_of_a_root_file() {
         let dir = scratch_dir("rootname");
         std::fs::write(dir.join("events.env"), "").unwrap();
-        let loaded = load_dir(&dir);
+        let loaded = load_dir(&KINDS, &dir);
         assert!(loaded.services.is_empty());
         assert!(loaded.problems[0].message.contains("mount root"));
     }

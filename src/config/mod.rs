@@ -1,23 +1,28 @@
-//! Service files → typed [`ServiceConfig`]s. Owns the keyword table, value
-//! parsing and validation; bad input becomes [`Problem`]s naming the file,
-//! section and keyword, never a failure to load the other services.
+//! Service files → typed [`ServiceConfig`]s. Owns the generic keyword
+//! machinery (declarations, value shapes, a section's values), parsing and
+//! validation; each kind declares its own keywords and builds its own
+//! settings ([`kinds`]), reached through the [`Catalog`] a loader is given.
+//! Bad input becomes [`Problem`]s naming the file, section and keyword,
+//! never a failure to load the other services.
 
 mod keywords;
+pub mod kinds;
 mod load;
 mod problem;
 #[cfg(test)]
 mod props_tests;
-pub mod run_args;
 mod service;
 mod text;
 mod trust;
 mod values;
 
-pub use keywords::{keywords_for, Keyword, Scope, ValueKind, KEYWORDS};
+pub use keywords::{kw, Keyword, ValueKind, DEFAULT_KEYWORDS, RESOURCE_KEYWORDS};
+pub use kinds::{Catalog, Implicit, ImplicitResource, KindSchema, Spec, SpecBuilder, Values};
 pub use load::{load_dir, load_file, service_files, LoadedDir};
 pub use problem::{Problem, Severity};
 pub use service::{
-    parse_service, CommonOptions, ContainerSpec, DockerdSpec, FsSpec, IpSpec, MonitorAction,
-    ResourceConfig, ResourceSpec, ServiceConfig, ServiceDefaults, StopWait, VgSpec,
+    parse_service, CommonOptions, MonitorAction, ResourceConfig, ServiceConfig, ServiceDefaults,
+    DEFAULT_RESTART_DELAY,
 };
+pub use trust::{judge_program, PROGRAM_FIX};
 pub use values::{parse_bool, parse_duration, parse_list, parse_netmask};

@@ -10,7 +10,8 @@ use std::path::Path;
 
 use proptest::prelude::*;
 
-use super::{parse_service, ResourceSpec, Severity};
+use super::{parse_service, Severity};
+use crate::drivers::container::ContainerSpec;
 
 #[derive(Debug, Clone)]
 enum Line {
@@ -89,7 +90,7 @@ proptest! {
         bom in any::<bool>(),
     ) {
         let (text, bare) = render(&sections, crlf, bom);
-        let service = parse_service("svc", Path::new("/etc/svcfs/svc.env"), &text);
+        let service = parse_service(&crate::drivers::registry::KINDS, "svc", Path::new("/etc/svcfs/svc.env"), &text);
         // A `[[x` line is an unclosed header: the file is unusable, at
         // that line, and nothing of it is loaded.
         if sections
@@ -157,8 +158,10 @@ proptest! {
                     _ => None,
                 })
                 .unwrap_or(true);
+            let container = resource.spec_as::<ContainerSpec>();
             match (&resource.spec, image) {
-                (Ok(ResourceSpec::Container(spec)), Some(image)) => {
+                (Ok(_), Some(image)) if container.is_some() => {
+                    let spec = container.expect("a container's settings");
                     prop_assert_eq!(spec.run_image.as_str(), image);
                     prop_assert!(!image.contains(' ') && timeout_ok);
                 }
@@ -178,7 +181,7 @@ proptest! {
 
     #[test]
     fn any_text_loads_without_panicking(text in "(\\PC|\n|\r|\u{0}|\\[|\\]|=|#|;){0,200}") {
-        let service = parse_service("svc", Path::new("/etc/svcfs/svc.env"), &text);
+        let service = parse_service(&crate::drivers::registry::KINDS, "svc", Path::new("/etc/svcfs/svc.env"), &text);
         // Whatever it was, the service exists and says what is wrong.
         prop_assert_eq!(service.name.as_str(), "svc");
     }

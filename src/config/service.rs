@@ -1,6 +1,7 @@
 //! The typed form of one service file, and its construction from INI text
 //! with every problem located and kept.
 
+use std::cmp::Ordering;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -8,12 +9,12 @@ use std::time::Duration;
 
 use ini::{Ini, ParseOption};
 
-use super::keywords::{keywords_for, Keyword, ValueKind, KEYWORDS};
+use super::keywords::{Keyword, ValueKind, DEFAULT_KEYWORDS, RESOURCE_KEYWORDS};
+use super::kinds::{Catalog, KindSchema, Spec, Values};
 use super::problem::{Problem, Severity};
-use super::run_args;
 use super::text;
-use super::values::{parse_bool, parse_duration, parse_list, parse_netmask};
-use crate::model::{ResourceKind, Rid};
+use super::values::{parse_bool, parse_duration, parse_list};
+use crate::model::Rid;
 
 /// One service, as loaded from its file.
 #[derive(Debug, Clone)]
@@ -117,112 +118,14 @@ impl Default for CommonOptions {
 pub struct ResourceConfig {
     /// Its id.
     pub rid: Rid,
+    /// Its kind, when svcfs knows its type.
+    pub kind: Option<&'static KindSchema>,
     /// Common keywords.
     pub common: CommonOptions,
     /// The known keywords as written, in file order (one file each in the tree).
     pub keywords: Arc<[(&'static str, String)]>,
     /// The typed settings, or why the resource cannot be used.
-    pub spec: Result<ResourceSpec, String>,
-}
-
-/// Typed settings per resource kind.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ResourceSpec {
-    /// A docker container.
-    Container(ContainerSpec),
-    /// An IP address.
-    Ip(IpSpec),
-    /// An LVM volume group.
-    Vg(VgSpec),
-    /// A filesystem.
-    Fs(FsSpec),
-    /// The private docker daemon.
-    Dockerd(DockerdSpec),
-}
-
-/// `container#N` settings.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ContainerSpec {
-    /// Image id, short id or repo:tag.
-    pub run_image: String,
-    /// Command words (empty: the image's CMD).
-    pub run_command: Vec<String>,
-    /// docker run options, as written.
-    pub run_args: String,
-    /// Bound on start.
-    pub start_timeout: Duration,
-    /// docker stop grace period.
-    pub stop_timeout: Duration,
-    /// Whether stop may skip the grace period that PID 1 would ignore.
-    pub stop_wait: StopWait,
-}
-
-/// `stop_wait`: what stop does when the container's PID 1 has no handler
-/// for its stop signal (the kernel then drops the signal: PID 1 of a PID
-/// namespace ignores what it does not handle).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum StopWait {
-    /// Kill at once: waiting would only wait for the timeout.
-    #[default]
-    Auto,
-    /// Always `docker stop` with the full `stop_timeout`.
-    Timeout,
-}
-
-impl StopWait {
-    fn parse(text: &str) -> Result<Self, String> {
-        match text.trim() {
-            "auto" => Ok(StopWait::Auto),
-            "timeout" => Ok(StopWait::Timeout),
-            other => Err(format!("invalid value {other:?} (use auto or timeout)")),
-        }
-    }
-}
-
-/// `ip#N` settings.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IpSpec {
-    /// Host name or literal address.
-    pub ipname: String,
-    /// Network device.
-    pub ipdev: String,
-    /// Prefix length or dotted mask, as written.
-    pub netmask: Option<String>,
-}
-
-/// `vg#N` settings.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VgSpec {
-    /// Volume group name.
-    pub vgname: String,
-}
-
-/// `fs#N` settings.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FsSpec {
-    /// Device or image file.
-    pub dev: PathBuf,
-    /// Mount point.
-    pub mnt: PathBuf,
-    /// Filesystem type.
-    pub fs_type: Option<String>,
-    /// Mount options.
-    pub mnt_opt: Option<String>,
-    /// Run fsck -p before mounting ext filesystems.
-    pub fsck: bool,
-    /// Kill processes holding the filesystem on stop.
-    pub kill_procs: bool,
-}
-
-/// The implicit private docker daemon.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DockerdSpec {
-    /// `--data-root`.
-    pub data_dir: PathBuf,
-    /// Extra arguments.
-    pub args: Vec<String>,
-    /// Executable.
-    pub exe: String,
+    pub spec: Result<Arc<dyn Spec>, String>,
 }
 
 impl ServiceConfig {
@@ -238,15 +141,40 @@ impl ServiceConfig {
 }
 
 impl ResourceConfig {
-    /// The resource kind, when known.
-    pub fn kind(&self) -> Option<ResourceKind> {
-        self.rid.kind()
+    /// Its place in start order: by its kind's rank (unknown kinds last),
+    /// then by type and numeric index (`container#2` before
+    /// `container#10`); stop is the exact reverse.
+    pub fn cmp_start(&self, other: &ResourceConfig) -> Ordering {
+        self.order_key(|k| k.start_rank)
+            .cmp(&other.order_key(|k| k.start_rank))
+    }
+
+    /// Its place in the overview and listings: the same, by its kind's
+    /// display rank (the tutorial's order).
+    pub fn cmp_display(&self, other: &ResourceConfig) -> Ordering {
+        self.order_key(|k| k.display_rank)
+            .cmp(&other.order_key(|k| k.display_rank))
+    }
+
+    fn order_key(&self, rank: impl Fn(&KindSchema) -> u8) -> (u8, &str, u32, &str) {
+        (
+            self.kind.map_or(u8::MAX, rank),
+            self.rid.type_name(),
+            self.rid.index().unwrap_or(0),
+            self.rid.as_str(),
+        )
+    }
+
+    /// The settings as their concrete type, for the kind that made them.
+    pub fn spec_as<T: 'static>(&self) -> Option<&T> {
+        self.spec.as_ref().ok()?.as_any().downcast_ref()
     }
 }
 
-/// Build a service from its file's text. Never fails: what cannot be used is
-/// recorded as problems, and unusable resources carry the reason.
-pub fn parse_service(name: &str, path: &Path, text: &str) -> ServiceConfig {
+/// Build a service from its file's text, with the kinds of `kinds`. Never
+/// fails: what cannot be used is recorded as problems, and unusable
+/// resources carry the reason.
+pub fn parse_service(kinds: &dyn Catalog, name: &str, path: &Path, text: &str) -> ServiceConfig {
     let mut service = ServiceConfig {
         name: name.to_string(),
         path: path.to_path_buf(),
@@ -292,6 +220,7 @@ pub fn parse_service(name: &str, path: &Path, text: &str) -> ServiceConfig {
     };
 
     let mut parser = SectionParser {
+        kinds,
         path,
         problems: &mut service.problems,
     };
@@ -334,22 +263,22 @@ pub fn parse_service(name: &str, path: &Path, text: &str) -> ServiceConfig {
         }
     }
 
-    if let Some(data_dir) = &service.defaults.docker_data_dir {
-        service.resources.push(ResourceConfig {
-            rid: Rid::dockerd(),
-            common: CommonOptions::default(),
-            keywords: [("docker_data_dir", data_dir.display().to_string())].into(),
-            spec: match &service.defaults.invalid_daemon_args {
-                Some(reason) => Err(reason.clone()),
-                None => Ok(ResourceSpec::Dockerd(DockerdSpec {
-                    data_dir: data_dir.clone(),
-                    args: service.defaults.docker_daemon_args.clone(),
-                    exe: service.defaults.docker_exe.clone(),
-                })),
-            },
-        });
+    for kind in kinds.kinds() {
+        let Some(implicit) = &kind.implicit else {
+            continue;
+        };
+        if let Some(resource) = (implicit.from_defaults)(&service.defaults) {
+            service.resources.push(ResourceConfig {
+                rid: Rid::parse(kind.type_name)
+                    .expect("a kind's type name is a valid implicit resource id"),
+                kind: Some(kind),
+                common: CommonOptions::default(),
+                keywords: resource.keywords.into(),
+                spec: resource.spec,
+            });
+        }
     }
-    service.resources.sort_by(|a, b| a.rid.cmp_start(&b.rid));
+    service.resources.sort_by(ResourceConfig::cmp_start);
     if service.resources.is_empty() && !service.has_errors() {
         service.problems.push(Problem::file(
             Severity::Warning,
@@ -374,66 +303,9 @@ fn friendly_parse_error(message: &str) -> String {
 
 /// Walks sections, recording problems against one file.
 struct SectionParser<'a> {
+    kinds: &'a dyn Catalog,
     path: &'a Path,
     problems: &'a mut Vec<Problem>,
-}
-
-/// The values of one section, keyed by known keyword, last one winning.
-struct Values<'a> {
-    section: &'a str,
-    entries: Vec<(&'static Keyword, String)>,
-}
-
-impl<'a> Values<'a> {
-    fn raw(&self, name: &str) -> Option<&str> {
-        self.entries
-            .iter()
-            .rev()
-            .find(|(k, _)| k.name == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    fn text(&self, name: &str) -> Option<String> {
-        self.raw(name).filter(|v| !v.is_empty()).map(str::to_string)
-    }
-
-    fn required(&self, name: &str) -> Result<String, String> {
-        self.text(name)
-            .ok_or_else(|| format!("missing required keyword {name} in [{}]", self.section))
-    }
-
-    fn words(&self, name: &str) -> Result<Vec<String>, String> {
-        match self.raw(name) {
-            None => Ok(Vec::new()),
-            Some(v) => shell_words::split(v)
-                .map_err(|e| format!("{name}: cannot split {v:?} into words: {e}")),
-        }
-    }
-
-    fn bool(&self, name: &str) -> Result<bool, String> {
-        let default = default_of(name);
-        parse_bool(self.raw(name).or(default).unwrap_or("false"))
-            .map_err(|e| format!("{name}: {e}"))
-    }
-
-    fn duration(&self, name: &str) -> Result<Duration, String> {
-        let value = self.raw(name).or(default_of(name)).unwrap_or("0");
-        parse_duration(value).map_err(|e| format!("{name}: {e}"))
-    }
-
-    fn stop_wait(&self) -> Result<StopWait, String> {
-        let value = self.raw("stop_wait").or(default_of("stop_wait"));
-        value
-            .map_or(Ok(StopWait::default()), StopWait::parse)
-            .map_err(|e| format!("stop_wait: {e}"))
-    }
-}
-
-fn default_of(name: &str) -> Option<&'static str> {
-    KEYWORDS
-        .iter()
-        .find(|k| k.name == name)
-        .and_then(|k| k.default)
 }
 
 impl SectionParser<'_> {
@@ -465,17 +337,14 @@ impl SectionParser<'_> {
     fn known_values<'s>(
         &mut self,
         section: &'s str,
-        kind: Option<Option<ResourceKind>>,
+        declared: Vec<&'static Keyword>,
         entries: &[(String, String)],
     ) -> Values<'s> {
-        let mut values = Values {
-            section,
-            entries: Vec::new(),
-        };
+        let mut values = Values::new(section, declared);
         let mut seen = BTreeSet::new();
         for (key, value) in entries {
-            let Some(keyword) = keywords_for(kind).find(|k| k.name == key) else {
-                let hint = unknown_keyword_hint(key, kind);
+            let Some(keyword) = values.declared().iter().copied().find(|k| k.name == key) else {
+                let hint = unknown_keyword_hint(self.kinds, key, values.declared());
                 self.problem(
                     Severity::Warning,
                     Some(section),
@@ -492,11 +361,11 @@ impl SectionParser<'_> {
                     "given twice; the last value is used",
                 );
             }
-            values.entries.push((keyword, value.clone()));
+            values.push(keyword, value.clone());
         }
         // Only the value in use is checked: an overridden one is ignored.
-        for (index, (keyword, value)) in values.entries.iter().enumerate() {
-            let overridden = values.entries[index + 1..]
+        for (index, (keyword, value)) in values.entries().iter().enumerate() {
+            let overridden = values.entries()[index + 1..]
                 .iter()
                 .any(|(k, _)| k.name == keyword.name);
             if overridden {
@@ -510,7 +379,7 @@ impl SectionParser<'_> {
     }
 
     fn defaults(&mut self, section: &str, entries: &[(String, String)]) -> ServiceDefaults {
-        let values = self.known_values(section, None, entries);
+        let values = self.known_values(section, DEFAULT_KEYWORDS.iter().collect(), entries);
         // An unsplittable value was reported by the shape check; the
         // private daemon is then invalid rather than started without it.
         let (docker_daemon_args, invalid_daemon_args) = match values.words("docker_daemon_args") {
@@ -541,20 +410,6 @@ impl SectionParser<'_> {
 
     fn resource(&mut self, section: &str, entries: &[(String, String)]) -> Option<ResourceConfig> {
         let rid = match Rid::parse(section) {
-            // Only the implicit dockerd goes without an index (and is
-            // refused below as a section); `[container]` would clash with
-            // `[container#0]` on the container name.
-            Ok(rid) if rid.index().is_none() && rid.kind() != Some(ResourceKind::Dockerd) => {
-                self.problem(
-                    Severity::Error,
-                    Some(section),
-                    None,
-                    format!(
-                        "a resource section needs an index, like [{section}#1]; section ignored"
-                    ),
-                );
-                return None;
-            }
             Ok(rid) => rid,
             Err(reason) => {
                 self.problem(
@@ -566,24 +421,40 @@ impl SectionParser<'_> {
                 return None;
             }
         };
-        let kind = rid.kind();
+        let kind = self.kinds.kind(rid.type_name());
+        let implicit = kind.and_then(|k| k.implicit.as_ref());
+        // Only an implicit resource goes without an index (and is refused
+        // below as a section); `[container]` would clash with
+        // `[container#0]` on the container name.
+        if rid.index().is_none() && implicit.is_none() {
+            self.problem(
+                Severity::Error,
+                Some(section),
+                None,
+                format!("a resource section needs an index, like [{section}#1]; section ignored"),
+            );
+            return None;
+        }
         let errors_before = self.section_errors(section);
-        let values = self.known_values(section, Some(kind), entries);
+        let declared = RESOURCE_KEYWORDS
+            .iter()
+            .chain(kind.map_or(&[][..], |k| k.keywords))
+            .collect();
+        let values = self.known_values(section, declared, entries);
         let keywords = values
-            .entries
+            .entries()
             .iter()
             .map(|(k, v)| (k.name, v.clone()))
             .collect();
         let common = common_options(&values);
-        let spec = match kind {
-            None => Err(format!(
-                "unknown resource type {:?} (svcfs knows container, ip, vg, fs)",
-                rid.type_name()
+        let spec = match (kind, implicit) {
+            (None, _) => Err(format!(
+                "unknown resource type {:?} (svcfs knows {})",
+                rid.type_name(),
+                section_types(self.kinds).join(", ")
             )),
-            Some(ResourceKind::Dockerd) => Err(
-                "dockerd is implicit: set docker_data_dir in [DEFAULT] instead of a [dockerd] section".to_string(),
-            ),
-            Some(kind) => resource_spec(kind, &values),
+            (Some(_), Some(implicit)) => Err(implicit.refusal.to_string()),
+            (Some(kind), None) => (kind.spec)(&values),
         };
         let spec = common.as_ref().map_err(Clone::clone).and(spec);
         // A bad value was already reported against its keyword; report the
@@ -595,11 +466,24 @@ impl SectionParser<'_> {
         }
         Some(ResourceConfig {
             rid,
+            kind,
             common: common.unwrap_or_default(),
             keywords,
             spec,
         })
     }
+}
+
+/// The section types a file may use, in the overview's order: every kind
+/// but the implicit ones.
+fn section_types(kinds: &dyn Catalog) -> Vec<&'static str> {
+    let mut kinds: Vec<_> = kinds
+        .kinds()
+        .into_iter()
+        .filter(|k| k.implicit.is_none())
+        .collect();
+    kinds.sort_by_key(|k| k.display_rank);
+    kinds.into_iter().map(|k| k.type_name).collect()
 }
 
 /// The keywords every resource accepts; an unparsable one makes the
@@ -621,73 +505,6 @@ fn common_options(values: &Values<'_>) -> Result<CommonOptions, String> {
         restart_delay: values.duration("restart_delay")?,
         monitor: values.bool("monitor")?,
         comment: values.text("comment"),
-    })
-}
-
-fn resource_spec(kind: ResourceKind, values: &Values<'_>) -> Result<ResourceSpec, String> {
-    Ok(match kind {
-        ResourceKind::Container => {
-            let container_type = values.text("type").unwrap_or_else(|| "docker".to_string());
-            if container_type != "docker" {
-                return Err(format!(
-                    "container type {container_type:?} is not supported (only docker)"
-                ));
-            }
-            let run_args = values.raw("run_args").unwrap_or("").to_string();
-            let run_args_error = |e| format!("run_args of [{}]: {e}", values.section);
-            let parsed = run_args::parse(&run_args).map_err(run_args_error)?;
-            // A seccomp profile is checked at load as well (svcfs.conf(5)):
-            // the host's own file, cheap to read. An --env-file is only read
-            // at create: it may live on a filesystem the same start mounts.
-            parsed
-                .check_seccomp_profiles(|path| std::fs::read(path))
-                .map_err(run_args_error)?;
-            let run_image = values.required("run_image")?;
-            if run_image.contains(char::is_whitespace) {
-                return Err(format!(
-                    "run_image: {run_image:?} is not an image reference (no spaces; a comment must start its own line)"
-                ));
-            }
-            ResourceSpec::Container(ContainerSpec {
-                run_image,
-                run_command: values.words("run_command")?,
-                run_args,
-                start_timeout: values.duration("start_timeout")?,
-                stop_timeout: values.duration("stop_timeout")?,
-                stop_wait: values.stop_wait()?,
-            })
-        }
-        ResourceKind::Ip => {
-            let ipname = values.required("ipname")?;
-            let netmask = values.text("netmask");
-            if let Some(mask) = &netmask {
-                // A host name's family is known once resolved: a mask valid
-                // for either family passes here.
-                match ipname.parse::<std::net::IpAddr>() {
-                    Ok(addr) => parse_netmask(mask, addr.is_ipv4()).map(drop)?,
-                    Err(_) => parse_netmask(mask, true)
-                        .or_else(|_| parse_netmask(mask, false))
-                        .map(drop)?,
-                }
-            }
-            ResourceSpec::Ip(IpSpec {
-                ipname,
-                ipdev: values.required("ipdev")?,
-                netmask,
-            })
-        }
-        ResourceKind::Vg => ResourceSpec::Vg(VgSpec {
-            vgname: values.required("vgname")?,
-        }),
-        ResourceKind::Fs => ResourceSpec::Fs(FsSpec {
-            dev: PathBuf::from(values.required("dev")?),
-            mnt: PathBuf::from(values.required("mnt")?),
-            fs_type: values.text("type"),
-            mnt_opt: values.text("mnt_opt"),
-            fsck: values.bool("fsck")?,
-            kill_procs: values.bool("kill_procs")?,
-        }),
-        ResourceKind::Dockerd => unreachable!("dockerd sections are refused before"),
     })
 }
 
@@ -716,23 +533,26 @@ fn check_value_shape(keyword: &Keyword, value: &str) -> Result<(), String> {
 
 /// " (did you mean X?)" for a close keyword of this section, or a note that
 /// the keyword belongs to another section type.
-fn unknown_keyword_hint(key: &str, kind: Option<Option<ResourceKind>>) -> String {
-    let elsewhere: BTreeSet<String> = KEYWORDS
-        .iter()
-        .filter(|k| k.name == key)
-        .map(|k| match k.scope {
-            super::Scope::Default => "[DEFAULT]".to_string(),
-            super::Scope::AnyResource => "resource sections".to_string(),
-            super::Scope::Kind(kind) => format!("{kind} sections"),
-        })
-        .collect();
-    if !elsewhere.is_empty() {
-        return format!(
-            " ({key} belongs in {})",
-            elsewhere.into_iter().collect::<Vec<_>>().join(" or ")
-        );
+fn unknown_keyword_hint(kinds: &dyn Catalog, key: &str, declared: &[&'static Keyword]) -> String {
+    let mut elsewhere: Vec<String> = Vec::new();
+    if DEFAULT_KEYWORDS.iter().any(|k| k.name == key) {
+        elsewhere.push("[DEFAULT]".to_string());
     }
-    keywords_for(kind)
+    if RESOURCE_KEYWORDS.iter().any(|k| k.name == key) {
+        elsewhere.push("resource sections".to_string());
+    }
+    for kind in kinds.kinds() {
+        if kind.keyword(key).is_some() {
+            elsewhere.push(format!("{} sections", kind.type_name));
+        }
+    }
+    elsewhere.sort();
+    elsewhere.dedup();
+    if !elsewhere.is_empty() {
+        return format!(" ({key} belongs in {})", elsewhere.join(" or "));
+    }
+    declared
+        .iter()
         .map(|k| (strsim::damerau_levenshtein(key, k.name), k.name))
         .filter(|(distance, name)| *distance <= 2.max(name.len() / 4))
         .min()
@@ -743,11 +563,20 @@ fn unknown_keyword_hint(key: &str, kind: Option<Option<ResourceKind>>) -> String
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::drivers::container::{ContainerSpec, StopWait};
+    use crate::drivers::dockerd::DockerdSpec;
+    use crate::drivers::fs::FsSpec;
+    use crate::drivers::ip::IpSpec;
 
     const TUTORIAL: &str = include_str!("../../tests/data/app.opensvc.com.env");
 
     fn parse(text: &str) -> ServiceConfig {
-        parse_service("svc", Path::new("/etc/svcfs/svc.env"), text)
+        parse_service(
+            &crate::drivers::registry::KINDS,
+            "svc",
+            Path::new("/etc/svcfs/svc.env"),
+            text,
+        )
     }
 
     fn rids(service: &ServiceConfig) -> Vec<&str> {
@@ -760,7 +589,7 @@ mod tests {
             "\u{feff}[container#1]\nrun_image = busybox\nrun_image_typo\nrun_command = /bin/sh\n",
         );
         assert_eq!(rids(&service), ["container#1"]);
-        let Ok(ResourceSpec::Container(spec)) = &service.resources[0].spec else {
+        let Some(spec) = service.resources[0].spec_as::<ContainerSpec>() else {
             panic!("{:?}", service.resources[0].spec);
         };
         assert_eq!(spec.run_command, ["/bin/sh"]);
@@ -774,6 +603,7 @@ mod tests {
     #[test]
     fn tutorial_file_loads_verbatim() {
         let service = parse_service(
+            &crate::drivers::registry::KINDS,
             "app.opensvc.com",
             Path::new("/etc/svcfs/app.opensvc.com.env"),
             TUTORIAL,
@@ -796,7 +626,11 @@ mod tests {
         assert_eq!(service.defaults.nodes, ["deb1.opensvc.com"]);
         assert_eq!(service.defaults.autostart_node, ["deb1.opensvc.com"]);
         assert_eq!(service.defaults.docker_daemon_args, ["--ip", "37.59.71.25"]);
-        let Ok(ResourceSpec::Container(c1)) = &service.resource("container#1").unwrap().spec else {
+        let Some(c1) = service
+            .resource("container#1")
+            .unwrap()
+            .spec_as::<ContainerSpec>()
+        else {
             panic!("container#1 should be valid");
         };
         assert_eq!(c1.run_image, "f66342b343ae");
@@ -814,7 +648,7 @@ mod tests {
             warnings,
             ["warning: /etc/svcfs/svc.env: [fs#2] mnt_opts: unknown keyword, ignored (did you mean mnt_opt?)"]
         );
-        let Ok(ResourceSpec::Fs(fs2)) = &service.resource("fs#2").unwrap().spec else {
+        let Some(fs2) = service.resource("fs#2").unwrap().spec_as::<FsSpec>() else {
             panic!("fs#2 should stay valid");
         };
         assert_eq!(fs2.mnt_opt, None);
@@ -917,7 +751,11 @@ mod tests {
     #[test]
     fn stop_wait_is_read_and_a_bad_value_names_the_keyword() {
         let service = parse("[container#1]\nrun_image = busybox\nstop_wait = timeout\n");
-        let Ok(ResourceSpec::Container(c1)) = &service.resource("container#1").unwrap().spec else {
+        let Some(c1) = service
+            .resource("container#1")
+            .unwrap()
+            .spec_as::<ContainerSpec>()
+        else {
             panic!("container#1 should be valid: {:?}", service.problems);
         };
         assert_eq!(c1.stop_wait, StopWait::Timeout);
@@ -983,7 +821,7 @@ mod tests {
     fn duplicate_section_is_an_error_and_first_wins() {
         let service = parse("[ip#1]\nipname = a\nipdev = lo\n[ip#1]\nipname = b\nipdev = lo\n");
         assert!(service.has_errors());
-        let Ok(ResourceSpec::Ip(ip)) = &service.resource("ip#1").unwrap().spec else {
+        let Some(ip) = service.resource("ip#1").unwrap().spec_as::<IpSpec>() else {
             panic!()
         };
         assert_eq!(ip.ipname, "a");
@@ -1020,7 +858,11 @@ mod tests {
     fn dockerd_is_implicit_with_docker_data_dir() {
         let service =
             parse("[DEFAULT]\ndocker_data_dir = /srv/d\ndocker_daemon_args = --ip 127.0.0.1\n");
-        let Ok(ResourceSpec::Dockerd(d)) = &service.resource("dockerd").unwrap().spec else {
+        let Some(d) = service
+            .resource("dockerd")
+            .unwrap()
+            .spec_as::<DockerdSpec>()
+        else {
             panic!()
         };
         assert_eq!(d.data_dir, PathBuf::from("/srv/d"));

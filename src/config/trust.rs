@@ -227,6 +227,29 @@ pub fn judge_file(path: &Path, dir: &DirTrust, trusted: Trusted) -> FileTrust {
     }
 }
 
+/// What to do about a program that cannot be trusted, after its
+/// description.
+pub const PROGRAM_FIX: &str =
+    "whoever can change a program svcfs runs as root can make root run anything: \
+    make the file and its directories root's and writable by root alone \
+    (chown root:root, chmod go-w)";
+
+/// Why the program at `path` (a script an app runs, say) cannot be trusted,
+/// if it cannot: by the rule of service files, the file (a symlink's
+/// target) and every directory above it, a sticky directory owned by root
+/// accepted above. A path that cannot be resolved is not refused here:
+/// running it fails and says why.
+pub fn judge_program(path: &Path) -> Option<String> {
+    let trusted = Trusted::this_process();
+    let real = std::fs::canonicalize(path).ok()?;
+    let meta = std::fs::metadata(&real).ok()?;
+    let stat = Stat::of(&meta);
+    if let Some(why) = why_untrusted(stat, Role::File, trusted) {
+        return Some(describe(&real, stat, why));
+    }
+    judge_dir(real.parent()?, Role::Above, trusted).refusal
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -397,6 +420,35 @@ mod tests {
         let dangling = scratch.0.join("dangling.env");
         std::os::unix::fs::symlink(scratch.0.join("none"), &dangling).unwrap();
         assert_eq!(judge_file(&dangling, &dir, trusted), FileTrust::default());
+    }
+
+    #[test]
+    fn programs_are_judged_like_service_files() {
+        let scratch = Scratch::new("programs");
+        let script = scratch.file("start.sh", 0o755);
+        assert_eq!(judge_program(&script), None);
+        let open = scratch.file("open.sh", 0o777);
+        let refusal = judge_program(&open).unwrap();
+        assert!(
+            refusal.ends_with(", mode 0777) can be written by everyone"),
+            "{refusal}"
+        );
+        // A directory everyone may write, not sticky: refused.
+        let shared = scratch.0.join("shared");
+        std::fs::create_dir(&shared).unwrap();
+        let inside = shared.join("check.sh");
+        std::fs::write(&inside, "").unwrap();
+        mode(&inside, 0o755);
+        mode(&shared, 0o777);
+        let refusal = judge_program(&inside).unwrap();
+        assert!(
+            refusal.starts_with(&format!("{} (", shared.display())),
+            "{refusal}"
+        );
+        // The programs of the system are fine; a missing one is left for
+        // the run to report.
+        assert_eq!(judge_program(Path::new("/bin/sh")), None);
+        assert_eq!(judge_program(&scratch.0.join("none")), None);
     }
 
     #[test]

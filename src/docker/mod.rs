@@ -6,6 +6,7 @@
 mod bollard;
 #[cfg(test)]
 pub mod fake;
+pub mod naming;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -8,31 +8,18 @@ use async_trait::async_trait;
 use super::Driver;
 use crate::actionlog::ResourceLog;
 use crate::error::{Error, Result};
-use crate::model::{ResourceState, Status};
+use crate::model::{KindVerb, ResourceState, Status};
 
 /// A resource with an invalid configuration.
 pub struct InvalidDriver {
     reason: String,
     label: String,
-    extra: &'static [&'static str],
 }
 
 impl InvalidDriver {
     /// A driver that explains `reason`.
     pub fn new(reason: String, label: String) -> Self {
-        InvalidDriver {
-            reason,
-            label,
-            extra: &[],
-        }
-    }
-
-    /// It takes the extra verbs of its type (a container's `rollback`), to
-    /// refuse them for what they are: the configuration is invalid
-    /// (EINVAL), not the verb out of place (EOPNOTSUPP).
-    pub fn with_verbs_of_its_type(mut self, extra: &'static [&'static str]) -> Self {
-        self.extra = extra;
-        self
+        InvalidDriver { reason, label }
     }
 
     fn refuse(&self, log: &ResourceLog) -> Result<()> {
@@ -61,11 +48,10 @@ impl Driver for InvalidDriver {
         Ok(())
     }
 
-    fn extra_commands(&self) -> &'static [&'static str] {
-        self.extra
-    }
-
-    async fn run_extra(&self, _command: &str, log: &ResourceLog) -> Result<()> {
+    /// Its kind's verbs (a container's `rollback`) are refused for what
+    /// they are: the configuration is invalid (EINVAL), not the verb out of
+    /// place (EOPNOTSUPP).
+    async fn run_verb(&self, _verb: &'static KindVerb, log: &ResourceLog) -> Result<()> {
         self.refuse(log)
     }
 }

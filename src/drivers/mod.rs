@@ -1,6 +1,9 @@
-//! Resource drivers: one per resource type, each answering `status`,
-//! `start` and `stop` behind the [`Driver`] trait. Drivers talk to backends
-//! (docker, LVM, mount, netlink); they know nothing of FUSE or inodes.
+//! The kinds of resource: one module per kind, each with its manifest
+//! (section type, keywords, settings, ranks, deadlines, verbs: see
+//! [`manifest`]) and its driver answering `status`, `start` and `stop`
+//! behind the [`Driver`] trait; the [`registry`] lists them. Drivers talk
+//! to backends (docker, LVM, mount, netlink); they know nothing of FUSE or
+//! inodes.
 
 pub mod container;
 pub mod dockerd;
@@ -9,21 +12,25 @@ pub mod fake;
 pub mod fs;
 mod invalid;
 pub mod ip;
+pub mod manifest;
 pub mod mounts;
+pub mod registry;
 pub mod shared;
 pub mod vg;
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 
 use crate::actionlog::ResourceLog;
-use crate::config::{ResourceConfig, ResourceSpec};
+use crate::children::ChildRunner;
+use crate::config::ResourceConfig;
 use crate::docker::DockerApi;
 use crate::error::{Error, Result};
 use crate::host::CommandRunner;
-use crate::model::{ResourceKind, ResourceState};
+use crate::model::{KindVerb, ResourceState};
 
 pub use invalid::InvalidDriver;
 
@@ -56,21 +63,45 @@ pub trait Driver: Send + Sync {
     /// preparation left.
     fn prepared_unused(&self, _log: &ResourceLog) {}
 
-    /// Commands beyond start/stop/restart this driver accepts on its `ctl`.
-    fn extra_commands(&self) -> &'static [&'static str] {
-        &[]
-    }
-
     /// Whether docker events keep this resource's state current, so that
     /// the periodic reconcile may skip it (but for its rare safety net).
     fn followed_by_events(&self) -> bool {
         false
     }
 
-    /// Run one of [`Driver::extra_commands`].
-    async fn run_extra(&self, command: &str, _log: &ResourceLog) -> Result<()> {
+    /// Whether its state follows its docker daemon's connection: checked
+    /// again when the daemon's event stream connects or breaks (its
+    /// containers, and the private daemon itself).
+    fn follows_docker_connection(&self) -> bool {
+        self.followed_by_events()
+    }
+
+    /// Whether its state follows the kernel's mount table: checked again
+    /// at each mount table change.
+    fn follows_mount_table(&self) -> bool {
+        false
+    }
+
+    /// How often it is checked when its status runs something of its own
+    /// (an app's check script): the engine then checks it on that
+    /// schedule, spread over the interval, and never in the reconcile
+    /// passes (see `engine::checks`).
+    fn own_checks(&self) -> Option<Duration> {
+        None
+    }
+
+    /// The bound on one status check when its own is longer than the
+    /// engine's (an app's `check_timeout`): the driver then reports a
+    /// check that timed out itself.
+    fn status_limit(&self) -> Option<Duration> {
+        None
+    }
+
+    /// Run one of the verbs its kind declares (`KindSchema::verbs`).
+    async fn run_verb(&self, verb: &'static KindVerb, _log: &ResourceLog) -> Result<()> {
         Err(Error::unsupported(format!(
-            "{command} does not apply to this resource type"
+            "{} does not apply to this resource type",
+            verb.word
         )))
     }
 }
@@ -82,12 +113,17 @@ pub struct DriverContext {
     pub service: String,
     /// svcfs's state directory (`<var-dir>`).
     pub var_dir: PathBuf,
+    /// Where service files are read from (`<config-dir>`): a service's
+    /// scripts live in `<config-dir>/<svc>.d/`.
+    pub config_dir: PathBuf,
     /// This node's name.
     pub nodename: String,
     /// The docker daemon that serves this service's containers.
     pub docker: Arc<dyn DockerApi>,
     /// Runs host commands (mount, vgchange, ...).
     pub runner: Arc<dyn CommandRunner>,
+    /// Runs the programs the service asks for (an app's scripts).
+    pub children: Arc<dyn ChildRunner>,
     /// Host state read once for all the resources of a refresh pass.
     pub reads: Arc<shared::HostReads>,
     /// The service's other nodes, whose host tags a vg start removes (its
@@ -98,45 +134,31 @@ pub struct DriverContext {
 /// The driver for one configured resource; invalid resources get a driver
 /// that reports why and refuses to act.
 pub fn build(ctx: &DriverContext, resource: &ResourceConfig) -> Arc<dyn Driver> {
-    match &resource.spec {
-        Err(reason) => {
-            let extra = match resource.kind() {
-                Some(ResourceKind::Container) => container::EXTRA_COMMANDS,
-                _ => &[],
-            };
-            Arc::new(
-                InvalidDriver::new(reason.clone(), fallback_label(resource))
-                    .with_verbs_of_its_type(extra),
-            )
-        }
-        Ok(ResourceSpec::Container(spec)) => Arc::new(container::ContainerDriver::new(
-            ctx,
-            resource.rid.clone(),
-            spec.clone(),
+    let manifest = resource
+        .kind
+        .and_then(|kind| registry::KINDS.manifest(kind.type_name));
+    match (&resource.spec, manifest) {
+        (Ok(spec), Some(manifest)) => (manifest.driver)(ctx, &resource.rid, spec.as_ref()),
+        (Err(reason), _) => Arc::new(InvalidDriver::new(reason.clone(), fallback_label(resource))),
+        // Settings come from a kind's schema: a kind it knows.
+        (Ok(_), None) => Arc::new(InvalidDriver::new(
+            format!("no driver for {}", resource.rid.type_name()),
+            fallback_label(resource),
         )),
-        Ok(ResourceSpec::Dockerd(spec)) => Arc::new(dockerd::DockerdDriver::new(ctx, spec.clone())),
-        Ok(ResourceSpec::Ip(spec)) => {
-            Arc::new(ip::IpDriver::new(ctx, resource.rid.clone(), spec.clone()))
-        }
-        Ok(ResourceSpec::Vg(spec)) => {
-            Arc::new(vg::VgDriver::new(ctx, resource.rid.clone(), spec.clone()))
-        }
-        Ok(ResourceSpec::Fs(spec)) => {
-            Arc::new(fs::FsDriver::new(ctx, resource.rid.clone(), spec.clone()))
-        }
     }
 }
 
-/// A label for resources whose driver cannot say more: the first keyword
-/// that identifies the resource.
+/// A label for resources whose driver cannot say more: the keyword that
+/// identifies a resource of its kind.
 fn fallback_label(resource: &ResourceConfig) -> String {
-    ["run_image", "vgname", "ipname", "dev", "docker_data_dir"]
-        .iter()
-        .find_map(|name| {
+    resource
+        .kind
+        .and_then(|kind| kind.label_keyword)
+        .and_then(|name| {
             resource
                 .keywords
                 .iter()
-                .find(|(k, _)| k == name)
+                .find(|(k, _)| *k == name)
                 .map(|(_, v)| v.clone())
         })
         .unwrap_or_default()

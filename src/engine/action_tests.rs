@@ -27,7 +27,12 @@ pub(super) struct Fixture {
 }
 
 pub(super) fn fixture(text: &str) -> Fixture {
-    let config = parse_service("svc", std::path::Path::new("/x/svc.env"), text);
+    let config = parse_service(
+        &crate::drivers::registry::KINDS,
+        "svc",
+        std::path::Path::new("/x/svc.env"),
+        text,
+    );
     let journal = Journal::default();
     let mut drivers = HashMap::new();
     let resources = config

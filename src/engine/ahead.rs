@@ -11,9 +11,10 @@ use std::sync::Arc;
 
 use tokio::task::JoinHandle;
 
-use super::service::{LoadedService, Op};
+use super::service::LoadedService;
 use crate::actionlog::{ResourceLog, ServiceLog};
 use crate::drivers::Driver;
+use crate::model::Step;
 
 /// The preparations of one action, by resource index.
 #[derive(Default)]
@@ -33,7 +34,7 @@ impl Ahead {
     pub fn reached(
         &mut self,
         loaded: &LoadedService,
-        plan: &[(usize, Op)],
+        plan: &[(usize, Step)],
         step: usize,
         log: &ServiceLog,
     ) {
@@ -43,7 +44,7 @@ impl Ahead {
         }
         for &(index, op) in plan[step..].iter() {
             let resource = &loaded.resources[index];
-            if op != Op::Start
+            if op != Step::Start
                 || resource.config.common.disable
                 || !resource.driver.prepares_start()
             {

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use crate::children::ChildRunner;
 use crate::docker::DockerFactory;
 use crate::host::CommandRunner;
 
@@ -14,6 +15,8 @@ pub struct Backends {
     pub docker: DockerFactory,
     /// Runs host commands (mount, vgchange, ...).
     pub runner: Arc<dyn CommandRunner>,
+    /// Runs the programs services ask for (an app's scripts).
+    pub children: Arc<dyn ChildRunner>,
 }
 
 #[cfg(test)]
@@ -23,6 +26,7 @@ impl Backends {
         Backends {
             docker: Arc::new(move |_host| docker.clone() as Arc<dyn crate::docker::DockerApi>),
             runner: Arc::new(crate::host::FakeRunner::new()),
+            children: Arc::new(crate::children::FakeChildren::default()),
         }
     }
 }

@@ -2,7 +2,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use super::*;
-use crate::model::snapshot::snapshot_of;
+use crate::engine::snapshot::snapshot_of;
 use crate::model::Status;
 use crate::render::service_tree;
 

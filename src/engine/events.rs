@@ -18,8 +18,8 @@ use bollard::models::{EventMessage, EventMessageTypeEnum};
 use futures_util::StreamExt;
 
 use super::Engine;
+use crate::docker::naming::{container_name, LABEL_RID, LABEL_SERVICE};
 use crate::docker::DockerApi;
-use crate::drivers::container::{container_name, LABEL_RID, LABEL_SERVICE};
 use crate::model::Rid;
 
 /// How often a watcher checks that a service still uses its daemon.

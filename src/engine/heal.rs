@@ -17,11 +17,12 @@
 use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime};
 
-use super::{Failure, Known, LoadedResource, Op, Origin, ServiceRuntime};
+use super::{Failure, Known, LoadedResource, Origin, ServiceRuntime};
 use crate::actionlog::Level;
 use crate::clock::{local_hms, rfc3339_utc};
 use crate::config::MonitorAction;
 use crate::error::{Error, Result};
+use crate::model::Step;
 use crate::model::{FailureLedger, Healing, ResourceState, Status, Verb};
 use crate::sync::lock;
 
@@ -114,13 +115,13 @@ impl ServiceRuntime {
     /// An action step of the user's begins: a start says the resource
     /// should be up, a stop that it is user-stopped (marked before it
     /// runs, so that its own `die` is never restarted).
-    pub(super) fn user_step_begins(&self, rid: &str, op: Op) {
+    pub(super) fn user_step_begins(&self, rid: &str, op: Step) {
         let mut known = lock(&self.known);
         let heal = known.heal.entry(rid.to_string()).or_default();
         match op {
-            Op::Start => heal.intent = Intent::Up,
-            Op::Stop => heal.intent = Intent::Stopped,
-            Op::Extra(_) => return,
+            Step::Start => heal.intent = Intent::Up,
+            Step::Stop => heal.intent = Intent::Stopped,
+            Step::Verb(_) => return,
         }
         // What it was before the user acted is no baseline: a failure of
         // the step is counted by the step.
@@ -132,7 +133,7 @@ impl ServiceRuntime {
     pub(super) fn step_ended(
         &self,
         rid: &str,
-        op: Op,
+        op: Step,
         origin: Origin,
         verb_word: &str,
         result: &Result<()>,
@@ -144,7 +145,7 @@ impl ServiceRuntime {
         match result {
             Ok(()) => {
                 known.failures.remove(rid);
-                if origin == Origin::User && op == Op::Start {
+                if origin == Origin::User && op == Step::Start {
                     heal.tries = 0;
                     heal.gave_up = None;
                     known.alerts.remove(rid);
@@ -154,8 +155,8 @@ impl ServiceRuntime {
                 let message = format!("{verb_word} failed: {e}");
                 heal.ledger.record(message.clone(), SystemTime::now());
                 let clears_on = match op {
-                    Op::Stop => Status::Down,
-                    Op::Start | Op::Extra(_) => Status::Up,
+                    Step::Stop => Status::Down,
+                    Step::Start | Step::Verb(_) => Status::Up,
                 };
                 known.failures.insert(
                     rid.to_string(),

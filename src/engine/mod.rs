@@ -12,14 +12,18 @@ mod events;
 mod observers;
 mod refresher;
 mod service;
+pub mod snapshot;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::{Duration, SystemTime};
 
+use crate::config::Catalog;
 use crate::config::{self, Problem, ServiceConfig};
+use crate::docker::naming::service_docker_host;
 use crate::docker::DockerApi;
+use crate::drivers::registry::KINDS;
 use crate::drivers::shared::HostReads;
 use crate::drivers::{self, DriverContext};
 use crate::error::{Error, Result};
@@ -217,17 +221,20 @@ impl Engine {
     }
 
     fn build(self: &Arc<Self>, config: ServiceConfig) -> LoadedService {
-        let docker_host = drivers::dockerd::docker_host_of(
-            &config,
+        let docker_host = service_docker_host(
+            &config.name,
+            config.defaults.docker_data_dir.is_some(),
             &self.options.var_dir,
             &self.options.docker_host,
         );
         let ctx = DriverContext {
             service: config.name.clone(),
             var_dir: self.options.var_dir.clone(),
+            config_dir: self.options.config_dir.clone(),
             nodename: self.options.nodename.clone(),
             docker: self.endpoint(&docker_host),
             runner: self.backends.runner.clone(),
+            children: self.backends.children.clone(),
             reads: self.host_reads.clone(),
             // Attached before the first load (daemon.rs), so known here.
             peers: match self.cluster.get() {
@@ -275,7 +282,7 @@ impl Engine {
                 return Vec::new();
             }
         }
-        let loaded = config::load_dir(&self.options.config_dir);
+        let loaded = config::load_dir(&KINDS, &self.options.config_dir);
         // A file rewritten while it was read (truncated, then written) may
         // have been read in between: what was read is dropped, and the
         // next check loads the file once it holds still.
@@ -304,6 +311,7 @@ impl Engine {
             keep
         });
         let mut joined = Vec::new();
+        let mut joined_runtimes = Vec::new();
         for (name, config) in loaded.services {
             if let Some(runtime) = services.get(&name) {
                 let current = runtime.loaded();
@@ -332,6 +340,7 @@ impl Engine {
                     let runtime = ServiceRuntime::new(built, self.observers.clone());
                     runtime.keep_freeze_in(self.options.var_dir.join(&name).join("frozen"));
                     joined.push(runtime.tree());
+                    joined_runtimes.push(Arc::clone(&runtime));
                     services.insert(name.clone(), runtime);
                 }
             }
@@ -351,8 +360,13 @@ impl Engine {
         for (runtime, config) in rejected {
             runtime.reject(&config);
         }
+        let limit = self.options.status_timeout;
         for (runtime, built) in replaced {
             runtime.replace(built);
+            runtime.follow_own_checks(limit);
+        }
+        for runtime in &joined_runtimes {
+            runtime.follow_own_checks(limit);
         }
         if !left.is_empty() || !joined.is_empty() {
             *write(&self.listing_changed) = SystemTime::now();
@@ -434,7 +448,7 @@ impl Engine {
     pub async fn service_command(&self, service: &str, data: &[u8]) -> Result<()> {
         let runtime = self.runtime(service)?;
         let command = within_a_page(data)
-            .and_then(parse_service_command)
+            .and_then(|data| parse_service_command(data, &KINDS.resource_verbs()))
             .inspect_err(|e| {
                 runtime
                     .log()
@@ -481,10 +495,10 @@ impl Engine {
         let extra = runtime
             .snapshot()
             .resource(rid)
-            .map(|r| r.extra_commands.clone())
+            .map(|r| r.verbs)
             .ok_or_else(|| Error::not_found(format!("no resource {rid} in {service}")))?;
         let verb = within_a_page(data)
-            .and_then(|data| parse_resource_command(data, &extra))
+            .and_then(|data| parse_resource_command(data, extra, &KINDS.resource_verbs()))
             .inspect_err(|e| {
                 runtime.log().resource(rid).error(format!("ctl: {e}"));
             })?;
@@ -518,6 +532,9 @@ impl Engine {
         }
         self.spawn_reconcile();
         self.spawn_mount_watcher();
+        for runtime in self.services() {
+            runtime.follow_own_checks(self.options.status_timeout);
+        }
         tokio::spawn(Arc::clone(self).follow_config_dir());
     }
 

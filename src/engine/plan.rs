@@ -1,16 +1,16 @@
 //! The plan of an action: which resources, in which order, for which
 //! verb — the dependency order of the service file, reversed for stops.
 
-use super::{LoadedResource, LoadedService, Op};
+use super::{LoadedResource, LoadedService};
 use crate::error::{Error, Result};
-use crate::model::{ResourceKind, Verb};
+use crate::model::{Step, Verb};
 
 /// The ordered (resource index, operation) pairs of an action.
 pub(in crate::engine) fn plan(
     loaded: &LoadedService,
     verb: Verb,
     rids: &[String],
-) -> Result<Vec<(usize, Op)>> {
+) -> Result<Vec<(usize, Step)>> {
     for rid in rids {
         if !loaded
             .resources
@@ -31,12 +31,7 @@ pub(in crate::engine) fn plan(
     }
     let selected =
         |r: &LoadedResource| rids.is_empty() || rids.iter().any(|x| x == r.config.rid.as_str());
-    let container_side = |r: &LoadedResource| {
-        matches!(
-            r.config.kind(),
-            Some(ResourceKind::Container | ResourceKind::Dockerd)
-        )
-    };
+    let container_side = |r: &LoadedResource| r.config.kind.is_some_and(|k| k.with_containers);
     if matches!(verb, Verb::StartContainer | Verb::StopContainer) {
         if let Some(other) = loaded
             .resources
@@ -58,14 +53,14 @@ pub(in crate::engine) fn plan(
     let starts = |indexes: Vec<usize>| {
         indexes
             .into_iter()
-            .map(|i| (i, Op::Start))
+            .map(|i| (i, Step::Start))
             .collect::<Vec<_>>()
     };
     let stops = |indexes: Vec<usize>| {
         indexes
             .into_iter()
             .rev()
-            .map(|i| (i, Op::Stop))
+            .map(|i| (i, Step::Stop))
             .collect::<Vec<_>>()
     };
     Ok(match verb {
@@ -78,15 +73,15 @@ pub(in crate::engine) fn plan(
         }
         Verb::StartContainer => starts(in_order(&|r| selected(r) && container_side(r))),
         Verb::StopContainer => stops(in_order(&|r| selected(r) && container_side(r))),
-        Verb::Rollback => {
+        Verb::Kind(verb) => {
             let indexes = in_order(&selected);
             if rids.len() != 1 {
-                return Err(Error::invalid("rollback acts on one container"));
+                return Err(Error::invalid(format!(
+                    "{} acts on one resource",
+                    verb.word
+                )));
             }
-            indexes
-                .into_iter()
-                .map(|i| (i, Op::Extra("rollback")))
-                .collect()
+            indexes.into_iter().map(|i| (i, Step::Verb(verb))).collect()
         }
         Verb::Clear
         | Verb::Freeze

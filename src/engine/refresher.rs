@@ -26,7 +26,7 @@ use tokio::io::Interest;
 
 use super::{Engine, LoadedResource};
 use crate::drivers::mounts::MOUNTINFO;
-use crate::model::{ResourceKind, Status};
+use crate::model::Status;
 use crate::sync::lock;
 
 /// Every how many passes of the periodic reconcile the containers are
@@ -62,8 +62,13 @@ pub enum Sweep {
 }
 
 impl Sweep {
-    /// Whether this sweep refreshes `resource`.
+    /// Whether this sweep refreshes `resource`. Those checked on their own
+    /// schedule never are: that schedule is their reconcile and their
+    /// safety net.
     pub fn covers(self, resource: &LoadedResource) -> bool {
+        if resource.driver.own_checks().is_some() {
+            return false;
+        }
         match self {
             Sweep::Everything => true,
             Sweep::Unfollowed => !resource.driver.followed_by_events(),
@@ -263,15 +268,15 @@ impl Engine {
     async fn mount_table_changed(&self) {
         self.host_reads.mounts.invalidate();
         let limit = self.options.status_timeout;
-        let is_fs = |r: &LoadedResource| r.config.kind() == Some(ResourceKind::Fs);
+        let follows_mounts = |r: &LoadedResource| r.driver.follows_mount_table();
         let runtimes: Vec<_> = self
             .services()
             .into_iter()
-            .filter(|s| s.loaded().resources.iter().any(is_fs))
+            .filter(|s| s.loaded().resources.iter().any(follows_mounts))
             .collect();
         futures_util::stream::iter(runtimes)
             .for_each_concurrent(PASS_CONCURRENCY, |runtime| async move {
-                runtime.refresh_only(limit, is_fs).await;
+                runtime.refresh_only(limit, follows_mounts).await;
             })
             .await;
     }
@@ -305,7 +310,7 @@ async fn follow_mount_table(engine: Weak<Engine>, table: AsyncFd<std::fs::File>)
 /// The resources whose state depends on a docker daemon's connection: its
 /// containers, and the private daemon itself.
 fn concerned_by_connection(r: &LoadedResource) -> bool {
-    r.driver.followed_by_events() || r.config.kind() == Some(ResourceKind::Dockerd)
+    r.driver.follows_docker_connection()
 }
 
 #[cfg(test)]
@@ -325,6 +330,8 @@ mod tests {
     /// Counts its status checks.
     struct Counting {
         followed: bool,
+        mounts: bool,
+        own: Option<Duration>,
         checks: AtomicUsize,
     }
 
@@ -343,6 +350,12 @@ mod tests {
         fn followed_by_events(&self) -> bool {
             self.followed
         }
+        fn follows_mount_table(&self) -> bool {
+            self.mounts
+        }
+        fn own_checks(&self) -> Option<Duration> {
+            self.own
+        }
     }
 
     const FILE: &str = "[container#1]\nrun_image = a\n[container#2]\nrun_image = b\n\
@@ -354,6 +367,12 @@ mod tests {
     /// An engine with services `names`, each with the resources of
     /// [`FILE`] behind counting drivers (containers followed by events).
     fn engine(names: &[&str]) -> (Arc<Engine>, Drivers) {
+        engine_with(names, None)
+    }
+
+    /// The same, the resource `own` (if any) checked every minute on its
+    /// own schedule.
+    fn engine_with(names: &[&str], own: Option<&str>) -> (Arc<Engine>, Drivers) {
         let engine = Engine::new(
             EngineOptions {
                 config_dir: PathBuf::from("/nonexistent/etc"),
@@ -367,13 +386,20 @@ mod tests {
         );
         let mut drivers = HashMap::new();
         for name in names {
-            let config = parse_service(name, Path::new("/x/svc.env"), FILE);
+            let config = parse_service(
+                &crate::drivers::registry::KINDS,
+                name,
+                Path::new("/x/svc.env"),
+                FILE,
+            );
             let resources = config
                 .resources
                 .iter()
                 .map(|r| {
                     let driver = Arc::new(Counting {
                         followed: r.rid.as_str().starts_with("container"),
+                        mounts: r.rid.as_str().starts_with("fs"),
+                        own: (own == Some(r.rid.as_str())).then(|| Duration::from_secs(60)),
                         checks: AtomicUsize::new(0),
                     });
                     drivers.insert((name.to_string(), r.rid.to_string()), driver.clone());
@@ -432,6 +458,29 @@ mod tests {
         assert!(draws.iter().any(|u| *u < 0.2) && draws.iter().any(|u| *u > 0.8));
     }
 
+    #[tokio::test(start_paused = true)]
+    async fn own_checks_run_on_their_schedule_and_never_in_a_reconcile_pass() {
+        let (engine, drivers) = engine_with(&["a"], Some("ip#1"));
+        engine.reconcile(Sweep::Everything).await;
+        assert!(!checked(&drivers).iter().any(|c| c.starts_with("a/ip#1")));
+        let runtime = engine.service("a").unwrap();
+        runtime.follow_own_checks(Duration::from_secs(1));
+        // Asked twice for one configuration: one schedule.
+        runtime.follow_own_checks(Duration::from_secs(1));
+        let ip = &drivers[&("a".to_string(), "ip#1".to_string())];
+        let before = ip.checks.load(Ordering::SeqCst);
+        // Within its first minute (its phase), then once a minute.
+        tokio::time::sleep(Duration::from_secs(61)).await;
+        assert_eq!(ip.checks.load(Ordering::SeqCst), before + 1);
+        tokio::time::sleep(Duration::from_secs(60 * 5)).await;
+        assert_eq!(ip.checks.load(Ordering::SeqCst), before + 6);
+        // Gone from the tree: no more checks.
+        crate::sync::write(&engine.services).remove("a");
+        drop(runtime);
+        tokio::time::sleep(Duration::from_secs(600)).await;
+        assert_eq!(ip.checks.load(Ordering::SeqCst), before + 6);
+    }
+
     #[tokio::test]
     async fn a_reconcile_pass_skips_event_followed_resources_but_for_the_safety_net() {
         let (engine, drivers) = engine(&["a", "b"]);
@@ -473,7 +522,7 @@ mod tests {
 
     /// A docker event about a container of service `a`.
     fn container_event(action: &str, rid: &str) -> bollard::models::EventMessage {
-        use crate::drivers::container::{LABEL_RID, LABEL_SERVICE};
+        use crate::docker::naming::{LABEL_RID, LABEL_SERVICE};
         bollard::models::EventMessage {
             typ: Some(bollard::models::EventMessageTypeEnum::CONTAINER),
             action: Some(action.into()),

@@ -10,7 +10,8 @@ use std::time::{Duration, SystemTime};
 use futures_util::future::join_all;
 
 use super::ahead::Ahead;
-use super::deadline::{step_deadline, StepKind};
+use super::deadline::step_deadline;
+use super::snapshot::{build_snapshot, KnownStates};
 use super::Observers;
 use crate::actionlog::{Level, ServiceLog};
 use crate::bounded::bounded;
@@ -19,8 +20,7 @@ use crate::config::{ResourceConfig, ServiceConfig};
 use crate::drivers::Driver;
 use crate::error::{Error, Result};
 use crate::model::{
-    build_snapshot, ActionStats, Frozen, Healing, KnownStates, Outcome, ResourceState,
-    ServiceSnapshot, Status, Verb,
+    ActionStats, Frozen, Healing, Outcome, ResourceState, ServiceSnapshot, Status, Step, Verb,
 };
 use crate::render::{service_tree, ServiceTree};
 use crate::sync::{lock, read, write};
@@ -113,14 +113,6 @@ impl Known {
     }
 }
 
-/// What an action does to one resource.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Op {
-    Start,
-    Stop,
-    Extra(&'static str),
-}
-
 /// One service at run time.
 pub struct ServiceRuntime {
     name: String,
@@ -142,13 +134,16 @@ pub struct ServiceRuntime {
     rejected_edit: Mutex<Vec<String>>,
     /// The engine's deadline on each action step ([`step_deadline`];
     /// shorter in tests).
-    deadline: fn(&ResourceConfig, StepKind) -> Duration,
+    deadline: fn(&ResourceConfig, Step) -> Duration,
     /// Itself, for the healing tasks it spawns.
     me: Weak<ServiceRuntime>,
     /// Whether a healing task runs (one per service at a time).
     healing: AtomicBool,
     /// Set when the service left the tree.
     retired: AtomicBool,
+    /// The configuration (its address) whose own checks are followed
+    /// (see `checks.rs`); 0 when none.
+    own_checks_of: Mutex<usize>,
     /// The bound on status checks, as last given to a refresh (healing
     /// tasks use it).
     status_limit: Mutex<Duration>,
@@ -179,7 +174,7 @@ impl ServiceRuntime {
     fn with_deadline(
         loaded: LoadedService,
         observers: Observers,
-        deadline: fn(&ResourceConfig, StepKind) -> Duration,
+        deadline: fn(&ResourceConfig, Step) -> Duration,
     ) -> Arc<Self> {
         let name = loaded.config.name.clone();
         let log = ServiceLog::new(&name);
@@ -192,7 +187,6 @@ impl ServiceRuntime {
             &KnownStates {
                 states: &HashMap::new(),
                 failures: &HashMap::new(),
-                extra_commands: &extra_commands(&loaded),
                 log: log.lines(),
                 docker_host: &loaded.docker_host,
                 healing: &HashMap::new(),
@@ -230,6 +224,7 @@ impl ServiceRuntime {
                 me: me.clone(),
                 healing: AtomicBool::new(false),
                 retired: AtomicBool::new(false),
+                own_checks_of: Mutex::new(0),
                 status_limit: Mutex::new(Duration::from_secs(5)),
                 freeze_file: Mutex::new(None),
                 cluster: Mutex::new(None),
@@ -427,7 +422,6 @@ impl ServiceRuntime {
                 &KnownStates {
                     states: &states,
                     failures: &failures,
-                    extra_commands: &extra_commands(&loaded),
                     log: self.log.lines(),
                     docker_host: &loaded.docker_host,
                     healing: &healing,
@@ -619,7 +613,7 @@ impl ServiceRuntime {
     async fn execute(
         &self,
         loaded: &LoadedService,
-        plan: &[(usize, Op)],
+        plan: &[(usize, Step)],
         limit: Duration,
         origin: Origin,
     ) -> Result<()> {
@@ -641,7 +635,7 @@ impl ServiceRuntime {
     async fn execute_steps(
         &self,
         loaded: &LoadedService,
-        plan: &[(usize, Op)],
+        plan: &[(usize, Step)],
         limit: Duration,
         origin: Origin,
         ahead: &mut Ahead,
@@ -654,28 +648,24 @@ impl ServiceRuntime {
                 log.info("disabled, skipped");
                 continue;
             }
-            let (verb_word, kind) = match op {
-                Op::Start => ("start", StepKind::Start),
-                Op::Stop => ("stop", StepKind::Stop),
-                Op::Extra(command) => (command, StepKind::Extra),
-            };
+            let verb_word = op.word();
             ahead.reached(loaded, plan, step, &self.log);
             if origin == Origin::User {
                 self.user_step_begins(&rid, op);
             }
             let act = async {
                 match op {
-                    Op::Start => {
+                    Step::Start => {
                         ahead.ready(index).await;
                         resource.driver.start(&log).await
                     }
-                    Op::Stop => resource.driver.stop(&log).await,
-                    Op::Extra(command) => resource.driver.run_extra(command, &log).await,
+                    Step::Stop => resource.driver.stop(&log).await,
+                    Step::Verb(verb) => resource.driver.run_verb(verb, &log).await,
                 }
             };
             // A driver that misses its own bounds is cancelled here: the
             // service and its lock are not held past the deadline.
-            let deadline = (self.deadline)(&resource.config, kind);
+            let deadline = (self.deadline)(&resource.config, op);
             let (result, overdue) =
                 match bounded(verb_word, &rid, deadline, async { Ok(act.await) }).await {
                     Ok(result) => (result, false),
@@ -699,7 +689,7 @@ impl ServiceRuntime {
                 }
                 if step + 1 < plan.len() {
                     log.error(match op {
-                        Op::Stop => "stop interrupted here: the resources after this one were not stopped",
+                        Step::Stop => "stop interrupted here: the resources after this one were not stopped",
                         _ => "start interrupted here: resources already started stay up; the rest were not started",
                     });
                 }
@@ -742,16 +732,10 @@ fn problem_level(problem: &crate::config::Problem) -> Level {
     }
 }
 
-/// The extra ctl verbs of every resource, by rid.
-fn extra_commands(loaded: &LoadedService) -> HashMap<String, Vec<&'static str>> {
-    loaded
-        .resources
-        .iter()
-        .map(|r| (r.config.rid.to_string(), r.driver.extra_commands().to_vec()))
-        .collect()
-}
-
 async fn bounded_status(driver: Arc<dyn Driver>, rid: &str, limit: Duration) -> ResourceState {
+    // A driver whose own check has a longer bound (an app's
+    // check_timeout) reports that check's timeout itself.
+    let limit = driver.status_limit().map_or(limit, |own| own.max(limit));
     let check = async { Ok(driver.status().await) };
     match bounded("status check", rid, limit, check).await {
         Ok(state) => state,
@@ -806,6 +790,9 @@ impl ServiceRuntime {
 
 #[path = "heal.rs"]
 mod heal;
+
+#[path = "checks.rs"]
+mod checks;
 
 #[path = "plan.rs"]
 mod planning;

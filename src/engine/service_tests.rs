@@ -7,7 +7,12 @@ use crate::drivers::InvalidDriver;
 use std::path::Path;
 
 fn loaded(text: &str) -> LoadedService {
-    let config = parse_service("svc", Path::new("/x/svc.env"), text);
+    let config = parse_service(
+        &crate::drivers::registry::KINDS,
+        "svc",
+        Path::new("/x/svc.env"),
+        text,
+    );
     let resources = config
         .resources
         .iter()

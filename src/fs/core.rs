@@ -33,6 +33,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
+use futures_util::future::BoxFuture;
+
 use super::inodes::{InodeTable, NodePath};
 use super::waiting::{Waiting, Waits};
 use crate::engine::{ChangeBus, Feed};
@@ -65,6 +67,19 @@ pub trait TreeSource: Send + Sync {
     fn cluster_tree(&self) -> Option<Arc<ClusterTree>> {
         None
     }
+    /// Run the command `data` written to the `ctl` file `target`; the
+    /// write's result is the command's.
+    fn command(self: Arc<Self>, target: CtlTarget, data: Vec<u8>)
+        -> BoxFuture<'static, Result<()>>;
+}
+
+/// What a write to a file of the tree does.
+pub enum Written {
+    /// Taken as it is: a `hold`, where only being open matters.
+    Taken,
+    /// The command of a `ctl` write, to be run off the FUSE worker
+    /// threads; its result is the write's.
+    Command(BoxFuture<'static, Result<()>>),
 }
 
 /// Directory or file.
@@ -633,6 +648,18 @@ impl Core {
                 self.source.hold_released(&service, fh);
             }
         }
+    }
+
+    /// A write of `data` to `ino`: a `ctl` file's command, a `hold`'s
+    /// bytes taken and dropped, EACCES anywhere else.
+    pub fn write(&self, ino: u64, data: &[u8]) -> Result<Written> {
+        if self.is_hold(ino) {
+            return Ok(Written::Taken);
+        }
+        let target = self.ctl_target(ino)?;
+        Ok(Written::Command(
+            Arc::clone(&self.source).command(target, data.to_vec()),
+        ))
     }
 
     /// Whether `ino` is a service's `hold` (writes to it are taken and

@@ -8,9 +8,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use super::*;
+use crate::engine::snapshot::snapshot_of;
 use crate::engine::{ChangeBus, TreeObserver};
 use crate::fs::inodes::ROOT;
-use crate::model::snapshot::snapshot_of;
 use crate::model::Status;
 use crate::render::service_tree;
 
@@ -22,6 +22,8 @@ struct FakeSource {
     holds: Mutex<Vec<String>>,
     changes: ChangeBus,
     cluster: Mutex<Option<Arc<crate::render::tree::ClusterTree>>>,
+    /// Commands written to `ctl` files: service, rid, text.
+    commands: Mutex<Vec<(String, Option<String>, String)>>,
 }
 
 impl FakeSource {
@@ -86,6 +88,26 @@ impl TreeSource for FakeSource {
 
     fn changes(&self) -> &ChangeBus {
         &self.changes
+    }
+
+    fn command(
+        self: Arc<Self>,
+        target: CtlTarget,
+        data: Vec<u8>,
+    ) -> futures_util::future::BoxFuture<'static, Result<()>> {
+        Box::pin(async move {
+            let text = String::from_utf8_lossy(&data).into_owned();
+            let refused = text.trim() == "bogus";
+            lock(&self.commands).push((
+                target.service.to_string(),
+                target.rid.map(|r| r.to_string()),
+                text,
+            ));
+            if refused {
+                return Err(Error::invalid("unknown command \"bogus\""));
+            }
+            Ok(())
+        })
     }
 }
 
@@ -402,6 +424,53 @@ fn stale_handles_are_ebadf() {
     let fh = core.open(ino(&core, "app/status"), false).unwrap().fh;
     core.release(fh);
     assert_eq!(errno(core.read(fh, 0, 10)), libc::EBADF);
+}
+
+/// The command a write starts, run to its end.
+fn written(core: &Core, ino: u64, data: &[u8]) -> Result<()> {
+    match core.write(ino, data)? {
+        Written::Taken => Ok(()),
+        Written::Command(command) => tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("a runtime")
+            .block_on(command),
+    }
+}
+
+#[test]
+fn a_ctl_write_runs_its_command_and_returns_its_result() {
+    let (source, core) = setup(None);
+    assert!(written(&core, ino(&core, "app/ctl"), b"start\n").is_ok());
+    assert!(written(&core, ino(&core, "app/fs#1/ctl"), b"stop").is_ok());
+    assert_eq!(
+        errno(written(&core, ino(&core, "app/ctl"), b"bogus")),
+        libc::EINVAL
+    );
+    assert_eq!(
+        *lock(&source.commands),
+        [
+            ("app".to_string(), None, "start\n".to_string()),
+            (
+                "app".to_string(),
+                Some("fs#1".to_string()),
+                "stop".to_string()
+            ),
+            ("app".to_string(), None, "bogus".to_string()),
+        ]
+    );
+    // A hold takes its bytes and runs nothing; other files refuse them.
+    assert!(matches!(
+        core.write(ino(&core, "app/hold"), b"x"),
+        Ok(Written::Taken)
+    ));
+    for path in ["app/status", "app/container#1/run_image", "app"] {
+        assert_eq!(
+            errno(written(&core, ino(&core, path), b"start")),
+            libc::EACCES,
+            "{path}"
+        );
+    }
+    assert_eq!(lock(&source.commands).len(), 3);
 }
 
 #[test]

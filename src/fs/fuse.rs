@@ -1,8 +1,8 @@
 //! The fuser adapter: each callback is one call into [`Core`] plus a reply;
 //! errors become replies in one place ([`fail`]), which traces the
-//! operation, inode and errno. A `ctl` write is handed to the engine on the
-//! tokio runtime and answered when the action ends, so the FUSE worker
-//! threads stay free for `cat` and `ls` while a long start runs. A read
+//! operation, inode and errno. A `ctl` write's command, from the core, runs
+//! on the tokio runtime and is answered when the action ends, so the FUSE
+//! worker threads stay free for `cat` and `ls` while a long start runs. A read
 //! of `events` or `wait/*` with nothing to return yet is parked the same
 //! way: its reply is answered by whoever sees the change.
 
@@ -18,7 +18,7 @@ use fuser::{
     ReplyOpen, ReplyPoll, ReplyStatfs, ReplyWrite, ReplyXattr, Request, TimeOrNow, WriteFlags,
 };
 
-use super::core::{shape_is_fixed, Attr, AttrChange, Caching, Core, NodeType};
+use super::core::{shape_is_fixed, Attr, AttrChange, Caching, Core, NodeType, Written};
 use super::notify::KernelCache;
 use crate::engine::Engine;
 use crate::error::Error;
@@ -43,7 +43,6 @@ pub struct CtlAccess {
 pub struct SvcFs {
     core: Arc<Core>,
     kernel: Arc<KernelCache>,
-    engine: Arc<Engine>,
     runtime: tokio::runtime::Handle,
     crtime: SystemTime,
 }
@@ -62,7 +61,6 @@ impl SvcFs {
         let fs = SvcFs {
             core,
             kernel: Arc::clone(&kernel),
-            engine,
             runtime,
             crtime: SystemTime::now(),
         };
@@ -257,25 +255,21 @@ impl Filesystem for SvcFs {
         _lock_owner: Option<LockOwner>,
         reply: ReplyWrite,
     ) {
-        if self.core.is_hold(ino.0) {
-            return reply.written(u32::try_from(data.len()).unwrap_or(u32::MAX));
-        }
-        let target = match self.core.ctl_target(ino.0) {
-            Ok(target) => target,
-            Err(e) => return fail("write", ino.0, &e, |errno| reply.error(errno)),
-        };
-        let engine = Arc::clone(&self.engine);
-        let data = data.to_vec();
-        self.runtime.spawn(async move {
-            let result = match &target.rid {
-                None => engine.service_command(&target.service, &data).await,
-                Some(rid) => engine.resource_command(&target.service, rid, &data).await,
-            };
-            match result {
-                Ok(()) => reply.written(u32::try_from(data.len()).unwrap_or(u32::MAX)),
-                Err(e) => fail("write", ino.0, &e, |errno| reply.error(errno)),
+        let written = u32::try_from(data.len()).unwrap_or(u32::MAX);
+        match self.core.write(ino.0, data) {
+            Ok(Written::Taken) => reply.written(written),
+            // An action may take minutes: it runs on the tokio runtime,
+            // and the worker thread goes back to serving reads.
+            Ok(Written::Command(command)) => {
+                self.runtime.spawn(async move {
+                    match command.await {
+                        Ok(()) => reply.written(written),
+                        Err(e) => fail("write", ino.0, &e, |errno| reply.error(errno)),
+                    }
+                });
             }
-        });
+            Err(e) => fail("write", ino.0, &e, |errno| reply.error(errno)),
+        }
     }
 
     fn flush(

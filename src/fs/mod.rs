@@ -14,10 +14,12 @@ pub mod waiting;
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use futures_util::future::BoxFuture;
+
 use crate::engine::Engine;
 use crate::render::ServiceTree;
 
-pub use self::core::{Core, TreeSource};
+pub use self::core::{Core, CtlTarget, TreeSource, Written};
 pub use self::fuse::{CtlAccess, SvcFs};
 pub use self::inodes::NodePath;
 pub use self::notify::KernelCache;
@@ -53,5 +55,18 @@ impl TreeSource for Engine {
 
     fn changes(&self) -> &crate::engine::ChangeBus {
         self.observers().changes()
+    }
+
+    fn command(
+        self: Arc<Self>,
+        target: CtlTarget,
+        data: Vec<u8>,
+    ) -> BoxFuture<'static, crate::error::Result<()>> {
+        Box::pin(async move {
+            match &target.rid {
+                None => self.service_command(&target.service, &data).await,
+                Some(rid) => self.resource_command(&target.service, rid, &data).await,
+            }
+        })
     }
 }

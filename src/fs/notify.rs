@@ -261,7 +261,7 @@ fn files_changed(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::snapshot::snapshot_of;
+    use crate::engine::snapshot::snapshot_of;
     use crate::model::Status;
     use crate::render::service_tree;
     use std::time::SystemTime;

@@ -3,6 +3,39 @@
 
 use crate::error::{Error, Result};
 
+/// A verb a kind adds to its resources' `ctl` beyond start, stop,
+/// restart and clear (a container's `rollback`), declared in the kind's
+/// manifest. It acts on one resource, which it leaves up.
+#[derive(Debug, PartialEq, Eq)]
+pub struct KindVerb {
+    /// The word written to `ctl`.
+    pub word: &'static str,
+    /// One line on what it does.
+    pub doc: &'static str,
+}
+
+/// What an action does to one resource: a step of its plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Bring it up.
+    Start,
+    /// Bring it down.
+    Stop,
+    /// A verb of its kind.
+    Verb(&'static KindVerb),
+}
+
+impl Step {
+    /// The word the step's log lines and errors name it by.
+    pub fn word(self) -> &'static str {
+        match self {
+            Step::Start => "start",
+            Step::Stop => "stop",
+            Step::Verb(verb) => verb.word,
+        }
+    }
+}
+
 /// The verbs of the ctl vocabulary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verb {
@@ -16,8 +49,8 @@ pub enum Verb {
     StartContainer,
     /// Stop the containers and the private daemon (if any).
     StopContainer,
-    /// Swap a container back to `<name>.prev`.
-    Rollback,
+    /// A verb of one kind's resources (a container's `rollback`).
+    Kind(&'static KindVerb),
     /// Reset the failure ledger, restart counts and user-stopped marks.
     Clear,
     /// Nothing acts on the service automatically until thawed.
@@ -41,7 +74,7 @@ impl Verb {
             Verb::Restart => "restart",
             Verb::StartContainer => "startcontainer",
             Verb::StopContainer => "stopcontainer",
-            Verb::Rollback => "rollback",
+            Verb::Kind(verb) => verb.word,
             Verb::Clear => "clear",
             Verb::Freeze => "freeze",
             Verb::Thaw => "thaw",
@@ -58,7 +91,6 @@ impl Verb {
             Verb::Restart,
             Verb::StartContainer,
             Verb::StopContainer,
-            Verb::Rollback,
             Verb::Clear,
             Verb::Freeze,
             Verb::Thaw,
@@ -154,20 +186,22 @@ fn unknown_verb(word: &str, accepted: &[&str]) -> Error {
     ))
 }
 
-/// Parse a write to a service's `ctl`.
-pub fn parse_service_command(data: &[u8]) -> Result<ServiceCommand> {
+/// Parse a write to a service's `ctl`; `resource_verbs` are the words of
+/// the verbs kinds add to their resources' `ctl` (refused here with
+/// EOPNOTSUPP rather than as unknown).
+pub fn parse_service_command(data: &[u8], resource_verbs: &[&str]) -> Result<ServiceCommand> {
     let words = words(data)?;
     let accepted: Vec<&str> = SERVICE_VERBS.iter().map(|v| v.as_str()).collect();
     let verb = match Verb::parse(&words[0]) {
         Some(v) if v.is_placement() => return placement_command(v, &words[1..]),
         Some(v) if SERVICE_VERBS.contains(&v) => v,
-        Some(v) => {
+        _ if resource_verbs.contains(&words[0].as_str()) => {
             return Err(Error::unsupported(format!(
                 "{} applies to a resource's ctl, not the service's (e.g. container#1/ctl)",
-                v.as_str()
+                words[0]
             )))
         }
-        None => return Err(unknown_verb(&words[0], &accepted)),
+        _ => return Err(unknown_verb(&words[0], &accepted)),
     };
     let mut rids = Vec::new();
     let mut rest = words[1..].iter();
@@ -231,16 +265,31 @@ fn placement_command(verb: Verb, args: &[String]) -> Result<ServiceCommand> {
     })
 }
 
-/// Parse a write to a resource's `ctl`, given the extra verbs its driver
-/// accepts.
-pub fn parse_resource_command(data: &[u8], extra: &[&str]) -> Result<Verb> {
+/// Parse a write to a resource's `ctl`, given the verbs its kind adds and
+/// the words of those every kind adds (another kind's verb is refused with
+/// EOPNOTSUPP rather than as unknown).
+pub fn parse_resource_command(
+    data: &[u8],
+    extra: &'static [KindVerb],
+    resource_verbs: &[&str],
+) -> Result<Verb> {
     let words = words(data)?;
     let mut accepted = vec!["start", "stop", "restart", "clear"];
-    accepted.extend_from_slice(extra);
+    accepted.extend(extra.iter().map(|v| v.word));
     if words.len() > 1 {
         return Err(Error::invalid(format!(
             "a resource's ctl takes a single word, got {:?}",
             words.join(" ")
+        )));
+    }
+    if let Some(verb) = extra.iter().find(|v| v.word == words[0]) {
+        return Ok(Verb::Kind(verb));
+    }
+    if resource_verbs.contains(&words[0].as_str()) {
+        return Err(Error::unsupported(format!(
+            "{} does not apply to this resource (accepted: {})",
+            words[0],
+            accepted.join(", ")
         )));
     }
     match Verb::parse(&words[0]) {
@@ -255,10 +304,10 @@ pub fn parse_resource_command(data: &[u8], extra: &[&str]) -> Result<Verb> {
 }
 
 /// The text served when reading a resource `ctl`.
-pub fn resource_ctl_help(extra: &[&str]) -> String {
+pub fn resource_ctl_help(extra: &[KindVerb]) -> String {
     let mut help = String::from("start\nstop\nrestart\nclear\n");
     for verb in extra {
-        help.push_str(verb);
+        help.push_str(verb.word);
         help.push('\n');
     }
     help
@@ -268,18 +317,42 @@ pub fn resource_ctl_help(extra: &[&str]) -> String {
 mod tests {
     use super::*;
 
+    /// A kind's verb, as a manifest declares it.
+    static ROLLBACK: [KindVerb; 1] = [KindVerb {
+        word: "rollback",
+        doc: "swap back to the previous container",
+    }];
+    /// The resource verbs of every kind, as the registry lists them.
+    const RESOURCE_VERBS: &[&str] = &["rollback"];
+
     #[test]
     fn one_trailing_newline_is_stripped() {
-        assert_eq!(parse_service_command(b"start\n").unwrap().verb, Verb::Start);
-        assert_eq!(parse_service_command(b"start").unwrap().verb, Verb::Start);
-        assert_eq!(parse_service_command(b"stop\r\n").unwrap().verb, Verb::Stop);
+        assert_eq!(
+            parse_service_command(b"start\n", RESOURCE_VERBS)
+                .unwrap()
+                .verb,
+            Verb::Start
+        );
+        assert_eq!(
+            parse_service_command(b"start", RESOURCE_VERBS)
+                .unwrap()
+                .verb,
+            Verb::Start
+        );
+        assert_eq!(
+            parse_service_command(b"stop\r\n", RESOURCE_VERBS)
+                .unwrap()
+                .verb,
+            Verb::Stop
+        );
     }
 
     #[test]
     fn rid_selection_accepts_lists_and_both_spellings() {
-        let c = parse_service_command(b"start --rid container#1,container#3\n").unwrap();
+        let c = parse_service_command(b"start --rid container#1,container#3\n", RESOURCE_VERBS)
+            .unwrap();
         assert_eq!(c.rids, ["container#1", "container#3"]);
-        let c = parse_service_command(b"stop --rid=fs#1 --rid fs#2").unwrap();
+        let c = parse_service_command(b"stop --rid=fs#1 --rid fs#2", RESOURCE_VERBS).unwrap();
         assert_eq!(c.rids, ["fs#1", "fs#2"]);
     }
 
@@ -294,25 +367,25 @@ mod tests {
             "stop --rid fs#1,fs#1",
             "start --rid --rid fs#1",
         ] {
-            let e = parse_service_command(bad.as_bytes()).unwrap_err();
+            let e = parse_service_command(bad.as_bytes(), RESOURCE_VERBS).unwrap_err();
             assert_eq!(e.errno(), libc::EINVAL, "{bad}: {e}");
         }
-        let e = parse_service_command(b"start --rid a,,b").unwrap_err();
+        let e = parse_service_command(b"start --rid a,,b", RESOURCE_VERBS).unwrap_err();
         assert_eq!(e.message(), "--rid a,,b: an empty rid between commas");
-        let e = parse_service_command(b"stop --rid fs#1,fs#1").unwrap_err();
+        let e = parse_service_command(b"stop --rid fs#1,fs#1", RESOURCE_VERBS).unwrap_err();
         assert_eq!(e.message(), "--rid: fs#1 is given twice");
         // Spaces around a rid are not an empty one.
-        let c = parse_service_command(b"start --rid 'fs#1, fs#2'").unwrap();
+        let c = parse_service_command(b"start --rid 'fs#1, fs#2'", RESOURCE_VERBS).unwrap();
         assert_eq!(c.rids, ["fs#1", "fs#2"]);
     }
 
     #[test]
     fn placement_verbs_take_a_node_or_nothing() {
-        let c = parse_service_command(b"switch node2\n").unwrap();
+        let c = parse_service_command(b"switch node2\n", RESOURCE_VERBS).unwrap();
         assert_eq!((c.verb, c.node.as_deref()), (Verb::Switch, Some("node2")));
         assert!(c.rids.is_empty());
         for (text, verb) in [("takeover", Verb::Takeover), ("giveback", Verb::Giveback)] {
-            let c = parse_service_command(text.as_bytes()).unwrap();
+            let c = parse_service_command(text.as_bytes(), RESOURCE_VERBS).unwrap();
             assert_eq!((c.verb, c.node), (verb, None));
         }
         for bad in [
@@ -322,34 +395,47 @@ mod tests {
             "takeover node2",
             "giveback --rid fs#1",
         ] {
-            let e = parse_service_command(bad.as_bytes()).unwrap_err();
+            let e = parse_service_command(bad.as_bytes(), RESOURCE_VERBS).unwrap_err();
             assert_eq!(e.errno(), libc::EINVAL, "{bad}: {e}");
         }
-        assert_eq!(parse_service_command(b"start").unwrap().node, None);
+        assert_eq!(
+            parse_service_command(b"start", RESOURCE_VERBS)
+                .unwrap()
+                .node,
+            None
+        );
         // Not a resource's verb.
-        let e = parse_resource_command(b"takeover", &[]).unwrap_err();
+        let e = parse_resource_command(b"takeover", &[], RESOURCE_VERBS).unwrap_err();
         assert_eq!(e.errno(), libc::EOPNOTSUPP);
     }
 
     #[test]
     fn unknown_commands_are_einval_and_list_what_is_accepted() {
-        let e = parse_service_command(b"launch\n").unwrap_err();
+        let e = parse_service_command(b"launch\n", RESOURCE_VERBS).unwrap_err();
         assert_eq!(e.errno(), libc::EINVAL);
         assert!(e.message().contains("startcontainer"), "{e}");
         assert_eq!(
-            parse_service_command(b"\n").unwrap_err().errno(),
+            parse_service_command(b"\n", RESOURCE_VERBS)
+                .unwrap_err()
+                .errno(),
             libc::EINVAL
         );
         assert_eq!(
-            parse_service_command(b"start --force").unwrap_err().errno(),
+            parse_service_command(b"start --force", RESOURCE_VERBS)
+                .unwrap_err()
+                .errno(),
             libc::EINVAL
         );
         assert_eq!(
-            parse_service_command(b"start --rid").unwrap_err().errno(),
+            parse_service_command(b"start --rid", RESOURCE_VERBS)
+                .unwrap_err()
+                .errno(),
             libc::EINVAL
         );
         assert_eq!(
-            parse_service_command(&[0xff, 0xfe]).unwrap_err().errno(),
+            parse_service_command(&[0xff, 0xfe], RESOURCE_VERBS)
+                .unwrap_err()
+                .errno(),
             libc::EINVAL
         );
     }
@@ -357,7 +443,9 @@ mod tests {
     #[test]
     fn resource_verbs_on_the_service_are_eopnotsupp() {
         assert_eq!(
-            parse_service_command(b"rollback").unwrap_err().errno(),
+            parse_service_command(b"rollback", RESOURCE_VERBS)
+                .unwrap_err()
+                .errno(),
             libc::EOPNOTSUPP
         );
     }
@@ -365,27 +453,29 @@ mod tests {
     #[test]
     fn resource_commands_depend_on_the_driver() {
         assert_eq!(
-            parse_resource_command(b"rollback\n", &["rollback"]).unwrap(),
-            Verb::Rollback
+            parse_resource_command(b"rollback\n", &ROLLBACK, RESOURCE_VERBS).unwrap(),
+            Verb::Kind(&ROLLBACK[0])
         );
         assert_eq!(
-            parse_resource_command(b"rollback\n", &[])
+            parse_resource_command(b"rollback\n", &[], RESOURCE_VERBS)
                 .unwrap_err()
                 .errno(),
             libc::EOPNOTSUPP
         );
         assert_eq!(
-            parse_resource_command(b"startcontainer", &[])
+            parse_resource_command(b"startcontainer", &[], RESOURCE_VERBS)
                 .unwrap_err()
                 .errno(),
             libc::EOPNOTSUPP
         );
         assert_eq!(
-            parse_resource_command(b"explode", &[]).unwrap_err().errno(),
+            parse_resource_command(b"explode", &[], RESOURCE_VERBS)
+                .unwrap_err()
+                .errno(),
             libc::EINVAL
         );
         assert_eq!(
-            parse_resource_command(b"start now", &[])
+            parse_resource_command(b"start now", &[], RESOURCE_VERBS)
                 .unwrap_err()
                 .errno(),
             libc::EINVAL
@@ -402,8 +492,8 @@ mod tests {
                 for c in alphabet {
                     let bytes = [a, b, c];
                     for result in [
-                        parse_service_command(&bytes).map(drop),
-                        parse_resource_command(&bytes, &["rollback"]).map(drop),
+                        parse_service_command(&bytes, RESOURCE_VERBS).map(drop),
+                        parse_resource_command(&bytes, &ROLLBACK, RESOURCE_VERBS).map(drop),
                     ] {
                         assert_eq!(
                             result.map_err(|e| e.errno()),
@@ -442,7 +532,7 @@ mod tests {
             let distinct = all.iter().enumerate().all(|(i, r)| !all[..i].contains(r));
             let rids_ok = all.iter().all(|r| !r.is_empty()) && distinct;
             let known = ["start", "stop", "restart", "clear"].contains(&verb);
-            match parse_service_command(text.as_bytes()) {
+            match parse_service_command(text.as_bytes(), RESOURCE_VERBS) {
                 Ok(c) => {
                     proptest::prop_assert!(known && rids_ok, "{text:?} accepted");
                     proptest::prop_assert_eq!(c.verb.as_str(), verb);
@@ -461,17 +551,22 @@ mod tests {
     fn help_texts_list_the_verbs() {
         assert!(SERVICE_CTL_HELP.starts_with("start [--rid"));
         assert_eq!(
-            resource_ctl_help(&["rollback"]),
+            resource_ctl_help(&ROLLBACK),
             "start\nstop\nrestart\nclear\nrollback\n"
         );
         assert_eq!(
-            parse_resource_command(b"clear\n", &[]).unwrap(),
+            parse_resource_command(b"clear\n", &[], RESOURCE_VERBS).unwrap(),
             Verb::Clear
         );
         assert_eq!(
-            parse_resource_command(b"freeze", &[]).unwrap_err().errno(),
+            parse_resource_command(b"freeze", &[], RESOURCE_VERBS)
+                .unwrap_err()
+                .errno(),
             libc::EOPNOTSUPP
         );
-        assert_eq!(parse_service_command(b"thaw").unwrap().verb, Verb::Thaw);
+        assert_eq!(
+            parse_service_command(b"thaw", RESOURCE_VERBS).unwrap().verb,
+            Verb::Thaw
+        );
     }
 }

@@ -1,20 +1,20 @@
-//! The domain vocabulary, pure and without I/O: resource ids, kinds, status
-//! words with OpenSVC's aggregation rules, and the orders resources are
-//! started, stopped and displayed in, and the snapshots reads are served
-//! from.
+//! The domain vocabulary, pure and without I/O: resource ids, status words
+//! with OpenSVC's aggregation rules, the ctl grammar and the steps of an
+//! action, and the snapshots reads are served from. What a kind of
+//! resource is, and the orders kinds start and show in, is the kind
+//! registry's (`drivers::registry`).
 
 pub mod actions;
 pub mod command;
+pub mod layout;
 mod ledger;
 mod rid;
 pub mod snapshot;
 mod status;
 
 pub use actions::{ActionStats, Outcome};
-pub use command::{parse_resource_command, parse_service_command, Verb};
+pub use command::{parse_resource_command, parse_service_command, KindVerb, Step, Verb};
 pub use ledger::{FailureLedger, Frozen, Healing, LastFailure};
-pub use rid::{ResourceKind, Rid};
-pub use snapshot::{
-    build_snapshot, ClusterShown, KnownStates, LogLines, ResourceSnapshot, ServiceSnapshot,
-};
+pub use rid::Rid;
+pub use snapshot::{ClusterShown, LogLines, ResourceSnapshot, ServiceSnapshot};
 pub use status::{aggregate, Flags, ResourceState, Status};

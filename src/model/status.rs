@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -85,6 +86,10 @@ pub struct ResourceState {
     /// It runs but its own check fails (a container's healthcheck says
     /// unhealthy): `restart` applies as to a resource that went down.
     pub unhealthy: bool,
+    /// Files its driver shows in the resource's directory beyond the
+    /// standard ones (an app's `info`), by name, with their content: what
+    /// the driver last learnt, so that no read ever asks it.
+    pub files: Vec<(&'static str, Arc<str>)>,
 }
 
 impl ResourceState {
@@ -95,6 +100,7 @@ impl ResourceState {
             label: label.into(),
             messages: Vec::new(),
             unhealthy: false,
+            files: Vec::new(),
         }
     }
 

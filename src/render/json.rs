@@ -93,7 +93,7 @@ pub fn status_json(snapshot: &ServiceSnapshot) -> String {
 mod tests {
     use super::*;
     use crate::config::parse_service;
-    use crate::model::snapshot::snapshot_with;
+    use crate::engine::snapshot::snapshot_with;
     use crate::model::{ResourceState, Status};
     use std::collections::HashMap;
     use std::path::Path;
@@ -102,6 +102,7 @@ mod tests {
     #[test]
     fn json_has_the_documented_shape_and_order() {
         let config = parse_service(
+            &crate::drivers::registry::KINDS,
             "svc",
             Path::new("/x.env"),
             "[container#10]\nrun_image = a\n[container#2]\nrun_image = b\noptional = true\n",

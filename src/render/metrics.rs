@@ -229,7 +229,7 @@ fn escape(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::snapshot::snapshot_of;
+    use crate::engine::snapshot::snapshot_of;
     use crate::model::{ActionStats, Outcome};
     use std::time::Duration;
 

@@ -78,7 +78,7 @@ fn trim_trailing_spaces(out: &mut String) {
 mod tests {
     use super::*;
     use crate::config::parse_service;
-    use crate::model::snapshot::snapshot_with;
+    use crate::engine::snapshot::snapshot_with;
     use crate::model::{ResourceState, Status};
     use std::collections::HashMap;
     use std::path::Path;
@@ -97,7 +97,12 @@ mod tests {
     }
 
     fn render(text: &str, states: &[(&str, Status, &str, &[&str])]) -> String {
-        let config = parse_service("app.opensvc.com", Path::new("/x.env"), text);
+        let config = parse_service(
+            &crate::drivers::registry::KINDS,
+            "app.opensvc.com",
+            Path::new("/x.env"),
+            text,
+        );
         let states: HashMap<String, ResourceState> = states
             .iter()
             .map(|(rid, status, label, messages)| {

@@ -16,9 +16,7 @@ use crate::model::command::{resource_ctl_help, CLUSTER_CTL_HELP, SERVICE_CTL_HEL
 use crate::model::{ResourceSnapshot, ServiceSnapshot, Status};
 use crate::sync::lock;
 
-/// Files of the mount root, before the service directories (service
-/// files of these names are refused).
-pub const ROOT_FILES: [&str; 2] = ["events", "metrics"];
+pub use crate::model::layout::{CLUSTER_DIR, ROOT_FILES};
 
 /// The directory of `wait` files in every service and resource directory.
 pub const WAIT_DIR: &str = "wait";
@@ -51,9 +49,6 @@ pub const NODES_DIR: &str = "nodes";
 
 /// Files of `nodes/<node>/`: the instance's status word and state word.
 pub const NODE_FILES: [&str; 2] = ["status", "state"];
-
-/// The root directory of the cluster (`--cluster` only).
-pub const CLUSTER_DIR: &str = "cluster";
 
 /// Files of `cluster/nodes/<node>/`.
 pub const MEMBER_FILES: [&str; 2] = ["alive", "ttl"];
@@ -350,7 +345,16 @@ impl Carry {
         before: Option<&FileNode>,
         render: impl FnOnce() -> Vec<u8>,
     ) -> FileNode {
-        let kind = self.kind(dir, name);
+        self.file_of_kind(self.kind(dir, name), name, before, render)
+    }
+
+    fn file_of_kind(
+        &self,
+        kind: FileKind,
+        name: &str,
+        before: Option<&FileNode>,
+        render: impl FnOnce() -> Vec<u8>,
+    ) -> FileNode {
         // A new mode is a new node: the kernel is told, as of new bytes.
         let before = before.filter(|b| b.kind == kind);
         if let Some(before) = before.filter(|_| name == "log" && self.log_unchanged) {
@@ -420,9 +424,13 @@ fn resource_dir(
         .into_iter()
         .map(|name| {
             let previous = before.and_then(|b| b.file(&name));
-            carry.file(Dir::Resource, &name, previous, || {
-                resource_file(snapshot, resource, &name).unwrap_or_default()
-            })
+            let render = || resource_file(snapshot, resource, &name).unwrap_or_default();
+            // What its driver shows is state, like `status`: everyone's.
+            if resource.state.files.iter().any(|(n, _)| *n == name) {
+                carry.file_of_kind(FileKind::ReadOnly, &name, previous, render)
+            } else {
+                carry.file(Dir::Resource, &name, previous, render)
+            }
         })
         .collect();
     let mtime = match before {
@@ -436,14 +444,20 @@ fn resource_dir(
     }
 }
 
-/// Files of a resource directory: the standard ones, then one per
-/// configured keyword.
+/// Files of a resource directory: the standard ones, those its driver
+/// shows (which win over a keyword of the same name: the keyword's value is
+/// in `config`), then one per configured keyword.
 fn resource_file_names(resource: &ResourceSnapshot) -> Vec<String> {
     let mut names: Vec<String> = RESOURCE_FILES
         .iter()
         .filter(|f| **f != "type" || type_value(resource).is_some())
         .map(|f| f.to_string())
         .collect();
+    for (name, _) in &resource.state.files {
+        if !names.iter().any(|n| n == name) {
+            names.push(name.to_string());
+        }
+    }
     for (keyword, _) in resource.keywords.iter() {
         if !names.iter().any(|n| n == keyword) {
             names.push(keyword.to_string());
@@ -452,15 +466,15 @@ fn resource_file_names(resource: &ResourceSnapshot) -> Vec<String> {
     names
 }
 
-/// The `type` file: the configured `type` keyword, else `docker` for
-/// containers (the only container type).
+/// The `type` file: the configured `type` keyword, else its kind's
+/// default (`docker` for containers, the only container type).
 fn type_value(resource: &ResourceSnapshot) -> Option<String> {
     resource
         .keywords
         .iter()
         .find(|(k, _)| *k == "type")
         .map(|(_, v)| v.clone())
-        .or_else(|| (resource.rid.type_name() == "container").then(|| "docker".to_string()))
+        .or_else(|| resource.default_type.map(str::to_string))
 }
 
 fn lines<T: std::fmt::Display>(items: &[T], prefix: &str) -> Vec<u8> {
@@ -508,10 +522,14 @@ fn resource_file(
         "status" => format!("{}\n", resource.state.status).into_bytes(),
         "label" => format!("{}\n", resource.state.label).into_bytes(),
         "messages" => lines(&resource.state.messages, "# "),
-        "ctl" => resource_ctl_help(&resource.extra_commands).into_bytes(),
+        "ctl" => resource_ctl_help(resource.verbs).into_bytes(),
         "log" => lines(snapshot.log.resource(resource.rid.as_str()), ""),
         "failures" => resource.failures.render().into_bytes(),
         "type" => format!("{}\n", type_value(resource)?).into_bytes(),
+        name if resource.state.files.iter().any(|(n, _)| *n == name) => {
+            let (_, content) = resource.state.files.iter().find(|(n, _)| *n == name)?;
+            content.as_bytes().to_vec()
+        }
         keyword => {
             let (_, value) = resource
                 .keywords
@@ -527,7 +545,7 @@ fn resource_file(
 mod tests {
     use super::*;
     use crate::actionlog::ServiceLog;
-    use crate::model::snapshot::snapshot_of;
+    use crate::engine::snapshot::snapshot_of;
     use crate::model::Status;
     use std::time::Duration;
 
@@ -627,7 +645,29 @@ mod tests {
         assert_eq!(text(fs.file("type")), "ext4\n");
         assert_eq!(text(container.file("type")), "docker\n");
         assert_eq!(text(container.file("run_image")), "busybox\n");
-        assert_eq!(text(container.file("ctl")), "start\nstop\nrestart\nclear\n");
+        assert_eq!(
+            text(container.file("ctl")),
+            "start\nstop\nrestart\nclear\nrollback\n"
+        );
+    }
+
+    #[test]
+    fn files_a_driver_shows_follow_the_standard_ones_and_are_state() {
+        let mut snapshot = snapshot(FILE, &[]);
+        let resource = &mut snapshot.resources[0];
+        resource.keywords = [("info", "/bin/info-cmd".to_string())].into();
+        resource.state.files = vec![("info", "version: 3\n".into())];
+        let tree = service_tree(&snapshot, None, at(1));
+        let dir = tree.resource("container#1").unwrap();
+        assert_eq!(
+            names(&dir.files),
+            ["status", "label", "messages", "ctl", "log", "failures", "type", "info"]
+        );
+        let info = dir.file("info").unwrap();
+        // The driver's file wins over the keyword's: the command is in
+        // `config`.
+        assert_eq!(text(Some(info)), "version: 3\n");
+        assert_eq!(info.kind, FileKind::ReadOnly);
     }
 
     #[test]

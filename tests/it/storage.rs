@@ -11,10 +11,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use svcfs::actionlog::ServiceLog;
-use svcfs::config::{FsSpec, VgSpec};
 use svcfs::docker::BollardDocker;
 use svcfs::drivers::fs::FsDriver;
+use svcfs::drivers::fs::FsSpec;
 use svcfs::drivers::vg::VgDriver;
+use svcfs::drivers::vg::VgSpec;
 use svcfs::drivers::{Driver, DriverContext};
 use svcfs::host::SystemRunner;
 use svcfs::model::{Rid, Status};
@@ -165,9 +166,11 @@ fn context(nodename: &str) -> DriverContext {
     DriverContext {
         service: "storage.svcfs.test".into(),
         var_dir: "/nonexistent".into(),
+        config_dir: "/nonexistent".into(),
         nodename: nodename.into(),
         docker: Arc::new(BollardDocker::new("unix:///nonexistent/docker.sock")),
         runner: Arc::new(SystemRunner),
+        children: Arc::new(svcfs::children::SystemChildren),
         reads: Arc::default(),
         peers: Vec::new(),
     }

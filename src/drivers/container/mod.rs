@@ -5,8 +5,10 @@
 //! recreates the container and keeps the old one as `<name>.prev` for
 //! `rollback`. How a running container is stopped is in [`stop`].
 
+mod manifest;
 mod pid1;
 mod resolve;
+pub mod run_args;
 mod settle;
 mod stop;
 mod upgrade;
@@ -27,17 +29,15 @@ use bollard::models::{
 
 use super::{Driver, DriverContext};
 use crate::actionlog::ResourceLog;
-use crate::config::run_args::{redact_env, REDACTED};
-use crate::config::ContainerSpec;
 use crate::docker::{DockerApi, DockerError};
 use crate::error::{Error, Result};
-use crate::model::{ResourceState, Rid, Status};
+use crate::model::{KindVerb, ResourceState, Rid, Status};
 use crate::sync::lock;
+pub use manifest::{ContainerSpec, StopWait, MANIFEST, ROLLBACK};
+use run_args::{redact_env, REDACTED};
 
 /// Label naming the owning service.
-pub const LABEL_SERVICE: &str = "svcfs.service";
-/// Label naming the resource id.
-pub const LABEL_RID: &str = "svcfs.rid";
+pub use crate::docker::naming::{container_name, LABEL_RID, LABEL_SERVICE};
 /// Label fingerprinting the `run_command` and `run_args` a container was
 /// created with, so that a change of them is seen like a change of image.
 pub const LABEL_CONFIG: &str = "svcfs.config";
@@ -61,11 +61,6 @@ const POLL_INTERVAL: Duration = Duration::from_millis(100);
 const APPEARING_LOOKS: u32 = 50;
 /// Lines of container output shown when a start fails.
 const FAILURE_LOG_LINES: usize = 10;
-
-/// The container name svcfs owns for a resource: `<svc>.container.<N>`.
-pub fn container_name(service: &str, rid: &Rid) -> String {
-    format!("{service}.container.{}", rid.index().unwrap_or(0))
-}
 
 /// The first 12 hex digits of an id, as docker prints them.
 pub fn short_id(id: &str) -> &str {
@@ -319,9 +314,6 @@ fn run_command_with(host: &str, name: &str, spec: &ContainerSpec, run_args: &str
     );
     words.join(" ")
 }
-
-/// The verbs a container's ctl takes beyond start, stop and restart.
-pub const EXTRA_COMMANDS: &[&str] = &["rollback"];
 
 /// Drives one `container#N` resource.
 pub struct ContainerDriver {
@@ -765,22 +757,19 @@ impl Driver for ContainerDriver {
         }
     }
 
-    fn extra_commands(&self) -> &'static [&'static str] {
-        EXTRA_COMMANDS
-    }
-
     /// Every change of a container (and of the images its label and drift
     /// check depend on) is a docker event: see `engine::events`.
     fn followed_by_events(&self) -> bool {
         true
     }
 
-    async fn run_extra(&self, command: &str, log: &ResourceLog) -> Result<()> {
-        match command {
-            "rollback" => self.rollback(log).await,
-            other => Err(Error::unsupported(format!(
-                "{other} does not apply to containers"
-            ))),
+    async fn run_verb(&self, verb: &'static KindVerb, log: &ResourceLog) -> Result<()> {
+        if *verb == ROLLBACK {
+            return self.rollback(log).await;
         }
+        Err(Error::unsupported(format!(
+            "{} does not apply to containers",
+            verb.word
+        )))
     }
 }

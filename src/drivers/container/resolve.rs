@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use bollard::models::ContainerCreateBody;
 
-use crate::config::run_args::{self, RunArgs};
+use crate::drivers::container::run_args::{self, RunArgs};
 use crate::error::{Error, Result};
 
 /// Bound on reading the files: a hung filesystem fails the create with

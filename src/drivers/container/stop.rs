@@ -9,10 +9,10 @@
 use std::time::{Duration, Instant};
 
 use super::pid1::{self, Pid1, StopSignal};
+use super::StopWait;
 use super::{short_id, ContainerDriver, Observed, POLL_INTERVAL};
 use crate::actionlog::ResourceLog;
 use crate::bounded::bounded_blocking;
-use crate::config::StopWait;
 use crate::docker::ErrorKind;
 use crate::error::{Error, Result};
 use crate::model::Rid;

@@ -14,7 +14,7 @@ fn spec(run_args: &str) -> ContainerSpec {
         run_args: run_args.into(),
         start_timeout: Duration::from_secs(60),
         stop_timeout: Duration::from_secs(10),
-        stop_wait: crate::config::StopWait::Auto,
+        stop_wait: crate::drivers::container::StopWait::Auto,
     }
 }
 
@@ -311,9 +311,9 @@ mod lifecycle {
 
     use super::*;
     use crate::actionlog::ServiceLog;
-    use crate::config::StopWait;
     use crate::docker::fake::{Call, FakeContainer, FakeDocker};
     use crate::docker::ErrorKind;
+    use crate::drivers::container::StopWait;
     use crate::drivers::Driver;
     use crate::host::FakeRunner;
 
@@ -334,9 +334,11 @@ mod lifecycle {
         let ctx = DriverContext {
             service: "app".into(),
             var_dir: "/nonexistent".into(),
+            config_dir: "/nonexistent".into(),
             nodename: "n1".into(),
             docker: docker.clone(),
             runner: Arc::new(FakeRunner::new()),
+            children: Arc::new(crate::children::FakeChildren::default()),
             reads: Arc::default(),
             peers: Vec::new(),
         };
@@ -588,7 +590,7 @@ mod lifecycle {
         let prev = docker.add_container(ours(PREV, BUSYBOX, &upgraded).exited(0));
         let (service, log) = logs();
         let d = driver(&docker, upgraded);
-        d.run_extra("rollback", &log).await.unwrap();
+        d.run_verb(&ROLLBACK, &log).await.unwrap();
         assert_eq!(
             docker.actions(),
             [
@@ -637,7 +639,7 @@ mod lifecycle {
         let rolled_back = docker.add_container(ours(NAME, BUSYBOX, &upgraded).exited(0));
         let (_service, log) = logs();
         let d = driver(&docker, upgraded);
-        d.run_extra("rollback", &log).await.unwrap();
+        d.run_verb(&ROLLBACK, &log).await.unwrap();
         assert_eq!(
             docker.actions(),
             [
@@ -656,7 +658,7 @@ mod lifecycle {
         docker.add_container(ours(NAME, BUSYBOX, &spec("")).started());
         let (_service, log) = logs();
         let err = driver(&docker, spec(""))
-            .run_extra("rollback", &log)
+            .run_verb(&ROLLBACK, &log)
             .await
             .unwrap_err();
         assert_eq!(err.errno(), libc::EINVAL);
@@ -686,7 +688,7 @@ mod lifecycle {
         );
         // Nor does a rollback move it aside for a previous container.
         docker.add_container(ours(PREV, GOOGLE, &spec("")).exited(0));
-        let err = d.run_extra("rollback", &log).await.unwrap_err();
+        let err = d.run_verb(&ROLLBACK, &log).await.unwrap_err();
         assert_eq!(err.errno(), libc::EIO, "{err}");
         assert!(docker.actions().is_empty(), "{:?}", docker.actions());
         assert!(docker.container(NAME).unwrap().running());

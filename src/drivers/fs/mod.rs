@@ -15,12 +15,14 @@ use nix::sys::signal::Signal;
 use super::mounts::{self, Device, Holder, MountEntry};
 use super::shared::HostReads;
 use super::{Driver, DriverContext};
+
+mod manifest;
 use crate::actionlog::ResourceLog;
 use crate::bounded::{bounded_blocking, poll_until};
-use crate::config::FsSpec;
 use crate::error::{Error, Result};
 use crate::host::{command_failure, command_line, run_checked, CommandOutput, CommandRunner};
 use crate::model::{ResourceState, Rid, Status};
+pub use manifest::{FsSpec, MANIFEST};
 
 /// Bound on `fsck -p`: a large ext4 with many inodes takes minutes; the
 /// ctl write waits for it, so it is bounded all the same.
@@ -569,6 +571,10 @@ impl FsDriver {
 
 #[async_trait]
 impl Driver for FsDriver {
+    fn follows_mount_table(&self) -> bool {
+        true
+    }
+
     async fn status(&self) -> ResourceState {
         match self.observe_shared().await {
             Ok(observed) => fs_state(&self.spec, &observed.placement),
@@ -901,9 +907,11 @@ mod tests {
             let ctx = DriverContext {
                 service: "s".into(),
                 var_dir: "/nonexistent".into(),
+                config_dir: "/nonexistent".into(),
                 nodename: "n".into(),
                 docker: Arc::new(FakeDocker::new("unix:///nonexistent.sock")),
                 runner: self.runner.clone(),
+                children: Arc::new(crate::children::FakeChildren::default()),
                 reads: self.reads.clone(),
                 peers: Vec::new(),
             };

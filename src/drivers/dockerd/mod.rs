@@ -13,13 +13,16 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::{Driver, DriverContext};
+
+mod manifest;
 use crate::actionlog::ResourceLog;
 use crate::bounded::{bounded_blocking, poll_until};
-use crate::config::{DockerdSpec, ServiceConfig};
+use crate::docker::naming::{private_daemon_dir, private_socket};
 use crate::docker::{DockerApi, DockerError};
 use crate::error::{Error, Result};
 use crate::host::command_line;
 use crate::model::{ResourceState, Status};
+pub use manifest::{DockerdSpec, MANIFEST};
 
 /// Bound on the daemon answering after it was spawned.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
@@ -54,27 +57,13 @@ pub struct DaemonPaths {
 impl DaemonPaths {
     /// The paths of `service`'s daemon under `var_dir`.
     pub fn new(var_dir: &Path, service: &str) -> Self {
-        let dir = var_dir.join(service);
+        let dir = private_daemon_dir(var_dir, service);
         DaemonPaths {
-            socket: dir.join("docker.sock"),
+            socket: private_socket(var_dir, service),
             pidfile: dir.join("dockerd.pid"),
             exec_root: dir.join("exec"),
             log: dir.join("dockerd.log"),
         }
-    }
-}
-
-/// The docker daemon that serves `config`'s containers, as `docker -H`
-/// takes it: its private daemon's socket under `var_dir` when it sets
-/// `docker_data_dir`, else `shared_host` (the daemon's `--docker-host`).
-/// The daemon and the client (with nothing mounted) both ask this.
-pub fn docker_host_of(config: &ServiceConfig, var_dir: &Path, shared_host: &str) -> String {
-    match &config.defaults.docker_data_dir {
-        Some(_) => format!(
-            "unix://{}",
-            DaemonPaths::new(var_dir, &config.name).socket.display()
-        ),
-        None => crate::docker::normalize_host(shared_host),
     }
 }
 
@@ -307,6 +296,12 @@ fn signal(pid: i32, signal: nix::sys::signal::Signal) {
 
 #[async_trait]
 impl Driver for DockerdDriver {
+    /// Its socket answering is its state: an event stream that connects
+    /// or breaks says it changed.
+    fn follows_docker_connection(&self) -> bool {
+        true
+    }
+
     async fn status(&self) -> ResourceState {
         let label = self.spec.data_dir.display().to_string();
         match self.answers().await {
@@ -506,11 +501,25 @@ mod tests {
 
     #[test]
     fn a_service_is_served_by_its_private_daemon_or_the_shared_one() {
-        let parse =
-            |text| crate::config::parse_service("app", Path::new("/etc/svcfs/app.env"), text);
+        let parse = |text| {
+            crate::config::parse_service(
+                &crate::drivers::registry::KINDS,
+                "app",
+                Path::new("/etc/svcfs/app.env"),
+                text,
+            )
+        };
         let private = parse("[DEFAULT]\ndocker_data_dir = /d\n[container#1]\nrun_image = a\n");
         let shared = parse("[container#1]\nrun_image = a\n");
         let var = Path::new("/opt/opensvc/var");
+        let docker_host_of = |config: &crate::config::ServiceConfig, var, shared| {
+            crate::docker::naming::service_docker_host(
+                &config.name,
+                config.defaults.docker_data_dir.is_some(),
+                var,
+                shared,
+            )
+        };
         assert_eq!(
             docker_host_of(&private, var, "/var/run/docker.sock"),
             "unix:///opt/opensvc/var/app/docker.sock"

@@ -12,11 +12,13 @@ use async_trait::async_trait;
 
 use super::shared::HostReads;
 use super::{Driver, DriverContext};
+
+mod manifest;
 use crate::actionlog::ResourceLog;
-use crate::config::VgSpec;
 use crate::error::{Error, Result};
 use crate::host::{command_failure, command_line, CommandOutput, CommandRunner};
 use crate::model::{ResourceState, Rid, Status};
+pub use manifest::{VgSpec, MANIFEST};
 
 /// Bound on each LVM command. Activation of many LVs on slow storage takes
 /// seconds, not minutes; a command stuck longer waits on a lock or a dead
@@ -419,9 +421,11 @@ mod tests {
         let ctx = DriverContext {
             service: "app.opensvc.com".into(),
             var_dir: "/nonexistent".into(),
+            config_dir: "/nonexistent".into(),
             nodename: "deb1.opensvc.com".into(),
             docker: Arc::new(FakeDocker::new("unix:///nonexistent.sock")),
             runner: fake.clone(),
+            children: Arc::new(crate::children::FakeChildren::default()),
             reads: reads.clone(),
             peers: Vec::new(),
         };

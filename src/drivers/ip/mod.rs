@@ -23,11 +23,14 @@ use rtnetlink::{AddressMessageBuilder, Handle};
 
 use super::shared::HostReads;
 use super::{Driver, DriverContext};
+
+mod manifest;
 use crate::actionlog::ResourceLog;
-use crate::config::{parse_netmask, IpSpec};
+use crate::config::parse_netmask;
 use crate::error::{Error, Result};
 use crate::host::{command_line, CommandRunner};
 use crate::model::{ResourceState, Rid, Status};
+pub use manifest::{IpSpec, MANIFEST};
 
 /// Bound on one netlink operation (open, look up the device, act).
 const NETLINK_TIMEOUT: Duration = Duration::from_secs(5);

@@ -1,0 +1,251 @@
+//! What the configuration knows of a kind of resource, and how a kind
+//! reads its section: each kind declares its [`KindSchema`] in its own
+//! module (`drivers::<kind>`), the registry lists them, and the loader
+//! reaches them through a [`Catalog`] it is given — so this module, like
+//! the rest of `config`, names no kind.
+
+use std::any::Any;
+use std::fmt::Debug;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::keywords::Keyword;
+use super::service::ServiceDefaults;
+use super::values::{parse_bool, parse_duration};
+use crate::model::{KindVerb, Step};
+
+/// The typed settings of one resource, built by its kind from the
+/// section's keywords. Only the kind's own module looks inside (through
+/// [`Spec::as_any`]); the rest of svcfs asks it what it needs.
+pub trait Spec: Any + Debug + Send + Sync {
+    /// The longest a `step` on this resource can legitimately take by its
+    /// driver's own bounds (the engine adds a margin and cancels a step
+    /// past it: see `engine::deadline`).
+    fn deadline(&self, step: Step) -> Duration;
+
+    /// What stopping this resource may take at most, counted against the
+    /// time a fencing cluster node has to stop its services
+    /// (docs/cluster.md §5): its grace period, where it has one.
+    fn stop_budget(&self) -> Duration {
+        Duration::ZERO
+    }
+
+    /// The settings as their concrete type, for the kind's own driver.
+    fn as_any(&self) -> &dyn Any;
+}
+
+/// Builds a resource's settings from its section, or says why it cannot
+/// be used.
+pub type SpecBuilder = fn(&Values<'_>) -> Result<Arc<dyn Spec>, String>;
+
+/// A resource that exists from `[DEFAULT]` settings rather than a section
+/// of its own (the private docker daemon, from `docker_data_dir`).
+#[derive(Debug)]
+pub struct Implicit {
+    /// Why a section of this type is refused, and what to write instead.
+    pub refusal: &'static str,
+    /// The resource the defaults ask for, if any: its keyword files and
+    /// its settings (or why they cannot be used).
+    pub from_defaults: fn(&ServiceDefaults) -> Option<ImplicitResource>,
+}
+
+/// What [`Implicit::from_defaults`] gives.
+pub struct ImplicitResource {
+    /// The `[DEFAULT]` keywords it comes from, shown as its keyword files.
+    pub keywords: Vec<(&'static str, String)>,
+    /// Its settings, or why they cannot be used.
+    pub spec: Result<Arc<dyn Spec>, String>,
+}
+
+/// A kind as the configuration sees it: the part of its manifest that
+/// says how its sections read and where its resources stand.
+#[derive(Debug)]
+pub struct KindSchema {
+    /// The section type (`container` in `[container#1]`).
+    pub type_name: &'static str,
+    /// Its keywords, beyond those of every resource section.
+    pub keywords: &'static [Keyword],
+    /// Rank in start order, lowest first; stop is the exact reverse.
+    pub start_rank: u8,
+    /// Rank in the overview and listings, lowest first.
+    pub display_rank: u8,
+    /// Its settings, from a section's values.
+    pub spec: SpecBuilder,
+    /// Set for a kind whose resource comes from `[DEFAULT]`.
+    pub implicit: Option<Implicit>,
+    /// The verbs it adds to its resources' `ctl`.
+    pub verbs: &'static [KindVerb],
+    /// The keyword that identifies a resource when its driver cannot say
+    /// more (an invalid resource's label).
+    pub label_keyword: Option<&'static str>,
+    /// Whether `startcontainer` and `stopcontainer` act on it.
+    pub with_containers: bool,
+}
+
+impl KindSchema {
+    /// A kind of section type `type_name` with these keywords and settings
+    /// builder, ranked last, with no verbs, label keyword nor implicit
+    /// resource: the methods below say more.
+    pub const fn new(
+        type_name: &'static str,
+        keywords: &'static [Keyword],
+        spec: SpecBuilder,
+    ) -> Self {
+        KindSchema {
+            type_name,
+            keywords,
+            start_rank: u8::MAX,
+            display_rank: u8::MAX,
+            spec,
+            implicit: None,
+            verbs: &[],
+            label_keyword: None,
+            with_containers: false,
+        }
+    }
+
+    /// Its ranks in start order and in the overview.
+    pub const fn ranks(mut self, start: u8, display: u8) -> Self {
+        self.start_rank = start;
+        self.display_rank = display;
+        self
+    }
+
+    /// The keyword that labels an invalid resource of it.
+    pub const fn labelled_by(mut self, keyword: &'static str) -> Self {
+        self.label_keyword = Some(keyword);
+        self
+    }
+
+    /// The verbs it adds to its resources' `ctl`.
+    pub const fn verbs(mut self, verbs: &'static [KindVerb]) -> Self {
+        self.verbs = verbs;
+        self
+    }
+
+    /// Its resource comes from `[DEFAULT]`.
+    pub const fn implicit(mut self, implicit: Implicit) -> Self {
+        self.implicit = Some(implicit);
+        self
+    }
+
+    /// `startcontainer` and `stopcontainer` act on it.
+    pub const fn with_containers(mut self) -> Self {
+        self.with_containers = true;
+        self
+    }
+
+    /// The declaration of its keyword `name`, if it has one.
+    pub fn keyword(&self, name: &str) -> Option<&'static Keyword> {
+        self.keywords.iter().find(|k| k.name == name)
+    }
+}
+
+/// The kinds a loader knows, by section type (the registry, in svcfs).
+pub trait Catalog: Sync {
+    /// The kind of a section type, if svcfs knows it.
+    fn kind(&self, type_name: &str) -> Option<&'static KindSchema>;
+    /// Every kind, in start order.
+    fn kinds(&self) -> Vec<&'static KindSchema>;
+    /// The words of every verb a kind adds to its resources' `ctl`.
+    fn resource_verbs(&self) -> Vec<&'static str> {
+        let mut words: Vec<&'static str> = self
+            .kinds()
+            .iter()
+            .flat_map(|k| k.verbs.iter().map(|v| v.word))
+            .collect();
+        words.sort_unstable();
+        words.dedup();
+        words
+    }
+}
+
+/// The values of one section, keyed by known keyword, the last one of a
+/// name winning; absent keywords read as their declared default.
+pub struct Values<'a> {
+    section: &'a str,
+    entries: Vec<(&'static Keyword, String)>,
+    declared: Vec<&'static Keyword>,
+}
+
+impl<'a> Values<'a> {
+    /// The values of `section`, whose keywords are `declared`.
+    pub(super) fn new(section: &'a str, declared: Vec<&'static Keyword>) -> Self {
+        Values {
+            section,
+            entries: Vec::new(),
+            declared,
+        }
+    }
+
+    /// The keywords this section accepts.
+    pub(super) fn declared(&self) -> &[&'static Keyword] {
+        &self.declared
+    }
+
+    /// Record a value as written.
+    pub(super) fn push(&mut self, keyword: &'static Keyword, value: String) {
+        self.entries.push((keyword, value));
+    }
+
+    /// The values as written, in file order.
+    pub(super) fn entries(&self) -> &[(&'static Keyword, String)] {
+        &self.entries
+    }
+
+    /// The section's name (`container#1`).
+    pub fn section(&self) -> &str {
+        self.section
+    }
+
+    /// The value as written, if the section sets it.
+    pub fn raw(&self, name: &str) -> Option<&str> {
+        self.entries
+            .iter()
+            .rev()
+            .find(|(k, _)| k.name == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The value as written, else the keyword's declared default.
+    pub fn raw_or_default(&self, name: &str) -> Option<&str> {
+        self.raw(name).or_else(|| self.default_of(name))
+    }
+
+    /// A non-empty value.
+    pub fn text(&self, name: &str) -> Option<String> {
+        self.raw(name).filter(|v| !v.is_empty()).map(str::to_string)
+    }
+
+    /// A non-empty value, or an error naming the keyword and the section.
+    pub fn required(&self, name: &str) -> Result<String, String> {
+        self.text(name)
+            .ok_or_else(|| format!("missing required keyword {name} in [{}]", self.section))
+    }
+
+    /// Shell words (none when absent).
+    pub fn words(&self, name: &str) -> Result<Vec<String>, String> {
+        match self.raw(name) {
+            None => Ok(Vec::new()),
+            Some(v) => shell_words::split(v)
+                .map_err(|e| format!("{name}: cannot split {v:?} into words: {e}")),
+        }
+    }
+
+    /// A boolean, its default when absent (false without one).
+    pub fn bool(&self, name: &str) -> Result<bool, String> {
+        parse_bool(self.raw_or_default(name).unwrap_or("false")).map_err(|e| format!("{name}: {e}"))
+    }
+
+    /// A duration, its default when absent (zero without one).
+    pub fn duration(&self, name: &str) -> Result<Duration, String> {
+        parse_duration(self.raw_or_default(name).unwrap_or("0")).map_err(|e| format!("{name}: {e}"))
+    }
+
+    fn default_of(&self, name: &str) -> Option<&'static str> {
+        self.declared
+            .iter()
+            .find(|k| k.name == name)
+            .and_then(|k| k.default)
+    }
+}

@@ -1,0 +1,153 @@
+//! The `container#N` kind: a docker container of the service's docker
+//! daemon, named and labelled by svcfs.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{run_args, ContainerDriver};
+use crate::config::{kw, Keyword, KindSchema, Spec, Values};
+use crate::drivers::manifest::{spec_of, Manifest};
+use crate::model::{KindVerb, Step};
+
+/// `container#N`.
+pub static MANIFEST: Manifest = Manifest {
+    schema: KindSchema::new("container", KEYWORDS, build)
+        .ranks(50, 10)
+        .labelled_by("run_image")
+        .verbs(&[ROLLBACK])
+        .with_containers(),
+    driver: |ctx, rid, spec| {
+        Arc::new(ContainerDriver::new(
+            ctx,
+            rid.clone(),
+            spec_of::<ContainerSpec>(spec).clone(),
+        ))
+    },
+};
+
+/// `rollback`: swap the container back to `<name>.prev`, the one an
+/// upgrade kept.
+pub const ROLLBACK: KindVerb = KindVerb {
+    word: "rollback",
+    doc: "swap the container back to the one the last upgrade replaced (<name>.prev)",
+};
+
+use crate::config::ValueKind::{Choice, Duration as Seconds, Text, Words};
+
+#[rustfmt::skip]
+const KEYWORDS: &[Keyword] = &[
+    kw("type", Text, false, Some("docker"),
+       "Container technology; only `docker` is supported."),
+    kw("run_image", Text, true, None,
+       "Image to run: full id, short id (12 hex digits, as in the tutorial), or repo:tag."),
+    kw("run_command", Words, false, None,
+       "Command and arguments of the container (shell words); the image's CMD when absent."),
+    kw("run_args", Words, false, None,
+       "docker run options (shell words), translated to the Engine API; see svcfs.conf(5) for the list."),
+    kw("start_timeout", Seconds, false, Some("60s"),
+       "Bound on start: running, then operational (healthy when a health check is defined)."),
+    kw("stop_timeout", Seconds, false, Some("10s"),
+       "Grace period of docker stop before the container is killed."),
+    kw("stop_wait", Choice(&["auto", "timeout"]), false, Some("auto"),
+       "auto: kill at once a container whose PID 1 has no handler for its stop signal (it would ignore it for the whole stop_timeout); timeout: always docker stop with the full stop_timeout."),
+];
+
+/// What a container's stop may add to its grace period (the driver's
+/// slack after `docker stop`, then `docker kill`).
+const STOP_SLACK: Duration = Duration::from_secs(40);
+
+/// `container#N` settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerSpec {
+    /// Image id, short id or repo:tag.
+    pub run_image: String,
+    /// Command words (empty: the image's CMD).
+    pub run_command: Vec<String>,
+    /// docker run options, as written.
+    pub run_args: String,
+    /// Bound on start.
+    pub start_timeout: Duration,
+    /// docker stop grace period.
+    pub stop_timeout: Duration,
+    /// Whether stop may skip the grace period that PID 1 would ignore.
+    pub stop_wait: StopWait,
+}
+
+/// `stop_wait`: what stop does when the container's PID 1 has no handler
+/// for its stop signal (the kernel then drops the signal: PID 1 of a PID
+/// namespace ignores what it does not handle).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum StopWait {
+    /// Kill at once: waiting would only wait for the timeout.
+    #[default]
+    Auto,
+    /// Always `docker stop` with the full `stop_timeout`.
+    Timeout,
+}
+
+impl StopWait {
+    fn parse(text: &str) -> Result<Self, String> {
+        match text.trim() {
+            "auto" => Ok(StopWait::Auto),
+            "timeout" => Ok(StopWait::Timeout),
+            other => Err(format!("invalid value {other:?} (use auto or timeout)")),
+        }
+    }
+}
+
+impl Spec for ContainerSpec {
+    fn deadline(&self, step: Step) -> Duration {
+        let stop = self.stop_timeout + STOP_SLACK;
+        match step {
+            // A start may first stop a container that drifted.
+            Step::Start => self.start_timeout + stop,
+            Step::Stop => stop,
+            // A rollback: a stop and a start.
+            Step::Verb(_) => self.start_timeout + stop * 2,
+        }
+    }
+
+    fn stop_budget(&self) -> Duration {
+        self.stop_timeout
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+fn build(values: &Values<'_>) -> Result<Arc<dyn Spec>, String> {
+    let container_type = values.text("type").unwrap_or_else(|| "docker".to_string());
+    if container_type != "docker" {
+        return Err(format!(
+            "container type {container_type:?} is not supported (only docker)"
+        ));
+    }
+    let run_args = values.raw("run_args").unwrap_or("").to_string();
+    let run_args_error = |e| format!("run_args of [{}]: {e}", values.section());
+    let parsed = run_args::parse(&run_args).map_err(run_args_error)?;
+    // A seccomp profile is checked at load as well (svcfs.conf(5)): the
+    // host's own file, cheap to read. An --env-file is only read at
+    // create: it may live on a filesystem the same start mounts.
+    parsed
+        .check_seccomp_profiles(|path| std::fs::read(path))
+        .map_err(run_args_error)?;
+    let run_image = values.required("run_image")?;
+    if run_image.contains(char::is_whitespace) {
+        return Err(format!(
+            "run_image: {run_image:?} is not an image reference (no spaces; a comment must start its own line)"
+        ));
+    }
+    let stop_wait = values
+        .raw_or_default("stop_wait")
+        .map_or(Ok(StopWait::default()), StopWait::parse)
+        .map_err(|e| format!("stop_wait: {e}"))?;
+    Ok(Arc::new(ContainerSpec {
+        run_image,
+        run_command: values.words("run_command")?,
+        run_args,
+        start_timeout: values.duration("start_timeout")?,
+        stop_timeout: values.duration("stop_timeout")?,
+        stop_wait,
+    }))
+}

@@ -1,0 +1,44 @@
+//! What a kind of resource declares, in one place: its [`KindSchema`]
+//! (section type, keywords, settings, ranks, verbs, label) and its driver.
+//! Each kind's module has one `MANIFEST`; the registry lists them.
+
+use std::sync::Arc;
+
+use super::{Driver, DriverContext};
+use crate::config::{KindSchema, Spec};
+use crate::model::Rid;
+
+/// A kind of resource, whole.
+#[derive(Debug)]
+pub struct Manifest {
+    /// How its sections read and where its resources stand.
+    pub schema: KindSchema,
+    /// Its driver, for a resource whose settings its schema built.
+    pub driver: fn(&DriverContext, &Rid, &dyn Spec) -> Arc<dyn Driver>,
+}
+
+/// The settings a kind's schema built, as the concrete type its driver
+/// takes. The registry pairs every schema with its own kind's driver, so
+/// a mismatch is a bug in svcfs, not bad input.
+pub fn spec_of<T: 'static>(spec: &dyn Spec) -> &T {
+    spec.as_any()
+        .downcast_ref()
+        .expect("a kind's driver is given the settings its own schema built")
+}
+
+/// `impl Spec` for the settings of a kind whose every step has the same
+/// deadline: the longest its driver's own bounds allow.
+macro_rules! spec_with_deadline {
+    ($spec:ty, $deadline:expr) => {
+        impl $crate::config::Spec for $spec {
+            fn deadline(&self, _step: $crate::model::Step) -> std::time::Duration {
+                $deadline
+            }
+
+            fn as_any(&self) -> &dyn std::any::Any {
+                self
+            }
+        }
+    };
+}
+pub(crate) use spec_with_deadline;
