@@ -4,8 +4,9 @@
 //! first read after a change against the docker event, walks of a
 //! 1000-service tree against tmpfs, start/stop against the docker CLI,
 //! reads with dockerd SIGSTOPped against reads with it running, an
-//! idle daemon's memory, CPU and docker API calls, and the cluster's
-//! placement, switch and failover against their bounds.
+//! idle daemon's memory, CPU and docker API calls, the idle daemon of a
+//! thousand apps checked every minute, and the cluster's placement,
+//! switch and failover against their bounds.
 //!
 //! Writes bench/REPORT.md, bench/report.json and bench/latency.svg. Needs
 //! root and what the integration tests need (`scripts/setup-test-env.sh`);
@@ -19,6 +20,7 @@ mod harness;
 #[allow(dead_code)]
 mod cluster_etcd;
 
+mod apps;
 mod bed;
 mod change;
 mod cluster;
@@ -292,6 +294,9 @@ fn main() {
         service_parts(&settings, r)
     });
     group(&mut report, "tree set-up", |r| tree_parts(&settings, r));
+    part(&settings, &mut report, "apps", |_| {
+        vec![apps::row(&settings)]
+    });
     part(&settings, &mut report, "cluster", |_| {
         cluster::rows(&settings)
     });

@@ -1,7 +1,7 @@
 //! Sample counts and durations, from the environment:
 //! - `SVCFS_BENCH_QUICK=1`: small counts everywhere (a run of about a
 //!   minute, to develop the bench; its numbers mean little);
-//! - `SVCFS_BENCH_ONLY=reads,process,frozen,change,lifecycle,tree,idle,cluster`:
+//! - `SVCFS_BENCH_ONLY=reads,process,frozen,change,lifecycle,tree,idle,apps,cluster`:
 //!   run only these parts;
 //! - `SVCFS_BENCH_READS`, `SVCFS_BENCH_CHANGES`, `SVCFS_BENCH_STARTS`,
 //!   `SVCFS_BENCH_STOPS`, `SVCFS_BENCH_SERVICES`, `SVCFS_BENCH_IDLE_SECS`,
@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 /// The parts of the bench, in the order they run.
-pub const PARTS: [&str; 8] = [
+pub const PARTS: [&str; 9] = [
     "reads",
     "process",
     "frozen",
@@ -21,6 +21,7 @@ pub const PARTS: [&str; 8] = [
     "lifecycle",
     "tree",
     "idle",
+    "apps",
     "cluster",
 ];
 

@@ -166,6 +166,9 @@ pub struct Values<'a> {
     section: &'a str,
     entries: Vec<(&'static Keyword, String)>,
     declared: Vec<&'static Keyword>,
+    /// What [`Values::take`] found wrong, by keyword (none: the
+    /// section's), in order.
+    errors: std::cell::RefCell<Vec<(Option<&'static str>, String)>>,
 }
 
 impl<'a> Values<'a> {
@@ -175,7 +178,13 @@ impl<'a> Values<'a> {
             section,
             entries: Vec::new(),
             declared,
+            errors: Default::default(),
         }
+    }
+
+    /// The errors [`Values::take`] kept, by keyword, in order.
+    pub(super) fn take_errors(&self) -> Vec<(Option<&'static str>, String)> {
+        std::mem::take(&mut *self.errors.borrow_mut())
     }
 
     /// The keywords this section accepts.
@@ -196,6 +205,43 @@ impl<'a> Values<'a> {
     /// The section's name (`container#1`).
     pub fn section(&self) -> &str {
         self.section
+    }
+
+    /// The value of `result`, or `None` with its error kept against
+    /// `keyword`: a builder takes every keyword this way and fails at the
+    /// end, so that each bad value is reported at its own line, not only
+    /// the first one.
+    pub fn take<T>(&self, keyword: &'static str, result: Result<T, String>) -> Option<T> {
+        result
+            .map_err(|e| self.errors.borrow_mut().push((Some(keyword), e)))
+            .ok()
+    }
+
+    /// A required keyword's non-empty value, or `None` with the section's
+    /// error kept (see [`Values::take`]).
+    pub fn require(&self, name: &str) -> Option<String> {
+        self.required(name)
+            .map_err(|e| self.errors.borrow_mut().push((None, e)))
+            .ok()
+    }
+
+    /// Keep every one of `errors` against `keyword`.
+    pub fn take_each(&self, keyword: &'static str, errors: impl IntoIterator<Item = String>) {
+        self.errors
+            .borrow_mut()
+            .extend(errors.into_iter().map(|e| (Some(keyword), e)));
+    }
+
+    /// Why the resource cannot be used: the first error kept, as
+    /// `keyword: message` (each one is reported at its line besides).
+    pub fn first_taken(&self) -> Option<String> {
+        self.errors
+            .borrow()
+            .first()
+            .map(|(keyword, message)| match keyword {
+                Some(keyword) => format!("{keyword}: {message}"),
+                None => message.clone(),
+            })
     }
 
     /// The value as written, if the section sets it.

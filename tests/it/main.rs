@@ -8,6 +8,7 @@
 
 mod harness;
 
+mod app;
 mod bad_config;
 mod bad_ctl;
 mod caching;
@@ -17,6 +18,7 @@ mod cluster_auth;
 mod cluster_docker;
 mod cluster_etcd;
 mod cluster_vg;
+mod completion;
 mod containers;
 mod crashes;
 mod filesystem;

@@ -118,36 +118,58 @@ impl Spec for ContainerSpec {
 
 fn build(values: &Values<'_>) -> Result<Arc<dyn Spec>, String> {
     let container_type = values.text("type").unwrap_or_else(|| "docker".to_string());
-    if container_type != "docker" {
-        return Err(format!(
-            "container type {container_type:?} is not supported (only docker)"
-        ));
-    }
+    values.take(
+        "type",
+        (container_type == "docker").then_some(()).ok_or_else(|| {
+            format!("container type {container_type:?} is not supported (only docker)")
+        }),
+    );
     let run_args = values.raw("run_args").unwrap_or("").to_string();
-    let run_args_error = |e| format!("run_args of [{}]: {e}", values.section());
-    let parsed = run_args::parse(&run_args).map_err(run_args_error)?;
-    // A seccomp profile is checked at load as well (svcfs.conf(5)): the
-    // host's own file, cheap to read. An --env-file is only read at
-    // create: it may live on a filesystem the same start mounts.
-    parsed
-        .check_seccomp_profiles(|path| std::fs::read(path))
-        .map_err(run_args_error)?;
-    let run_image = values.required("run_image")?;
-    if run_image.contains(char::is_whitespace) {
-        return Err(format!(
-            "run_image: {run_image:?} is not an image reference (no spaces; a comment must start its own line)"
-        ));
+    // Every bad option at once (svcfs check reports each). A seccomp
+    // profile is checked at load as well (svcfs.conf(5)): the host's own
+    // file, cheap to read. An --env-file is only read at create: it may
+    // live on a filesystem the same start mounts.
+    match run_args::parse_all(&run_args) {
+        Ok(parsed) => {
+            let profiles = parsed.check_seccomp_profiles(|path| std::fs::read(path));
+            values.take("run_args", profiles.map_err(|e| e.to_string()));
+        }
+        Err(errors) => values.take_each("run_args", errors.iter().map(ToString::to_string)),
     }
-    let stop_wait = values
-        .raw_or_default("stop_wait")
-        .map_or(Ok(StopWait::default()), StopWait::parse)
-        .map_err(|e| format!("stop_wait: {e}"))?;
+    let run_image = values.require("run_image");
+    if let Some(image) = &run_image {
+        if image.contains(char::is_whitespace) {
+            values.take::<()>(
+                "run_image",
+                Err(format!(
+                    "{image:?} is not an image reference (no spaces; a comment must start its own line)"
+                )),
+            );
+        }
+    }
+    let stop_wait = values.take(
+        "stop_wait",
+        values
+            .raw_or_default("stop_wait")
+            .map_or(Ok(StopWait::default()), StopWait::parse),
+    );
+    let run_command = values.take("run_command", values.words("run_command"));
+    let start_timeout = values.take("start_timeout", values.duration("start_timeout"));
+    let stop_timeout = values.take("stop_timeout", values.duration("stop_timeout"));
+    if let Some(reason) = values.first_taken() {
+        // The section's name with the option: what a status message needs.
+        return Err(match reason.strip_prefix("run_args: ") {
+            Some(option) => format!("run_args of [{}]: {option}", values.section()),
+            None => reason,
+        });
+    }
+    // Each `None` above kept its error: none is left here.
     Ok(Arc::new(ContainerSpec {
-        run_image,
-        run_command: values.words("run_command")?,
+        run_image: run_image.unwrap_or_default(),
+        run_command: run_command.unwrap_or_default(),
         run_args,
-        start_timeout: values.duration("start_timeout")?,
-        stop_timeout: values.duration("stop_timeout")?,
-        stop_wait,
+        start_timeout: start_timeout.unwrap_or_default(),
+        stop_timeout: stop_timeout.unwrap_or_default(),
+        stop_wait: stop_wait.unwrap_or_default(),
     }))
 }

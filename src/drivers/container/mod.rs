@@ -27,9 +27,9 @@ use bollard::models::{
     ContainerStateStatusEnum, HealthStatusEnum, HostConfig, RestartPolicy, RestartPolicyNameEnum,
 };
 
-use super::{Driver, DriverContext};
 use crate::actionlog::ResourceLog;
 use crate::docker::{DockerApi, DockerError};
+use crate::drivers::{Driver, DriverContext};
 use crate::error::{Error, Result};
 use crate::model::{KindVerb, ResourceState, Rid, Status};
 use crate::sync::lock;

@@ -61,12 +61,19 @@ pub struct FsSpec {
 spec_with_deadline!(FsSpec, DEADLINE);
 
 fn build(values: &Values<'_>) -> Result<Arc<dyn Spec>, String> {
+    let dev = values.require("dev");
+    let mnt = values.require("mnt");
+    let fsck = values.take("fsck", values.bool("fsck"));
+    let kill_procs = values.take("kill_procs", values.bool("kill_procs"));
+    if let Some(reason) = values.first_taken() {
+        return Err(reason);
+    }
     Ok(Arc::new(FsSpec {
-        dev: PathBuf::from(values.required("dev")?),
-        mnt: PathBuf::from(values.required("mnt")?),
+        dev: PathBuf::from(dev.unwrap_or_default()),
+        mnt: PathBuf::from(mnt.unwrap_or_default()),
         fs_type: values.text("type"),
         mnt_opt: values.text("mnt_opt"),
-        fsck: values.bool("fsck")?,
-        kill_procs: values.bool("kill_procs")?,
+        fsck: fsck.unwrap_or_default(),
+        kill_procs: kill_procs.unwrap_or_default(),
     }))
 }
