@@ -10,7 +10,7 @@ use std::time::Duration;
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use svcfs::client::{self, ClientError, Exit, Target};
-use svcfs::config::{self, Catalog, Severity};
+use svcfs::config::{self, Catalog};
 use svcfs::daemon::{self, MountOptions};
 use svcfs::engine::EngineOptions;
 use svcfs::model::command::{KindVerb, Verb};
@@ -61,8 +61,10 @@ enum Command {
     /// SIGHUP reloads the config directory (changes are also picked up
     /// within a second without it).
     Mount(MountArgs),
-    /// Validate service files without mounting: print every problem with
-    /// file, section and keyword. Exit 1 on errors, 0 with only warnings.
+    /// Validate service files without mounting: print every problem of
+    /// every resource, each at its line (file:LINE: [section] keyword:
+    /// message), and what will not work as meant on this host. Exit 1 on
+    /// errors, 0 with only warnings, 3 when a service or file is missing.
     Check(CheckArgs),
     /// Without SVC: every service, one line each (name, status, avail,
     /// frozen, and the owner in a cluster). With SVC: its overview (the
@@ -234,8 +236,19 @@ struct CheckArgs {
     /// warning (default: the host name).
     #[arg(long)]
     nodename: Option<String>,
-    /// Services to check (default: all).
-    services: Vec<String>,
+    /// The daemon's state directory: binds of a private daemon's socket
+    /// are checked against it.
+    #[arg(long, default_value = "/var/lib/svcfs", env = "SVCFS_VAR_DIR")]
+    var_dir: PathBuf,
+    /// Print the report as JSON (services, errors, warnings, and each
+    /// problem's severity, file, line, section, keyword and message).
+    #[arg(long)]
+    json: bool,
+    /// Services of the config directory, or service files by path (an
+    /// argument with a `/`); default: every service of the config
+    /// directory.
+    #[arg(value_name = "SVC|FILE")]
+    targets: Vec<String>,
 }
 
 #[derive(Args)]
@@ -493,47 +506,38 @@ fn host_name() -> String {
 }
 
 fn check(args: &CheckArgs) -> i32 {
-    let loaded = config::load_dir(&svcfs::drivers::registry::KINDS, &args.config_dir);
     let nodename = args.nodename.clone().unwrap_or_else(host_name);
-    let (mut problems, checked) = match loaded.problems_of(&args.services) {
-        Ok(found) => found,
+    let options = config::check::CheckOptions {
+        config_dir: &args.config_dir,
+        targets: &args.targets,
+        var_dir: &args.var_dir,
+        nodename: &nodename,
+    };
+    let checked = match config::check::check(&svcfs::drivers::registry::KINDS, &options) {
+        Ok(checked) => checked,
         Err(missing) => {
-            eprintln!(
-                "svcfs: no service {missing} in {}",
-                args.config_dir.display()
-            );
+            eprintln!("svcfs: {missing}");
             return 3;
         }
     };
-    for service in loaded.services.values() {
-        let nodes = &service.defaults.nodes;
-        let checked = args.services.is_empty() || args.services.contains(&service.name);
-        if checked && !nodes.is_empty() && !nodes.contains(&nodename) {
-            let problem = config::Problem {
-                section: Some("DEFAULT".to_string()),
-                keyword: Some("nodes".to_string()),
-                ..config::Problem::file(
-                    Severity::Warning,
-                    &service.path,
-                    format!(
-                        "this node ({nodename}) is not in nodes ({}): the daemon shows the service here but refuses to act on it",
-                        nodes.join(" ")
-                    ),
-                )
-            };
-            problems.push(problem.located(&service.text));
+    let report = if args.json {
+        config::check::render_json(&checked)
+    } else {
+        config::check::render_text(&checked)
+    };
+    // `svcfs check | head` closes the pipe early: not a failure of the
+    // check.
+    if let Err(e) = std::io::Write::write_all(&mut std::io::stdout(), report.as_bytes()) {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            eprintln!("svcfs: cannot write the report: {e}");
+            return 1;
         }
     }
-    for problem in &problems {
-        println!("{problem}");
-    }
-    let errors = problems
-        .iter()
-        .filter(|p| p.severity == Severity::Error)
-        .count();
-    let warnings = problems.len() - errors;
-    eprintln!("{checked} service(s) checked: {errors} error(s), {warnings} warning(s)");
-    i32::from(errors > 0)
+    eprintln!(
+        "{} service(s) checked: {} error(s), {} warning(s)",
+        checked.services, checked.errors, checked.warnings
+    );
+    i32::from(checked.errors > 0)
 }
 
 fn completions(shell: clap_complete::Shell) -> i32 {

@@ -91,7 +91,7 @@ _svcfs() {
             return 0
             ;;
         svcfs__subcmd__check)
-            opts="-h --config-dir --nodename --help"
+            opts="-h --config-dir --nodename --var-dir --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -102,6 +102,10 @@ _svcfs() {
                     return 0
                     ;;
                 --nodename)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --var-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -27,7 +27,7 @@ end
 complete -c svcfs -n "__fish_svcfs_needs_command" -s h -l help -d 'Print help'
 complete -c svcfs -n "__fish_svcfs_needs_command" -s V -l version -d 'Print version'
 complete -c svcfs -n "__fish_svcfs_needs_command" -f -a "mount" -d 'Run the daemon: load every service, mount the tree, serve it until SIGINT/SIGTERM, then unmount. Services keep running when it stops. SIGHUP reloads the config directory (changes are also picked up within a second without it)'
-complete -c svcfs -n "__fish_svcfs_needs_command" -f -a "check" -d 'Validate service files without mounting: print every problem with file, section and keyword. Exit 1 on errors, 0 with only warnings'
+complete -c svcfs -n "__fish_svcfs_needs_command" -f -a "check" -d 'Validate service files without mounting: print every problem of every resource, each at its line (file:LINE: [section] keyword: message), and what will not work as meant on this host. Exit 1 on errors, 0 with only warnings, 3 when a service or file is missing'
 complete -c svcfs -n "__fish_svcfs_needs_command" -f -a "status" -d 'Without SVC: every service, one line each (name, status, avail, frozen, and the owner in a cluster). With SVC: its overview (the `overview` file)'
 complete -c svcfs -n "__fish_svcfs_needs_command" -f -a "start" -d 'Start a service, or the resources named by --rid, in order (ip, vg, fs, the private dockerd, containers)'
 complete -c svcfs -n "__fish_svcfs_needs_command" -f -a "stop" -d 'Stop a service, or the resources named by --rid, in reverse order. What it stops is not restarted by healing until started again'
@@ -57,6 +57,8 @@ complete -c svcfs -n "__fish_svcfs_using_subcommand mount" -l autostart -d 'Star
 complete -c svcfs -n "__fish_svcfs_using_subcommand mount" -s h -l help -d 'Print help'
 complete -c svcfs -n "__fish_svcfs_using_subcommand check" -l config-dir -d 'Directory of the service files' -r -F
 complete -c svcfs -n "__fish_svcfs_using_subcommand check" -l nodename -d 'This node\'s name: a service whose `nodes` leaves it out gets a warning (default: the host name)' -r
+complete -c svcfs -n "__fish_svcfs_using_subcommand check" -l var-dir -d 'The daemon\'s state directory: binds of a private daemon\'s socket are checked against it' -r -F
+complete -c svcfs -n "__fish_svcfs_using_subcommand check" -l json -d 'Print the report as JSON (services, errors, warnings, and each problem\'s severity, file, line, section, keyword and message)'
 complete -c svcfs -n "__fish_svcfs_using_subcommand check" -s h -l help -d 'Print help'
 complete -c svcfs -n "__fish_svcfs_using_subcommand status" -l mountpoint -d 'Where svcfs is mounted' -r -F
 complete -c svcfs -n "__fish_svcfs_using_subcommand status" -l json -d 'Print JSON: status.json of SVC, or an array of every service (name, status, avail, frozen, owner)'

@@ -30,9 +30,31 @@ pub trait Spec: Any + Debug + Send + Sync {
         Duration::ZERO
     }
 
+    /// Host paths this resource provides while up (a filesystem's mount
+    /// point): what a `svcfs check` advice may take as there at run time.
+    fn provides(&self) -> Vec<std::path::PathBuf> {
+        Vec::new()
+    }
+
     /// The settings as their concrete type, for the kind's own driver.
     fn as_any(&self) -> &dyn Any;
 }
+
+/// What `svcfs check` knows of the host and the service, for the advice a
+/// kind gives on settings that parse but will not work as meant here.
+pub struct Advice<'a> {
+    /// The service's name.
+    pub service: &'a str,
+    /// The var dir the daemon will use (`--var-dir`).
+    pub var_dir: &'a std::path::Path,
+    /// The service has a private docker daemon (`docker_data_dir`).
+    pub private_daemon: bool,
+    /// Paths the service's other resources provide while up.
+    pub provided: &'a [std::path::PathBuf],
+}
+
+/// A kind's advice on one resource's settings: warnings, by keyword.
+pub type Adviser = fn(&dyn Spec, &Advice<'_>) -> Vec<(&'static str, String)>;
 
 /// Builds a resource's settings from its section, or says why it cannot
 /// be used.
@@ -80,6 +102,8 @@ pub struct KindSchema {
     pub label_keyword: Option<&'static str>,
     /// Whether `startcontainer` and `stopcontainer` act on it.
     pub with_containers: bool,
+    /// Its advice to `svcfs check`, if it has any.
+    pub advise: Option<Adviser>,
 }
 
 impl KindSchema {
@@ -101,7 +125,14 @@ impl KindSchema {
             verbs: &[],
             label_keyword: None,
             with_containers: false,
+            advise: None,
         }
+    }
+
+    /// Its advice to `svcfs check`.
+    pub const fn advised_by(mut self, advise: Adviser) -> Self {
+        self.advise = Some(advise);
+        self
     }
 
     /// Its ranks in start order and in the overview.

@@ -18,7 +18,7 @@ use crate::bounded::bounded;
 use crate::clock;
 use crate::config::{ResourceConfig, ServiceConfig};
 use crate::drivers::Driver;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, UNUSABLE_SERVICE_FILE};
 use crate::model::{
     ActionStats, Frozen, Healing, Outcome, ResourceState, ServiceSnapshot, Status, Step, Verb,
 };
@@ -712,9 +712,7 @@ fn usable(config: &ServiceConfig) -> Result<()> {
         Some(error) if config.untrusted => Err(Error::access(format!(
             "the service file is not trusted: {error}"
         ))),
-        Some(error) => Err(Error::invalid(format!(
-            "the service file cannot be used: {error}"
-        ))),
+        Some(error) => Err(Error::invalid(format!("{UNUSABLE_SERVICE_FILE}{error}"))),
         None => Ok(()),
     }
 }

@@ -25,10 +25,14 @@ fn check_reports_the_tutorial_typo_as_a_warning() {
         include_str!("../data/app.opensvc.com.env"),
     )
     .unwrap();
+    // The tutorial's var dir, where container#2's bind finds the private
+    // daemon's socket.
     let (code, out, err) = svcfs(&[
         "check",
         "--nodename",
         "deb1.opensvc.com",
+        "--var-dir",
+        "/opt/opensvc/var",
         "--config-dir",
         &dir.to_string_lossy(),
     ]);
@@ -41,6 +45,41 @@ fn check_reports_the_tutorial_typo_as_a_warning() {
         )
     );
     assert!(err.contains("1 service(s) checked: 0 error(s), 1 warning(s)"));
+    // Under another var dir that bind reaches nothing: said at its line.
+    let (code, out, _) = svcfs(&[
+        "check",
+        "--nodename",
+        "deb1.opensvc.com",
+        "--var-dir",
+        "/var/lib/svcfs",
+        "--config-dir",
+        &dir.to_string_lossy(),
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains(&format!(
+            "warning: {}/app.opensvc.com.env:17: [container#2] run_args: /opt/opensvc/var/app.opensvc.com/docker.sock is not where the service's private docker daemon listens with --var-dir /var/lib/svcfs: /var/lib/svcfs/app.opensvc.com/docker.sock",
+            dir.display()
+        )),
+        "{out}"
+    );
+    // A file by path, and JSON for a pipeline.
+    let path = dir.join("app.opensvc.com.env");
+    let (code, out, _) = svcfs(&[
+        "check",
+        "--json",
+        "--var-dir",
+        "/opt/opensvc/var",
+        "--nodename",
+        "deb1.opensvc.com",
+        &path.to_string_lossy(),
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["services"], 1);
+    assert_eq!(report["warnings"], 1);
+    assert_eq!(report["problems"][0]["line"], 38);
+    assert_eq!(report["problems"][0]["keyword"], "mnt_opts");
 }
 
 #[test]

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{run_args, ContainerDriver};
-use crate::config::{kw, Keyword, KindSchema, Spec, Values};
+use crate::config::{kw, Advice, Keyword, KindSchema, Spec, Values};
 use crate::drivers::manifest::{spec_of, Manifest};
 use crate::model::{KindVerb, Step};
 
@@ -15,7 +15,8 @@ pub static MANIFEST: Manifest = Manifest {
         .ranks(50, 10)
         .labelled_by("run_image")
         .verbs(&[ROLLBACK])
-        .with_containers(),
+        .with_containers()
+        .advised_by(advise),
     driver: |ctx, rid, spec| {
         Arc::new(ContainerDriver::new(
             ctx,
@@ -172,4 +173,48 @@ fn build(values: &Values<'_>) -> Result<Arc<dyn Spec>, String> {
         stop_timeout: stop_timeout.unwrap_or_default(),
         stop_wait: stop_wait.unwrap_or_default(),
     }))
+}
+
+/// What `svcfs check` can tell of a container's binds on this host: a
+/// bind of the service's private docker socket under another var dir than
+/// the daemon's (the tutorial's `-v /opt/opensvc/var/<svc>/docker.sock`
+/// with the default `--var-dir`), and a bind source that does not exist
+/// and that no resource of the service provides (docker would create an
+/// empty directory in its place).
+fn advise(spec: &dyn Spec, advice: &Advice<'_>) -> Vec<(&'static str, String)> {
+    let spec = spec_of::<ContainerSpec>(spec);
+    let Ok(parsed) = run_args::parse(&spec.run_args) else {
+        return Vec::new();
+    };
+    let socket = crate::docker::naming::private_socket(advice.var_dir, advice.service);
+    let mut found = Vec::new();
+    for source in parsed.bind_sources() {
+        let path = std::path::Path::new(source);
+        if path == socket {
+            // Created when the private daemon starts.
+            continue;
+        }
+        let names_the_service = path
+            .parent()
+            .and_then(|dir| dir.file_name())
+            .is_some_and(|dir| dir == advice.service);
+        if advice.private_daemon && path.ends_with("docker.sock") && names_the_service {
+            found.push((
+                "run_args",
+                format!(
+                    "{source} is not where the service's private docker daemon listens with --var-dir {}: {} (give svcfs check the daemon's --var-dir, or bind that path)",
+                    advice.var_dir.display(),
+                    socket.display()
+                ),
+            ));
+        } else if !path.exists() && !advice.provided.iter().any(|p| path.starts_with(p)) {
+            found.push((
+                "run_args",
+                format!(
+                    "bind source {source} does not exist, and no resource of the service provides it: docker creates an empty directory in its place (-v) or refuses the container (--mount)"
+                ),
+            ));
+        }
+    }
+    found
 }

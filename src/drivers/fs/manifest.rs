@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use super::FsDriver;
 use crate::config::{kw, Keyword, KindSchema, Spec, Values};
-use crate::drivers::manifest::{spec_of, spec_with_deadline, Manifest};
+use crate::drivers::manifest::{spec_of, Manifest};
+use crate::model::Step;
 
 /// `fs#N`.
 pub static MANIFEST: Manifest = Manifest {
@@ -58,7 +59,20 @@ pub struct FsSpec {
     pub kill_procs: bool,
 }
 
-spec_with_deadline!(FsSpec, DEADLINE);
+impl Spec for FsSpec {
+    fn deadline(&self, _step: Step) -> Duration {
+        DEADLINE
+    }
+
+    /// Its mount point, and what is below it, while it is mounted.
+    fn provides(&self) -> Vec<PathBuf> {
+        vec![self.mnt.clone()]
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
 
 fn build(values: &Values<'_>) -> Result<Arc<dyn Spec>, String> {
     let dev = values.require("dev");
