@@ -433,7 +433,7 @@ impl ServiceRuntime {
                 now,
             )
         };
-        snapshot.cluster = lock(&self.cluster).clone();
+        snapshot.set_cluster(lock(&self.cluster).clone());
         let before = self.tree();
         let after = Arc::new(service_tree(&snapshot, Some(&before), now));
         *write(&self.snapshot) = Arc::new(snapshot);
