@@ -2,7 +2,10 @@
 # setup-test-env.sh — make a Debian 12 machine ready for svcfs's integration tests.
 #
 # Run as root. Needs only the Debian package mirror (no container registry):
-#   1. installs the packages the tests use (only the missing ones);
+#   1. installs the packages the build, the example and the tests use
+#      (only the missing ones; scripts/run-example installs only the
+#      example's): protoc and its well-known .proto files build the etcd
+#      client;
 #   2. starts the host dockerd (detached, log in /var/log/svcfs-test-dockerd.log)
 #      unless `docker info` already answers;
 #   3. builds the tutorial's images locally from busybox-static
@@ -12,11 +15,6 @@
 # Idempotent: a second run changes nothing and takes a few seconds.
 set -euo pipefail
 
-# Bump when the image recipes below change: images with another label get rebuilt.
-readonly IMAGE_VERSION=1
-readonly DOCKERD_LOG=/var/log/svcfs-test-dockerd.log
-readonly DOCKERD_WAIT=60
-readonly BUSYBOX=/bin/busybox
 SCRIPTS=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 readonly SCRIPTS
 
@@ -29,56 +27,37 @@ die() {
 if [[ $(id -u) -ne 0 ]]; then
     die "must run as root"
 fi
+# shellcheck source=scripts/lib/host.sh
+. "$SCRIPTS/lib/host.sh"
 
 # ---------------------------------------------------------------------------
 # 1. packages
 # ---------------------------------------------------------------------------
-# package:command — the package is considered present when dpkg says so, or
-# (for packages whose tool may come from elsewhere, e.g. docker-ce) when the
-# command exists.
+# What the example needs (scripts/run-example installs only these), then
+# what only the tests use. package:command, see install_missing.
 readonly PACKAGES=(
-    "docker.io:dockerd"
-    "fuse3:fusermount3"
-    "lvm2:"
-    "busybox-static:"
-    "e2fsprogs:"
-    "iproute2:"
+    "${EXAMPLE_PACKAGES[@]}"
     "iputils-ping:ping"
     "iputils-arping:arping"
     "psmisc:"
-    "util-linux:"
     "procps:"
-    "tree:"
     "curl:"
     "mandoc:mandoc"
     "prometheus:promtool"
     "prometheus-node-exporter:prometheus-node-exporter"
     "etcd-server:etcd"
     "etcd-client:etcdctl"
+    "zsh:zsh"
+    "tmux:tmux"
+    "lintian:lintian"
+    "man-db:man"
+    "openssl:openssl"
+    # and the build's (BUILD_PACKAGES): protoc for the etcd client.
+    "${BUILD_PACKAGES[@]}"
 )
 
-pkg_installed() {
-    [[ $(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true) == "install ok installed" ]]
-}
-
-missing=()
-for entry in "${PACKAGES[@]}"; do
-    pkg=${entry%%:*}
-    cmd=${entry#*:}
-    if pkg_installed "$pkg"; then
-        continue
-    fi
-    if [[ -n $cmd ]] && command -v "$cmd" >/dev/null 2>&1; then
-        continue
-    fi
-    missing+=("$pkg")
-done
-
-if ((${#missing[@]} > 0)); then
-    log "installing: ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive NEEDRESTART_SUSPEND=1
-    apt-get update -q >/dev/null
-    apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+install_missing "${PACKAGES[@]}"
+if ((${#INSTALLED_PACKAGES[@]} > 0)); then
     # Only promtool, the node_exporter and etcd binaries are wanted (the
     # tests run their own on free ports): under systemd the packages also
     # start a Prometheus server, an exporter and an etcd member on :9090,
@@ -87,251 +66,24 @@ if ((${#missing[@]} > 0)); then
         for unit in prometheus prometheus-node-exporter etcd; do
             pkg=$unit
             [[ $unit == etcd ]] && pkg=etcd-server
-            if [[ " ${missing[*]} " == *" $pkg "* ]]; then
+            if [[ " ${INSTALLED_PACKAGES[*]} " == *" $pkg "* ]]; then
                 systemctl disable --now "$unit" >/dev/null 2>&1 || true
             fi
         done
     fi
-else
-    log "packages already installed"
-fi
-
-# busybox-static ships /bin/busybox; make sure it really is a static binary,
-# since it is copied alone into the images.
-[[ -x $BUSYBOX ]] || die "$BUSYBOX missing (busybox-static not installed?)"
-if ! "$BUSYBOX" --list >/dev/null 2>&1; then
-    die "$BUSYBOX does not run"
 fi
 
 # ---------------------------------------------------------------------------
 # 2. host dockerd
 # ---------------------------------------------------------------------------
-# The host daemon is the one on the default socket, whatever DOCKER_HOST
-# or a docker context say (they may name a private daemon).
-readonly HOST_SOCKET=/var/run/docker.sock
-readonly HOST_PIDFILE=/var/run/docker.pid
-export DOCKER_HOST=unix://$HOST_SOCKET
-unset DOCKER_CONTEXT
-docker_ok() { docker info >/dev/null 2>&1; }
-
-# host_dockerd_running — whether the host's dockerd process exists: the
-# one its default pid file names. Private daemons (svcfs's own, with their
-# --pidfile) and leftovers with another pid file are not it.
-host_dockerd_running() {
-    local pid
-    pid=$(cat "$HOST_PIDFILE" 2>/dev/null) || return 1
-    [[ $pid =~ ^[0-9]+$ ]] && [[ $(cat "/proc/$pid/comm" 2>/dev/null) == dockerd ]]
-}
-
-ensure_cgroups() {
-    # dockerd needs a mounted cgroup hierarchy; bare VMs/containers sometimes
-    # have an empty /sys/fs/cgroup.
-    if [[ -e /sys/fs/cgroup/cgroup.controllers ]] || [[ -d /sys/fs/cgroup/memory ]] ||
-        [[ -d /sys/fs/cgroup/unified ]]; then
-        return 0
-    fi
-    if ! mountpoint -q /sys/fs/cgroup; then
-        log "/sys/fs/cgroup not mounted: mounting cgroup2"
-        mount -t cgroup2 -o nsdelegate cgroup2 /sys/fs/cgroup ||
-            mount -t cgroup2 cgroup2 /sys/fs/cgroup ||
-            log "warning: could not mount cgroup2 on /sys/fs/cgroup"
-    fi
-}
-
-# start_dockerd EXTRA_ARGS... — start detached, wait until it answers.
-# Returns 0 when up, 1 when dockerd exited, 2 on timeout.
-start_dockerd() {
-    local start_line pid i
-    touch "$DOCKERD_LOG"
-    start_line=$(($(wc -l <"$DOCKERD_LOG") + 1))
-    echo "=== $(date -Is) setup-test-env: dockerd $*" >>"$DOCKERD_LOG"
-    "$SCRIPTS/detached" dockerd "$@" </dev/null >>"$DOCKERD_LOG" 2>&1 &
-    pid=$!
-    for ((i = 0; i < DOCKERD_WAIT * 4; i++)); do
-        if docker_ok; then
-            return 0
-        fi
-        if ! kill -0 "$pid" 2>/dev/null; then
-            # the attempt's own output, for the caller
-            ATTEMPT_LOG=$(tail -n +"$start_line" "$DOCKERD_LOG")
-            return 1
-        fi
-        sleep 0.25
-    done
-    ATTEMPT_LOG=$(tail -n +"$start_line" "$DOCKERD_LOG")
-    return 2
-}
-
-dockerd_failed() {
-    echo "setup-test-env: ERROR: $1; last lines of $DOCKERD_LOG:" >&2
-    tail -n 30 "$DOCKERD_LOG" >&2
-    exit 1
-}
-
-wait_existing_dockerd() {
-    local i
-    for ((i = 0; i < DOCKERD_WAIT * 4; i++)); do
-        docker_ok && return 0
-        host_dockerd_running || return 1
-        sleep 0.25
-    done
-    return 1
-}
-
-if docker_ok; then
-    log "dockerd already running"
-elif host_dockerd_running; then
-    log "host dockerd (pid $(cat "$HOST_PIDFILE")) found, waiting for it to answer"
-    wait_existing_dockerd || dockerd_failed "a dockerd is running but docker info does not answer"
-else
-    ensure_cgroups
-    log "starting dockerd (log: $DOCKERD_LOG)"
-    ATTEMPT_LOG=
-    rc=0
-    start_dockerd || rc=$?
-    if ((rc == 1)) && grep -qi 'iptables' <<<"$ATTEMPT_LOG"; then
-        log "dockerd failed on iptables; retrying with --iptables=false (no NAT rules: published ports go through docker-proxy)"
-        rc=0
-        start_dockerd --iptables=false || rc=$?
-    fi
-    case $rc in
-        0) ;;
-        1) dockerd_failed "dockerd exited during startup" ;;
-        *) dockerd_failed "dockerd did not answer within ${DOCKERD_WAIT}s" ;;
-    esac
-fi
-
+ensure_host_dockerd
 DOCKERD_VERSION=$(docker version -f '{{.Server.Version}}' 2>/dev/null || echo unknown)
 log "dockerd $DOCKERD_VERSION, storage driver $(docker info -f '{{.Driver}}' 2>/dev/null || echo unknown)"
 
 # ---------------------------------------------------------------------------
 # 3. local test images
 # ---------------------------------------------------------------------------
-WORKDIR=$(mktemp -d /tmp/svcfs-test-images.XXXXXX)
-trap 'rm -rf "$WORKDIR"' EXIT
-
-image_current() {
-    local got
-    got=$(docker image inspect -f '{{ index .Config.Labels "svcfs.test-image" }}' "$1" 2>/dev/null) || return 1
-    [[ $got == "$IMAGE_VERSION" ]]
-}
-
-# make_base_rootfs DIR: busybox + applet symlinks + minimal /etc.
-make_base_rootfs() {
-    local root=$1 applet
-    mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,etc,root,proc,sys,dev,run,var/run,var/log,home}
-    install -d -m 1777 "$root/tmp" "$root/var/tmp"
-    install -m 0755 "$BUSYBOX" "$root/bin/busybox"
-    while read -r applet; do
-        [[ -n $applet && $applet == */* ]] || continue # skip e.g. "linuxrc"
-        [[ $applet == bin/busybox ]] && continue
-        mkdir -p "$root/$(dirname "$applet")"
-        ln -sfn /bin/busybox "$root/$applet"
-    done < <("$BUSYBOX" --list-full)
-    cat >"$root/etc/passwd" <<'EOF'
-root:x:0:0:root:/root:/bin/sh
-daemon:x:1:1:daemon:/usr/sbin:/bin/false
-nobody:x:65534:65534:nobody:/home:/bin/false
-EOF
-    cat >"$root/etc/group" <<'EOF'
-root:x:0:
-daemon:x:1:
-nogroup:x:65534:
-EOF
-    echo 'root::19000:0:99999:7:::' >"$root/etc/shadow"
-    chmod 0600 "$root/etc/shadow"
-    echo "hosts: files dns" >"$root/etc/nsswitch.conf"
-    echo "svcfs test image $IMAGE_VERSION (busybox-static $(dpkg-query -W -f='${Version}' busybox-static 2>/dev/null || echo unknown))" \
-        >"$root/etc/svcfs-test-image"
-}
-
-# import_image NAME ROOT CHANGE... — tar the rootfs into a docker image.
-import_image() {
-    local name=$1 root=$2
-    shift 2
-    local args=(-c "LABEL svcfs.test-image=$IMAGE_VERSION" -m "svcfs test image $IMAGE_VERSION")
-    local c
-    for c in "$@"; do
-        args+=(-c "$c")
-    done
-    tar --numeric-owner --owner=0 --group=0 -C "$root" -c . |
-        docker import "${args[@]}" - "$name" >/dev/null
-}
-
-recipe_busybox() {
-    local root=$WORKDIR/busybox
-    make_base_rootfs "$root"
-    import_image busybox:latest "$root" 'CMD ["/bin/sh"]'
-}
-
-recipe_google_busybox() {
-    local root=$WORKDIR/google-busybox
-    make_base_rootfs "$root"
-    echo "google/busybox look-alike for svcfs tests" >"$root/etc/google-busybox"
-    import_image google/busybox:latest "$root" 'CMD ["/bin/sh"]'
-}
-
-recipe_shipyard() {
-    local root=$WORKDIR/shipyard
-    make_base_rootfs "$root"
-    mkdir -p "$root/www" "$root/app/.docker"
-    cat >"$root/www/index.html" <<'EOF'
-<html><head><title>shipyard</title></head><body><h1>shipyard</h1><p>svcfs test image</p></body></html>
-EOF
-    cat >"$root/app/.docker/run.sh" <<'EOF'
-#!/bin/sh
-exec /bin/busybox httpd -f -p 8000 -h /www
-EOF
-    chmod 0755 "$root/app/.docker/run.sh"
-    import_image shipyard/shipyard:latest "$root" \
-        'CMD ["/app/.docker/run.sh"]' 'EXPOSE 8000'
-}
-
-recipe_sshd() {
-    local root=$WORKDIR/sshd
-    make_base_rootfs "$root"
-    mkdir -p "$root/www"
-    echo "<html><body>sshd (svcfs test image)</body></html>" >"$root/www/index.html"
-    # Not a real sshd: something listening on TCP 22 is all the tests need.
-    cat >"$root/usr/sbin/sshd" <<'EOF'
-#!/bin/sh
-# fake sshd for svcfs tests: listens on TCP port 22
-exec /bin/busybox httpd -f -p 22 -h /www
-EOF
-    chmod 0755 "$root/usr/sbin/sshd"
-    import_image dhrp/sshd:latest "$root" \
-        'CMD ["/usr/sbin/sshd","-D"]' 'EXPOSE 22'
-}
-
-# An image of that name that this script did not build (no svcfs.test-image
-# label) is somebody's: it is never removed nor replaced. The tests need
-# the local look-alikes under the tutorial's names, so say how to proceed.
-build_if_needed() {
-    local name=$1 recipe=$2 label
-    if image_current "$name"; then
-        log "image $name up to date"
-        return
-    fi
-    if label=$(docker image inspect -f '{{ index .Config.Labels "svcfs.test-image" }}' "$name" 2>/dev/null) &&
-        [[ -z $label || $label == "<no value>" ]]; then
-        die "image $name exists and was not built by setup-test-env (no svcfs.test-image label); it is left alone. The tests need svcfs's local look-alike under that name: keep yours under another tag (docker tag $name ${name%%:*}:mine && docker rmi $name) and run again"
-    fi
-    local old_id
-    old_id=$(docker image inspect -f '{{.Id}}' "$name" 2>/dev/null || true)
-    log "building image $name"
-    "$recipe"
-    # Drop the outdated one (ours: it carries the label) unless a container
-    # still uses it.
-    if [[ -n $old_id ]]; then
-        docker image rm "$old_id" >/dev/null 2>&1 || true
-    fi
-}
-
-build_if_needed busybox:latest recipe_busybox
-build_if_needed google/busybox:latest recipe_google_busybox
-build_if_needed shipyard/shipyard:latest recipe_shipyard
-build_if_needed dhrp/sshd:latest recipe_sshd
-
+build_images busybox:latest google/busybox:latest shipyard/shipyard:latest dhrp/sshd:latest
 ids=()
 for name in busybox:latest google/busybox:latest shipyard/shipyard:latest dhrp/sshd:latest; do
     ids+=("$(docker image inspect -f '{{.Id}}' "$name")")
@@ -348,17 +100,6 @@ log "docker runs containers"
 # ---------------------------------------------------------------------------
 # 4. FUSE and loop devices
 # ---------------------------------------------------------------------------
-if [[ ! -c /dev/fuse ]]; then
-    modprobe fuse 2>/dev/null || true
-    [[ -c /dev/fuse ]] || mknod -m 0666 /dev/fuse c 10 229 2>/dev/null || true
-fi
-[[ -c /dev/fuse ]] || die "/dev/fuse missing"
-command -v fusermount3 >/dev/null || die "fusermount3 missing"
-
-if ! loopdev=$(losetup -f 2>&1); then
-    modprobe loop 2>/dev/null || true
-    loopdev=$(losetup -f 2>&1) || die "no free loop device: $loopdev"
-fi
-log "fuse and loop devices ok (next free loop: $loopdev)"
+check_fuse_and_loop
 
 log "ready (dockerd $DOCKERD_VERSION)"

@@ -1,37 +1,54 @@
 //! The `svcfs` command line: parse arguments, call into the library, map
-//! errors to exit codes (0 ok, 1 failure, 2 usage, 3 no such service or
-//! nothing mounted).
+//! errors to the exit codes of `svcfs::client::exit` (0 success, 1
+//! failure, 2 usage, 3 not mounted or no such service, 4 busy, 5 timed
+//! out, 6 refused, 7 invalid configuration).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Args, CommandFactory, Parser, Subcommand};
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
-use svcfs::client::{self, ClientError};
-use svcfs::config::{self, Severity};
+use svcfs::client::{self, ClientError, Exit, Target};
+use svcfs::config::{self, Catalog};
 use svcfs::daemon::{self, MountOptions};
 use svcfs::engine::EngineOptions;
+use svcfs::model::command::{KindVerb, Verb};
 
-const AFTER_HELP: &str = "\
-Exit status: 0 success; 1 the action, check or read failed; 2 bad usage;
-3 no such service, or svcfs is not mounted.
-
+const EXAMPLES: &str = "\
 Examples:
   svcfs mount /svc --config-dir /etc/svcfs        # the daemon
+  svcfs status                                     # every service, one line each
   svcfs status app.opensvc.com                     # the overview tree
   svcfs start app.opensvc.com --rid container#1    # like echo start > ctl
+  svcfs freeze app.opensvc.com                     # nothing acts by itself
   svcfs docker app.opensvc.com ps -a               # docker of that service
   cat /svc/app.opensvc.com/container#1/status
   echo stop > /svc/app.opensvc.com/container#1/ctl
 
 See svcfs(8) and svcfs.conf(5).";
 
+/// The text after the options of `svcfs --help`: the exit codes, then
+/// examples.
+fn after_help() -> String {
+    format!("{}\n{EXAMPLES}", client::exit::table())
+}
+
+/// The text after the options of a client command's `--help`.
+fn client_after_help() -> String {
+    client::exit::table()
+}
+
 /// Multi-container services and their host resources, managed through a
 /// FUSE filesystem: every service is a directory, every resource a
 /// sub-directory with `status` files to read and `ctl` files to write.
 #[derive(Parser)]
-#[command(name = "svcfs", version, after_help = AFTER_HELP)]
+#[command(
+    name = "svcfs",
+    version,
+    after_help = after_help(),
+    disable_help_subcommand = true
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -44,43 +61,86 @@ enum Command {
     /// SIGHUP reloads the config directory (changes are also picked up
     /// within a second without it).
     Mount(MountArgs),
-    /// Validate service files without mounting: print every problem with
-    /// file, section and keyword. Exit 1 on errors, 0 with only warnings.
+    /// Validate service files without mounting: print every problem of
+    /// every resource, each at its line (file:LINE: [section] keyword:
+    /// message), and what will not work as meant on this host. Exit 1 on
+    /// errors, 0 with only warnings, 3 when a service or file is missing.
     Check(CheckArgs),
-    /// Print a service's overview (the `overview` file).
+    /// Without SVC: every service, one line each (name, status, avail,
+    /// frozen, and the owner in a cluster). With SVC: its overview (the
+    /// `overview` file).
+    #[command(after_help = client_after_help())]
     Status(StatusArgs),
-    /// Start a service, or the resources named by --rid, in order.
+    /// Start a service, or the resources named by --rid, in order
+    /// (ip, vg, fs, the private dockerd, containers).
+    #[command(after_help = client_after_help())]
     Start(ActionArgs),
     /// Stop a service, or the resources named by --rid, in reverse order.
+    /// What it stops is not restarted by healing until started again.
+    #[command(after_help = client_after_help())]
     Stop(ActionArgs),
-    /// Stop then start.
+    /// Stop then start (the whole service, or the resources of --rid).
+    #[command(after_help = client_after_help())]
     Restart(ActionArgs),
     /// Start the private docker daemon (if any) and the containers.
+    #[command(after_help = client_after_help())]
     Startcontainer(ActionArgs),
     /// Stop the containers and the private docker daemon (if any).
+    #[command(after_help = client_after_help())]
     Stopcontainer(ActionArgs),
+    /// Reset the failure counts, restart tries and user-stopped marks of
+    /// the service's resources (or of those of --rid), like Pacemaker's
+    /// crm_resource --cleanup.
+    #[command(after_help = client_after_help())]
+    Clear(ActionArgs),
+    /// Freeze the service: nothing acts on it automatically (restarts,
+    /// monitor_action, --autostart; in a cluster, no node starts, stops or
+    /// moves it) until thaw. Kept across daemon restarts.
+    #[command(after_help = client_after_help())]
+    Freeze(ServiceArgs),
+    /// Thaw a service frozen by freeze (a process holding its `hold`
+    /// file keeps it frozen); resources that should be up are restarted.
+    #[command(after_help = client_after_help())]
+    Thaw(ServiceArgs),
+    /// Move the service to NODE (a daemon mounted with --cluster);
+    /// returns once it is up there.
+    #[command(after_help = client_after_help())]
+    Switch(SwitchArgs),
+    /// Move the service to this node (--cluster).
+    #[command(after_help = client_after_help())]
+    Takeover(ServiceArgs),
+    /// Move the service back to the node its placement prefers
+    /// (--cluster).
+    #[command(after_help = client_after_help())]
+    Giveback(ServiceArgs),
     /// Run the docker CLI against the daemon that serves the service's
     /// containers (its private daemon when it has one), as the mounted
     /// tree's `docker_host` file names it; docker's exit code is kept.
-    /// svcfs options come before SERVICE: everything after it is docker's
+    /// svcfs options come before SVC: everything after it is docker's
     /// (`svcfs docker app ps -a`). When svcfs is not mounted, the service
     /// file and --var-dir/--docker-host tell the daemon instead.
     Docker(DockerArgs),
     /// Print the completion script of a shell (bash, zsh, fish, elvish,
     /// powershell) to stdout (`svcfs completions bash >
-    /// /usr/share/bash-completion/completions/svcfs`).
+    /// /usr/share/bash-completion/completions/svcfs`). Those of bash and
+    /// zsh also complete service names and rids from the mounted tree.
     Completions {
         /// The shell.
         shell: clap_complete::Shell,
     },
-    /// The fence watchdog `mount --cluster` starts beside itself: waits for
-    /// the daemon's end on stdin and, unless it left the cluster, stops
-    /// this node's cluster services (src/cluster/watchdog.rs).
-    #[command(hide = true)]
-    FenceWatch(FenceWatchArgs),
+    /// Print the help of svcfs, or of a command (`svcfs help start`).
+    Help(HelpArgs),
 }
 
-#[derive(Args)]
+// `svcfs fence-watch`: the fence watchdog `mount --cluster` starts beside
+// itself (src/cluster/watchdog.rs). Not a command for users: it is parsed
+// apart, so that neither `--help` nor the completions offer it.
+#[derive(Parser)]
+#[command(
+    name = "svcfs fence-watch",
+    bin_name = "svcfs fence-watch",
+    about = "The fence watchdog that svcfs mount --cluster starts (internal)"
+)]
 struct FenceWatchArgs {
     #[command(flatten)]
     engine: EngineArgs,
@@ -91,6 +151,9 @@ struct FenceWatchArgs {
     #[arg(long)]
     stop_budget_ms: u64,
 }
+
+/// The first argument that runs the fence watchdog.
+const FENCE_WATCH: &str = "fence-watch";
 
 #[derive(Args)]
 struct EngineArgs {
@@ -133,10 +196,31 @@ struct MountArgs {
     #[arg(long, default_value_t = 5, value_name = "SECONDS")]
     status_timeout: u64,
     /// Join the svcfs nodes that share this etcd cluster (comma-separated
-    /// http://HOST:PORT): services whose `nodes` name this node then run
-    /// on one node of them, moved on failure (docs/cluster.md).
+    /// https://HOST:PORT, or http://): services whose `nodes` name this
+    /// node then run on one node of them, moved on failure
+    /// (docs/cluster.md).
     #[arg(long, value_name = "ENDPOINTS", env = "SVCFS_CLUSTER")]
     cluster: Option<String>,
+    /// With https:// endpoints: the CA certificate (PEM) that signed
+    /// etcd's (default: the system's trust store), as etcdctl's --cacert.
+    #[arg(long, value_name = "FILE", env = "SVCFS_ETCD_CACERT")]
+    etcd_cacert: Option<PathBuf>,
+    /// This node's client certificate (PEM), for an etcd that checks its
+    /// clients' (--client-cert-auth); with --etcd-key.
+    #[arg(long, value_name = "FILE", env = "SVCFS_ETCD_CERT")]
+    etcd_cert: Option<PathBuf>,
+    /// The private key (PEM) of --etcd-cert.
+    #[arg(long, value_name = "FILE", env = "SVCFS_ETCD_KEY")]
+    etcd_key: Option<PathBuf>,
+    /// The etcd user svcfs authenticates as (etcd's auth enabled); its
+    /// password is read from --etcd-password-file, never from the command
+    /// line.
+    #[arg(long, value_name = "NAME", env = "SVCFS_ETCD_USER")]
+    etcd_user: Option<String>,
+    /// The file holding --etcd-user's password (its first line); refused
+    /// unless only its owner may read it (chmod 600).
+    #[arg(long, value_name = "FILE", env = "SVCFS_ETCD_PASSWORD_FILE")]
+    etcd_password_file: Option<PathBuf>,
     /// With --cluster: the TTL of this node's etcd lease, in seconds; a
     /// node that cannot renew it for half of it stops its services.
     #[arg(long, default_value_t = 10, value_name = "SECONDS")]
@@ -152,8 +236,19 @@ struct CheckArgs {
     /// warning (default: the host name).
     #[arg(long)]
     nodename: Option<String>,
-    /// Services to check (default: all).
-    services: Vec<String>,
+    /// The daemon's state directory: binds of a private daemon's socket
+    /// are checked against it.
+    #[arg(long, default_value = "/var/lib/svcfs", env = "SVCFS_VAR_DIR")]
+    var_dir: PathBuf,
+    /// Print the report as JSON (services, errors, warnings, and each
+    /// problem's severity, file, line, section, keyword and message).
+    #[arg(long)]
+    json: bool,
+    /// Services of the config directory, or service files by path (an
+    /// argument with a `/`); default: every service of the config
+    /// directory.
+    #[arg(value_name = "SVC|FILE")]
+    targets: Vec<String>,
 }
 
 #[derive(Args)]
@@ -165,9 +260,11 @@ struct MountpointArg {
 
 #[derive(Args)]
 struct StatusArgs {
-    /// The service.
-    service: String,
-    /// Print status.json instead of the overview.
+    /// The service (default: every service, one line each).
+    #[arg(value_name = "SVC")]
+    service: Option<String>,
+    /// Print JSON: status.json of SVC, or an array of every service
+    /// (name, status, avail, frozen, owner).
     #[arg(long)]
     json: bool,
     #[command(flatten)]
@@ -177,6 +274,7 @@ struct StatusArgs {
 #[derive(Args)]
 struct ActionArgs {
     /// The service.
+    #[arg(value_name = "SVC")]
     service: String,
     /// Act on these resources only (comma separated, e.g. container#1,fs#2).
     #[arg(long, value_name = "RID[,RID...]")]
@@ -186,8 +284,37 @@ struct ActionArgs {
 }
 
 #[derive(Args)]
+struct ServiceArgs {
+    /// The service.
+    #[arg(value_name = "SVC")]
+    service: String,
+    #[command(flatten)]
+    mount: MountpointArg,
+}
+
+#[derive(Args)]
+struct SwitchArgs {
+    /// The service.
+    #[arg(value_name = "SVC")]
+    service: String,
+    /// The node to move it to (one of its `nodes`).
+    #[arg(value_name = "NODE")]
+    node: String,
+    #[command(flatten)]
+    mount: MountpointArg,
+}
+
+#[derive(Args)]
+struct HelpArgs {
+    /// The command whose help to print (default: svcfs's).
+    #[arg(value_name = "COMMAND")]
+    command: Vec<String>,
+}
+
+#[derive(Args)]
 struct DockerArgs {
     /// The service.
+    #[arg(value_name = "SVC")]
     service: String,
     #[command(flatten)]
     mount: MountpointArg,
@@ -202,27 +329,51 @@ struct DockerArgs {
 
 fn main() -> ExitCode {
     init_tracing();
-    let cli = Cli::parse();
+    if std::env::args_os().nth(1).is_some_and(|a| a == FENCE_WATCH) {
+        let args = std::env::args_os()
+            .enumerate()
+            .filter(|(i, _)| *i != 1)
+            .map(|(_, a)| a);
+        return exit(fence_watch(FenceWatchArgs::parse_from(args)));
+    }
+    let matches = cli_command().get_matches();
+    if let Some((word, args)) = matches.subcommand() {
+        if let Some(verb) = kind_verb(word) {
+            return exit(kind_verb_action(verb, args));
+        }
+    }
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let code = match cli.command {
         Command::Mount(args) => mount(args),
         Command::Check(args) => check(&args),
-        Command::Status(args) => {
-            let file = if args.json { "status.json" } else { "overview" };
-            finish(client::print_file(
-                &args.mount.mountpoint,
-                &args.service,
-                file,
+        Command::Status(args) => status(&args),
+        Command::Start(a) => action(&a, Verb::Start),
+        Command::Stop(a) => action(&a, Verb::Stop),
+        Command::Restart(a) => action(&a, Verb::Restart),
+        Command::Startcontainer(a) => action(&a, Verb::StartContainer),
+        Command::Stopcontainer(a) => action(&a, Verb::StopContainer),
+        Command::Clear(a) => action(&a, Verb::Clear),
+        Command::Freeze(a) => service_verb(&a, Verb::Freeze.as_str()),
+        Command::Thaw(a) => service_verb(&a, Verb::Thaw.as_str()),
+        Command::Switch(a) => {
+            let command = format!("{} {}", Verb::Switch.as_str(), a.node);
+            finish(client::act(
+                &a.mount.mountpoint,
+                &a.service,
+                Target::Service,
+                &command,
             ))
         }
-        Command::Start(a) => action(&a, "start"),
-        Command::Stop(a) => action(&a, "stop"),
-        Command::Restart(a) => action(&a, "restart"),
-        Command::Startcontainer(a) => action(&a, "startcontainer"),
-        Command::Stopcontainer(a) => action(&a, "stopcontainer"),
+        Command::Takeover(a) => service_verb(&a, Verb::Takeover.as_str()),
+        Command::Giveback(a) => service_verb(&a, Verb::Giveback.as_str()),
         Command::Docker(args) => docker(&args),
         Command::Completions { shell } => completions(shell),
-        Command::FenceWatch(args) => fence_watch(args),
+        Command::Help(args) => help(&args.command),
     };
+    exit(code)
+}
+
+fn exit(code: i32) -> ExitCode {
     ExitCode::from(u8::try_from(code).unwrap_or(1))
 }
 
@@ -238,7 +389,7 @@ fn init_tracing() {
 
 fn finish(result: Result<(), ClientError>) -> i32 {
     match result {
-        Ok(()) => 0,
+        Ok(()) => i32::from(Exit::Success.code()),
         Err(e) => {
             eprintln!("svcfs: {}", e.message());
             e.exit_code()
@@ -247,7 +398,7 @@ fn finish(result: Result<(), ClientError>) -> i32 {
 }
 
 fn mount(args: MountArgs) -> i32 {
-    let nodename = args.nodename.unwrap_or_else(host_name);
+    let nodename = args.nodename.clone().unwrap_or_else(host_name);
     let ctl_group = match args.ctl_group.as_deref().map(resolve_group).transpose() {
         Ok(gid) => gid,
         Err(message) => {
@@ -255,16 +406,11 @@ fn mount(args: MountArgs) -> i32 {
             return 2;
         }
     };
-    let cluster = match args.cluster.as_deref().map(|endpoints| {
-        let endpoints = svcfs::cluster::etcd::parse_endpoints(endpoints)?;
-        let timings = svcfs::cluster::Timings::from_ttl(Duration::from_secs(args.cluster_ttl))?;
-        Ok::<_, svcfs::error::Error>(daemon::ClusterOptions { endpoints, timings })
-    }) {
-        None => None,
-        Some(Ok(cluster)) => Some(cluster),
-        Some(Err(e)) => {
+    let cluster = match cluster_options(&args) {
+        Ok(cluster) => cluster,
+        Err((e, code)) => {
             eprintln!("svcfs: {e}");
-            return 2;
+            return code;
         }
     };
     let options = MountOptions {
@@ -288,6 +434,41 @@ fn mount(args: MountArgs) -> i32 {
             1
         }
     }
+}
+
+/// The cluster's options: a usage error (exit 2) when they do not go
+/// together, a failure (exit 1) when the files they name cannot be used.
+fn cluster_options(
+    args: &MountArgs,
+) -> Result<Option<daemon::ClusterOptions>, (svcfs::error::Error, i32)> {
+    let etcd_options = [
+        ("--etcd-cacert", args.etcd_cacert.is_some()),
+        ("--etcd-cert", args.etcd_cert.is_some()),
+        ("--etcd-key", args.etcd_key.is_some()),
+        ("--etcd-user", args.etcd_user.is_some()),
+        ("--etcd-password-file", args.etcd_password_file.is_some()),
+    ];
+    let Some(endpoints) = args.cluster.clone() else {
+        if let Some((option, _)) = etcd_options.iter().find(|(_, given)| *given) {
+            let e = svcfs::error::Error::invalid(format!("{option} is for --cluster"));
+            return Err((e, 2));
+        }
+        return Ok(None);
+    };
+    let checked = svcfs::cluster::EtcdArgs {
+        endpoints,
+        cacert: args.etcd_cacert.clone(),
+        cert: args.etcd_cert.clone(),
+        key: args.etcd_key.clone(),
+        user: args.etcd_user.clone(),
+        password_file: args.etcd_password_file.clone(),
+    }
+    .check()
+    .map_err(|e| (e, 2))?;
+    let timings = svcfs::cluster::Timings::from_ttl(Duration::from_secs(args.cluster_ttl))
+        .map_err(|e| (e, 2))?;
+    let etcd = checked.load().map_err(|e| (e, 1))?;
+    Ok(Some(daemon::ClusterOptions { etcd, timings }))
 }
 
 fn fence_watch(args: FenceWatchArgs) -> i32 {
@@ -325,55 +506,45 @@ fn host_name() -> String {
 }
 
 fn check(args: &CheckArgs) -> i32 {
-    let loaded = config::load_dir(&svcfs::drivers::registry::KINDS, &args.config_dir);
     let nodename = args.nodename.clone().unwrap_or_else(host_name);
-    let (mut problems, checked) = match loaded.problems_of(&args.services) {
-        Ok(found) => found,
+    let options = config::check::CheckOptions {
+        config_dir: &args.config_dir,
+        targets: &args.targets,
+        var_dir: &args.var_dir,
+        nodename: &nodename,
+    };
+    let checked = match config::check::check(&svcfs::drivers::registry::KINDS, &options) {
+        Ok(checked) => checked,
         Err(missing) => {
-            eprintln!(
-                "svcfs: no service {missing} in {}",
-                args.config_dir.display()
-            );
+            eprintln!("svcfs: {missing}");
             return 3;
         }
     };
-    for service in loaded.services.values() {
-        let nodes = &service.defaults.nodes;
-        let checked = args.services.is_empty() || args.services.contains(&service.name);
-        if checked && !nodes.is_empty() && !nodes.contains(&nodename) {
-            let problem = config::Problem {
-                section: Some("DEFAULT".to_string()),
-                keyword: Some("nodes".to_string()),
-                ..config::Problem::file(
-                    Severity::Warning,
-                    &service.path,
-                    format!(
-                        "this node ({nodename}) is not in nodes ({}): the daemon shows the service here but refuses to act on it",
-                        nodes.join(" ")
-                    ),
-                )
-            };
-            problems.push(problem.located(&service.text));
+    let report = if args.json {
+        config::check::render_json(&checked)
+    } else {
+        config::check::render_text(&checked)
+    };
+    // `svcfs check | head` closes the pipe early: not a failure of the
+    // check.
+    if let Err(e) = std::io::Write::write_all(&mut std::io::stdout(), report.as_bytes()) {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            eprintln!("svcfs: cannot write the report: {e}");
+            return 1;
         }
     }
-    for problem in &problems {
-        println!("{problem}");
-    }
-    let errors = problems
-        .iter()
-        .filter(|p| p.severity == Severity::Error)
-        .count();
-    let warnings = problems.len() - errors;
-    eprintln!("{checked} service(s) checked: {errors} error(s), {warnings} warning(s)");
-    i32::from(errors > 0)
+    eprintln!(
+        "{} service(s) checked: {} error(s), {} warning(s)",
+        checked.services, checked.errors, checked.warnings
+    );
+    i32::from(checked.errors > 0)
 }
 
 fn completions(shell: clap_complete::Shell) -> i32 {
     // Generated into memory first: clap_complete panics on a write error,
     // and `svcfs completions bash | head` closes the pipe early.
-    let mut script = Vec::new();
-    clap_complete::generate(shell, &mut Cli::command(), "svcfs", &mut script);
-    match std::io::Write::write_all(&mut std::io::stdout(), &script) {
+    let script = client::completion::script(shell, &mut cli_command());
+    match std::io::Write::write_all(&mut std::io::stdout(), script.as_bytes()) {
         Ok(()) => 0,
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => 0,
         Err(e) => {
@@ -383,12 +554,167 @@ fn completions(shell: clap_complete::Shell) -> i32 {
     }
 }
 
-fn action(args: &ActionArgs, verb: &str) -> i32 {
-    let command = match &args.rid {
-        Some(rids) => format!("{verb} --rid {rids}"),
-        None => verb.to_string(),
+/// `svcfs help [COMMAND...]`: what `svcfs [COMMAND...] --help` prints.
+fn help(path: &[String]) -> i32 {
+    let mut command = cli_command();
+    command.build();
+    let mut target = &command;
+    for name in path {
+        match target.find_subcommand(name) {
+            Some(sub) => target = sub,
+            None => {
+                eprintln!("svcfs: no command {name} (svcfs --help lists them)");
+                return i32::from(Exit::Usage.code());
+            }
+        }
+    }
+    let args = std::iter::once("svcfs")
+        .chain(path.iter().map(String::as_str))
+        .chain(std::iter::once("--help"));
+    match cli_command().try_get_matches_from(args) {
+        Err(shown) => match shown.print() {
+            Ok(()) => shown.exit_code(),
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => 0,
+            Err(e) => {
+                eprintln!("svcfs: cannot write the help: {e}");
+                1
+            }
+        },
+        Ok(_) => 0,
+    }
+}
+
+fn status(args: &StatusArgs) -> i32 {
+    let mountpoint = &args.mount.mountpoint;
+    let Some(service) = &args.service else {
+        return finish(client::list::services(mountpoint).and_then(|rows| {
+            let text = if args.json {
+                client::list::json(&rows)
+            } else {
+                client::list::table(&rows, client::list::is_clustered(mountpoint))
+            };
+            client::write_stdout(text.as_bytes())
+        }));
     };
-    finish(client::act(&args.mount.mountpoint, &args.service, &command))
+    let file = if args.json { "status.json" } else { "overview" };
+    finish(client::print_file(mountpoint, service, file))
+}
+
+/// A verb of the service's ctl with an optional `--rid` selection.
+fn action(args: &ActionArgs, verb: Verb) -> i32 {
+    let command = match &args.rid {
+        Some(rids) => format!("{} --rid {rids}", verb.as_str()),
+        None => verb.as_str().to_string(),
+    };
+    finish(client::act(
+        &args.mount.mountpoint,
+        &args.service,
+        Target::Service,
+        &command,
+    ))
+}
+
+/// A verb of the service's ctl that takes no argument.
+fn service_verb(args: &ServiceArgs, verb: &str) -> i32 {
+    finish(client::act(
+        &args.mount.mountpoint,
+        &args.service,
+        Target::Service,
+        verb,
+    ))
+}
+
+/// The command line: the subcommands of [`Cli`], and one for each verb a
+/// kind adds to its resources' `ctl` (a container's `rollback`), from the
+/// registry of kinds, so that a kind's new verb has its subcommand.
+fn cli_command() -> clap::Command {
+    let mut command = Cli::command();
+    for verb in kind_verbs() {
+        if command.find_subcommand(verb.word).is_none() {
+            command = command.subcommand(kind_verb_command(verb));
+        }
+    }
+    command
+}
+
+/// Every verb of every kind, once each.
+fn kind_verbs() -> Vec<&'static KindVerb> {
+    let mut verbs: Vec<&'static KindVerb> = Vec::new();
+    for kind in svcfs::drivers::registry::KINDS.kinds() {
+        for verb in kind.verbs {
+            if !verbs.iter().any(|v| v.word == verb.word) {
+                verbs.push(verb);
+            }
+        }
+    }
+    verbs
+}
+
+fn kind_verb(word: &str) -> Option<&'static KindVerb> {
+    kind_verbs().into_iter().find(|v| v.word == word)
+}
+
+/// The kinds whose resources take `verb`, for its help.
+fn kinds_of(verb: &KindVerb) -> Vec<&'static str> {
+    svcfs::drivers::registry::KINDS
+        .kinds()
+        .into_iter()
+        .filter(|k| k.verbs.iter().any(|v| v.word == verb.word))
+        .map(|k| k.type_name)
+        .collect()
+}
+
+/// `svcfs VERB SVC --rid RID[,RID...]`: a resource's verb, so `--rid` is
+/// required; the arguments are named like those of the other verbs (the
+/// zsh completion finds them by name).
+fn kind_verb_command(verb: &'static KindVerb) -> clap::Command {
+    let about = format!(
+        "{}{}: writes {} to the ctl of each resource of --rid, in turn ({} resources)",
+        verb.doc[..1].to_uppercase(),
+        &verb.doc[1..],
+        verb.word,
+        kinds_of(verb).join(", ")
+    );
+    let command = clap::Command::new(verb.word)
+        .about(about)
+        .after_help(client_after_help())
+        .arg(
+            clap::Arg::new("service")
+                .value_name("SVC")
+                .required(true)
+                .help("The service"),
+        )
+        .arg(
+            clap::Arg::new("rid")
+                .long("rid")
+                .value_name("RID[,RID...]")
+                .required(true)
+                .help("The resources to act on (comma separated, e.g. container#1)"),
+        );
+    MountpointArg::augment_args(command)
+}
+
+/// A kind's verb, written to each selected resource's own ctl in the
+/// order given; stops at the first failure.
+fn kind_verb_action(verb: &KindVerb, args: &ArgMatches) -> i32 {
+    let (Some(service), Some(rids), Ok(mount)) = (
+        args.get_one::<String>("service"),
+        args.get_one::<String>("rid"),
+        MountpointArg::from_arg_matches(args),
+    ) else {
+        eprintln!(
+            "svcfs: {}: bad arguments (svcfs {} --help)",
+            verb.word, verb.word
+        );
+        return i32::from(Exit::Usage.code());
+    };
+    for rid in rids.split(',').map(str::trim) {
+        let result = client::act(&mount.mountpoint, service, Target::Resource(rid), verb.word);
+        if result.is_err() {
+            return finish(result);
+        }
+    }
+    0
 }
 
 fn docker(args: &DockerArgs) -> i32 {
@@ -405,5 +731,148 @@ fn docker(args: &DockerArgs) -> i32 {
             eprintln!("svcfs: {}", e.message());
             e.exit_code()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use svcfs::model::command::{resource_ctl_help, CLUSTER_CTL_HELP, SERVICE_CTL_HELP};
+
+    /// What `ctl` files accept, as the daemon serves it: every command of a
+    /// service's ctl (with `--cluster`) and of each kind's resources.
+    fn ctl_lines() -> Vec<String> {
+        let mut lines: Vec<String> = SERVICE_CTL_HELP
+            .lines()
+            .chain(CLUSTER_CTL_HELP.lines())
+            .map(str::to_string)
+            .collect();
+        for kind in svcfs::drivers::registry::KINDS.kinds() {
+            lines.extend(resource_ctl_help(kind.verbs).lines().map(str::to_string));
+        }
+        lines
+    }
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        cli_command().debug_assert();
+        FenceWatchArgs::command().debug_assert();
+    }
+
+    #[test]
+    fn every_ctl_verb_has_a_subcommand_with_help() {
+        let cli = cli_command();
+        for line in ctl_lines() {
+            let verb = line.split_whitespace().next().unwrap();
+            let sub = cli
+                .find_subcommand(verb)
+                .unwrap_or_else(|| panic!("no subcommand for the ctl verb {verb}"));
+            assert!(sub.get_about().is_some(), "{verb} has no help");
+            // `--rid` where the service's ctl takes it.
+            if line.contains("--rid") {
+                assert!(
+                    sub.get_arguments().any(|a| a.get_long() == Some("rid")),
+                    "{verb} lacks --rid"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_kind_verb_is_a_subcommand_whose_rid_is_required() {
+        let verbs = kind_verbs();
+        assert!(
+            verbs.iter().any(|v| v.word == "rollback"),
+            "the container's"
+        );
+        let cli = cli_command();
+        for verb in verbs {
+            let sub = cli.find_subcommand(verb.word).unwrap();
+            assert!(sub
+                .get_arguments()
+                .any(|a| a.get_long() == Some("rid") && a.is_required_set()));
+            let about = sub.get_about().unwrap().to_string();
+            assert!(about.contains("container resources"), "{about}");
+        }
+        let parsed = cli_command()
+            .try_get_matches_from(["svcfs", "rollback", "app", "--rid", "container#1"])
+            .unwrap();
+        let (word, args) = parsed.subcommand().unwrap();
+        assert_eq!(kind_verb(word).map(|v| v.word), Some("rollback"));
+        assert_eq!(
+            args.get_one::<String>("rid").map(String::as_str),
+            Some("container#1")
+        );
+        assert!(MountpointArg::from_arg_matches(args).is_ok());
+    }
+
+    /// Every verb of the service's ctl, so that a new one cannot go
+    /// without a subcommand: this match stops compiling.
+    fn subcommand_of(verb: Verb) -> &'static str {
+        match verb {
+            Verb::Start => "start",
+            Verb::Stop => "stop",
+            Verb::Restart => "restart",
+            Verb::StartContainer => "startcontainer",
+            Verb::StopContainer => "stopcontainer",
+            Verb::Kind(verb) => verb.word,
+            Verb::Clear => "clear",
+            Verb::Freeze => "freeze",
+            Verb::Thaw => "thaw",
+            Verb::Switch => "switch",
+            Verb::Takeover => "takeover",
+            Verb::Giveback => "giveback",
+        }
+    }
+
+    #[test]
+    fn every_verb_of_the_model_is_a_subcommand_named_as_in_ctl() {
+        let cli = cli_command();
+        let kinds = kind_verbs().into_iter().map(Verb::Kind);
+        for verb in [
+            Verb::Start,
+            Verb::Stop,
+            Verb::Restart,
+            Verb::StartContainer,
+            Verb::StopContainer,
+            Verb::Clear,
+            Verb::Freeze,
+            Verb::Thaw,
+            Verb::Switch,
+            Verb::Takeover,
+            Verb::Giveback,
+        ]
+        .into_iter()
+        .chain(kinds)
+        {
+            assert_eq!(subcommand_of(verb), verb.as_str());
+            assert!(cli.find_subcommand(verb.as_str()).is_some(), "{verb:?}");
+        }
+    }
+
+    #[test]
+    fn the_watchdog_is_in_no_completion_script() {
+        for shell in [
+            clap_complete::Shell::Bash,
+            clap_complete::Shell::Zsh,
+            clap_complete::Shell::Fish,
+        ] {
+            let script = client::completion::script(shell, &mut cli_command());
+            assert!(!script.contains("fence"), "{shell}");
+            assert!(script.contains("rollback"), "{shell}");
+        }
+    }
+
+    #[test]
+    fn help_and_exit_codes_parse_as_documented() {
+        let parse = |args: &[&str]| cli_command().try_get_matches_from(args).map(|_| ());
+        assert!(parse(&["svcfs", "status"]).is_ok());
+        assert!(parse(&["svcfs", "help", "start"]).is_ok());
+        let help = parse(&["svcfs", "help", "--help"]).unwrap_err();
+        assert_eq!(help.kind(), clap::error::ErrorKind::DisplayHelp);
+        let usage = parse(&["svcfs", "rollback", "app"]).unwrap_err();
+        assert_eq!(usage.exit_code(), i32::from(Exit::Usage.code()));
+        let usage = parse(&["svcfs", "fence-watch"]).unwrap_err();
+        assert_eq!(usage.exit_code(), i32::from(Exit::Usage.code()));
     }
 }

@@ -14,13 +14,13 @@ use crate::proxy::CountingProxy;
 use crate::report::Row;
 use crate::settings::Settings;
 
-const RSS_LIMIT_MIB: f64 = 64.0;
-const CPU_LIMIT_PERCENT: f64 = 1.0;
+pub const RSS_LIMIT_MIB: f64 = 64.0;
+pub const CPU_LIMIT_PERCENT: f64 = 1.0;
 /// "≈ 0" API calls: at most one a minute (a rare reconcile).
 const CALLS_PER_MINUTE_LIMIT: f64 = 1.0;
 
 /// utime, stime, cutime, cstime of a process, in clock ticks.
-fn cpu_ticks(pid: i32) -> Option<[u64; 4]> {
+pub fn cpu_ticks(pid: i32) -> Option<[u64; 4]> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // Fields after the command name, which ends with the last ')'.
     let rest = &stat[stat.rfind(')')? + 2..];
@@ -30,7 +30,7 @@ fn cpu_ticks(pid: i32) -> Option<[u64; 4]> {
     Some([get(11)?, get(12)?, get(13)?, get(14)?])
 }
 
-fn rss_kib(pid: i32) -> Option<u64> {
+pub fn rss_kib(pid: i32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status
         .lines()

@@ -30,9 +30,31 @@ pub trait Spec: Any + Debug + Send + Sync {
         Duration::ZERO
     }
 
+    /// Host paths this resource provides while up (a filesystem's mount
+    /// point): what a `svcfs check` advice may take as there at run time.
+    fn provides(&self) -> Vec<std::path::PathBuf> {
+        Vec::new()
+    }
+
     /// The settings as their concrete type, for the kind's own driver.
     fn as_any(&self) -> &dyn Any;
 }
+
+/// What `svcfs check` knows of the host and the service, for the advice a
+/// kind gives on settings that parse but will not work as meant here.
+pub struct Advice<'a> {
+    /// The service's name.
+    pub service: &'a str,
+    /// The var dir the daemon will use (`--var-dir`).
+    pub var_dir: &'a std::path::Path,
+    /// The service has a private docker daemon (`docker_data_dir`).
+    pub private_daemon: bool,
+    /// Paths the service's other resources provide while up.
+    pub provided: &'a [std::path::PathBuf],
+}
+
+/// A kind's advice on one resource's settings: warnings, by keyword.
+pub type Adviser = fn(&dyn Spec, &Advice<'_>) -> Vec<(&'static str, String)>;
 
 /// Builds a resource's settings from its section, or says why it cannot
 /// be used.
@@ -80,6 +102,8 @@ pub struct KindSchema {
     pub label_keyword: Option<&'static str>,
     /// Whether `startcontainer` and `stopcontainer` act on it.
     pub with_containers: bool,
+    /// Its advice to `svcfs check`, if it has any.
+    pub advise: Option<Adviser>,
 }
 
 impl KindSchema {
@@ -101,7 +125,14 @@ impl KindSchema {
             verbs: &[],
             label_keyword: None,
             with_containers: false,
+            advise: None,
         }
+    }
+
+    /// Its advice to `svcfs check`.
+    pub const fn advised_by(mut self, advise: Adviser) -> Self {
+        self.advise = Some(advise);
+        self
     }
 
     /// Its ranks in start order and in the overview.
@@ -166,6 +197,9 @@ pub struct Values<'a> {
     section: &'a str,
     entries: Vec<(&'static Keyword, String)>,
     declared: Vec<&'static Keyword>,
+    /// What [`Values::take`] found wrong, by keyword (none: the
+    /// section's), in order.
+    errors: std::cell::RefCell<Vec<(Option<&'static str>, String)>>,
 }
 
 impl<'a> Values<'a> {
@@ -175,7 +209,13 @@ impl<'a> Values<'a> {
             section,
             entries: Vec::new(),
             declared,
+            errors: Default::default(),
         }
+    }
+
+    /// The errors [`Values::take`] kept, by keyword, in order.
+    pub(super) fn take_errors(&self) -> Vec<(Option<&'static str>, String)> {
+        std::mem::take(&mut *self.errors.borrow_mut())
     }
 
     /// The keywords this section accepts.
@@ -196,6 +236,43 @@ impl<'a> Values<'a> {
     /// The section's name (`container#1`).
     pub fn section(&self) -> &str {
         self.section
+    }
+
+    /// The value of `result`, or `None` with its error kept against
+    /// `keyword`: a builder takes every keyword this way and fails at the
+    /// end, so that each bad value is reported at its own line, not only
+    /// the first one.
+    pub fn take<T>(&self, keyword: &'static str, result: Result<T, String>) -> Option<T> {
+        result
+            .map_err(|e| self.errors.borrow_mut().push((Some(keyword), e)))
+            .ok()
+    }
+
+    /// A required keyword's non-empty value, or `None` with the section's
+    /// error kept (see [`Values::take`]).
+    pub fn require(&self, name: &str) -> Option<String> {
+        self.required(name)
+            .map_err(|e| self.errors.borrow_mut().push((None, e)))
+            .ok()
+    }
+
+    /// Keep every one of `errors` against `keyword`.
+    pub fn take_each(&self, keyword: &'static str, errors: impl IntoIterator<Item = String>) {
+        self.errors
+            .borrow_mut()
+            .extend(errors.into_iter().map(|e| (Some(keyword), e)));
+    }
+
+    /// Why the resource cannot be used: the first error kept, as
+    /// `keyword: message` (each one is reported at its line besides).
+    pub fn first_taken(&self) -> Option<String> {
+        self.errors
+            .borrow()
+            .first()
+            .map(|(keyword, message)| match keyword {
+                Some(keyword) => format!("{keyword}: {message}"),
+                None => message.clone(),
+            })
     }
 
     /// The value as written, if the section sets it.

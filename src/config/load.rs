@@ -25,27 +25,6 @@ pub struct LoadedDir {
     pub problems: Vec<Problem>,
 }
 
-impl LoadedDir {
-    /// What `svcfs check` reports: the directory's problems and those of
-    /// the named services (all of them when `names` is empty), with how
-    /// many services were checked; the first name with no service file
-    /// is an error.
-    pub fn problems_of(&self, names: &[String]) -> Result<(Vec<Problem>, usize), String> {
-        if let Some(missing) = names.iter().find(|n| !self.services.contains_key(*n)) {
-            return Err(missing.clone());
-        }
-        let mut problems = self.problems.clone();
-        let mut checked = 0;
-        for (name, service) in &self.services {
-            if names.is_empty() || names.contains(name) {
-                problems.extend(service.problems.iter().map(|p| p.located(&service.text)));
-                checked += 1;
-            }
-        }
-        Ok((problems, checked))
-    }
-}
-
 /// Service files of a directory: `<name>.env` or `<name>.conf`, by name.
 /// Returns the files and problems about names.
 pub fn service_files(dir: &Path) -> Result<(BTreeMap<String, PathBuf>, Vec<Problem>), Problem> {
@@ -240,7 +219,7 @@ pub fn load_dir(kinds: &dyn Catalog, dir: &Path) -> LoadedDir {
 }
 
 /// `app.opensvc.com.env` → `app.opensvc.com`; other files → None.
-fn service_name(path: &Path) -> Option<String> {
+pub(crate) fn service_name(path: &Path) -> Option<String> {
     let file_name = path.file_name()?.to_str()?;
     let stem = file_name
         .strip_suffix(".env")

@@ -5,6 +5,7 @@
 //! Bad input becomes [`Problem`]s naming the file, section and keyword,
 //! never a failure to load the other services.
 
+pub mod check;
 mod keywords;
 pub mod kinds;
 mod load;
@@ -17,7 +18,9 @@ mod trust;
 mod values;
 
 pub use keywords::{kw, Keyword, ValueKind, DEFAULT_KEYWORDS, RESOURCE_KEYWORDS};
-pub use kinds::{Catalog, Implicit, ImplicitResource, KindSchema, Spec, SpecBuilder, Values};
+pub use kinds::{
+    Advice, Adviser, Catalog, Implicit, ImplicitResource, KindSchema, Spec, SpecBuilder, Values,
+};
 pub use load::{load_dir, load_file, service_files, LoadedDir};
 pub use problem::{Problem, Severity};
 pub use service::{

@@ -4,7 +4,8 @@ use std::fmt;
 use std::path::PathBuf;
 
 /// How bad a problem is: errors make `svcfs check` fail and resources invalid.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// Ignored input; the service still does what the rest of the file says.
     Warning,
@@ -13,7 +14,7 @@ pub enum Severity {
 }
 
 /// One located problem.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Problem {
     /// Error or warning.
     pub severity: Severity,

@@ -456,6 +456,19 @@ impl SectionParser<'_> {
             (Some(_), Some(implicit)) => Err(implicit.refusal.to_string()),
             (Some(kind), None) => (kind.spec)(&values),
         };
+        // Each value the kind found wrong, at its keyword's line, unless
+        // its shape was already reported there.
+        let shapes_wrong: Vec<String> = self
+            .problems
+            .iter()
+            .filter(|p| p.severity == Severity::Error && p.section.as_deref() == Some(section))
+            .filter_map(|p| p.keyword.clone())
+            .collect();
+        for (keyword, message) in values.take_errors() {
+            if !keyword.is_some_and(|k| shapes_wrong.iter().any(|w| w == k)) {
+                self.problem(Severity::Error, Some(section), keyword, message);
+            }
+        }
         let spec = common.as_ref().map_err(Clone::clone).and(spec);
         // A bad value was already reported against its keyword; report the
         // resource itself only when nothing in the section explains it.
@@ -735,6 +748,65 @@ mod tests {
                 "{args}"
             );
         }
+    }
+
+    #[test]
+    fn every_problem_of_a_resource_is_reported_at_its_own_line() {
+        let text = "[container#1]\nstop_timeout = soon\nrun_args = --memory 12zz --frobnicate 1 -p 99999:80\n\
+                    stop_wait = never\n[ip#1]\nipdev = lo\nnetmask = 200\n";
+        let service = parse(text);
+        let found: Vec<(usize, &str, Option<&str>, &str)> = service
+            .problems
+            .iter()
+            .map(|p| {
+                (
+                    p.located(text).line.unwrap_or(0),
+                    p.section.as_deref().unwrap_or(""),
+                    p.keyword.as_deref(),
+                    p.message.as_str(),
+                )
+            })
+            .collect();
+        let at = |line: usize, keyword: Option<&str>, start: &str| {
+            found
+                .iter()
+                .any(|(l, _, k, m)| *l == line && *k == keyword && m.starts_with(start))
+        };
+        assert!(
+            at(2, Some("stop_timeout"), "invalid duration \"soon\""),
+            "{found:#?}"
+        );
+        assert!(
+            at(
+                3,
+                Some("run_args"),
+                "option --memory: invalid value \"12zz\""
+            ),
+            "{found:#?}"
+        );
+        assert!(
+            at(
+                3,
+                Some("run_args"),
+                "unknown docker run option --frobnicate"
+            ),
+            "{found:#?}"
+        );
+        assert!(
+            at(3, Some("run_args"), "option -p: invalid value \"99999:80\""),
+            "{found:#?}"
+        );
+        assert!(
+            at(4, Some("stop_wait"), "invalid value \"never\""),
+            "{found:#?}"
+        );
+        assert!(
+            at(1, None, "missing required keyword run_image"),
+            "{found:#?}"
+        );
+        assert!(at(5, None, "missing required keyword ipname"), "{found:#?}");
+        assert!(at(7, Some("netmask"), ""), "{found:#?}");
+        assert_eq!(found.len(), 8, "{found:#?}");
     }
 
     #[test]

@@ -5,18 +5,16 @@
 //! to backends (docker, LVM, mount, netlink); they know nothing of FUSE or
 //! inodes.
 
-pub mod container;
-pub mod dockerd;
 #[cfg(test)]
 pub mod fake;
-pub mod fs;
 mod invalid;
-pub mod ip;
 pub mod manifest;
 pub mod mounts;
 pub mod registry;
 pub mod shared;
-pub mod vg;
+
+// The kinds' own modules, declared where they are listed.
+pub use registry::*;
 
 use std::any::Any;
 use std::collections::HashMap;

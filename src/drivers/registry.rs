@@ -1,9 +1,22 @@
 //! The registry: every kind of resource svcfs drives, listed once. A new
-//! kind is a module with its `MANIFEST` and one line here.
+//! kind is a module (`drivers/<kind>/`) with its `MANIFEST`, declared and
+//! listed here.
 
 use super::manifest::Manifest;
-use super::{container, dockerd, fs, ip, vg};
 use crate::config::{Catalog, KindSchema};
+
+#[path = "app/mod.rs"]
+pub mod app;
+#[path = "container/mod.rs"]
+pub mod container;
+#[path = "dockerd/mod.rs"]
+pub mod dockerd;
+#[path = "fs/mod.rs"]
+pub mod fs;
+#[path = "ip/mod.rs"]
+pub mod ip;
+#[path = "vg/mod.rs"]
+pub mod vg;
 
 /// The kinds, in any order (each manifest carries its ranks).
 pub static KINDS: Registry = Registry(&[
@@ -12,6 +25,7 @@ pub static KINDS: Registry = Registry(&[
     &fs::MANIFEST,
     &dockerd::MANIFEST,
     &container::MANIFEST,
+    &app::MANIFEST,
 ]);
 
 /// A list of kinds.

@@ -8,13 +8,17 @@
 
 mod harness;
 
+mod app;
 mod bad_config;
 mod bad_ctl;
 mod caching;
 mod cli;
 mod cluster;
+mod cluster_auth;
 mod cluster_docker;
+mod cluster_etcd;
 mod cluster_vg;
+mod completion;
 mod containers;
 mod crashes;
 mod filesystem;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{run_args, ContainerDriver};
-use crate::config::{kw, Keyword, KindSchema, Spec, Values};
+use crate::config::{kw, Advice, Keyword, KindSchema, Spec, Values};
 use crate::drivers::manifest::{spec_of, Manifest};
 use crate::model::{KindVerb, Step};
 
@@ -15,7 +15,8 @@ pub static MANIFEST: Manifest = Manifest {
         .ranks(50, 10)
         .labelled_by("run_image")
         .verbs(&[ROLLBACK])
-        .with_containers(),
+        .with_containers()
+        .advised_by(advise),
     driver: |ctx, rid, spec| {
         Arc::new(ContainerDriver::new(
             ctx,
@@ -125,43 +126,115 @@ impl Spec for ContainerSpec {
 
 fn build(values: &Values<'_>) -> Result<Arc<dyn Spec>, String> {
     let container_type = values.text("type").unwrap_or_else(|| "docker".to_string());
-    if container_type != "docker" {
-        return Err(format!(
-            "container type {container_type:?} is not supported (only docker)"
-        ));
-    }
+    values.take(
+        "type",
+        (container_type == "docker").then_some(()).ok_or_else(|| {
+            format!("container type {container_type:?} is not supported (only docker)")
+        }),
+    );
     let run_args = values.raw("run_args").unwrap_or("").to_string();
-    let run_args_error = |e| format!("run_args of [{}]: {e}", values.section());
-    let parsed = run_args::parse(&run_args).map_err(run_args_error)?;
-    // A seccomp profile is checked at load as well (svcfs.conf(5)): the
-    // host's own file, cheap to read. An --env-file is only read at
-    // create: it may live on a filesystem the same start mounts.
-    parsed
-        .check_seccomp_profiles(|path| std::fs::read(path))
-        .map_err(run_args_error)?;
-    let run_image = values.required("run_image")?;
-    if run_image.contains(char::is_whitespace) {
-        return Err(format!(
-            "run_image: {run_image:?} is not an image reference (no spaces; a comment must start its own line)"
-        ));
+    // Every bad option at once (svcfs check reports each). A seccomp
+    // profile is checked at load as well (svcfs.conf(5)): the host's own
+    // file, cheap to read. An --env-file is only read at create: it may
+    // live on a filesystem the same start mounts.
+    match run_args::parse_all(&run_args) {
+        Ok(parsed) => {
+            let profiles = parsed.check_seccomp_profiles(|path| std::fs::read(path));
+            values.take("run_args", profiles.map_err(|e| e.to_string()));
+        }
+        Err(errors) => values.take_each("run_args", errors.iter().map(ToString::to_string)),
     }
-    let stop_wait = values
-        .raw_or_default("stop_wait")
-        .map_or(Ok(StopWait::default()), StopWait::parse)
-        .map_err(|e| format!("stop_wait: {e}"))?;
-    let output_size = values.size("output_size")?;
-    if output_size == 0 || output_size > OUTPUT_SIZE_MAX {
-        return Err(format!(
-            "output_size: {output_size} bytes is not between 1 and 16m"
-        ));
+    let run_image = values.require("run_image");
+    if let Some(image) = &run_image {
+        if image.contains(char::is_whitespace) {
+            values.take::<()>(
+                "run_image",
+                Err(format!(
+                    "{image:?} is not an image reference (no spaces; a comment must start its own line)"
+                )),
+            );
+        }
     }
+    let stop_wait = values.take(
+        "stop_wait",
+        values
+            .raw_or_default("stop_wait")
+            .map_or(Ok(StopWait::default()), StopWait::parse),
+    );
+    let run_command = values.take("run_command", values.words("run_command"));
+    let start_timeout = values.take("start_timeout", values.duration("start_timeout"));
+    let stop_timeout = values.take("stop_timeout", values.duration("stop_timeout"));
+    let output_size = values.take(
+        "output_size",
+        values.size("output_size").and_then(|size| match size {
+            0 => Err(format!(
+                "output_size: {size} bytes is not between 1 and 16m"
+            )),
+            n if n > OUTPUT_SIZE_MAX => Err(format!(
+                "output_size: {size} bytes is not between 1 and 16m"
+            )),
+            n => Ok(n as usize),
+        }),
+    );
+    if let Some(reason) = values.first_taken() {
+        // The section's name with the option: what a status message needs.
+        return Err(match reason.strip_prefix("run_args: ") {
+            Some(option) => format!("run_args of [{}]: {option}", values.section()),
+            None => reason,
+        });
+    }
+    // Each `None` above kept its error: none is left here.
     Ok(Arc::new(ContainerSpec {
-        output_size: output_size as usize,
-        run_image,
-        run_command: values.words("run_command")?,
+        output_size: output_size.unwrap_or(super::live::OUTPUT_SIZE),
+        run_image: run_image.unwrap_or_default(),
+        run_command: run_command.unwrap_or_default(),
         run_args,
-        start_timeout: values.duration("start_timeout")?,
-        stop_timeout: values.duration("stop_timeout")?,
-        stop_wait,
+        start_timeout: start_timeout.unwrap_or_default(),
+        stop_timeout: stop_timeout.unwrap_or_default(),
+        stop_wait: stop_wait.unwrap_or_default(),
     }))
+}
+
+/// What `svcfs check` can tell of a container's binds on this host: a
+/// bind of the service's private docker socket under another var dir than
+/// the daemon's (the tutorial's `-v /opt/opensvc/var/<svc>/docker.sock`
+/// with the default `--var-dir`), and a bind source that does not exist
+/// and that no resource of the service provides (docker would create an
+/// empty directory in its place).
+fn advise(spec: &dyn Spec, advice: &Advice<'_>) -> Vec<(&'static str, String)> {
+    let spec = spec_of::<ContainerSpec>(spec);
+    let Ok(parsed) = run_args::parse(&spec.run_args) else {
+        return Vec::new();
+    };
+    let socket = crate::docker::naming::private_socket(advice.var_dir, advice.service);
+    let mut found = Vec::new();
+    for source in parsed.bind_sources() {
+        let path = std::path::Path::new(source);
+        if path == socket {
+            // Created when the private daemon starts.
+            continue;
+        }
+        let names_the_service = path
+            .parent()
+            .and_then(|dir| dir.file_name())
+            .is_some_and(|dir| dir == advice.service);
+        if advice.private_daemon && path.ends_with("docker.sock") && names_the_service {
+            found.push((
+                "run_args",
+                format!(
+                    "{source} is not where the service's private docker daemon listens with --var-dir {}: {} (give svcfs check the daemon's --var-dir, or bind that path)",
+                    advice.var_dir.display(),
+                    socket.display()
+                ),
+            ));
+        } else if !path.exists() && !advice.provided.iter().any(|p| path.starts_with(p)) {
+            found.push((
+                "run_args",
+                format!(
+                    "bind source {source} does not exist, and no resource of the service provides it: docker creates an empty directory in its place (-v) or refuses the container (--mount)"
+                ),
+            ));
+        }
+    }
+    found
 }

@@ -29,9 +29,9 @@ use bollard::models::{
     ContainerStateStatusEnum, HealthStatusEnum, HostConfig, RestartPolicy, RestartPolicyNameEnum,
 };
 
-use super::{Driver, DriverContext};
 use crate::actionlog::ResourceLog;
 use crate::docker::{DockerApi, DockerError, ErrorKind};
+use crate::drivers::{Driver, DriverContext};
 use crate::error::{Error, Result};
 use crate::model::{KindVerb, LiveView, ResourceState, Rid, Status};
 use crate::sync::lock;

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::{Driver, DriverContext};
+use crate::drivers::{Driver, DriverContext};
 
 mod manifest;
 use crate::actionlog::ResourceLog;

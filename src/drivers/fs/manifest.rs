@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use super::FsDriver;
 use crate::config::{kw, Keyword, KindSchema, Spec, Values};
-use crate::drivers::manifest::{spec_of, spec_with_deadline, Manifest};
+use crate::drivers::manifest::{spec_of, Manifest};
+use crate::model::Step;
 
 /// `fs#N`.
 pub static MANIFEST: Manifest = Manifest {
@@ -58,15 +59,35 @@ pub struct FsSpec {
     pub kill_procs: bool,
 }
 
-spec_with_deadline!(FsSpec, DEADLINE);
+impl Spec for FsSpec {
+    fn deadline(&self, _step: Step) -> Duration {
+        DEADLINE
+    }
+
+    /// Its mount point, and what is below it, while it is mounted.
+    fn provides(&self) -> Vec<PathBuf> {
+        vec![self.mnt.clone()]
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
 
 fn build(values: &Values<'_>) -> Result<Arc<dyn Spec>, String> {
+    let dev = values.require("dev");
+    let mnt = values.require("mnt");
+    let fsck = values.take("fsck", values.bool("fsck"));
+    let kill_procs = values.take("kill_procs", values.bool("kill_procs"));
+    if let Some(reason) = values.first_taken() {
+        return Err(reason);
+    }
     Ok(Arc::new(FsSpec {
-        dev: PathBuf::from(values.required("dev")?),
-        mnt: PathBuf::from(values.required("mnt")?),
+        dev: PathBuf::from(dev.unwrap_or_default()),
+        mnt: PathBuf::from(mnt.unwrap_or_default()),
         fs_type: values.text("type"),
         mnt_opt: values.text("mnt_opt"),
-        fsck: values.bool("fsck")?,
-        kill_procs: values.bool("kill_procs")?,
+        fsck: fsck.unwrap_or_default(),
+        kill_procs: kill_procs.unwrap_or_default(),
     }))
 }

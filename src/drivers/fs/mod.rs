@@ -12,9 +12,9 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use nix::sys::signal::Signal;
 
-use super::mounts::{self, Device, Holder, MountEntry};
-use super::shared::HostReads;
-use super::{Driver, DriverContext};
+use crate::drivers::mounts::{self, Device, Holder, MountEntry};
+use crate::drivers::shared::HostReads;
+use crate::drivers::{Driver, DriverContext};
 
 mod manifest;
 use crate::actionlog::ResourceLog;

@@ -48,21 +48,31 @@ pub struct IpSpec {
 spec_with_deadline!(IpSpec, DEADLINE);
 
 fn build(values: &Values<'_>) -> Result<Arc<dyn Spec>, String> {
-    let ipname = values.required("ipname")?;
+    let ipname = values.require("ipname");
+    let ipdev = values.require("ipdev");
     let netmask = values.text("netmask");
     if let Some(mask) = &netmask {
-        // A host name's family is known once resolved: a mask valid
-        // for either family passes here.
-        match ipname.parse::<std::net::IpAddr>() {
-            Ok(addr) => parse_netmask(mask, addr.is_ipv4()).map(drop)?,
-            Err(_) => parse_netmask(mask, true)
+        // A host name's family is known once resolved: a mask valid for
+        // either family passes here.
+        let valid = match ipname.as_deref().map(str::parse::<std::net::IpAddr>) {
+            Some(Ok(addr)) => parse_netmask(mask, addr.is_ipv4()).map(drop),
+            _ => parse_netmask(mask, true)
                 .or_else(|_| parse_netmask(mask, false))
-                .map(drop)?,
-        }
+                .map(drop),
+        };
+        // Reported against netmask, which the message need not name again.
+        let valid = valid.map_err(|e| match e.strip_prefix("netmask: ") {
+            Some(rest) => rest.to_string(),
+            None => e,
+        });
+        values.take("netmask", valid);
+    }
+    if let Some(reason) = values.first_taken() {
+        return Err(reason);
     }
     Ok(Arc::new(IpSpec {
-        ipname,
-        ipdev: values.required("ipdev")?,
+        ipname: ipname.unwrap_or_default(),
+        ipdev: ipdev.unwrap_or_default(),
         netmask,
     }))
 }

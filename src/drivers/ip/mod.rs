@@ -21,8 +21,8 @@ use rtnetlink::packet_route::address::{AddressAttribute, AddressMessage, Address
 use rtnetlink::packet_route::link::LinkAttribute;
 use rtnetlink::{AddressMessageBuilder, Handle};
 
-use super::shared::HostReads;
-use super::{Driver, DriverContext};
+use crate::drivers::shared::HostReads;
+use crate::drivers::{Driver, DriverContext};
 
 mod manifest;
 use crate::actionlog::ResourceLog;

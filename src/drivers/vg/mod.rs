@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::shared::HostReads;
-use super::{Driver, DriverContext};
+use crate::drivers::shared::HostReads;
+use crate::drivers::{Driver, DriverContext};
 
 mod manifest;
 use crate::actionlog::ResourceLog;

@@ -58,6 +58,26 @@ impl RunArgs {
         })
     }
 
+    /// The host paths of its bind mounts (`-v /src:/dst`, `--mount
+    /// type=bind,source=/src`), in the order given; named volumes are not
+    /// paths.
+    pub fn bind_sources(&self) -> Vec<&str> {
+        let host = self.body.host_config.as_ref();
+        let binds = host
+            .and_then(|h| h.binds.as_ref())
+            .into_iter()
+            .flatten()
+            .filter_map(|bind| bind.split(':').next())
+            .filter(|source| source.starts_with('/'));
+        let mounts = host
+            .and_then(|h| h.mounts.as_ref())
+            .into_iter()
+            .flatten()
+            .filter(|m| m.typ == Some(bollard::models::MountType::BIND))
+            .filter_map(|m| m.source.as_deref());
+        binds.chain(mounts).collect()
+    }
+
     /// The names of the bare `-e NAME` options, in the order given.
     pub fn inherited_env(&self) -> impl Iterator<Item = &str> {
         self.env.iter().filter_map(|var| match var {

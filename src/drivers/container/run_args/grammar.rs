@@ -7,26 +7,44 @@ use super::options::{find_long, find_short, OptSpec, Takes};
 use super::values::go_bool;
 use super::RunArgsError;
 
-/// Applies the words of `run_args` to the draft, in order.
-pub(super) fn apply_words(draft: &mut Draft, words: Vec<String>) -> Result<(), RunArgsError> {
-    let mut words = words.into_iter();
+/// Applies the words of `run_args` to the draft, in order; the problems
+/// found, each option's own. Past a bad option the next ones are read too
+/// (an unknown one's value, which cannot be told from a stray word, is
+/// skipped with it); a word that is not an option ends the reading, as
+/// what follows would be the image and its command.
+pub(super) fn apply_words(draft: &mut Draft, words: Vec<String>) -> Vec<RunArgsError> {
+    let mut errors = Vec::new();
+    let mut words = words.into_iter().peekable();
     while let Some(word) = words.next() {
         if word == "--" {
             // pflag stops reading options at `--`: what follows would be the image.
-            return match words.next() {
-                Some(next) => Err(RunArgsError::Positional(next)),
-                None => Ok(()),
-            };
+            if let Some(next) = words.next() {
+                errors.push(RunArgsError::Positional(next));
+            }
+            break;
         }
-        if let Some(long) = word.strip_prefix("--") {
-            apply_long(draft, long, &mut words)?;
+        let applied = if let Some(long) = word.strip_prefix("--") {
+            apply_long(draft, long, &mut words)
         } else if word.len() > 1 && word.starts_with('-') {
-            apply_short_cluster(draft, &word[1..], &mut words)?;
+            apply_short_cluster(draft, &word[1..], &mut words)
         } else {
-            return Err(RunArgsError::Positional(word));
+            errors.push(RunArgsError::Positional(word));
+            break;
+        };
+        if let Err(e) = applied {
+            // An unknown or refused option may take a value (`--name x`):
+            // it goes with the option, not taken for a stray word.
+            let value_unknown = matches!(
+                e,
+                RunArgsError::UnknownOption(_) | RunArgsError::Refused { .. }
+            );
+            if value_unknown && !word.contains('=') {
+                while words.next_if(|next| !next.starts_with('-')).is_some() {}
+            }
+            errors.push(e);
         }
     }
-    Ok(())
+    errors
 }
 
 fn apply_long(

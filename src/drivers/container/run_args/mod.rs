@@ -52,10 +52,26 @@ pub enum RunArgsError {
     EnvFile { path: String, reason: String },
 }
 
-/// Parses `run_args` without touching the filesystem or the environment.
+/// Parses `run_args` without touching the filesystem or the environment;
+/// the first problem, when there is one (see [`parse_all`]).
 pub fn parse(run_args: &str) -> Result<RunArgs, RunArgsError> {
-    let words = shell_words::split(run_args).map_err(|e| RunArgsError::Words(e.to_string()))?;
+    parse_all(run_args).map_err(|mut errors| errors.remove(0))
+}
+
+/// Parses `run_args`, finding every problem it has, in the order written
+/// (`svcfs check` reports each): past a bad option the next ones are read
+/// too. Never an empty list of errors.
+pub fn parse_all(run_args: &str) -> Result<RunArgs, Vec<RunArgsError>> {
+    let words =
+        shell_words::split(run_args).map_err(|e| vec![RunArgsError::Words(e.to_string())])?;
     let mut draft = draft::Draft::default();
-    grammar::apply_words(&mut draft, words)?;
-    draft.finish()
+    let mut errors = grammar::apply_words(&mut draft, words);
+    match draft.finish() {
+        Ok(parsed) if errors.is_empty() => Ok(parsed),
+        Ok(_) => Err(errors),
+        Err(e) => {
+            errors.push(e);
+            Err(errors)
+        }
+    }
 }

@@ -1547,3 +1547,36 @@ fn seccomp_check_gives_the_create_time_error() {
         .to_string()
         .contains("seccomp profile /svcfs-test/app.env is not JSON"));
 }
+
+#[test]
+fn every_bad_option_is_found_in_one_parse() {
+    let errors = parse_all("--memory 12zz --frobnicate 1 -p 99999:80 -t --rm").unwrap_err();
+    let shown: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    assert_eq!(shown.len(), 4, "{shown:?}");
+    assert!(
+        shown[0].starts_with("option --memory: invalid value \"12zz\""),
+        "{shown:?}"
+    );
+    assert_eq!(shown[1], "unknown docker run option --frobnicate");
+    assert!(
+        shown[2].starts_with("option -p: invalid value \"99999:80\""),
+        "{shown:?}"
+    );
+    assert!(
+        shown[3].starts_with("option --rm is not allowed"),
+        "{shown:?}"
+    );
+    // The first is what parse says.
+    assert_eq!(
+        parse("--memory 12zz --frobnicate 1").unwrap_err(),
+        errors[0]
+    );
+    // An unknown option's value goes with it.
+    let errors = parse_all("--bogus value --memory 12zz").unwrap_err();
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert_eq!(errors[0], RunArgsError::UnknownOption("--bogus".into()));
+    // A stray word ends the reading: what follows would be the command.
+    let errors = parse_all("-t sh -p 99999:1").unwrap_err();
+    assert_eq!(errors, [RunArgsError::Positional("sh".into())]);
+    assert!(parse_all("-t -i -p 8080:80").is_ok());
+}

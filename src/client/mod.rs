@@ -1,64 +1,116 @@
-//! The client commands (`status`, `start`, `stop`, ...): they use the
-//! mounted tree like any script would, and print what the action logged.
+//! The client commands (`status`, `start`, `freeze`, ...): they use the
+//! mounted tree like any script would, print what the action logged, and
+//! exit with a code from [`exit`]'s table.
 
 use std::fs::OpenOptions;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-/// How a client command ended, as an exit code scripts can rely on.
+pub mod completion;
+pub mod exit;
+pub mod list;
+
+pub use exit::Exit;
+
+/// How a client command failed: its exit code and what to tell the user.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ClientError {
-    /// The action or read failed (exit 1).
-    Failed(String),
-    /// No such service, or nothing mounted (exit 3).
-    NotFound(String),
+pub struct ClientError {
+    exit: Exit,
+    message: String,
 }
 
 impl ClientError {
+    /// A failure with that exit code.
+    pub fn new(exit: Exit, message: impl Into<String>) -> Self {
+        ClientError {
+            exit,
+            message: message.into(),
+        }
+    }
+
+    /// Anything else (exit 1).
+    pub fn failed(message: impl Into<String>) -> Self {
+        Self::new(Exit::Failed, message)
+    }
+
+    /// Not mounted, or no such service (exit 3).
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(Exit::NotFound, message)
+    }
+
+    /// Which exit code.
+    pub fn exit(&self) -> Exit {
+        self.exit
+    }
+
     /// The process exit code.
     pub fn exit_code(&self) -> i32 {
-        match self {
-            ClientError::Failed(_) => 1,
-            ClientError::NotFound(_) => 3,
-        }
+        i32::from(self.exit.code())
     }
 
     /// The message for stderr.
     pub fn message(&self) -> &str {
-        match self {
-            ClientError::Failed(m) | ClientError::NotFound(m) => m,
-        }
+        &self.message
     }
+}
+
+/// Why nothing is there: svcfs is not mounted at `mountpoint` (exit 3).
+fn not_mounted(mountpoint: &Path) -> ClientError {
+    ClientError::not_found(format!(
+        "svcfs is not mounted at {} (start it with: svcfs mount {}; or set --mountpoint / SVCFS_MOUNT)",
+        mountpoint.display(),
+        mountpoint.display()
+    ))
 }
 
 fn service_dir(mountpoint: &Path, service: &str) -> Result<PathBuf, ClientError> {
     let dir = mountpoint.join(service);
-    if dir.is_dir() {
+    // A name with a slash or a dot-dot would reach outside the services.
+    let plain_name =
+        !service.is_empty() && !service.contains('/') && service != "." && service != "..";
+    if plain_name && dir.join("ctl").exists() {
         return Ok(dir);
     }
     if !crate::daemon::is_svcfs_mounted(mountpoint) {
-        return Err(ClientError::NotFound(format!(
-            "svcfs is not mounted at {} (start it with: svcfs mount {}; or set --mountpoint / SVCFS_MOUNT)",
-            mountpoint.display(),
-            mountpoint.display()
-        )));
+        return Err(not_mounted(mountpoint));
     }
-    Err(ClientError::NotFound(format!(
-        "no service {service} under {} (ls {} lists them)",
-        mountpoint.display(),
+    Err(ClientError::not_found(format!(
+        "no service {service} under {} (svcfs status lists them)",
         mountpoint.display()
     )))
+}
+
+/// The rids of a mounted service: its sub-directories that take commands.
+pub fn rids(service_dir: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(service_dir) else {
+        return Vec::new();
+    };
+    let mut rids: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().join("ctl").exists())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    rids.sort();
+    rids
 }
 
 /// Print a service file (`overview` or `status.json`).
 pub fn print_file(mountpoint: &Path, service: &str, file: &str) -> Result<(), ClientError> {
     let dir = service_dir(mountpoint, service)?;
     let text = std::fs::read(dir.join(file)).map_err(|e| {
-        ClientError::Failed(format!("cannot read {}: {e}", dir.join(file).display()))
+        ClientError::failed(format!("cannot read {}: {e}", dir.join(file).display()))
     })?;
-    io::stdout()
-        .write_all(&text)
-        .map_err(|e| ClientError::Failed(format!("cannot write to stdout: {e}")))
+    write_stdout(&text)
+}
+
+/// Write to stdout; a closed pipe (`svcfs status | head`) is no failure.
+pub fn write_stdout(bytes: &[u8]) -> Result<(), ClientError> {
+    match io::stdout().write_all(bytes) {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
+            Err(ClientError::failed(format!("cannot write to stdout: {e}")))
+        }
+        _ => Ok(()),
+    }
 }
 
 fn read_lines(path: &Path) -> Vec<String> {
@@ -88,14 +140,32 @@ pub fn new_lines(before: &[String], after: &[String]) -> Vec<String> {
     after.to_vec()
 }
 
+/// What a command acts on: the service's own `ctl`, or one resource's.
+#[derive(Debug, Clone, Copy)]
+pub enum Target<'a> {
+    /// `<svc>/ctl`: every verb of the service, `--rid` included.
+    Service,
+    /// `<svc>/<rid>/ctl`: the verbs of that resource (e.g. `rollback`).
+    Resource(&'a str),
+}
+
 /// Write one command to a `ctl` file and print the log lines it produced.
 /// Lines are printed as the action logs them, like the tutorial's
 /// command line does, not all at the end.
-pub fn act(mountpoint: &Path, service: &str, command: &str) -> Result<(), ClientError> {
+pub fn act(
+    mountpoint: &Path,
+    service: &str,
+    target: Target<'_>,
+    command: &str,
+) -> Result<(), ClientError> {
     let dir = service_dir(mountpoint, service)?;
+    let ctl = match target {
+        Target::Service => dir.join("ctl"),
+        Target::Resource(rid) => resource_ctl(&dir, service, rid)?,
+    };
     let log = dir.join("log");
     let mut seen = read_lines(&log);
-    let ctl = dir.join("ctl");
+    let mut printed = Vec::new();
     let text = format!("{command}\n");
     let writer = std::thread::spawn(move || {
         OpenOptions::new()
@@ -105,43 +175,80 @@ pub fn act(mountpoint: &Path, service: &str, command: &str) -> Result<(), Client
             .and_then(|mut ctl| ctl.write_all(text.as_bytes()))
     });
     let mut out = io::stdout().lock();
-    let mut print_new = |seen: &mut Vec<String>| {
+    let mut print_new = |seen: &mut Vec<String>, printed: &mut Vec<String>| {
         let now = read_lines(&log);
         for line in new_lines(seen, &now) {
             let _ = writeln!(out, "{line}");
+            printed.push(line);
         }
         let _ = out.flush();
         *seen = now;
     };
     while !writer.is_finished() {
         std::thread::sleep(LOG_POLL_INTERVAL);
-        print_new(&mut seen);
+        print_new(&mut seen, &mut printed);
     }
-    print_new(&mut seen);
+    print_new(&mut seen, &mut printed);
     let result = writer
         .join()
         .unwrap_or_else(|_| Err(io::Error::other("the writer thread panicked")));
-    result.map_err(|e| ClientError::Failed(describe_failure(service, command, &e)))
+    result.map_err(|e| {
+        let exit = Exit::of_failed_write(e.raw_os_error(), &printed);
+        ClientError::new(exit, describe_failure(service, target, command, exit, &e))
+    })
+}
+
+/// The `ctl` of one resource; a rid the service does not have is bad
+/// usage (exit 2), like `--rid` with one on the service's `ctl`.
+fn resource_ctl(dir: &Path, service: &str, rid: &str) -> Result<PathBuf, ClientError> {
+    let ctl = dir.join(rid).join("ctl");
+    if !rid.is_empty() && !rid.contains('/') && !rid.starts_with('.') && ctl.exists() {
+        return Ok(ctl);
+    }
+    Err(ClientError::new(
+        Exit::Usage,
+        format!(
+            "no resource {rid} in {service} (resources: {})",
+            rids(dir).join(", ")
+        ),
+    ))
 }
 
 /// How often `act` looks for new log lines while the action runs.
 const LOG_POLL_INTERVAL: std::time::Duration = std::time::Duration::from_millis(200);
 
-fn describe_failure(service: &str, command: &str, e: &io::Error) -> String {
-    let meaning = match e.raw_os_error() {
-        Some(libc::EBUSY) => {
+fn describe_failure(
+    service: &str,
+    target: Target<'_>,
+    command: &str,
+    exit: Exit,
+    e: &io::Error,
+) -> String {
+    let meaning = match (exit, e.raw_os_error()) {
+        (Exit::InvalidConfig, _) => {
+            "the configuration is invalid (see the log above; svcfs check tells every problem)"
+        }
+        (_, Some(libc::EINVAL)) => "invalid command or rid (see the log above)",
+        (_, Some(libc::EOPNOTSUPP)) => "the command does not apply here",
+        (_, Some(libc::EBUSY)) => {
             "another action is running on the service, or something is busy (see the log above)"
         }
-        Some(libc::EINVAL) => "invalid command or configuration (see the log above)",
-        Some(libc::EOPNOTSUPP) => "the command does not apply to this resource",
-        Some(libc::ETIMEDOUT) => "a bound was hit (see the log above)",
-        Some(libc::EIO) => "a backend failed (see the log above)",
-        Some(libc::EACCES) => {
-            "permission denied (root or the ctl group may act; or this node is not in nodes)"
+        (_, Some(libc::EAGAIN)) => "the cluster cannot answer now; try again (see the log above)",
+        (_, Some(libc::ETIMEDOUT)) => "a bound was hit (see the log above)",
+        (_, Some(libc::EIO)) => "a backend failed (see the log above)",
+        (_, Some(libc::EACCES | libc::EPERM)) => {
+            "refused (root or the ctl group may act, on a node listed in nodes; see the log above)"
         }
+        (_, Some(libc::EHOSTDOWN)) => "that node is not alive in the cluster",
+        (_, Some(libc::ENOENT)) => "the service or resource is gone",
+        (_, Some(libc::ENOTCONN)) => "svcfs is no longer mounted",
         _ => "the action failed",
     };
-    format!("{command} {service}: {meaning}: {e}")
+    let on = match target {
+        Target::Service => service.to_string(),
+        Target::Resource(rid) => format!("{service} {rid}"),
+    };
+    format!("{command} {on}: {meaning}: {e}")
 }
 
 /// Where to find a service's docker host when svcfs is not mounted: its
@@ -168,7 +275,7 @@ pub fn docker_host(
         let dir = service_dir(mountpoint, service)?;
         let file = dir.join("docker_host");
         let text = std::fs::read_to_string(&file)
-            .map_err(|e| ClientError::Failed(format!("cannot read {}: {e}", file.display())))?;
+            .map_err(|e| ClientError::failed(format!("cannot read {}: {e}", file.display())))?;
         return Ok(text.trim().to_string());
     }
     docker_host_from_file(service, unmounted)
@@ -176,9 +283,9 @@ pub fn docker_host(
 
 fn docker_host_from_file(service: &str, files: &ServiceFiles<'_>) -> Result<String, ClientError> {
     let (found, _) = crate::config::service_files(files.config_dir)
-        .map_err(|p| ClientError::Failed(p.to_string()))?;
+        .map_err(|p| ClientError::failed(p.to_string()))?;
     let path = found.get(service).ok_or_else(|| {
-        ClientError::NotFound(format!(
+        ClientError::not_found(format!(
             "svcfs is not mounted and there is no service {service} in {}",
             files.config_dir.display()
         ))
@@ -186,7 +293,7 @@ fn docker_host_from_file(service: &str, files: &ServiceFiles<'_>) -> Result<Stri
     let config = crate::config::load_file(&crate::drivers::registry::KINDS, service, path);
     // Not read: whether it has a private daemon is not known.
     if let (true, Some(error)) = (config.untrusted, &config.load_error) {
-        return Err(ClientError::Failed(error.clone()));
+        return Err(ClientError::failed(error.clone()));
     }
     Ok(crate::docker::naming::service_docker_host(
         &config.name,
@@ -204,7 +311,7 @@ pub fn docker_passthrough(host: &str, args: &[String]) -> Result<i32, ClientErro
         .arg(host)
         .args(args)
         .status()
-        .map_err(|e| ClientError::Failed(format!("cannot run docker: {e}")))?;
+        .map_err(|e| ClientError::failed(format!("cannot run docker: {e}")))?;
     Ok(status.code().unwrap_or(1))
 }
 
@@ -259,8 +366,9 @@ mod tests {
         );
         std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o646)).unwrap();
         match docker_host_from_file("a", &files) {
-            Err(ClientError::Failed(why)) => {
-                assert!(why.contains("can be written by everyone"), "{why}")
+            Err(e) => {
+                assert_eq!(e.exit(), Exit::Failed);
+                assert!(e.message().contains("can be written by everyone"), "{e:?}")
             }
             other => panic!("{other:?}"),
         }
