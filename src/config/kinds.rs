@@ -300,11 +300,11 @@ impl<'a> Values<'a> {
             .ok_or_else(|| format!("missing required keyword {name} in [{}]", self.section))
     }
 
-    /// Shell words (none when absent).
+    /// Shell words, or a JSON array of strings (none when absent).
     pub fn words(&self, name: &str) -> Result<Vec<String>, String> {
         match self.raw(name) {
             None => Ok(Vec::new()),
-            Some(v) => shell_words::split(v)
+            Some(v) => super::words::split(v)
                 .map_err(|e| format!("{name}: cannot split {v:?} into words: {e}")),
         }
     }

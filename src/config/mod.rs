@@ -16,6 +16,7 @@ mod service;
 mod text;
 mod trust;
 mod values;
+pub mod words;
 
 pub use keywords::{kw, Keyword, ValueKind, DEFAULT_KEYWORDS, RESOURCE_KEYWORDS};
 pub use kinds::{

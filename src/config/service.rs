@@ -531,7 +531,7 @@ fn check_value_shape(keyword: &Keyword, value: &str) -> Result<(), String> {
             .parse::<u32>()
             .map(|_| ())
             .map_err(|_| format!("invalid integer {value:?}")),
-        ValueKind::Words => shell_words::split(value)
+        ValueKind::Words => super::words::split(value)
             .map(|_| ())
             .map_err(|e| format!("cannot split {value:?} into words: {e}")),
         ValueKind::Choice(words) if words.contains(&value.trim()) => Ok(()),

@@ -152,7 +152,7 @@ fn tmpfs_options(mount: &mut Mount) -> &mut MountTmpfsOptions {
 
 /// One CSV record as Go's encoding/csv reads it: `"` quotes a whole field,
 /// `""` inside quotes is a literal quote.
-fn csv_fields(text: &str) -> Result<Vec<String>, String> {
+pub(super) fn csv_fields(text: &str) -> Result<Vec<String>, String> {
     if text.is_empty() {
         return Err("empty mount specification".into());
     }
