@@ -102,6 +102,11 @@ pub struct KindSchema {
     pub label_keyword: Option<&'static str>,
     /// Whether `startcontainer` and `stopcontainer` act on it.
     pub with_containers: bool,
+    /// Its resources are not stopped with the service (a network, kept as
+    /// `docker compose stop` keeps it): flagged `S` in the overview, their
+    /// up or down does not count in avail (their warn does), as OpenSVC's
+    /// standby resources.
+    pub standby: bool,
     /// Its advice to `svcfs check`, if it has any.
     pub advise: Option<Adviser>,
 }
@@ -125,6 +130,7 @@ impl KindSchema {
             verbs: &[],
             label_keyword: None,
             with_containers: false,
+            standby: false,
             advise: None,
         }
     }
@@ -157,6 +163,13 @@ impl KindSchema {
     /// Its resource comes from `[DEFAULT]`.
     pub const fn implicit(mut self, implicit: Implicit) -> Self {
         self.implicit = Some(implicit);
+        self
+    }
+
+    /// Its resources are not stopped with the service (see
+    /// [`KindSchema::standby`]).
+    pub const fn standby(mut self) -> Self {
+        self.standby = true;
         self
     }
 

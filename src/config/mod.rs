@@ -6,6 +6,7 @@
 //! never a failure to load the other services.
 
 pub mod check;
+pub mod compose;
 mod keywords;
 pub mod kinds;
 mod load;

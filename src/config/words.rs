@@ -25,7 +25,26 @@ pub fn join(words: &[String]) -> String {
     if needs_json {
         serde_json::to_string(words).unwrap_or_default()
     } else {
-        shell_words::join(words)
+        words
+            .iter()
+            .map(|w| quoted(w))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+/// A word as the shell reads it back: as it is when that is safe (the
+/// common `-e KEY=value`, `-p 80:80`), else single-quoted.
+fn quoted(word: &str) -> String {
+    let plain = !word.is_empty()
+        && !word.starts_with('#')
+        && word
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_-./=:,@+%#".contains(&b));
+    if plain {
+        word.to_string()
+    } else {
+        shell_words::quote(word).into_owned()
     }
 }
 

@@ -13,6 +13,7 @@ mod observers;
 mod refresher;
 mod service;
 pub mod snapshot;
+mod sweep;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
@@ -98,6 +99,10 @@ pub struct Engine {
     pending: Mutex<HashMap<String, BTreeSet<String>>>,
     /// The cluster, with `--cluster`.
     cluster: OnceLock<Arc<dyn ClusterControl>>,
+    /// A sweep of undeclared resources is asked for (see `sweep`).
+    sweep_due: std::sync::atomic::AtomicBool,
+    /// A sweep pass runs.
+    sweeping: std::sync::atomic::AtomicBool,
 }
 
 impl Engine {
@@ -116,6 +121,8 @@ impl Engine {
             host_reads: Arc::default(),
             pending: Mutex::new(HashMap::new()),
             cluster: OnceLock::new(),
+            sweep_due: Default::default(),
+            sweeping: Default::default(),
         })
     }
 
@@ -371,6 +378,10 @@ impl Engine {
         if !left.is_empty() || !joined.is_empty() {
             *write(&self.listing_changed) = SystemTime::now();
         }
+        if !left.is_empty() || !changed.is_empty() {
+            self.sweep_due
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+        }
         for tree in &left {
             self.observers.published(Some(tree), None);
         }
@@ -383,6 +394,9 @@ impl Engine {
     /// Reload (see [`Engine::reload`]) and refresh what changed.
     pub async fn reload_and_refresh(self: &Arc<Self>, force: bool) {
         let changed = self.reload(force);
+        if self.sweep_due.load(std::sync::atomic::Ordering::SeqCst) {
+            self.sweep_soon();
+        }
         if !changed.is_empty() {
             self.refresh(&changed).await;
         }
@@ -536,6 +550,7 @@ impl Engine {
             runtime.follow_own_checks(self.options.status_timeout);
         }
         tokio::spawn(Arc::clone(self).follow_config_dir());
+        self.sweep_soon();
     }
 
     /// Start services whose `autostart_node` is this node, in the background.

@@ -24,6 +24,7 @@ pub static MANIFEST: Manifest = Manifest {
             spec_of::<ContainerSpec>(spec).clone(),
         ))
     },
+    sweep: None,
 };
 
 /// `rollback`: swap the container back to `<name>.prev`, the one an

@@ -25,6 +25,7 @@ mod tests;
 
 pub use draft::RunArgs;
 pub use redact::{redact_env, REDACTED};
+pub use values::go_duration;
 
 /// Why `run_args` could not be parsed or resolved. Each names the option
 /// (and the value, or the file) as written; the caller adds the resource id.

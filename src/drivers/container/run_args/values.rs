@@ -624,7 +624,7 @@ pub(super) fn health_duration(text: &str) -> Result<i64, String> {
 }
 
 /// Go's time.ParseDuration (`1m30s`, `500ms`, `1.5h`), in nanoseconds.
-pub(super) fn go_duration(text: &str) -> Result<i64, String> {
+pub fn go_duration(text: &str) -> Result<i64, String> {
     let invalid = || format!("{text:?} is not a duration (e.g. 30s, 1m30s, 500ms)");
     let (negative, mut rest) = match text.as_bytes().first() {
         Some(b'-') => (true, &text[1..]),
