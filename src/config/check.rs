@@ -76,7 +76,7 @@ pub fn check(kinds: &dyn Catalog, options: &CheckOptions<'_>) -> Result<Checked,
         services.push(load_file(kinds, &name, &path));
     }
     for service in &services {
-        problems.extend(service.problems.iter().map(|p| p.located(&service.text)));
+        problems.extend(service.problems.iter().map(|p| service.locate(p)));
         problems.extend(nodes_warning(service, options.nodename));
         problems.extend(advice(service, options.var_dir));
     }
@@ -111,7 +111,7 @@ fn nodes_warning(service: &ServiceConfig, nodename: &str) -> Option<Problem> {
             ),
         )
     };
-    Some(problem.located(&service.text))
+    Some(service.locate(&problem))
 }
 
 /// Each kind's advice on its resources, as warnings at their keywords.
@@ -140,7 +140,7 @@ fn advice(service: &ServiceConfig, var_dir: &Path) -> Vec<Problem> {
                 keyword: Some(keyword.to_string()),
                 ..Problem::file(Severity::Warning, &service.path, message)
             };
-            found.push(problem.located(&service.text));
+            found.push(service.locate(&problem));
         }
     }
     found

@@ -23,7 +23,10 @@ pub use keywords::{kw, Keyword, ValueKind, DEFAULT_KEYWORDS, RESOURCE_KEYWORDS};
 pub use kinds::{
     Advice, Adviser, Catalog, Implicit, ImplicitResource, KindSchema, Spec, SpecBuilder, Values,
 };
-pub use load::{load_dir, load_file, service_files, LoadedDir};
+pub use load::{
+    from_converted, is_compose_file, is_valid_service_name, load_dir, load_file, service_files,
+    LoadedDir,
+};
 pub use problem::{Problem, Severity};
 pub use service::{
     parse_service, CommonOptions, MonitorAction, ResourceConfig, ServiceConfig, ServiceDefaults,

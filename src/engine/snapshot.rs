@@ -134,7 +134,7 @@ pub fn build_snapshot(
             .problems
             .iter()
             .filter(|p| config.load_error.is_none() || p.severity == Severity::Warning)
-            .map(|p| p.with_line(&config.text)),
+            .map(|p| config.locate(p).to_string()),
     );
     messages.extend(known.alerts.iter().cloned());
     messages.dedup();
