@@ -378,7 +378,9 @@ impl Engine {
         if !left.is_empty() || !joined.is_empty() {
             *write(&self.listing_changed) = SystemTime::now();
         }
-        if !left.is_empty() || !changed.is_empty() {
+        // A forced reload (SIGHUP) looks again at everything, the
+        // networks left behind too.
+        if force || !left.is_empty() || !changed.is_empty() {
             self.sweep_due
                 .store(true, std::sync::atomic::Ordering::SeqCst);
         }

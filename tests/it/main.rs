@@ -17,6 +17,7 @@ mod cluster;
 mod cluster_docker;
 mod cluster_vg;
 mod completion;
+mod compose;
 mod containers;
 mod crashes;
 mod filesystem;
