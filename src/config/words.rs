@@ -27,24 +27,9 @@ pub fn join(words: &[String]) -> String {
     } else {
         words
             .iter()
-            .map(|w| quoted(w))
+            .map(|w| crate::host::quote_if_needed(w))
             .collect::<Vec<_>>()
             .join(" ")
-    }
-}
-
-/// A word as the shell reads it back: as it is when that is safe (the
-/// common `-e KEY=value`, `-p 80:80`), else single-quoted.
-fn quoted(word: &str) -> String {
-    let plain = !word.is_empty()
-        && !word.starts_with('#')
-        && word
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"_-./=:,@+%#".contains(&b));
-    if plain {
-        word.to_string()
-    } else {
-        shell_words::quote(word).into_owned()
     }
 }
 

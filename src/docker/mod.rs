@@ -224,6 +224,19 @@ impl DockerError {
         }
     }
 
+    /// The error of an action that needed the daemon: when it is not
+    /// running, naming it and what to do.
+    pub fn into_action_error(self) -> Error {
+        if self.is_unreachable() {
+            Error::backend(format!(
+                "docker daemon is not running (no answer on {}): start it first (the service's dockerd resource, or startcontainer)",
+                self.host
+            ))
+        } else {
+            self.into_error()
+        }
+    }
+
     /// The svcfs error, with its errno chosen by the kind of failure.
     pub fn into_error(self) -> Error {
         match self.kind {

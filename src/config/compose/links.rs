@@ -256,19 +256,7 @@ impl Reader<'_, '_> {
                 let project = self.defs.project.clone();
                 self.defs.networks.insert(
                     0,
-                    NetworkDef {
-                        key: "default".into(),
-                        line: self.c.line,
-                        name: format!("{project}_default"),
-                        external: false,
-                        driver: None,
-                        pools: Vec::new(),
-                        internal: false,
-                        ipv6: false,
-                        options: Vec::new(),
-                        labels: Vec::new(),
-                        used: false,
-                    },
+                    NetworkDef::new("default", self.c.line, format!("{project}_default"), false),
                 );
             }
             let Some(def) = self.defs.networks.iter_mut().find(|n| n.key == network) else {

@@ -27,6 +27,25 @@ pub(crate) struct NetworkDef {
     pub used: bool,
 }
 
+impl NetworkDef {
+    /// A network `key` of the file, docker's `name`, with every default.
+    pub fn new(key: &str, line: usize, name: String, external: bool) -> Self {
+        NetworkDef {
+            key: key.to_string(),
+            line,
+            name,
+            external,
+            driver: None,
+            pools: Vec::new(),
+            internal: false,
+            ipv6: false,
+            options: Vec::new(),
+            labels: Vec::new(),
+            used: false,
+        }
+    }
+}
+
 /// A declared volume.
 #[derive(Debug, Clone)]
 pub(crate) struct VolumeDef {
@@ -375,19 +394,8 @@ fn network(ctx: &mut Ctx<'_>, project: &str, entry: &Entry) -> Option<NetworkDef
         ],
     );
     let (name, external) = name_and_external(ctx, project, entry, "networks");
-    let mut def = NetworkDef {
-        key: entry.key.clone(),
-        line: entry.line,
-        name,
-        external,
-        driver: node.get("driver").and_then(text_of),
-        pools: Vec::new(),
-        internal: false,
-        ipv6: false,
-        options: Vec::new(),
-        labels: Vec::new(),
-        used: false,
-    };
+    let mut def = NetworkDef::new(&entry.key, entry.line, name, external);
+    def.driver = node.get("driver").and_then(text_of);
     if let Some(n) = node.get("internal") {
         def.internal = bool_of(ctx, n, &format!("{key}.internal")).unwrap_or(false);
     }

@@ -449,14 +449,7 @@ impl ContainerDriver {
     /// A docker failure during an action, naming the daemon and, when it is
     /// not running, what to do.
     fn docker_error(&self, e: DockerError) -> Error {
-        if e.is_unreachable() {
-            Error::backend(format!(
-                "docker daemon is not running (no answer on {}): start it first (the service's dockerd resource, or startcontainer)",
-                e.host
-            ))
-        } else {
-            e.into_error()
-        }
+        e.into_action_error()
     }
 
     async fn wanted_image(&self) -> Result<ImageInfo> {
@@ -606,18 +599,25 @@ impl ContainerDriver {
         }
     }
 
+    /// The container a start waits on, which must still exist.
+    async fn inspect_starting(&self, id: &str) -> Result<Observed> {
+        self.inspect(id)
+            .await
+            .map_err(|e| self.docker_error(e))?
+            .ok_or_else(|| {
+                Error::backend(format!(
+                    "container {} vanished while starting",
+                    short_id(id)
+                ))
+            })
+    }
+
     /// Wait for a `oneshot` container to end: exit 0 is the start's
     /// success, any other code its failure with the job's last output.
     async fn wait_exit(&self, id: &str, deadline: Instant, log: &ResourceLog) -> Result<()> {
         log.info("wait for the job to exit");
         loop {
-            let c = self
-                .inspect(id)
-                .await
-                .map_err(|e| self.docker_error(e))?
-                .ok_or_else(|| {
-                    Error::backend(format!("container {} vanished while running", short_id(id)))
-                })?;
+            let c = self.inspect_starting(id).await?;
             if c.exited && !c.running {
                 if c.exit_code == 0 {
                     log.info("the job exited 0");
@@ -656,16 +656,7 @@ impl ContainerDriver {
         let mut announced_operational = false;
         let mut settled = settle.is_zero();
         loop {
-            let c = self
-                .inspect(id)
-                .await
-                .map_err(|e| self.docker_error(e))?
-                .ok_or_else(|| {
-                    Error::backend(format!(
-                        "container {} vanished while starting",
-                        short_id(id)
-                    ))
-                })?;
+            let c = self.inspect_starting(id).await?;
             if c.exited && !c.running {
                 let output = self.last_output(id).await;
                 return Err(Error::backend(format!(

@@ -835,7 +835,6 @@ mod networks_and_jobs {
     use crate::actionlog::ServiceLog;
     use crate::docker::fake::{Call, FakeDocker};
     use crate::drivers::Driver;
-    use crate::host::FakeRunner;
 
     const NAME: &str = "app.container.1";
     const BUSYBOX: &str = "sha256:f66342b343ae0000000000000000000000000000000000000000000000000000";
@@ -853,17 +852,7 @@ mod networks_and_jobs {
     }
 
     fn driver(docker: &Arc<FakeDocker>, spec: ContainerSpec) -> ContainerDriver {
-        let ctx = DriverContext {
-            service: "app".into(),
-            var_dir: "/nonexistent".into(),
-            config_dir: "/nonexistent".into(),
-            nodename: "n1".into(),
-            docker: docker.clone(),
-            runner: Arc::new(FakeRunner::new()),
-            children: Arc::new(crate::children::FakeChildren::default()),
-            reads: Arc::default(),
-            peers: Vec::new(),
-        };
+        let ctx = DriverContext::for_tests(docker.clone());
         ContainerDriver::new(&ctx, rid("container#1"), spec)
     }
 

@@ -171,14 +171,7 @@ impl NetworkDriver {
     }
 
     fn docker_error(&self, e: DockerError) -> Error {
-        if e.is_unreachable() {
-            Error::backend(format!(
-                "docker daemon is not running (no answer on {}): start it first (the service's dockerd resource, or startcontainer)",
-                e.host
-            ))
-        } else {
-            e.into_error()
-        }
+        e.into_action_error()
     }
 
     fn found_state(&self, found: &NetworkInspect) -> ResourceState {

@@ -8,7 +8,6 @@ use super::*;
 use crate::actionlog::ServiceLog;
 use crate::docker::fake::{FakeContainer, FakeDocker};
 use crate::docker::ErrorKind;
-use crate::host::FakeRunner;
 
 const HOST: &str = "unix:///run/fake-docker.sock";
 
@@ -26,17 +25,7 @@ fn spec(name: &str) -> NetworkSpec {
 }
 
 fn driver(docker: &Arc<FakeDocker>, spec: NetworkSpec) -> NetworkDriver {
-    let ctx = DriverContext {
-        service: "app".into(),
-        var_dir: "/nonexistent".into(),
-        config_dir: "/nonexistent".into(),
-        nodename: "n1".into(),
-        docker: docker.clone(),
-        runner: Arc::new(FakeRunner::new()),
-        children: Arc::new(crate::children::FakeChildren::default()),
-        reads: Arc::default(),
-        peers: Vec::new(),
-    };
+    let ctx = DriverContext::for_tests(docker.clone());
     NetworkDriver::new(&ctx, Rid::parse("network#1").unwrap(), spec)
 }
 
