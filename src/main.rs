@@ -204,10 +204,31 @@ struct MountArgs {
     #[arg(long, default_value_t = 5, value_name = "SECONDS")]
     status_timeout: u64,
     /// Join the svcfs nodes that share this etcd cluster (comma-separated
-    /// http://HOST:PORT): services whose `nodes` name this node then run
-    /// on one node of them, moved on failure (docs/cluster.md).
+    /// https://HOST:PORT, or http://): services whose `nodes` name this
+    /// node then run on one node of them, moved on failure
+    /// (docs/cluster.md).
     #[arg(long, value_name = "ENDPOINTS", env = "SVCFS_CLUSTER")]
     cluster: Option<String>,
+    /// With https:// endpoints: the CA certificate (PEM) that signed
+    /// etcd's (default: the system's trust store), as etcdctl's --cacert.
+    #[arg(long, value_name = "FILE", env = "SVCFS_ETCD_CACERT")]
+    etcd_cacert: Option<PathBuf>,
+    /// This node's client certificate (PEM), for an etcd that checks its
+    /// clients' (--client-cert-auth); with --etcd-key.
+    #[arg(long, value_name = "FILE", env = "SVCFS_ETCD_CERT")]
+    etcd_cert: Option<PathBuf>,
+    /// The private key (PEM) of --etcd-cert.
+    #[arg(long, value_name = "FILE", env = "SVCFS_ETCD_KEY")]
+    etcd_key: Option<PathBuf>,
+    /// The etcd user svcfs authenticates as (etcd's auth enabled); its
+    /// password is read from --etcd-password-file, never from the command
+    /// line.
+    #[arg(long, value_name = "NAME", env = "SVCFS_ETCD_USER")]
+    etcd_user: Option<String>,
+    /// The file holding --etcd-user's password (its first line); refused
+    /// unless only its owner may read it (chmod 600).
+    #[arg(long, value_name = "FILE", env = "SVCFS_ETCD_PASSWORD_FILE")]
+    etcd_password_file: Option<PathBuf>,
     /// With --cluster: the TTL of this node's etcd lease, in seconds; a
     /// node that cannot renew it for half of it stops its services.
     #[arg(long, default_value_t = 10, value_name = "SECONDS")]
@@ -400,7 +421,7 @@ fn finish(result: Result<(), ClientError>) -> i32 {
 }
 
 fn mount(args: MountArgs) -> i32 {
-    let nodename = args.nodename.unwrap_or_else(host_name);
+    let nodename = args.nodename.clone().unwrap_or_else(host_name);
     let ctl_group = match args.ctl_group.as_deref().map(resolve_group).transpose() {
         Ok(gid) => gid,
         Err(message) => {
@@ -408,16 +429,11 @@ fn mount(args: MountArgs) -> i32 {
             return 2;
         }
     };
-    let cluster = match args.cluster.as_deref().map(|endpoints| {
-        let endpoints = svcfs::cluster::etcd::parse_endpoints(endpoints)?;
-        let timings = svcfs::cluster::Timings::from_ttl(Duration::from_secs(args.cluster_ttl))?;
-        Ok::<_, svcfs::error::Error>(daemon::ClusterOptions { endpoints, timings })
-    }) {
-        None => None,
-        Some(Ok(cluster)) => Some(cluster),
-        Some(Err(e)) => {
+    let cluster = match cluster_options(&args) {
+        Ok(cluster) => cluster,
+        Err((e, code)) => {
             eprintln!("svcfs: {e}");
-            return 2;
+            return code;
         }
     };
     let options = MountOptions {
@@ -441,6 +457,41 @@ fn mount(args: MountArgs) -> i32 {
             1
         }
     }
+}
+
+/// The cluster's options: a usage error (exit 2) when they do not go
+/// together, a failure (exit 1) when the files they name cannot be used.
+fn cluster_options(
+    args: &MountArgs,
+) -> Result<Option<daemon::ClusterOptions>, (svcfs::error::Error, i32)> {
+    let etcd_options = [
+        ("--etcd-cacert", args.etcd_cacert.is_some()),
+        ("--etcd-cert", args.etcd_cert.is_some()),
+        ("--etcd-key", args.etcd_key.is_some()),
+        ("--etcd-user", args.etcd_user.is_some()),
+        ("--etcd-password-file", args.etcd_password_file.is_some()),
+    ];
+    let Some(endpoints) = args.cluster.clone() else {
+        if let Some((option, _)) = etcd_options.iter().find(|(_, given)| *given) {
+            let e = svcfs::error::Error::invalid(format!("{option} is for --cluster"));
+            return Err((e, 2));
+        }
+        return Ok(None);
+    };
+    let checked = svcfs::cluster::EtcdArgs {
+        endpoints,
+        cacert: args.etcd_cacert.clone(),
+        cert: args.etcd_cert.clone(),
+        key: args.etcd_key.clone(),
+        user: args.etcd_user.clone(),
+        password_file: args.etcd_password_file.clone(),
+    }
+    .check()
+    .map_err(|e| (e, 2))?;
+    let timings = svcfs::cluster::Timings::from_ttl(Duration::from_secs(args.cluster_ttl))
+        .map_err(|e| (e, 2))?;
+    let etcd = checked.load().map_err(|e| (e, 1))?;
+    Ok(Some(daemon::ClusterOptions { etcd, timings }))
 }
 
 fn fence_watch(args: FenceWatchArgs) -> i32 {

@@ -3,9 +3,10 @@
 //! against the FUSE floors and tmpfs, `cat` against `docker inspect`, the
 //! first read after a change against the docker event, walks of a
 //! 1000-service tree against tmpfs, start/stop against the docker CLI,
-//! reads with dockerd SIGSTOPped against reads with it running, and an
-//! idle daemon's memory, CPU and docker API calls, and the idle daemon of
-//! a thousand apps checked every minute.
+//! reads with dockerd SIGSTOPped against reads with it running, an
+//! idle daemon's memory, CPU and docker API calls, the idle daemon of a
+//! thousand apps checked every minute, and the cluster's placement,
+//! switch and failover against their bounds.
 //!
 //! Writes bench/REPORT.md, bench/report.json and bench/latency.svg. Needs
 //! root and what the integration tests need (`scripts/setup-test-env.sh`);
@@ -15,9 +16,14 @@
 #[path = "../../tests/it/harness.rs"]
 mod harness;
 
+#[path = "../../tests/it/cluster_etcd.rs"]
+#[allow(dead_code)]
+mod cluster_etcd;
+
 mod apps;
 mod bed;
 mod change;
+mod cluster;
 mod floor;
 mod freeze;
 mod idle;
@@ -290,6 +296,9 @@ fn main() {
     group(&mut report, "tree set-up", |r| tree_parts(&settings, r));
     part(&settings, &mut report, "apps", |_| {
         vec![apps::row(&settings)]
+    });
+    part(&settings, &mut report, "cluster", |_| {
+        cluster::rows(&settings)
     });
     clean_leftovers();
     report.header.push((

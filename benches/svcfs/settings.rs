@@ -1,10 +1,11 @@
 //! Sample counts and durations, from the environment:
 //! - `SVCFS_BENCH_QUICK=1`: small counts everywhere (a run of about a
 //!   minute, to develop the bench; its numbers mean little);
-//! - `SVCFS_BENCH_ONLY=reads,process,frozen,change,lifecycle,tree,idle,apps`:
+//! - `SVCFS_BENCH_ONLY=reads,process,frozen,change,lifecycle,tree,idle,apps,cluster`:
 //!   run only these parts;
 //! - `SVCFS_BENCH_READS`, `SVCFS_BENCH_CHANGES`, `SVCFS_BENCH_STARTS`,
-//!   `SVCFS_BENCH_STOPS`, `SVCFS_BENCH_SERVICES`, `SVCFS_BENCH_IDLE_SECS`:
+//!   `SVCFS_BENCH_STOPS`, `SVCFS_BENCH_SERVICES`, `SVCFS_BENCH_IDLE_SECS`,
+//!   `SVCFS_BENCH_CLUSTER` (placements, switches), `SVCFS_BENCH_FAILOVERS`:
 //!   one count each;
 //! - `SVCFS_BENCH_OUT`: where the report goes (default: bench/).
 
@@ -12,7 +13,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 /// The parts of the bench, in the order they run.
-pub const PARTS: [&str; 8] = [
+pub const PARTS: [&str; 9] = [
     "reads",
     "process",
     "frozen",
@@ -21,6 +22,7 @@ pub const PARTS: [&str; 8] = [
     "tree",
     "idle",
     "apps",
+    "cluster",
 ];
 
 #[derive(Debug, Clone)]
@@ -46,6 +48,10 @@ pub struct Settings {
     /// Settling before the idle window, and the window.
     pub settle: Duration,
     pub idle: Duration,
+    /// Placements and switches of the cluster rows (and starts, stops).
+    pub cluster_samples: usize,
+    /// Node deaths of the failover row (each costs a lease TTL).
+    pub failovers: usize,
     pub out: PathBuf,
 }
 
@@ -92,6 +98,8 @@ impl Settings {
             warm_walks: pick(3, 1),
             settle: Duration::from_secs(pick(10, 2) as u64),
             idle: Duration::from_secs(count("SVCFS_BENCH_IDLE_SECS", pick(60, 5)) as u64),
+            cluster_samples: count("SVCFS_BENCH_CLUSTER", pick(6, 2)).max(1),
+            failovers: count("SVCFS_BENCH_FAILOVERS", pick(3, 1)).max(1),
             out: std::env::var_os("SVCFS_BENCH_OUT")
                 .map(PathBuf::from)
                 .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("bench")),
@@ -109,7 +117,8 @@ impl Settings {
     pub fn describe(&self) -> String {
         format!(
             "{}{} reads per loop, {} processes, {} kills, {} starts / {} stops, \
-             {} services, {} warm walks, idle {} s after {} s",
+             {} services, {} warm walks, idle {} s after {} s, \
+             {} placements and switches, {} failovers",
             if self.quick {
                 "QUICK (numbers for development only): "
             } else {
@@ -124,6 +133,8 @@ impl Settings {
             self.warm_walks,
             self.idle.as_secs(),
             self.settle.as_secs(),
+            self.cluster_samples,
+            self.failovers,
         )
     }
 }

@@ -262,7 +262,7 @@ _svcfs() {
             return 0
             ;;
         svcfs__subcmd__mount)
-            opts="-h --config-dir --var-dir --docker-host --nodename --ctl-group --autostart --refresh-interval --status-timeout --cluster --cluster-ttl --help"
+            opts="-h --config-dir --var-dir --docker-host --nodename --ctl-group --autostart --refresh-interval --status-timeout --cluster --etcd-cacert --etcd-cert --etcd-key --etcd-user --etcd-password-file --cluster-ttl --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -297,6 +297,26 @@ _svcfs() {
                     return 0
                     ;;
                 --cluster)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --etcd-cacert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --etcd-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --etcd-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --etcd-user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --etcd-password-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

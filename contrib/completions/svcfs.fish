@@ -52,7 +52,12 @@ complete -c svcfs -n "__fish_svcfs_using_subcommand mount" -l nodename -d 'This 
 complete -c svcfs -n "__fish_svcfs_using_subcommand mount" -l ctl-group -d 'Group whose members may write ctl files (mode 0220 instead of 0200)' -r
 complete -c svcfs -n "__fish_svcfs_using_subcommand mount" -l refresh-interval -d 'Seconds (±20%, at random) between two background reconciles of the resources no event follows (ip, vg, fs, the private dockerd); every tenth one checks the containers too, which docker events keep current in between' -r
 complete -c svcfs -n "__fish_svcfs_using_subcommand mount" -l status-timeout -d 'Bound, in seconds, on one resource\'s status check' -r
-complete -c svcfs -n "__fish_svcfs_using_subcommand mount" -l cluster -d 'Join the svcfs nodes that share this etcd cluster (comma-separated http://HOST:PORT): services whose `nodes` name this node then run on one node of them, moved on failure (docs/cluster.md)' -r
+complete -c svcfs -n "__fish_svcfs_using_subcommand mount" -l cluster -d 'Join the svcfs nodes that share this etcd cluster (comma-separated https://HOST:PORT, or http://): services whose `nodes` name this node then run on one node of them, moved on failure (docs/cluster.md)' -r
+complete -c svcfs -n "__fish_svcfs_using_subcommand mount" -l etcd-cacert -d 'With https:// endpoints: the CA certificate (PEM) that signed etcd\'s (default: the system\'s trust store), as etcdctl\'s --cacert' -r -F
+complete -c svcfs -n "__fish_svcfs_using_subcommand mount" -l etcd-cert -d 'This node\'s client certificate (PEM), for an etcd that checks its clients\' (--client-cert-auth); with --etcd-key' -r -F
+complete -c svcfs -n "__fish_svcfs_using_subcommand mount" -l etcd-key -d 'The private key (PEM) of --etcd-cert' -r -F
+complete -c svcfs -n "__fish_svcfs_using_subcommand mount" -l etcd-user -d 'The etcd user svcfs authenticates as (etcd\'s auth enabled); its password is read from --etcd-password-file, never from the command line' -r
+complete -c svcfs -n "__fish_svcfs_using_subcommand mount" -l etcd-password-file -d 'The file holding --etcd-user\'s password (its first line); refused unless only its owner may read it (chmod 600)' -r -F
 complete -c svcfs -n "__fish_svcfs_using_subcommand mount" -l cluster-ttl -d 'With --cluster: the TTL of this node\'s etcd lease, in seconds; a node that cannot renew it for half of it stops its services' -r
 complete -c svcfs -n "__fish_svcfs_using_subcommand mount" -l autostart -d 'Start, in the background, the services whose autostart_node is this node'
 complete -c svcfs -n "__fish_svcfs_using_subcommand mount" -s h -l help -d 'Print help'

@@ -18,7 +18,7 @@ use crate::bounded::bounded;
 use crate::clock;
 use crate::config::{ResourceConfig, ServiceConfig};
 use crate::drivers::Driver;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, UNUSABLE_SERVICE_FILE};
 use crate::model::{
     ActionStats, Frozen, Healing, Outcome, ResourceState, ServiceSnapshot, Status, Step, Verb,
 };
@@ -433,7 +433,7 @@ impl ServiceRuntime {
                 now,
             )
         };
-        snapshot.cluster = lock(&self.cluster).clone();
+        snapshot.set_cluster(lock(&self.cluster).clone());
         let before = self.tree();
         let after = Arc::new(service_tree(&snapshot, Some(&before), now));
         *write(&self.snapshot) = Arc::new(snapshot);
@@ -712,9 +712,7 @@ fn usable(config: &ServiceConfig) -> Result<()> {
         Some(error) if config.untrusted => Err(Error::access(format!(
             "the service file is not trusted: {error}"
         ))),
-        Some(error) => Err(Error::invalid(format!(
-            "the service file cannot be used: {error}"
-        ))),
+        Some(error) => Err(Error::invalid(format!("{UNUSABLE_SERVICE_FILE}{error}"))),
         None => Ok(()),
     }
 }

@@ -1240,6 +1240,7 @@ fn a_clustered_service_has_its_owner_and_a_directory_per_node() {
                 ("n1".into(), "up".into(), "up".into()),
                 ("n2".into(), "down".into(), state.into()),
             ],
+            messages: Vec::new(),
         }));
         snapshot
     };

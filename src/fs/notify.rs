@@ -362,6 +362,7 @@ mod tests {
                 owner: String::new(),
                 hb: Status::Up,
                 nodes: vec![("n1".into(), "down".into(), state.into())],
+                messages: Vec::new(),
             }));
             service_tree(&snapshot, previous, SystemTime::UNIX_EPOCH)
         };

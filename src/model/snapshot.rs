@@ -95,9 +95,23 @@ pub struct ClusterShown {
     pub hb: Status,
     /// Each node of `nodes`: its name, instance status word and state word.
     pub nodes: Vec<(String, String, String)>,
+    /// What the cluster warns of (service files that differ between
+    /// nodes): each makes the service `warn`, in its `messages`.
+    pub messages: Vec<String>,
 }
 
 impl ServiceSnapshot {
+    /// Show the service's placement, its warnings degrading `overall`.
+    pub fn set_cluster(&mut self, cluster: Option<Arc<ClusterShown>>) {
+        if let Some(shown) = &cluster {
+            if !shown.messages.is_empty() {
+                self.overall = Status::Warn;
+                self.messages.extend(shown.messages.iter().cloned());
+            }
+        }
+        self.cluster = cluster;
+    }
+
     /// The resource with this id.
     pub fn resource(&self, rid: &str) -> Option<&ResourceSnapshot> {
         self.resources.iter().find(|r| r.rid.as_str() == rid)

@@ -592,6 +592,7 @@ mod tests {
             owner: "n2".into(),
             hb: Status::Up,
             nodes: Vec::new(),
+            messages: Vec::new(),
         }));
         let tree = service_tree(&s, None, at(1));
         assert_eq!(&names(&tree.files)[..SERVICE_FILES.len()], SERVICE_FILES);
@@ -602,6 +603,7 @@ mod tests {
             owner: String::new(),
             hb: Status::Down,
             nodes: Vec::new(),
+            messages: Vec::new(),
         }));
         let unowned = service_tree(&s, Some(&tree), at(2));
         assert_eq!(text(unowned.file("owner")), "");
