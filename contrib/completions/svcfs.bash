@@ -37,6 +37,9 @@ _svcfs() {
             svcfs,help)
                 cmd="svcfs__subcmd__help"
                 ;;
+            svcfs,import)
+                cmd="svcfs__subcmd__import"
+                ;;
             svcfs,mount)
                 cmd="svcfs__subcmd__mount"
                 ;;
@@ -77,7 +80,7 @@ _svcfs() {
 
     case "${cmd}" in
         svcfs)
-            opts="-h -V --help --version mount check status start stop restart startcontainer stopcontainer clear freeze thaw switch takeover giveback docker completions help rollback"
+            opts="-h -V --help --version mount check status start stop restart startcontainer stopcontainer clear freeze thaw switch takeover giveback docker import completions help rollback"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -225,6 +228,32 @@ _svcfs() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        svcfs__subcmd__import)
+            opts="-o -h --name --output --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

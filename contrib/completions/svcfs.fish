@@ -41,6 +41,7 @@ complete -c svcfs -n "__fish_svcfs_needs_command" -f -a "switch" -d 'Move the se
 complete -c svcfs -n "__fish_svcfs_needs_command" -f -a "takeover" -d 'Move the service to this node (--cluster)'
 complete -c svcfs -n "__fish_svcfs_needs_command" -f -a "giveback" -d 'Move the service back to the node its placement prefers (--cluster)'
 complete -c svcfs -n "__fish_svcfs_needs_command" -f -a "docker" -d 'Run the docker CLI against the daemon that serves the service\'s containers (its private daemon when it has one), as the mounted tree\'s `docker_host` file names it; docker\'s exit code is kept. svcfs options come before SVC: everything after it is docker\'s (`svcfs docker app ps -a`). When svcfs is not mounted, the service file and --var-dir/--docker-host tell the daemon instead'
+complete -c svcfs -n "__fish_svcfs_needs_command" -f -a "import" -d 'Convert a Compose file into a service file: print it (or write it to --output), with a header saying where it came from and a comment on each decision; every key not carried is printed to stderr as FILE:LINE: KEY: WHY. Exit 1, writing nothing, when leaving a key out would change what runs (build:, ...); 0 with warnings for what is safely ignored. Variables are read from the environment, then from the project\'s .env, as Compose reads them'
 complete -c svcfs -n "__fish_svcfs_needs_command" -f -a "completions" -d 'Print the completion script of a shell (bash, zsh, fish, elvish, powershell) to stdout (`svcfs completions bash > /usr/share/bash-completion/completions/svcfs`). Those of bash and zsh also complete service names and rids from the mounted tree'
 complete -c svcfs -n "__fish_svcfs_needs_command" -f -a "help" -d 'Print the help of svcfs, or of a command (`svcfs help start`)'
 complete -c svcfs -n "__fish_svcfs_needs_command" -f -a "rollback" -d 'Swap the container back to the one the last upgrade replaced (<name>.prev): writes rollback to the ctl of each resource of --rid, in turn (container resources)'
@@ -101,6 +102,9 @@ complete -c svcfs -n "__fish_svcfs_using_subcommand docker" -l config-dir -d 'Di
 complete -c svcfs -n "__fish_svcfs_using_subcommand docker" -l var-dir -d 'State directory: private docker daemon sockets, pid files, data' -r -F
 complete -c svcfs -n "__fish_svcfs_using_subcommand docker" -l docker-host -d 'Docker daemon of services without a private one' -r
 complete -c svcfs -n "__fish_svcfs_using_subcommand docker" -s h -l help -d 'Print help'
+complete -c svcfs -n "__fish_svcfs_using_subcommand import" -l name -d 'The service\'s name (default: the Compose project\'s name)' -r
+complete -c svcfs -n "__fish_svcfs_using_subcommand import" -s o -l output -d 'Write the service file there (default: stdout), replacing it' -r -F
+complete -c svcfs -n "__fish_svcfs_using_subcommand import" -s h -l help -d 'Print help'
 complete -c svcfs -n "__fish_svcfs_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c svcfs -n "__fish_svcfs_using_subcommand help" -s h -l help -d 'Print help'
 complete -c svcfs -n "__fish_svcfs_using_subcommand rollback" -l rid -d 'The resources to act on (comma separated, e.g. container#1)' -r

@@ -102,6 +102,11 @@ pub struct KindSchema {
     pub label_keyword: Option<&'static str>,
     /// Whether `startcontainer` and `stopcontainer` act on it.
     pub with_containers: bool,
+    /// Its resources are not stopped with the service (a network, kept as
+    /// `docker compose stop` keeps it): flagged `S` in the overview, their
+    /// up or down does not count in avail (their warn does), as OpenSVC's
+    /// standby resources.
+    pub standby: bool,
     /// Its advice to `svcfs check`, if it has any.
     pub advise: Option<Adviser>,
 }
@@ -125,6 +130,7 @@ impl KindSchema {
             verbs: &[],
             label_keyword: None,
             with_containers: false,
+            standby: false,
             advise: None,
         }
     }
@@ -157,6 +163,13 @@ impl KindSchema {
     /// Its resource comes from `[DEFAULT]`.
     pub const fn implicit(mut self, implicit: Implicit) -> Self {
         self.implicit = Some(implicit);
+        self
+    }
+
+    /// Its resources are not stopped with the service (see
+    /// [`KindSchema::standby`]).
+    pub const fn standby(mut self) -> Self {
+        self.standby = true;
         self
     }
 
@@ -300,11 +313,11 @@ impl<'a> Values<'a> {
             .ok_or_else(|| format!("missing required keyword {name} in [{}]", self.section))
     }
 
-    /// Shell words (none when absent).
+    /// Shell words, or a JSON array of strings (none when absent).
     pub fn words(&self, name: &str) -> Result<Vec<String>, String> {
         match self.raw(name) {
             None => Ok(Vec::new()),
-            Some(v) => shell_words::split(v)
+            Some(v) => super::words::split(v)
                 .map_err(|e| format!("{name}: cannot split {v:?} into words: {e}")),
         }
     }

@@ -39,6 +39,10 @@ pub struct ServiceConfig {
     /// Others may read the file itself: only then may they read the
     /// files of the tree that show its configuration.
     pub others_read: bool,
+    /// For a Compose project of the config directory: what the converter
+    /// made of it (where each section comes from, the files it read);
+    /// `path` is then the Compose file and `text` the service file made.
+    pub compose: Option<Arc<super::compose::Converted>>,
 }
 
 /// The `[DEFAULT]` section.
@@ -134,6 +138,16 @@ impl ServiceConfig {
         self.resources.iter().find(|r| r.rid.as_str() == rid)
     }
 
+    /// A problem of this service with its line: in the service file, or,
+    /// for a Compose project, at the Compose line its section comes from.
+    pub fn locate(&self, problem: &Problem) -> Problem {
+        match &self.compose {
+            Some(converted) if problem.section.is_some() => converted.relocate(&self.path, problem),
+            Some(_) => problem.clone(),
+            None => problem.located(&self.text),
+        }
+    }
+
     /// Whether any problem is an error.
     pub fn has_errors(&self) -> bool {
         self.problems.iter().any(|p| p.severity == Severity::Error)
@@ -188,6 +202,7 @@ pub fn parse_service(kinds: &dyn Catalog, name: &str, path: &Path, text: &str) -
         load_error: None,
         untrusted: false,
         others_read: false,
+        compose: None,
     };
     let options = ParseOption {
         enabled_quote: false,
@@ -532,7 +547,7 @@ fn check_value_shape(keyword: &Keyword, value: &str) -> Result<(), String> {
             .parse::<u32>()
             .map(|_| ())
             .map_err(|_| format!("invalid integer {value:?}")),
-        ValueKind::Words => shell_words::split(value)
+        ValueKind::Words => super::words::split(value)
             .map(|_| ())
             .map_err(|e| format!("cannot split {value:?} into words: {e}")),
         ValueKind::Choice(words) if words.contains(&value.trim()) => Ok(()),

@@ -17,11 +17,13 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bollard::container::LogOutput;
 use bollard::models::{
-    ContainerCreateBody, ContainerCreateResponse, ContainerInspectResponse, ImageInspect,
+    ContainerCreateBody, ContainerCreateResponse, ContainerInspectResponse, EndpointSettings,
+    ImageInspect, NetworkConnectRequest, NetworkCreateRequest, NetworkInspect,
 };
 use bollard::query_parameters::{
-    CreateContainerOptions, EventsOptions, KillContainerOptions, LogsOptions,
-    RemoveContainerOptions, RenameContainerOptions, StopContainerOptions,
+    CreateContainerOptions, EventsOptions, KillContainerOptions, ListContainersOptions,
+    ListNetworksOptions, LogsOptions, RemoveContainerOptions, RenameContainerOptions,
+    StopContainerOptions,
 };
 use bollard::{ClientVersion, Docker};
 use futures_util::future::{BoxFuture, Shared};
@@ -349,6 +351,107 @@ impl DockerApi for BollardDocker {
             |d| async move { d.remove_container(id, Some(options)).await },
         )
         .await
+    }
+
+    async fn connect_network(
+        &self,
+        network: &str,
+        container: &str,
+        endpoint: EndpointSettings,
+    ) -> Result<(), DockerError> {
+        let request = NetworkConnectRequest {
+            container: container.to_string(),
+            endpoint_config: Some(endpoint),
+        };
+        self.call(
+            format!("connect container {container} to network {network}"),
+            CALL_TIMEOUT,
+            |d| async move { d.connect_network(network, request).await },
+        )
+        .await
+    }
+
+    async fn inspect_network(&self, name_or_id: &str) -> Result<NetworkInspect, DockerError> {
+        let _slot = self.reads.acquire().await;
+        self.call(
+            format!("inspect network {name_or_id}"),
+            CALL_TIMEOUT,
+            |d| async move { d.inspect_network(name_or_id, None).await },
+        )
+        .await
+    }
+
+    async fn create_network(&self, body: NetworkCreateRequest) -> Result<String, DockerError> {
+        let what = format!("create network {}", body.name);
+        self.call(what, CALL_TIMEOUT, |d| async move {
+            d.create_network(body).await
+        })
+        .await
+        .map(|created| created.id)
+    }
+
+    async fn remove_network(&self, name_or_id: &str) -> Result<(), DockerError> {
+        self.call(
+            format!("remove network {name_or_id}"),
+            CALL_TIMEOUT,
+            |d| async move { d.remove_network(name_or_id).await },
+        )
+        .await
+    }
+
+    async fn networks_labelled(&self, label: &str) -> Result<Vec<NetworkInspect>, DockerError> {
+        let options = ListNetworksOptions {
+            filters: Some(HashMap::from([(
+                "label".to_string(),
+                vec![label.to_string()],
+            )])),
+        };
+        let listed = self
+            .call(
+                format!("list networks labelled {label}"),
+                CALL_TIMEOUT,
+                |d| async move { d.list_networks(Some(options)).await },
+            )
+            .await?;
+        // The list and the inspect answer the same fields that svcfs reads.
+        Ok(listed
+            .into_iter()
+            .map(|n| NetworkInspect {
+                name: n.name,
+                id: n.id,
+                driver: n.driver,
+                labels: n.labels,
+                ..Default::default()
+            })
+            .collect())
+    }
+
+    async fn containers_on_network(&self, network: &str) -> Result<Vec<String>, DockerError> {
+        let options = ListContainersOptions {
+            all: true,
+            filters: Some(HashMap::from([(
+                "network".to_string(),
+                vec![network.to_string()],
+            )])),
+            ..Default::default()
+        };
+        let listed = self
+            .call(
+                format!("list containers on network {network}"),
+                CALL_TIMEOUT,
+                |d| async move { d.list_containers(Some(options)).await },
+            )
+            .await?;
+        Ok(listed
+            .into_iter()
+            .map(|c| {
+                c.names
+                    .and_then(|names| names.into_iter().next())
+                    .map(|name| name.trim_start_matches('/').to_string())
+                    .or(c.id)
+                    .unwrap_or_default()
+            })
+            .collect())
     }
 
     async fn container_logs(&self, id: &str, tail: usize) -> Result<String, DockerError> {

@@ -13,8 +13,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ::bollard::models::{
-    ContainerCreateBody, ContainerCreateResponse, ContainerInspectResponse, EventMessage,
-    ImageInspect,
+    ContainerCreateBody, ContainerCreateResponse, ContainerInspectResponse, EndpointSettings,
+    EventMessage, ImageInspect, NetworkCreateRequest, NetworkInspect,
 };
 use async_trait::async_trait;
 use futures_util::stream::BoxStream;
@@ -80,6 +80,31 @@ pub trait DockerApi: Send + Sync {
 
     /// `docker rm -f id`.
     async fn remove_container(&self, id: &str) -> Result<(), DockerError>;
+
+    /// `docker network connect`: join a created or stopped container to
+    /// another network (the engine before API 1.44 creates a container on
+    /// one network only).
+    async fn connect_network(
+        &self,
+        network: &str,
+        container: &str,
+        endpoint: EndpointSettings,
+    ) -> Result<(), DockerError>;
+
+    /// A network, by name or id.
+    async fn inspect_network(&self, name_or_id: &str) -> Result<NetworkInspect, DockerError>;
+
+    /// `docker network create`; the new network's id.
+    async fn create_network(&self, body: NetworkCreateRequest) -> Result<String, DockerError>;
+
+    /// `docker network rm`.
+    async fn remove_network(&self, name_or_id: &str) -> Result<(), DockerError>;
+
+    /// The names of the networks that carry the label `label` (any value).
+    async fn networks_labelled(&self, label: &str) -> Result<Vec<NetworkInspect>, DockerError>;
+
+    /// The names of the containers (in any state) attached to a network.
+    async fn containers_on_network(&self, network: &str) -> Result<Vec<String>, DockerError>;
 
     /// The last `tail` lines of a container's output (stdout and stderr).
     async fn container_logs(&self, id: &str, tail: usize) -> Result<String, DockerError>;
@@ -205,6 +230,19 @@ impl DockerError {
                 format!("docker on {host} refused to {call} ({status}): {detail}")
             }
             ErrorKind::Other => format!("{call} on {host} failed: {detail}"),
+        }
+    }
+
+    /// The error of an action that needed the daemon: when it is not
+    /// running, naming it and what to do.
+    pub fn into_action_error(self) -> Error {
+        if self.is_unreachable() {
+            Error::backend(format!(
+                "docker daemon is not running (no answer on {}): start it first (the service's dockerd resource, or startcontainer)",
+                self.host
+            ))
+        } else {
+            self.into_error()
         }
     }
 

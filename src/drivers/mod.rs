@@ -174,6 +174,26 @@ impl Carried {
     }
 }
 
+#[cfg(test)]
+impl DriverContext {
+    /// The context of service `app` on node `n1` for a driver under test,
+    /// its docker daemon `docker`, every other backend a fake.
+    pub fn for_tests(docker: Arc<dyn DockerApi>) -> Self {
+        DriverContext {
+            carried: Arc::default(),
+            service: "app".into(),
+            var_dir: "/nonexistent".into(),
+            config_dir: "/nonexistent".into(),
+            nodename: "n1".into(),
+            docker,
+            runner: Arc::new(crate::host::FakeRunner::new()),
+            children: Arc::new(crate::children::FakeChildren::default()),
+            reads: Arc::default(),
+            peers: Vec::new(),
+        }
+    }
+}
+
 /// The driver for one configured resource; invalid resources get a driver
 /// that reports why and refuses to act.
 pub fn build(ctx: &DriverContext, resource: &ResourceConfig) -> Arc<dyn Driver> {

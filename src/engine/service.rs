@@ -369,7 +369,7 @@ impl ServiceRuntime {
                     .problems
                     .iter()
                     .filter(|p| p.severity == crate::config::Severity::Error)
-                    .map(|p| p.with_line(&config.text)),
+                    .map(|p| config.locate(p).to_string()),
             );
         }
         {

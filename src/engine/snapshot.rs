@@ -82,6 +82,7 @@ pub fn build_snapshot(
                     monitored: r.common.monitor,
                     disabled: r.common.disable,
                     optional: r.common.optional,
+                    standby: r.kind.is_some_and(|k| k.standby),
                 },
                 keywords: Arc::clone(&r.keywords),
                 verbs: r.kind.map_or(&[], |k| k.verbs),
@@ -94,10 +95,13 @@ pub fn build_snapshot(
         })
         .collect();
 
+    // A standby resource (a kept network) is up or down whatever the
+    // service is: only its warn counts.
     let counted = |optional: bool| {
         resources
             .iter()
             .filter(move |r| !r.flags.disabled && r.flags.optional == optional)
+            .filter(|r| !r.flags.standby || r.state.status == Status::Warn)
             .map(|r| r.state.status)
     };
     let avail = aggregate(counted(false));
@@ -133,7 +137,7 @@ pub fn build_snapshot(
             .problems
             .iter()
             .filter(|p| config.load_error.is_none() || p.severity == Severity::Warning)
-            .map(|p| p.with_line(&config.text)),
+            .map(|p| config.locate(p).to_string()),
     );
     messages.extend(known.alerts.iter().cloned());
     messages.dedup();
@@ -252,6 +256,21 @@ mod tests {
         );
         assert_eq!((s.avail, s.overall), (Status::Up, Status::Warn));
         assert_eq!(s.resource("container#2").unwrap().flags.to_string(), "..O.");
+    }
+
+    #[test]
+    fn a_kept_network_s_up_or_down_does_not_count_in_avail_but_its_warn_does() {
+        let text = "[network#1]\nname = app_default\n[container#1]\nrun_image = a\n";
+        for (network, container, avail) in [
+            (Status::Up, Status::Down, Status::Down),
+            (Status::Down, Status::Up, Status::Up),
+            (Status::Up, Status::Up, Status::Up),
+            (Status::Warn, Status::Up, Status::Warn),
+        ] {
+            let s = snapshot(text, &[("network#1", network), ("container#1", container)]);
+            assert_eq!(s.avail, avail, "{network} {container}");
+            assert_eq!(s.resource("network#1").unwrap().flags.to_string(), "...S");
+        }
     }
 
     #[test]

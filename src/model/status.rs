@@ -125,6 +125,9 @@ pub struct Flags {
     pub disabled: bool,
     /// `O`: failures do not fail the service.
     pub optional: bool,
+    /// `S`: not stopped with the service (a kept network); its up or down
+    /// does not count in avail.
+    pub standby: bool,
 }
 
 impl fmt::Display for Flags {
@@ -132,10 +135,11 @@ impl fmt::Display for Flags {
         let flag = |on: bool, c: char| if on { c } else { '.' };
         write!(
             f,
-            "{}{}{}.",
+            "{}{}{}{}",
             flag(self.monitored, 'M'),
             flag(self.disabled, 'D'),
-            flag(self.optional, 'O')
+            flag(self.optional, 'O'),
+            flag(self.standby, 'S')
         )
     }
 }
@@ -193,8 +197,14 @@ mod tests {
             monitored: false,
             disabled: true,
             optional: true,
+            standby: false,
         };
         assert_eq!(f.to_string(), ".DO.");
+        let f = Flags {
+            standby: true,
+            ..Flags::default()
+        };
+        assert_eq!(f.to_string(), "...S");
     }
 
     proptest::proptest! {

@@ -19,6 +19,7 @@ mod cluster_docker;
 mod cluster_etcd;
 mod cluster_vg;
 mod completion;
+mod compose;
 mod containers;
 mod crashes;
 mod filesystem;

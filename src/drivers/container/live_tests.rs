@@ -49,6 +49,7 @@ fn container(id: &str, log: &Path, started: u64, finished: Option<u64>) -> Obser
         labels: HashMap::new(),
         pid: 0,
         stop_signal: None,
+        networks: Vec::new(),
         identity: Identity {
             started_at: at(started),
             finished_at: finished.map(at).unwrap_or_default(),

@@ -24,6 +24,7 @@ pub static MANIFEST: Manifest = Manifest {
             spec_of::<ContainerSpec>(spec).clone(),
         ))
     },
+    sweep: None,
 };
 
 /// `rollback`: swap the container back to `<name>.prev`, the one an
@@ -33,7 +34,7 @@ pub const ROLLBACK: KindVerb = KindVerb {
     doc: "swap the container back to the one the last upgrade replaced (<name>.prev)",
 };
 
-use crate::config::ValueKind::{Choice, Duration as Seconds, Size, Text, Words};
+use crate::config::ValueKind::{Bool, Choice, Duration as Seconds, Size, Text, Words};
 
 #[rustfmt::skip]
 const KEYWORDS: &[Keyword] = &[
@@ -49,6 +50,8 @@ const KEYWORDS: &[Keyword] = &[
        "Bound on start: running, then operational (healthy when a health check is defined)."),
     kw("stop_timeout", Seconds, false, Some("10s"),
        "Grace period of docker stop before the container is killed."),
+    kw("oneshot", Bool, false, Some("false"),
+       "A job that runs to its end (a database migration, a Compose service_completed_successfully dependency): start waits for it to exit, within start_timeout, and succeeds when it exits 0; exited 0 it is n/a (done), exited otherwise warn."),
     kw("stop_wait", Choice(&["auto", "timeout"]), false, Some("auto"),
        "auto: kill at once a container whose PID 1 has no handler for its stop signal (it would ignore it for the whole stop_timeout); timeout: always docker stop with the full stop_timeout."),
     kw("output_size", Size, false, Some("64k"),
@@ -79,6 +82,8 @@ pub struct ContainerSpec {
     pub stop_wait: StopWait,
     /// The bytes of recent output its `output` file shows.
     pub output_size: usize,
+    /// A job: start waits for it to exit 0.
+    pub oneshot: bool,
 }
 
 /// `stop_wait`: what stop does when the container's PID 1 has no handler
@@ -163,6 +168,7 @@ fn build(values: &Values<'_>) -> Result<Arc<dyn Spec>, String> {
     );
     let run_command = values.take("run_command", values.words("run_command"));
     let start_timeout = values.take("start_timeout", values.duration("start_timeout"));
+    let oneshot = values.take("oneshot", values.bool("oneshot"));
     let stop_timeout = values.take("stop_timeout", values.duration("stop_timeout"));
     let output_size = values.take(
         "output_size",
@@ -192,6 +198,7 @@ fn build(values: &Values<'_>) -> Result<Arc<dyn Spec>, String> {
         start_timeout: start_timeout.unwrap_or_default(),
         stop_timeout: stop_timeout.unwrap_or_default(),
         stop_wait: stop_wait.unwrap_or_default(),
+        oneshot: oneshot.unwrap_or_default(),
     }))
 }
 

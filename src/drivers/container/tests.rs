@@ -15,6 +15,7 @@ fn spec(run_args: &str) -> ContainerSpec {
         start_timeout: Duration::from_secs(60),
         stop_timeout: Duration::from_secs(10),
         stop_wait: crate::drivers::container::StopWait::Auto,
+        oneshot: false,
         output_size: live::OUTPUT_SIZE,
     }
 }
@@ -42,6 +43,7 @@ fn running(service: &str, r: &Rid, image: &str) -> Observed {
             (LABEL_SERVICE.to_string(), service.to_string()),
             (LABEL_RID.to_string(), r.to_string()),
         ]),
+        networks: Vec::new(),
     }
 }
 
@@ -975,5 +977,154 @@ fn output_size_takes_a_size_and_refuses_what_is_not_one() {
                 .any(|p| p.to_string().contains("output_size")),
             "{bad}: {problems:?}"
         );
+    }
+}
+
+mod networks_and_jobs {
+    //! A container on several networks, one-shot jobs, and run_args'
+    //! word on the TTY.
+
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use bollard::models::NetworkCreateRequest;
+
+    use super::*;
+    use crate::actionlog::ServiceLog;
+    use crate::docker::fake::{Call, FakeDocker};
+    use crate::drivers::Driver;
+
+    const NAME: &str = "app.container.1";
+    const BUSYBOX: &str = "sha256:f66342b343ae0000000000000000000000000000000000000000000000000000";
+
+    fn daemon(networks: &[&str]) -> Arc<FakeDocker> {
+        let docker = Arc::new(FakeDocker::new("unix:///run/fake-docker.sock"));
+        docker.add_image(BUSYBOX, &["busybox:latest"]);
+        for name in networks {
+            docker.add_network(NetworkCreateRequest {
+                name: name.to_string(),
+                ..Default::default()
+            });
+        }
+        docker
+    }
+
+    fn driver(docker: &Arc<FakeDocker>, spec: ContainerSpec) -> ContainerDriver {
+        let ctx = DriverContext::for_tests(docker.clone());
+        ContainerDriver::new(&ctx, rid("container#1"), spec)
+    }
+
+    fn logs() -> (ServiceLog, ResourceLog) {
+        let service = ServiceLog::new("app");
+        let log = service.resource("container#1");
+        (service, log)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_container_on_two_networks_is_created_on_one_and_connected_to_the_other_before_it_starts(
+    ) {
+        let docker = daemon(&["p_front", "p_back"]);
+        let (service, log) = logs();
+        let args = "--network p_front --network-alias web --network name=p_back,alias=web";
+        driver(&docker, spec(args)).start(&log).await.unwrap();
+        let id = docker.container(NAME).unwrap().id;
+        assert_eq!(
+            docker.actions(),
+            [
+                format!("create {NAME}"),
+                format!("network connect p_back {id}"),
+                format!("start {id}"),
+            ]
+        );
+        let created = docker
+            .calls()
+            .into_iter()
+            .find_map(|c| match c {
+                Call::Create { body, .. } => Some(body),
+                _ => None,
+            })
+            .unwrap();
+        let endpoints = created.networking_config.unwrap().endpoints_config.unwrap();
+        assert_eq!(endpoints.len(), 1, "one network at create (API 1.41)");
+        assert_eq!(endpoints["p_front"].aliases, Some(vec!["web".to_string()]));
+        let joined = docker.container(NAME).unwrap().networks;
+        assert_eq!(joined[1].0, "p_back");
+        assert_eq!(joined[1].1.aliases, Some(vec!["web".to_string()]));
+        let text = service.resource_lines("container#1").join("\n");
+        assert!(
+            text.contains("network connect --alias web p_back c0ffee"),
+            "{text}"
+        );
+        // A stop then a start: nothing to connect again.
+        let d = driver(&docker, spec(args));
+        d.stop(&log).await.unwrap();
+        d.start(&log).await.unwrap();
+        let connects = docker
+            .actions()
+            .iter()
+            .filter(|a| a.starts_with("network connect"))
+            .count();
+        assert_eq!(connects, 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn run_args_may_turn_off_the_tty_and_open_stdin() {
+        let docker = daemon(&[]);
+        let (_service, log) = logs();
+        driver(&docker, spec("--tty=false --interactive=false"))
+            .start(&log)
+            .await
+            .unwrap();
+        let body = docker.container(NAME).unwrap().body.unwrap();
+        assert_eq!((body.tty, body.open_stdin), (Some(false), Some(false)));
+        let docker = daemon(&[]);
+        driver(&docker, spec("")).start(&log).await.unwrap();
+        let body = docker.container(NAME).unwrap().body.unwrap();
+        assert_eq!(
+            (body.tty, body.open_stdin),
+            (Some(true), Some(true)),
+            "the tutorial's -t -i stays the default"
+        );
+    }
+
+    fn job() -> ContainerSpec {
+        let mut s = spec("");
+        s.oneshot = true;
+        s
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_job_s_start_waits_for_its_exit_and_succeeds_on_zero() {
+        let docker = daemon(&[]);
+        let (service, log) = logs();
+        docker.created_exit_after_start(Duration::from_secs(3), 0, "migrated\n");
+        let d = driver(&docker, job());
+        d.start(&log).await.unwrap();
+        let text = service.resource_lines("container#1").join("\n");
+        assert!(text.contains("wait for the job to exit"), "{text}");
+        let state = d.status().await;
+        assert_eq!(state.status, Status::NotApplicable, "{state:?}");
+        assert!(state.messages.iter().any(|m| m.contains("exited 0")));
+        // Its start runs it again.
+        d.start(&log).await.unwrap();
+        let starts = docker
+            .actions()
+            .iter()
+            .filter(|a| a.starts_with("start "))
+            .count();
+        assert_eq!(starts, 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_job_that_exits_non_zero_fails_its_start_with_its_output() {
+        let docker = daemon(&[]);
+        let (_service, log) = logs();
+        docker.created_exit_after_start(Duration::from_secs(1), 3, "no database\n");
+        let d = driver(&docker, job());
+        let err = d.start(&log).await.unwrap_err();
+        assert!(err.message().contains("exited with code 3"), "{err:?}");
+        assert!(err.message().contains("no database"), "{err:?}");
+        let state = d.status().await;
+        assert_eq!(state.status, Status::Warn);
     }
 }
