@@ -28,6 +28,7 @@ mod floor;
 mod freeze;
 mod idle;
 mod lifecycle;
+mod observe;
 mod proxy;
 mod reads;
 mod report;
@@ -96,11 +97,18 @@ fn group(report: &mut Report, name: &str, f: impl FnOnce(&mut Report)) {
 
 /// The parts that use the tutorial service and the one-container service.
 fn service_parts(settings: &Settings, report: &mut Report) {
-    let wanted = ["reads", "process", "frozen", "change", "lifecycle"];
+    let wanted = [
+        "reads",
+        "process",
+        "frozen",
+        "change",
+        "observe",
+        "lifecycle",
+    ];
     if !wanted.iter().any(|p| settings.runs(p)) {
         return;
     }
-    let mut bed = Bed::new("bench-app", &[APP, CHANGE]);
+    let mut bed = Bed::new("bench-app", &[APP, CHANGE, observe::OUTPUT]);
     let vol1 = bed.root().join("vol1");
     std::fs::create_dir_all(&vol1).expect("create the volume dir");
     let containers = bed::tutorial_containers(&vol1);
@@ -114,6 +122,10 @@ fn service_parts(settings: &Settings, report: &mut Report) {
         .collect::<Vec<_>>();
     bed.sandbox()
         .service_file(&format!("{CHANGE}.conf"), &bed::service_file(&one, 1));
+    bed.sandbox().service_file(
+        &format!("{}.conf", observe::OUTPUT),
+        &observe::service_file(),
+    );
     let daemon = bed.mount(&[]);
     for svc in [APP, CHANGE] {
         daemon.must(&format!("{svc}/ctl"), "start");
@@ -133,6 +145,18 @@ fn service_parts(settings: &Settings, report: &mut Report) {
     });
     part(settings, report, "change", |_| {
         vec![change::row(settings, daemon, CHANGE)]
+    });
+    part(settings, report, "observe", |_| {
+        // The printing container runs for this part only: the other rows
+        // measure a quiet machine.
+        let ctl = format!("{}/ctl", observe::OUTPUT);
+        daemon.must(&ctl, "start");
+        let rows = vec![
+            observe::stream_row(settings, daemon),
+            observe::usage_row(settings, daemon, APP),
+        ];
+        daemon.must(&ctl, "stop");
+        rows
     });
     part(settings, report, "lifecycle", |_| {
         lifecycle::rows(settings, daemon, APP, &containers)

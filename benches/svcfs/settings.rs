@@ -1,11 +1,12 @@
 //! Sample counts and durations, from the environment:
 //! - `SVCFS_BENCH_QUICK=1`: small counts everywhere (a run of about a
 //!   minute, to develop the bench; its numbers mean little);
-//! - `SVCFS_BENCH_ONLY=reads,process,frozen,change,lifecycle,tree,idle,apps,cluster`:
+//! - `SVCFS_BENCH_ONLY=reads,process,frozen,change,observe,lifecycle,tree,idle,apps,cluster`:
 //!   run only these parts;
-//! - `SVCFS_BENCH_READS`, `SVCFS_BENCH_CHANGES`, `SVCFS_BENCH_STARTS`,
-//!   `SVCFS_BENCH_STOPS`, `SVCFS_BENCH_SERVICES`, `SVCFS_BENCH_IDLE_SECS`,
-//!   `SVCFS_BENCH_CLUSTER` (placements, switches), `SVCFS_BENCH_FAILOVERS`:
+//! - `SVCFS_BENCH_READS`, `SVCFS_BENCH_CHANGES`, `SVCFS_BENCH_LINES`,
+//!   `SVCFS_BENCH_STARTS`, `SVCFS_BENCH_STOPS`, `SVCFS_BENCH_SERVICES`,
+//!   `SVCFS_BENCH_IDLE_SECS`, `SVCFS_BENCH_CLUSTER` (placements, switches),
+//!   `SVCFS_BENCH_FAILOVERS`:
 //!   one count each;
 //! - `SVCFS_BENCH_OUT`: where the report goes (default: bench/).
 
@@ -13,11 +14,12 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 /// The parts of the bench, in the order they run.
-pub const PARTS: [&str; 9] = [
+pub const PARTS: [&str; 10] = [
     "reads",
     "process",
     "frozen",
     "change",
+    "observe",
     "lifecycle",
     "tree",
     "idle",
@@ -37,6 +39,8 @@ pub struct Settings {
     pub frozen: Duration,
     /// Kills of the first-read-after-change row.
     pub changes: usize,
+    /// Lines read through a container's `wait/output`.
+    pub lines: usize,
     /// Start samples, and how many of them are followed by a stop sample
     /// (one by default: the CLI baseline alone takes 3 × the 10 s timeout).
     pub starts: usize,
@@ -92,6 +96,7 @@ impl Settings {
             processes: pick(50, 10),
             frozen: Duration::from_secs(pick(3, 1) as u64),
             changes: count("SVCFS_BENCH_CHANGES", pick(15, 3)).max(1),
+            lines: count("SVCFS_BENCH_LINES", pick(1000, 100)).max(1),
             starts,
             stops: count("SVCFS_BENCH_STOPS", 1).min(starts),
             services: count("SVCFS_BENCH_SERVICES", pick(1000, 100)).max(1),
@@ -116,8 +121,8 @@ impl Settings {
     /// One line for the report's header.
     pub fn describe(&self) -> String {
         format!(
-            "{}{} reads per loop, {} processes, {} kills, {} starts / {} stops, \
-             {} services, {} warm walks, idle {} s after {} s, \
+            "{}{} reads per loop, {} processes, {} kills, {} output lines, \
+             {} starts / {} stops, {} services, {} warm walks, idle {} s after {} s, \
              {} placements and switches, {} failovers",
             if self.quick {
                 "QUICK (numbers for development only): "
@@ -127,6 +132,7 @@ impl Settings {
             self.reads,
             self.processes,
             self.changes,
+            self.lines,
             self.starts,
             self.stops,
             self.services,

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use super::keywords::Keyword;
 use super::service::ServiceDefaults;
-use super::values::{parse_bool, parse_duration};
+use super::values::{parse_bool, parse_duration, parse_size};
 use crate::model::{KindVerb, Step};
 
 /// The typed settings of one resource, built by its kind from the
@@ -330,6 +330,11 @@ impl<'a> Values<'a> {
     /// A duration, its default when absent (zero without one).
     pub fn duration(&self, name: &str) -> Result<Duration, String> {
         parse_duration(self.raw_or_default(name).unwrap_or("0")).map_err(|e| format!("{name}: {e}"))
+    }
+
+    /// A size in bytes, its default when absent (zero without one).
+    pub fn size(&self, name: &str) -> Result<u64, String> {
+        parse_size(self.raw_or_default(name).unwrap_or("0")).map_err(|e| format!("{name}: {e}"))
     }
 
     fn default_of(&self, name: &str) -> Option<&'static str> {

@@ -33,4 +33,4 @@ pub use service::{
     DEFAULT_RESTART_DELAY,
 };
 pub use trust::{judge_program, PROGRAM_FIX};
-pub use values::{parse_bool, parse_duration, parse_list, parse_netmask};
+pub use values::{parse_bool, parse_duration, parse_list, parse_netmask, parse_size};

@@ -13,7 +13,7 @@ use super::keywords::{Keyword, ValueKind, DEFAULT_KEYWORDS, RESOURCE_KEYWORDS};
 use super::kinds::{Catalog, KindSchema, Spec, Values};
 use super::problem::{Problem, Severity};
 use super::text;
-use super::values::{parse_bool, parse_duration, parse_list};
+use super::values::{parse_bool, parse_duration, parse_list, parse_size};
 use crate::model::Rid;
 
 /// One service, as loaded from its file.
@@ -541,6 +541,7 @@ fn check_value_shape(keyword: &Keyword, value: &str) -> Result<(), String> {
     match keyword.value {
         ValueKind::Bool => parse_bool(value).map(|_| ()),
         ValueKind::Duration => parse_duration(value).map(|_| ()),
+        ValueKind::Size => parse_size(value).map(|_| ()),
         ValueKind::Int => value
             .trim()
             .parse::<u32>()

@@ -19,7 +19,7 @@ use bollard::models::{
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::{DockerApi, DockerError, ErrorKind, EventStream};
+use super::{DockerApi, DockerError, ErrorKind, EventStream, LogStream};
 use crate::sync::lock;
 
 /// One call svcfs made, with its arguments.
@@ -822,6 +822,22 @@ impl DockerApi for FakeDocker {
             .find(id)
             .map(|c| c.logs.clone())
             .ok_or_else(|| self.no_such_container("logs of container", id))
+    }
+
+    async fn follow_logs(&self, id: &str, _since: i64) -> Result<LogStream, DockerError> {
+        let mut world = self.enter(Call::Logs(id.into()), id).await?;
+        let logs = world
+            .find(id)
+            .map(|c| c.logs.clone())
+            .ok_or_else(|| self.no_such_container("logs of container", id))?;
+        // What it printed, then the stream ends (as when it stops).
+        let record = super::logfile::Record {
+            stderr: false,
+            time: 0,
+            text: logs.into_bytes(),
+            ends_line: false,
+        };
+        Ok(Box::pin(futures_util::stream::iter([Ok(record)])))
     }
 
     async fn events(&self) -> Result<EventStream, DockerError> {

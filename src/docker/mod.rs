@@ -6,6 +6,7 @@
 mod bollard;
 #[cfg(test)]
 pub mod fake;
+pub mod logfile;
 pub mod naming;
 
 use std::sync::Arc;
@@ -27,6 +28,10 @@ pub const DEFAULT_DOCKER_HOST: &str = "unix:///var/run/docker.sock";
 
 /// Docker events of containers and images, as they come.
 pub type EventStream = BoxStream<'static, Result<EventMessage, DockerError>>;
+
+/// A container's output as it comes, from docker's log API; the stream
+/// ends when the container stops.
+pub type LogStream = BoxStream<'static, Result<logfile::Record, DockerError>>;
 
 /// The docker client of a host (`unix:///…`, `tcp://…`): the composition
 /// root's way of giving the engine its daemons.
@@ -107,6 +112,10 @@ pub trait DockerApi: Send + Sync {
     /// Events of containers and images from now on; the stream ends when
     /// the connection breaks.
     async fn events(&self) -> Result<EventStream, DockerError>;
+
+    /// The output of a container from `since` (Unix seconds) on, followed:
+    /// for the log drivers that leave no file svcfs can read.
+    async fn follow_logs(&self, id: &str, since: i64) -> Result<LogStream, DockerError>;
 
     /// Forget the connection (the daemon went away or was stopped), so the
     /// next call connects again at once, to whatever daemon answers then.

@@ -8,12 +8,13 @@
 //! every [`SAFETY_NET_TICKS`] seconds (a lost event, a directory on a
 //! network filesystem, a directory above the config dir).
 
-use std::os::fd::{AsFd, AsRawFd, RawFd};
 use std::path::Path;
 use std::sync::Arc;
 
-use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify, WatchDescriptor};
+use nix::sys::inotify::{AddWatchFlags, WatchDescriptor};
 use tokio::io::unix::AsyncFd;
+
+use crate::inotify::Watch;
 
 use super::{Engine, CONFIG_POLL_INTERVAL};
 
@@ -24,15 +25,6 @@ const SAFETY_NET_TICKS: u32 = 30;
 /// a reload leaves a file that is still being written (changed less than
 /// its settle time ago) for the next look.
 const AFTER_EVENT_TICKS: u32 = 3;
-
-/// The inotify descriptor, for tokio's reactor.
-struct Watch(Inotify);
-
-impl AsRawFd for Watch {
-    fn as_raw_fd(&self) -> RawFd {
-        self.0.as_fd().as_raw_fd()
-    }
-}
 
 /// What a watch asks inotify to tell.
 fn events() -> AddWatchFlags {
@@ -51,11 +43,8 @@ fn events() -> AddWatchFlags {
 /// `dir`'s own watch; None when inotify cannot watch it (the caller then
 /// polls).
 fn watch(dir: &Path) -> Option<(AsyncFd<Watch>, WatchDescriptor)> {
-    let inotify = Inotify::init(InitFlags::IN_NONBLOCK | InitFlags::IN_CLOEXEC).ok()?;
-    let main = inotify.add_watch(dir, events()).ok()?;
-    // SAFETY: the Watch owns the Inotify, which owns its descriptor: it
-    // stays open and is not replaced while it is registered.
-    let fd = unsafe { AsyncFd::register(Watch(inotify)) }.ok()?;
+    let fd = crate::inotify::watch()?;
+    let main = fd.get_ref().0.add_watch(dir, events()).ok()?;
     Some((fd, main))
 }
 

@@ -10,6 +10,7 @@ mod config_watch;
 mod deadline;
 mod events;
 mod observers;
+mod probe;
 mod refresher;
 mod service;
 pub mod snapshot;
@@ -99,6 +100,10 @@ pub struct Engine {
     pending: Mutex<HashMap<String, BTreeSet<String>>>,
     /// The cluster, with `--cluster`.
     cluster: OnceLock<Arc<dyn ClusterControl>>,
+    /// The probes of daemons that did not answer a check, by host.
+    probes: Mutex<HashMap<String, probe::ProbeState>>,
+    /// What drivers hand over to those of a reloaded service.
+    carried: Arc<drivers::Carried>,
     /// A sweep of undeclared resources is asked for (see `sweep`).
     sweep_due: std::sync::atomic::AtomicBool,
     /// A sweep pass runs.
@@ -108,7 +113,7 @@ pub struct Engine {
 impl Engine {
     /// An engine with no service loaded yet, whose drivers use `backends`.
     pub fn new(options: EngineOptions, backends: Backends) -> Arc<Engine> {
-        Arc::new(Engine {
+        let engine = Arc::new(Engine {
             options,
             backends,
             services: RwLock::new(BTreeMap::new()),
@@ -121,9 +126,18 @@ impl Engine {
             host_reads: Arc::default(),
             pending: Mutex::new(HashMap::new()),
             cluster: OnceLock::new(),
+            probes: Mutex::new(HashMap::new()),
+            carried: Arc::default(),
             sweep_due: Default::default(),
             sweeping: Default::default(),
-        })
+        });
+        let weak = Arc::downgrade(&engine);
+        engine.observers.on_unanswered(Arc::new(move |host: &str| {
+            if let Some(engine) = weak.upgrade() {
+                engine.daemon_unanswered(host);
+            }
+        }));
+        engine
     }
 
     /// Hand the ctl writes of the services the cluster places to it.
@@ -216,6 +230,11 @@ impl Engine {
         }
     }
 
+    /// The docker client of `host`, if a service uses it.
+    fn endpoint_of(&self, host: &str) -> Option<Arc<dyn DockerApi>> {
+        lock(&self.endpoints).get(host).cloned()
+    }
+
     fn endpoint(self: &Arc<Self>, host: &str) -> Arc<dyn DockerApi> {
         let endpoint = lock(&self.endpoints)
             .entry(host.to_string())
@@ -235,6 +254,7 @@ impl Engine {
             &self.options.docker_host,
         );
         let ctx = DriverContext {
+            carried: self.carried.clone(),
             service: config.name.clone(),
             var_dir: self.options.var_dir.clone(),
             config_dir: self.options.config_dir.clone(),

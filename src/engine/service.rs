@@ -20,7 +20,8 @@ use crate::config::{ResourceConfig, ServiceConfig};
 use crate::drivers::Driver;
 use crate::error::{Error, Result, UNUSABLE_SERVICE_FILE};
 use crate::model::{
-    ActionStats, Frozen, Healing, Outcome, ResourceState, ServiceSnapshot, Status, Step, Verb,
+    ActionStats, Frozen, Healing, LiveRef, Outcome, ResourceState, ServiceSnapshot, Status, Step,
+    Verb,
 };
 use crate::render::{service_tree, ServiceTree};
 use crate::sync::{lock, read, write};
@@ -101,6 +102,12 @@ impl Known {
             Some((seen, _)) if *seen > epoch => false,
             Some((seen, known)) => {
                 *seen = epoch;
+                let mut state = state;
+                // A check without an answer knows nothing new of what the
+                // resource is: its details stay as last seen.
+                if state.unanswered && state.files.is_empty() {
+                    state.files = known.files.clone();
+                }
                 let changed = *known != state;
                 *known = state;
                 changed
@@ -187,6 +194,7 @@ impl ServiceRuntime {
             &KnownStates {
                 states: &HashMap::new(),
                 failures: &HashMap::new(),
+                live: &live_views(&loaded),
                 log: log.lines(),
                 docker_host: &loaded.docker_host,
                 healing: &HashMap::new(),
@@ -422,6 +430,7 @@ impl ServiceRuntime {
                 &KnownStates {
                     states: &states,
                     failures: &failures,
+                    live: &live_views(&loaded),
                     log: self.log.lines(),
                     docker_host: &loaded.docker_host,
                     healing: &healing,
@@ -467,6 +476,10 @@ impl ServiceRuntime {
                 .map(|r| bounded_status(r.driver.clone(), r.config.rid.as_str(), limit)),
         )
         .await;
+        let unanswered = selected
+            .iter()
+            .zip(&states)
+            .any(|(r, state)| state.unanswered && super::refresher::concerned_by_connection(r));
         let changed = {
             let mut known = lock(&self.known);
             // Resources that left the configuration leave the states too.
@@ -486,6 +499,9 @@ impl ServiceRuntime {
         if changed {
             self.publish();
         }
+        if unanswered {
+            self.observers.unanswered(&loaded.docker_host);
+        }
         self.heal_pass();
     }
 
@@ -499,7 +515,9 @@ impl ServiceRuntime {
             let mut known = lock(&self.known);
             let down = match known.states.get(rid) {
                 Some((_, state)) if state.status == Status::Up && state.messages.is_empty() => {
-                    ResourceState::new(Status::Down, state.label.clone())
+                    let mut down = ResourceState::new(Status::Down, state.label.clone());
+                    down.files = state.files.clone();
+                    down
                 }
                 _ => return,
             };
@@ -516,9 +534,13 @@ impl ServiceRuntime {
         let epoch = lock(&self.known).begin_check();
         let state =
             bounded_status(resource.driver.clone(), resource.config.rid.as_str(), limit).await;
+        let unanswered = state.unanswered && super::refresher::concerned_by_connection(resource);
         lock(&self.known).record(resource.config.rid.to_string(), epoch, state);
         // Always: the failure of the step just recorded shows with it.
         self.publish();
+        if unanswered {
+            self.observers.unanswered(&self.loaded().docker_host);
+        }
     }
 
     /// Hold the action lock, or fail with EBUSY naming the running action.
@@ -730,6 +752,15 @@ fn problem_level(problem: &crate::config::Problem) -> Level {
     }
 }
 
+/// The live view of every resource whose driver has one, by rid.
+fn live_views(loaded: &LoadedService) -> HashMap<String, LiveRef> {
+    loaded
+        .resources
+        .iter()
+        .filter_map(|r| Some((r.config.rid.to_string(), LiveRef(r.driver.live()?))))
+        .collect()
+}
+
 async fn bounded_status(driver: Arc<dyn Driver>, rid: &str, limit: Duration) -> ResourceState {
     // A driver whose own check has a longer bound (an app's
     // check_timeout) reports that check's timeout itself.
@@ -737,10 +768,14 @@ async fn bounded_status(driver: Arc<dyn Driver>, rid: &str, limit: Duration) -> 
     let check = async { Ok(driver.status().await) };
     match bounded("status check", rid, limit, check).await {
         Ok(state) => state,
-        Err(_) => ResourceState::new(Status::Warn, "").with_message(format!(
-            "status check did not answer within {} (backend not responding)",
-            crate::bounded::seconds(limit)
-        )),
+        Err(_) => {
+            let mut state = ResourceState::new(Status::Warn, "").with_message(format!(
+                "status check did not answer within {} (backend not responding)",
+                crate::bounded::seconds(limit)
+            ));
+            state.unanswered = true;
+            state
+        }
     }
 }
 

@@ -8,8 +8,8 @@ use std::time::SystemTime;
 
 use crate::config::{ServiceConfig, Severity};
 use crate::model::{
-    aggregate, ActionStats, Flags, Frozen, Healing, LogLines, ResourceSnapshot, ResourceState,
-    ServiceSnapshot, Status,
+    aggregate, ActionStats, Flags, Frozen, Healing, LiveRef, LogLines, ResourceSnapshot,
+    ResourceState, ServiceSnapshot, Status,
 };
 
 /// What the engine knows beyond the configuration.
@@ -18,6 +18,8 @@ pub struct KnownStates<'a> {
     pub states: &'a HashMap<String, ResourceState>,
     /// Last failed action of each resource, by rid.
     pub failures: &'a HashMap<String, String>,
+    /// The live view of each resource whose driver has one, by rid.
+    pub live: &'a HashMap<String, LiveRef>,
     /// The log as of now.
     pub log: Arc<LogLines>,
     /// The docker daemon of the service's containers.
@@ -88,6 +90,7 @@ pub fn build_snapshot(
                     .kind
                     .and_then(|k| k.keyword("type"))
                     .and_then(|k| k.default),
+                live: known.live.get(r.rid.as_str()).cloned(),
             }
         })
         .collect();
@@ -170,6 +173,7 @@ pub(crate) fn snapshot_with(
         &KnownStates {
             states,
             failures,
+            live: &HashMap::new(),
             log: Arc::default(),
             docker_host: crate::docker::DEFAULT_DOCKER_HOST,
             healing: &HashMap::new(),
@@ -328,6 +332,7 @@ mod tests {
             &KnownStates {
                 states: &states,
                 failures: &HashMap::new(),
+                live: &HashMap::new(),
                 log: Arc::default(),
                 docker_host: "h",
                 healing: &HashMap::new(),

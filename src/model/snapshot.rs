@@ -7,7 +7,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use super::{ActionStats, FailureLedger, Flags, Frozen, KindVerb, ResourceState, Rid, Status};
+use super::{
+    ActionStats, FailureLedger, Flags, Frozen, KindVerb, LiveRef, ResourceState, Rid, Status,
+};
 
 /// One resource as reads see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,6 +32,8 @@ pub struct ResourceSnapshot {
     pub failures: FailureLedger,
     /// Restarts svcfs made of it since the daemon started.
     pub restarts: u64,
+    /// What its driver shows live (files read at open, streams).
+    pub live: Option<LiveRef>,
 }
 
 /// The action log of a service as of one moment.

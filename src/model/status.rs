@@ -86,6 +86,10 @@ pub struct ResourceState {
     /// It runs but its own check fails (a container's healthcheck says
     /// unhealthy): `restart` applies as to a resource that went down.
     pub unhealthy: bool,
+    /// Its backend did not answer the check (a timeout, a request cut
+    /// short): the state says so, and the backend is probed until it
+    /// answers, then the check is made again.
+    pub unanswered: bool,
     /// Files its driver shows in the resource's directory beyond the
     /// standard ones (an app's `info`), by name, with their content: what
     /// the driver last learnt, so that no read ever asks it.
@@ -100,6 +104,7 @@ impl ResourceState {
             label: label.into(),
             messages: Vec::new(),
             unhealthy: false,
+            unanswered: false,
             files: Vec::new(),
         }
     }

@@ -26,6 +26,7 @@ mod filesystem;
 mod heal;
 mod monitoring;
 mod notify;
+mod observe;
 mod races;
 mod reconnect;
 mod secrets;

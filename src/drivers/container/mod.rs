@@ -5,6 +5,8 @@
 //! recreates the container and keeps the old one as `<name>.prev` for
 //! `rollback`. How a running container is stopped is in [`stop`].
 
+mod identity;
+pub mod live;
 mod manifest;
 mod networks;
 mod pid1;
@@ -29,11 +31,13 @@ use bollard::models::{
 };
 
 use crate::actionlog::ResourceLog;
-use crate::docker::{DockerApi, DockerError};
+use crate::docker::{DockerApi, DockerError, ErrorKind};
 use crate::drivers::{Driver, DriverContext};
 use crate::error::{Error, Result};
-use crate::model::{KindVerb, ResourceState, Rid, Status};
+use crate::model::{KindVerb, LiveView, ResourceState, Rid, Status};
 use crate::sync::lock;
+pub use identity::{Identity, IDENTITY_FILES};
+use live::ContainerLive;
 pub use manifest::{ContainerSpec, StopWait, MANIFEST, ROLLBACK};
 use run_args::{redact_env, REDACTED};
 
@@ -110,12 +114,16 @@ pub struct Observed {
     pub pid: u32,
     /// Its stop signal (`--stop-signal`, or the image's), when it has one.
     pub stop_signal: Option<String>,
+    /// What the tree shows of it beyond its status, and where its output
+    /// is.
+    pub identity: Identity,
     /// The networks it is attached to, by name.
     pub networks: Vec<String>,
 }
 
 impl Observed {
     fn from_inspect(c: ContainerInspectResponse) -> Self {
+        let identity = Identity::from_inspect(&c);
         let state = c.state.unwrap_or_default();
         let config = c.config;
         let health = state.health.as_ref().and_then(|h| h.status);
@@ -147,6 +155,7 @@ impl Observed {
                 .and_then(|c| c.stop_signal.clone())
                 .filter(|s| !s.trim().is_empty()),
             labels: config.and_then(|c| c.labels).unwrap_or_default(),
+            identity,
             networks: c
                 .network_settings
                 .and_then(|n| n.networks)
@@ -358,6 +367,8 @@ pub struct ContainerDriver {
     /// The container that `prepare_start` created for the start to come,
     /// whose creation that start logs.
     created_ahead: Mutex<Option<ContainerCreateResponse>>,
+    /// Its output and resource use, read when the tree's files are opened.
+    live: Arc<ContainerLive>,
     /// The networks it joins after its create, beyond its network mode.
     extra_networks: Vec<(String, bollard::models::EndpointSettings)>,
 }
@@ -365,6 +376,12 @@ pub struct ContainerDriver {
 impl ContainerDriver {
     /// A driver for the container of `rid`.
     pub fn new(ctx: &DriverContext, rid: Rid, spec: ContainerSpec) -> Self {
+        // The runs seen and the readers of the output stay with the
+        // resource when its service's file is reloaded.
+        let live = ctx.carried.take_or(&ctx.service, rid.as_str(), || {
+            ContainerLive::new(ctx.docker.clone(), spec.output_size, PathBuf::from("/proc"))
+        });
+        live.configure(ctx.docker.clone(), spec.output_size);
         ContainerDriver {
             name: container_name(&ctx.service, &rid),
             service: ctx.service.clone(),
@@ -372,6 +389,7 @@ impl ContainerDriver {
             docker: ctx.docker.clone(),
             proc_root: PathBuf::from("/proc"),
             created_ahead: Mutex::new(None),
+            live,
             extra_networks: networks::extra(&spec.run_args),
             spec,
         }
@@ -380,6 +398,7 @@ impl ContainerDriver {
     /// The same, reading PID 1 under another `/proc`.
     #[cfg(test)]
     pub(crate) fn with_proc_root(mut self, root: PathBuf) -> Self {
+        self.live = ContainerLive::new(self.docker.clone(), self.spec.output_size, root.clone());
         self.proc_root = root;
         self
     }
@@ -414,6 +433,7 @@ impl ContainerDriver {
             Some(c) => self.image(&c.image_id).await?,
             None => None,
         };
+        self.live.saw(current.as_ref());
         let state = container_state(
             &self.service,
             &self.rid,
@@ -422,10 +442,12 @@ impl ContainerDriver {
             wanted.as_ref(),
             current.as_ref().map(|c| (c, current_image.as_ref())),
         );
-        Ok(match (&current, self.spec.oneshot) {
+        let mut state = match (&current, self.spec.oneshot) {
             (Some(c), true) => job_state(state, c),
             _ => state,
-        })
+        };
+        state.files = identity::details(current.as_ref());
+        Ok(state)
     }
 
     /// The error for a container svcfs finds under one of its names but
@@ -714,11 +736,21 @@ impl Driver for ContainerDriver {
             // The documented status line; the daemon is named in the
             // failures of actions.
             Err(e) if e.is_unreachable() => {
-                ResourceState::new(Status::Down, self.spec.run_image.clone())
-                    .with_message("docker daemon is not running")
+                // Its containers went with the daemon.
+                self.live.saw(None);
+                let mut state = ResourceState::new(Status::Down, self.spec.run_image.clone())
+                    .with_message("docker daemon is not running");
+                state.files = identity::details(None);
+                state
             }
-            Err(e) => ResourceState::new(Status::Warn, self.spec.run_image.clone())
-                .with_message(e.message()),
+            Err(e) => {
+                let mut state = ResourceState::new(Status::Warn, self.spec.run_image.clone())
+                    .with_message(e.message());
+                // A timeout or a request cut short: the daemon, not the
+                // container, is in question (a refusal is an answer).
+                state.unanswered = matches!(e.kind, ErrorKind::TimedOut | ErrorKind::Other);
+                state
+            }
         }
     }
 
@@ -829,6 +861,10 @@ impl Driver for ContainerDriver {
             }
             Some(c) => self.stop_container(&c, log).await,
         }
+    }
+
+    fn live(&self) -> Option<Arc<dyn LiveView>> {
+        Some(self.live.clone())
     }
 
     /// Every change of a container (and of the images its label and drift

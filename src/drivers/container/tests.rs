@@ -16,6 +16,7 @@ fn spec(run_args: &str) -> ContainerSpec {
         stop_timeout: Duration::from_secs(10),
         stop_wait: crate::drivers::container::StopWait::Auto,
         oneshot: false,
+        output_size: live::OUTPUT_SIZE,
     }
 }
 
@@ -37,6 +38,7 @@ fn running(service: &str, r: &Rid, image: &str) -> Observed {
         health_output: None,
         pid: 4242,
         stop_signal: None,
+        identity: Identity::default(),
         labels: HashMap::from([
             (LABEL_SERVICE.to_string(), service.to_string()),
             (LABEL_RID.to_string(), r.to_string()),
@@ -334,6 +336,7 @@ mod lifecycle {
 
     fn driver(docker: &Arc<FakeDocker>, spec: ContainerSpec) -> ContainerDriver {
         let ctx = DriverContext {
+            carried: Default::default(),
             service: "app".into(),
             var_dir: "/nonexistent".into(),
             config_dir: "/nonexistent".into(),
@@ -819,6 +822,161 @@ mod lifecycle {
             "{err}"
         );
         assert!(err.to_string().contains("OCI runtime create failed"));
+    }
+}
+
+#[test]
+fn identity_files_come_from_the_inspect_data() {
+    use bollard::models::{
+        EndpointSettings, Health, HostConfig, HostConfigLogConfig, NetworkSettings, PortBinding,
+    };
+    let c = Observed::from_inspect(ContainerInspectResponse {
+        id: Some("0ad119ede2a351d2d6364a7ca54748e5b0fdcda3d3e694e2fadab974cde0dc3b".into()),
+        image: Some("sha256:f04dd3a0f06e".into()),
+        restart_count: Some(2),
+        log_path: Some("/var/lib/docker/containers/0ad1/0ad1-json.log".into()),
+        hostname_path: Some("/var/lib/docker/containers/0ad1/hostname".into()),
+        state: Some(bollard::models::ContainerState {
+            running: Some(true),
+            pid: Some(14451),
+            exit_code: Some(137),
+            started_at: Some("2026-12-07T10:40:18.165208827Z".into()),
+            finished_at: Some("0001-01-01T00:00:00Z".into()),
+            health: Some(Health {
+                status: Some(HealthStatusEnum::HEALTHY),
+                log: Some(vec![bollard::models::HealthcheckResult {
+                    output: Some("ok\n".into()),
+                    ..Default::default()
+                }]),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        network_settings: Some(NetworkSettings {
+            networks: Some(HashMap::from([
+                (
+                    "bridge".to_string(),
+                    EndpointSettings {
+                        ip_address: Some("172.17.0.2".into()),
+                        global_ipv6_address: Some("2001:db8::2".into()),
+                        ..Default::default()
+                    },
+                ),
+                (
+                    "app".to_string(),
+                    EndpointSettings {
+                        ip_address: Some("10.1.0.5".into()),
+                        ..Default::default()
+                    },
+                ),
+            ])),
+            ports: Some(HashMap::from([
+                (
+                    "8000/tcp".to_string(),
+                    Some(vec![
+                        PortBinding {
+                            host_ip: Some("0.0.0.0".into()),
+                            host_port: Some("8888".into()),
+                        },
+                        PortBinding {
+                            host_ip: Some("::".into()),
+                            host_port: Some("8888".into()),
+                        },
+                    ]),
+                ),
+                ("22/tcp".to_string(), None),
+            ])),
+            ..Default::default()
+        }),
+        host_config: Some(HostConfig {
+            log_config: Some(HostConfigLogConfig {
+                typ: Some("json-file".into()),
+                config: None,
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    });
+    let files: HashMap<&str, String> = identity::details(Some(&c))
+        .into_iter()
+        .map(|(name, text)| (name, text.to_string()))
+        .collect();
+    assert_eq!(
+        files["id"],
+        "0ad119ede2a351d2d6364a7ca54748e5b0fdcda3d3e694e2fadab974cde0dc3b\n"
+    );
+    assert_eq!(files["image_id"], "sha256:f04dd3a0f06e\n");
+    assert_eq!(
+        files["addresses"],
+        "app 10.1.0.5\nbridge 172.17.0.2\nbridge 2001:db8::2\n"
+    );
+    assert_eq!(
+        files["ports"],
+        "8000/tcp -> 0.0.0.0:8888\n8000/tcp -> [::]:8888\n"
+    );
+    assert_eq!(files["started"], "2026-12-07T10:40:18.165208827Z\n");
+    assert_eq!(files["exit_code"], "137\n");
+    assert_eq!(files["docker_restarts"], "2\n");
+    assert_eq!(files["health"], "healthy\n");
+    assert_eq!(files["health_output"], "ok\n");
+    assert_eq!(
+        c.identity.container_dir.as_deref(),
+        Some(std::path::Path::new("/var/lib/docker/containers/0ad1"))
+    );
+    assert_eq!(c.identity.finished_at, "");
+    // No container, no identity.
+    assert!(identity::details(None).is_empty());
+}
+
+#[test]
+fn identity_and_live_file_names_clash_with_no_keyword_or_standard_file() {
+    let names: Vec<&str> = IDENTITY_FILES
+        .iter()
+        .copied()
+        .chain([live::OUTPUT])
+        .chain(crate::render::tree::usage_files())
+        .collect();
+    for name in &names {
+        assert!(
+            !crate::render::tree::RESOURCE_FILES.contains(name),
+            "{name} is a standard file"
+        );
+        assert!(
+            MANIFEST.schema.keyword(name).is_none()
+                && crate::config::RESOURCE_KEYWORDS
+                    .iter()
+                    .all(|k| k.name != *name),
+            "{name} is a keyword"
+        );
+        assert_eq!(names.iter().filter(|n| *n == name).count(), 1, "{name}");
+    }
+}
+
+#[test]
+fn output_size_takes_a_size_and_refuses_what_is_not_one() {
+    let config = |value: &str| {
+        crate::config::parse_service(
+            &crate::drivers::registry::KINDS,
+            "app",
+            std::path::Path::new("/etc/svcfs/app.env"),
+            &format!("[container#1]\nrun_image = busybox\noutput_size = {value}\n"),
+        )
+    };
+    let size = |value: &str| {
+        let config = config(value);
+        let spec = config.resources[0].spec.as_ref().map_err(|e| e.clone())?;
+        Ok::<usize, String>(crate::drivers::manifest::spec_of::<ContainerSpec>(&**spec).output_size)
+    };
+    assert_eq!(size("1m"), Ok(1 << 20));
+    assert_eq!(size("4096"), Ok(4096));
+    for bad in ["0", "17m", "lots"] {
+        let problems = config(bad).problems;
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.to_string().contains("output_size")),
+            "{bad}: {problems:?}"
+        );
     }
 }
 
