@@ -216,11 +216,12 @@ fn cluster_failover_switch_and_quorum_loss() {
     // the same.
     for node in &nodes {
         assert!(
-            wait_until(Duration::from_secs(10), || NODES
-                .iter()
-                .all(
-                    |peer| node.daemon().read(&format!("app/nodes/{peer}/state")) == "down\n"
-                )),
+            // Read softly: right after the mount the nodes/ directory
+            // may not list every peer yet.
+            wait_until(Duration::from_secs(10), || NODES.iter().all(|peer| {
+                std::fs::read_to_string(node.daemon().path(&format!("app/nodes/{peer}/state")))
+                    .is_ok_and(|state| state == "down\n")
+            })),
             "{}: {:?}\n{}",
             node.name,
             NODES
