@@ -13,9 +13,15 @@ use crate::model::Rid;
 
 /// What a kind whose resources outlive their service's declaration (a
 /// network svcfs created) removes from a docker daemon once nothing
-/// declares them: given the daemon and the settings of every resource of
-/// the kind declared on it, it returns what it did, one line each.
-pub type Sweeper = fn(Arc<dyn DockerApi>, Vec<Arc<dyn Spec>>) -> BoxFuture<'static, Vec<String>>;
+/// declares them: given the daemon, the settings of every resource of the
+/// kind declared on it and this daemon's var dir (what it created carries
+/// it: see `docker::naming::LABEL_VAR_DIR`), it returns what it did, one
+/// line each.
+pub type Sweeper = fn(
+    Arc<dyn DockerApi>,
+    Vec<Arc<dyn Spec>>,
+    std::path::PathBuf,
+) -> BoxFuture<'static, Vec<String>>;
 
 /// A kind of resource, whole.
 #[derive(Debug)]

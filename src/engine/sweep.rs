@@ -62,7 +62,7 @@ impl Engine {
                     .get(&host)
                     .cloned()
                     .unwrap_or_else(|| (self.backends.docker)(&host));
-                for line in sweep(docker, declared).await {
+                for line in sweep(docker, declared, self.options.var_dir.clone()).await {
                     tracing::info!(host = %host, "{line}");
                 }
             }

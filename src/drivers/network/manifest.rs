@@ -27,7 +27,7 @@ pub static MANIFEST: Manifest = Manifest {
             spec_of::<NetworkSpec>(spec).clone(),
         ))
     },
-    sweep: Some(|docker, declared| Box::pin(super::sweep(docker, declared))),
+    sweep: Some(|docker, declared, var_dir| Box::pin(super::sweep(docker, declared, var_dir))),
 };
 
 #[rustfmt::skip]

@@ -18,7 +18,7 @@ use bollard::models::{Ipam, IpamConfig, NetworkCreateRequest, NetworkInspect};
 
 use crate::actionlog::ResourceLog;
 use crate::config::Spec;
-use crate::docker::naming::{LABEL_RID, LABEL_SERVICE};
+use crate::docker::naming::{LABEL_RID, LABEL_SERVICE, LABEL_VAR_DIR};
 use crate::docker::{DockerApi, DockerError};
 use crate::drivers::manifest::spec_of;
 use crate::drivers::{Driver, DriverContext};
@@ -29,6 +29,8 @@ pub use manifest::{NetworkSpec, Pool, MANIFEST};
 
 /// Drives one `network#N` resource.
 pub struct NetworkDriver {
+    /// This daemon's var dir, on the networks it creates.
+    var_dir: std::path::PathBuf,
     service: String,
     rid: Rid,
     spec: NetworkSpec,
@@ -88,6 +90,7 @@ impl NetworkDriver {
     /// A driver for the network of `rid`.
     pub fn new(ctx: &DriverContext, rid: Rid, spec: NetworkSpec) -> Self {
         NetworkDriver {
+            var_dir: ctx.var_dir.clone(),
             service: ctx.service.clone(),
             rid,
             spec,
@@ -112,6 +115,10 @@ impl NetworkDriver {
         let mut labels = self.spec.labels.clone();
         labels.insert(LABEL_SERVICE.to_string(), self.service.clone());
         labels.insert(LABEL_RID.to_string(), self.rid.to_string());
+        labels.insert(
+            LABEL_VAR_DIR.to_string(),
+            self.var_dir.to_string_lossy().into_owned(),
+        );
         let ipam = (!self.spec.pools.is_empty()).then(|| Ipam {
             driver: Some("default".to_string()),
             config: Some(
@@ -166,6 +173,10 @@ impl NetworkDriver {
         words.extend(options.iter().map(|(k, v)| format!("--opt={k}={v}")));
         words.push(format!("--label={LABEL_SERVICE}={}", self.service));
         words.push(format!("--label={LABEL_RID}={}", self.rid));
+        words.push(format!(
+            "--label={LABEL_VAR_DIR}={}",
+            self.var_dir.display()
+        ));
         words.push(self.spec.name.clone());
         words.join(" ")
     }
@@ -266,12 +277,17 @@ impl Driver for NetworkDriver {
     }
 }
 
-/// Remove, from one docker daemon, the networks svcfs created that no
-/// service declares any more (`declared`: every `network#N` of the
-/// services on that daemon) and to which no container is attached, in any
-/// state. Returns what it did or could not do, one line each, for the
-/// daemon's log. Every call is bounded by the docker client.
-pub async fn sweep(docker: Arc<dyn DockerApi>, declared: Vec<Arc<dyn Spec>>) -> Vec<String> {
+/// Remove, from one docker daemon, the networks this svcfs daemon (its
+/// `var_dir`) created that no service declares any more (`declared`: every
+/// `network#N` of the services on that daemon) and to which no container is
+/// attached, in any state; another svcfs daemon's are left to it. Returns
+/// what it did or could not do, one line each, for the daemon's log. Every
+/// call is bounded by the docker client.
+pub async fn sweep(
+    docker: Arc<dyn DockerApi>,
+    declared: Vec<Arc<dyn Spec>>,
+    var_dir: std::path::PathBuf,
+) -> Vec<String> {
     let names: BTreeSet<String> = declared
         .iter()
         .map(|spec| spec_of::<NetworkSpec>(spec.as_ref()).name.clone())
@@ -289,7 +305,12 @@ pub async fn sweep(docker: Arc<dyn DockerApi>, declared: Vec<Arc<dyn Spec>>) -> 
         let (Some(name), Some(id)) = (network.name.clone(), network.id.clone()) else {
             continue;
         };
-        if names.contains(&name) {
+        let created_here = network
+            .labels
+            .as_ref()
+            .and_then(|l| l.get(LABEL_VAR_DIR))
+            .is_some_and(|dir| std::path::Path::new(dir) == var_dir);
+        if names.contains(&name) || !created_here {
             continue;
         }
         let owner = network

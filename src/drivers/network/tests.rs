@@ -118,14 +118,23 @@ async fn a_network_with_other_settings_warns_and_is_not_used() {
 #[tokio::test]
 async fn the_sweep_removes_only_undeclared_unused_networks_of_svcfs() {
     let docker = Arc::new(FakeDocker::new(HOST));
-    let ours = |name: &str| NetworkCreateRequest {
+    let created_by = |name: &str, var_dir: &str| NetworkCreateRequest {
         name: name.into(),
-        labels: Some([(LABEL_SERVICE.to_string(), "app".to_string())].into()),
+        labels: Some(
+            [
+                (LABEL_SERVICE.to_string(), "app".to_string()),
+                (LABEL_VAR_DIR.to_string(), var_dir.to_string()),
+            ]
+            .into(),
+        ),
         ..Default::default()
     };
+    let ours = |name: &str| created_by(name, "/var/lib/svcfs");
     docker.add_network(ours("app_default"));
     docker.add_network(ours("app_old"));
     docker.add_network(ours("app_used"));
+    // Another svcfs daemon's, on the same docker daemon: its own to sweep.
+    docker.add_network(created_by("other_old", "/srv/other-svcfs"));
     docker.add_network(NetworkCreateRequest {
         name: "theirs".into(),
         ..Default::default()
@@ -134,7 +143,8 @@ async fn the_sweep_removes_only_undeclared_unused_networks_of_svcfs() {
     c.networks = vec![("app_used".into(), Default::default())];
     docker.add_container(c);
     let declared: Vec<Arc<dyn Spec>> = vec![Arc::new(spec("app_default"))];
-    let said = sweep(docker.clone(), declared).await;
+    let said = sweep(docker.clone(), declared, "/var/lib/svcfs".into()).await;
+    assert!(docker.network("other_old").is_some(), "another daemon's");
     assert!(docker.network("app_default").is_some(), "declared");
     assert!(
         docker.network("app_used").is_some(),
@@ -146,5 +156,7 @@ async fn the_sweep_removes_only_undeclared_unused_networks_of_svcfs() {
     assert!(said[0].starts_with("network app_old (created for app) removed"));
     // A daemon that does not answer: nothing to say, nothing done.
     docker.fail("list networks", ErrorKind::Unreachable, "down");
-    assert!(sweep(docker.clone(), Vec::new()).await.is_empty());
+    assert!(sweep(docker.clone(), Vec::new(), "/var/lib/svcfs".into())
+        .await
+        .is_empty());
 }
