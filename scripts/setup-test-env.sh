@@ -2,8 +2,10 @@
 # setup-test-env.sh — make a Debian 12 machine ready for svcfs's integration tests.
 #
 # Run as root. Needs only the Debian package mirror (no container registry):
-#   1. installs the packages the example and the tests use (only the
-#      missing ones; scripts/run-example installs only the example's);
+#   1. installs the packages the build, the example and the tests use
+#      (only the missing ones; scripts/run-example installs only the
+#      example's): protoc and its well-known .proto files build the etcd
+#      client;
 #   2. starts the host dockerd (detached, log in /var/log/svcfs-test-dockerd.log)
 #      unless `docker info` already answers;
 #   3. builds the tutorial's images locally from busybox-static
@@ -49,6 +51,9 @@ readonly PACKAGES=(
     "tmux:tmux"
     "lintian:lintian"
     "man-db:man"
+    "openssl:openssl"
+    # and the build's (BUILD_PACKAGES): protoc for the etcd client.
+    "${BUILD_PACKAGES[@]}"
 )
 
 install_missing "${PACKAGES[@]}"

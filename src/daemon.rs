@@ -49,11 +49,11 @@ pub struct MountOptions {
     pub cluster: Option<ClusterOptions>,
 }
 
-/// `--cluster` and `--cluster-ttl`.
+/// `--cluster`, `--cluster-ttl` and the `--etcd-*` options.
 #[derive(Debug, Clone)]
 pub struct ClusterOptions {
-    /// The etcd endpoints.
-    pub endpoints: Vec<String>,
+    /// How to reach etcd: endpoints, TLS, credentials.
+    pub etcd: crate::cluster::EtcdOptions,
     /// Lease TTL and what follows from it.
     pub timings: crate::cluster::Timings,
 }
@@ -95,11 +95,16 @@ pub fn run(options: MountOptions) -> Result<()> {
 
     let engine = Engine::new(options.engine.clone(), backends());
     let agent = options.cluster.as_ref().map(|cluster| {
-        let store = Arc::new(crate::cluster::Gateway::new(cluster.endpoints.clone()));
+        let store = Arc::new(crate::cluster::Etcd::new(&cluster.etcd));
         let node =
             crate::cluster::Node::new(options.engine.nodename.clone(), cluster.timings, store);
         crate::cluster::agent::Agent::attach(&engine, node)
     });
+    // A node that etcd refuses (TLS, credentials, permissions) stops
+    // here: nothing mounted, nothing started.
+    if let Some(agent) = &agent {
+        runtime.block_on(agent.join())?;
+    }
     engine.reload(true);
     for problem in engine.dir_problems() {
         tracing::warn!("{problem}");

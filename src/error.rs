@@ -4,6 +4,14 @@
 
 use std::fmt;
 
+/// How the daemon begins the reason of an EINVAL that comes from the
+/// configuration (a resource whose section is invalid), in `log` and
+/// `messages`: the client tells it from bad usage by it (exit 7).
+pub const INVALID_CONFIGURATION: &str = "invalid configuration: ";
+
+/// Likewise, for a service file that cannot be used at all.
+pub const UNUSABLE_SERVICE_FILE: &str = "the service file cannot be used: ";
+
 /// An error that knows which errno it maps to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Error {

@@ -84,7 +84,9 @@ pub fn command_line(program: &str, args: &[&str]) -> String {
 /// Quote a word for a shell only when it needs it, so log lines read like
 /// what an operator types (`--bridge=br0`, not `'--bridge=br0'`).
 pub fn quote_if_needed(word: &str) -> String {
+    // A word starting with `#` would read back as a comment.
     let plain = !word.is_empty()
+        && !word.starts_with('#')
         && word
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"_-./=:,@+%#".contains(&b));

@@ -8,6 +8,7 @@
 
 pub mod actionlog;
 pub mod bounded;
+pub mod cgroup;
 pub mod children;
 pub mod client;
 pub mod clock;
@@ -18,8 +19,10 @@ pub mod docker;
 pub mod drivers;
 pub mod engine;
 pub mod error;
+pub mod feed;
 pub mod fs;
 pub mod host;
+pub mod inotify;
 pub mod memory;
 pub mod model;
 pub mod render;

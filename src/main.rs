@@ -120,6 +120,14 @@ enum Command {
     /// (`svcfs docker app ps -a`). When svcfs is not mounted, the service
     /// file and --var-dir/--docker-host tell the daemon instead.
     Docker(DockerArgs),
+    /// Convert a Compose file into a service file: print it (or write it to
+    /// --output), with a header saying where it came from and a comment
+    /// on each decision; every key not carried is printed to stderr as
+    /// FILE:LINE: KEY: WHY. Exit 1, writing nothing, when leaving a key
+    /// out would change what runs (build:, ...); 0 with warnings for
+    /// what is safely ignored. Variables are read from the environment,
+    /// then from the project's .env, as Compose reads them.
+    Import(ImportArgs),
     /// Print the completion script of a shell (bash, zsh, fish, elvish,
     /// powershell) to stdout (`svcfs completions bash >
     /// /usr/share/bash-completion/completions/svcfs`). Those of bash and
@@ -196,10 +204,31 @@ struct MountArgs {
     #[arg(long, default_value_t = 5, value_name = "SECONDS")]
     status_timeout: u64,
     /// Join the svcfs nodes that share this etcd cluster (comma-separated
-    /// http://HOST:PORT): services whose `nodes` name this node then run
-    /// on one node of them, moved on failure (docs/cluster.md).
+    /// https://HOST:PORT, or http://): services whose `nodes` name this
+    /// node then run on one node of them, moved on failure
+    /// (docs/cluster.md).
     #[arg(long, value_name = "ENDPOINTS", env = "SVCFS_CLUSTER")]
     cluster: Option<String>,
+    /// With https:// endpoints: the CA certificate (PEM) that signed
+    /// etcd's (default: the system's trust store), as etcdctl's --cacert.
+    #[arg(long, value_name = "FILE", env = "SVCFS_ETCD_CACERT")]
+    etcd_cacert: Option<PathBuf>,
+    /// This node's client certificate (PEM), for an etcd that checks its
+    /// clients' (--client-cert-auth); with --etcd-key.
+    #[arg(long, value_name = "FILE", env = "SVCFS_ETCD_CERT")]
+    etcd_cert: Option<PathBuf>,
+    /// The private key (PEM) of --etcd-cert.
+    #[arg(long, value_name = "FILE", env = "SVCFS_ETCD_KEY")]
+    etcd_key: Option<PathBuf>,
+    /// The etcd user svcfs authenticates as (etcd's auth enabled); its
+    /// password is read from --etcd-password-file, never from the command
+    /// line.
+    #[arg(long, value_name = "NAME", env = "SVCFS_ETCD_USER")]
+    etcd_user: Option<String>,
+    /// The file holding --etcd-user's password (its first line); refused
+    /// unless only its owner may read it (chmod 600).
+    #[arg(long, value_name = "FILE", env = "SVCFS_ETCD_PASSWORD_FILE")]
+    etcd_password_file: Option<PathBuf>,
     /// With --cluster: the TTL of this node's etcd lease, in seconds; a
     /// node that cannot renew it for half of it stops its services.
     #[arg(long, default_value_t = 10, value_name = "SECONDS")]
@@ -228,6 +257,20 @@ struct CheckArgs {
     /// directory.
     #[arg(value_name = "SVC|FILE")]
     targets: Vec<String>,
+}
+
+#[derive(Args)]
+struct ImportArgs {
+    /// The Compose file, or a directory holding one (compose.yaml,
+    /// compose.yml, docker-compose.yaml or docker-compose.yml).
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+    /// The service's name (default: the Compose project's name).
+    #[arg(long, value_name = "SVC")]
+    name: Option<String>,
+    /// Write the service file there (default: stdout), replacing it.
+    #[arg(long, short, value_name = "PATH")]
+    output: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -325,6 +368,7 @@ fn main() -> ExitCode {
     let code = match cli.command {
         Command::Mount(args) => mount(args),
         Command::Check(args) => check(&args),
+        Command::Import(args) => import(&args),
         Command::Status(args) => status(&args),
         Command::Start(a) => action(&a, Verb::Start),
         Command::Stop(a) => action(&a, Verb::Stop),
@@ -377,7 +421,7 @@ fn finish(result: Result<(), ClientError>) -> i32 {
 }
 
 fn mount(args: MountArgs) -> i32 {
-    let nodename = args.nodename.unwrap_or_else(host_name);
+    let nodename = args.nodename.clone().unwrap_or_else(host_name);
     let ctl_group = match args.ctl_group.as_deref().map(resolve_group).transpose() {
         Ok(gid) => gid,
         Err(message) => {
@@ -385,16 +429,11 @@ fn mount(args: MountArgs) -> i32 {
             return 2;
         }
     };
-    let cluster = match args.cluster.as_deref().map(|endpoints| {
-        let endpoints = svcfs::cluster::etcd::parse_endpoints(endpoints)?;
-        let timings = svcfs::cluster::Timings::from_ttl(Duration::from_secs(args.cluster_ttl))?;
-        Ok::<_, svcfs::error::Error>(daemon::ClusterOptions { endpoints, timings })
-    }) {
-        None => None,
-        Some(Ok(cluster)) => Some(cluster),
-        Some(Err(e)) => {
+    let cluster = match cluster_options(&args) {
+        Ok(cluster) => cluster,
+        Err((e, code)) => {
             eprintln!("svcfs: {e}");
-            return 2;
+            return code;
         }
     };
     let options = MountOptions {
@@ -418,6 +457,41 @@ fn mount(args: MountArgs) -> i32 {
             1
         }
     }
+}
+
+/// The cluster's options: a usage error (exit 2) when they do not go
+/// together, a failure (exit 1) when the files they name cannot be used.
+fn cluster_options(
+    args: &MountArgs,
+) -> Result<Option<daemon::ClusterOptions>, (svcfs::error::Error, i32)> {
+    let etcd_options = [
+        ("--etcd-cacert", args.etcd_cacert.is_some()),
+        ("--etcd-cert", args.etcd_cert.is_some()),
+        ("--etcd-key", args.etcd_key.is_some()),
+        ("--etcd-user", args.etcd_user.is_some()),
+        ("--etcd-password-file", args.etcd_password_file.is_some()),
+    ];
+    let Some(endpoints) = args.cluster.clone() else {
+        if let Some((option, _)) = etcd_options.iter().find(|(_, given)| *given) {
+            let e = svcfs::error::Error::invalid(format!("{option} is for --cluster"));
+            return Err((e, 2));
+        }
+        return Ok(None);
+    };
+    let checked = svcfs::cluster::EtcdArgs {
+        endpoints,
+        cacert: args.etcd_cacert.clone(),
+        cert: args.etcd_cert.clone(),
+        key: args.etcd_key.clone(),
+        user: args.etcd_user.clone(),
+        password_file: args.etcd_password_file.clone(),
+    }
+    .check()
+    .map_err(|e| (e, 2))?;
+    let timings = svcfs::cluster::Timings::from_ttl(Duration::from_secs(args.cluster_ttl))
+        .map_err(|e| (e, 2))?;
+    let etcd = checked.load().map_err(|e| (e, 1))?;
+    Ok(Some(daemon::ClusterOptions { etcd, timings }))
 }
 
 fn fence_watch(args: FenceWatchArgs) -> i32 {
@@ -487,6 +561,150 @@ fn check(args: &CheckArgs) -> i32 {
         checked.services, checked.errors, checked.warnings
     );
     i32::from(checked.errors > 0)
+}
+
+/// `svcfs import`: 0 written (maybe with warnings), 1 not written (a key
+/// whose absence changes what runs, or a file that cannot be read), 2 bad
+/// usage.
+fn import(args: &ImportArgs) -> i32 {
+    use svcfs::config::compose::{self, Input, MadeBy};
+    let file = if args.file.is_dir() {
+        match compose::COMPOSE_FILES
+            .iter()
+            .map(|name| args.file.join(name))
+            .find(|path| path.is_file())
+        {
+            Some(file) => file,
+            None => {
+                eprintln!(
+                    "svcfs import: {}: no {} in this directory",
+                    args.file.display(),
+                    compose::COMPOSE_FILES.join(", ")
+                );
+                return 1;
+            }
+        }
+    } else {
+        args.file.clone()
+    };
+    let file = std::path::absolute(&file).unwrap_or(file);
+    let text = match std::fs::read_to_string(&file) {
+        Ok(text) => text,
+        Err(e) => {
+            eprintln!("svcfs import: {}: {e}", file.display());
+            return 1;
+        }
+    };
+    if let Some(name) = &args.name {
+        if !config::is_valid_service_name(name) {
+            eprintln!("svcfs import: --name {name:?} is not a valid service name (letters, digits, '.', '_' and '-', starting with a letter or digit)");
+            return 2;
+        }
+    }
+    let project_dir = file
+        .parent()
+        .unwrap_or(std::path::Path::new("/"))
+        .to_path_buf();
+    let env = |name: &str| std::env::var(name).ok();
+    let read = |path: &std::path::Path| std::fs::read_to_string(path);
+    let run = |service: &str| {
+        compose::convert(&Input {
+            file: &file,
+            text: &text,
+            project_dir: &project_dir,
+            service,
+            env: &env,
+            read: &read,
+            made_by: MadeBy::Import,
+        })
+    };
+    let mut converted = run(args.name.as_deref().unwrap_or("svc"));
+    let name = match &args.name {
+        Some(name) => name.clone(),
+        None => {
+            // The project's name, known once the file is read.
+            let name = converted.project.clone();
+            if !name.is_empty() {
+                converted = run(&name);
+            }
+            name
+        }
+    };
+    // What the service file would load as: the converter's notes, then
+    // what svcfs itself finds wrong in it, at the Compose lines.
+    let service = config::from_converted(
+        &svcfs::drivers::registry::KINDS,
+        &name,
+        &file,
+        converted.clone(),
+        false,
+    );
+    let mut errors = 0;
+    let mut warnings = 0;
+    let notes = converted.notes.iter().map(compose::Note::problem);
+    let made = if converted.has_errors() {
+        Vec::new()
+    } else {
+        service.problems[converted.notes.len()..].to_vec()
+    };
+    for problem in notes.chain(made) {
+        match problem.severity {
+            config::Severity::Error => errors += 1,
+            config::Severity::Warning => warnings += 1,
+        }
+        eprintln!("{}", problem.location_and_message());
+    }
+    if errors > 0 || converted.text.is_empty() {
+        eprintln!(
+            "svcfs import: {errors} key(s) cannot be carried without changing what runs, {warnings} warning(s): nothing written"
+        );
+        return 1;
+    }
+    let written = match &args.output {
+        None => std::io::Write::write_all(&mut std::io::stdout(), converted.text.as_bytes())
+            .or_else(|e| match e.kind() {
+                std::io::ErrorKind::BrokenPipe => Ok(()),
+                _ => Err(e),
+            }),
+        Some(path) => write_replacing(path, &converted.text),
+    };
+    if let Err(e) = written {
+        eprintln!("svcfs import: cannot write the service file: {e}");
+        return 1;
+    }
+    let containers = converted
+        .origins
+        .iter()
+        .filter(|o| o.section.starts_with("container#"))
+        .count();
+    match &args.output {
+        Some(path) => eprintln!(
+            "svcfs import: {} written: service {name}, Compose project {}, {containers} container(s), {warnings} warning(s); put it in the config directory as {name}.conf",
+            path.display(),
+            converted.project
+        ),
+        None if warnings > 0 => eprintln!("svcfs import: {warnings} warning(s)"),
+        None => {}
+    }
+    0
+}
+
+/// Write `text` to `path` whole or not at all (a temporary file renamed
+/// over it), mode 0644 like a service file.
+fn write_replacing(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let temporary = path.with_file_name(format!(".{name}.svcfs-import"));
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o644)
+        .open(&temporary)?;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()?;
+    std::fs::rename(&temporary, path)
 }
 
 fn completions(shell: clap_complete::Shell) -> i32 {

@@ -5,9 +5,10 @@
 //! 1000-service tree against tmpfs, start/stop against the docker CLI,
 //! reads with dockerd SIGSTOPped against reads with it running, a
 //! parallel subset's start and the start of existing containers against
-//! the docker CLI, and an idle daemon's memory, CPU and docker API calls,
-//! the idle daemon of a thousand apps checked every minute, and that of a
-//! thousand tasks run every minute.
+//! the docker CLI, an idle daemon's memory, CPU and docker API calls, the
+//! idle daemon of a thousand apps checked every minute and that of a
+//! thousand tasks run every minute, and the cluster's placement, switch
+//! and failover against their bounds.
 //!
 //! Writes bench/REPORT.md, bench/report.json and bench/latency.svg. Needs
 //! root and what the integration tests need (`scripts/setup-test-env.sh`);
@@ -17,13 +18,19 @@
 #[path = "../../tests/it/harness.rs"]
 mod harness;
 
+#[path = "../../tests/it/cluster_etcd.rs"]
+#[allow(dead_code)]
+mod cluster_etcd;
+
 mod apps;
 mod bed;
 mod change;
+mod cluster;
 mod floor;
 mod freeze;
 mod idle;
 mod lifecycle;
+mod observe;
 mod proxy;
 mod reads;
 mod report;
@@ -99,6 +106,7 @@ fn service_parts(settings: &Settings, report: &mut Report) {
         "process",
         "frozen",
         "change",
+        "observe",
         "lifecycle",
         "parallel",
         "existing",
@@ -106,7 +114,7 @@ fn service_parts(settings: &Settings, report: &mut Report) {
     if !wanted.iter().any(|p| settings.runs(p)) {
         return;
     }
-    let mut bed = Bed::new("bench-app", &[APP, CHANGE, starts::SUBSET]);
+    let mut bed = Bed::new("bench-app", &[APP, CHANGE, observe::OUTPUT, starts::SUBSET]);
     let vol1 = bed.root().join("vol1");
     std::fs::create_dir_all(&vol1).expect("create the volume dir");
     let containers = bed::tutorial_containers(&vol1);
@@ -124,6 +132,10 @@ fn service_parts(settings: &Settings, report: &mut Report) {
     bed.sandbox().service_file(
         &format!("{}.conf", starts::SUBSET),
         &starts::subset_file(&subset),
+    );
+    bed.sandbox().service_file(
+        &format!("{}.conf", observe::OUTPUT),
+        &observe::service_file(),
     );
     let daemon = bed.mount(&[]);
     for svc in [APP, CHANGE] {
@@ -144,6 +156,18 @@ fn service_parts(settings: &Settings, report: &mut Report) {
     });
     part(settings, report, "change", |_| {
         vec![change::row(settings, daemon, CHANGE)]
+    });
+    part(settings, report, "observe", |_| {
+        // The printing container runs for this part only: the other rows
+        // measure a quiet machine.
+        let ctl = format!("{}/ctl", observe::OUTPUT);
+        daemon.must(&ctl, "start");
+        let rows = vec![
+            observe::stream_row(settings, daemon),
+            observe::usage_row(settings, daemon, APP),
+        ];
+        daemon.must(&ctl, "stop");
+        rows
     });
     part(settings, report, "lifecycle", |_| {
         lifecycle::rows(settings, daemon, APP, &containers)
@@ -318,6 +342,9 @@ fn main() {
     });
     part(&settings, &mut report, "tasks", |_| {
         vec![tasks::row(&settings)]
+    });
+    part(&settings, &mut report, "cluster", |_| {
+        cluster::rows(&settings)
     });
     clean_leftovers();
     report.header.push((

@@ -1,10 +1,12 @@
 //! Sample counts and durations, from the environment:
 //! - `SVCFS_BENCH_QUICK=1`: small counts everywhere (a run of about a
 //!   minute, to develop the bench; its numbers mean little);
-//! - `SVCFS_BENCH_ONLY=reads,process,frozen,change,lifecycle,parallel,existing,tree,idle,apps,tasks`:
+//! - `SVCFS_BENCH_ONLY=reads,process,frozen,change,observe,lifecycle,parallel,existing,tree,idle,apps,tasks,cluster`:
 //!   run only these parts;
-//! - `SVCFS_BENCH_READS`, `SVCFS_BENCH_CHANGES`, `SVCFS_BENCH_STARTS`,
-//!   `SVCFS_BENCH_STOPS`, `SVCFS_BENCH_SERVICES`, `SVCFS_BENCH_IDLE_SECS`:
+//! - `SVCFS_BENCH_READS`, `SVCFS_BENCH_CHANGES`, `SVCFS_BENCH_LINES`,
+//!   `SVCFS_BENCH_STARTS`, `SVCFS_BENCH_STOPS`, `SVCFS_BENCH_SERVICES`,
+//!   `SVCFS_BENCH_IDLE_SECS`, `SVCFS_BENCH_CLUSTER` (placements, switches),
+//!   `SVCFS_BENCH_FAILOVERS`:
 //!   one count each;
 //! - `SVCFS_BENCH_OUT`: where the report goes (default: bench/).
 
@@ -12,11 +14,12 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 /// The parts of the bench, in the order they run.
-pub const PARTS: [&str; 11] = [
+pub const PARTS: [&str; 13] = [
     "reads",
     "process",
     "frozen",
     "change",
+    "observe",
     "lifecycle",
     "parallel",
     "existing",
@@ -24,6 +27,7 @@ pub const PARTS: [&str; 11] = [
     "idle",
     "apps",
     "tasks",
+    "cluster",
 ];
 
 #[derive(Debug, Clone)]
@@ -38,6 +42,8 @@ pub struct Settings {
     pub frozen: Duration,
     /// Kills of the first-read-after-change row.
     pub changes: usize,
+    /// Lines read through a container's `wait/output`.
+    pub lines: usize,
     /// Start samples, and how many of them are followed by a stop sample
     /// (one by default: the CLI baseline alone takes 3 × the 10 s timeout).
     pub starts: usize,
@@ -49,6 +55,10 @@ pub struct Settings {
     /// Settling before the idle window, and the window.
     pub settle: Duration,
     pub idle: Duration,
+    /// Placements and switches of the cluster rows (and starts, stops).
+    pub cluster_samples: usize,
+    /// Node deaths of the failover row (each costs a lease TTL).
+    pub failovers: usize,
     pub out: PathBuf,
 }
 
@@ -89,12 +99,15 @@ impl Settings {
             processes: pick(50, 10),
             frozen: Duration::from_secs(pick(3, 1) as u64),
             changes: count("SVCFS_BENCH_CHANGES", pick(15, 3)).max(1),
+            lines: count("SVCFS_BENCH_LINES", pick(1000, 100)).max(1),
             starts,
             stops: count("SVCFS_BENCH_STOPS", 1).min(starts),
             services: count("SVCFS_BENCH_SERVICES", pick(1000, 100)).max(1),
             warm_walks: pick(3, 1),
             settle: Duration::from_secs(pick(10, 2) as u64),
             idle: Duration::from_secs(count("SVCFS_BENCH_IDLE_SECS", pick(60, 5)) as u64),
+            cluster_samples: count("SVCFS_BENCH_CLUSTER", pick(6, 2)).max(1),
+            failovers: count("SVCFS_BENCH_FAILOVERS", pick(3, 1)).max(1),
             out: std::env::var_os("SVCFS_BENCH_OUT")
                 .map(PathBuf::from)
                 .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("bench")),
@@ -111,8 +124,9 @@ impl Settings {
     /// One line for the report's header.
     pub fn describe(&self) -> String {
         format!(
-            "{}{} reads per loop, {} processes, {} kills, {} starts / {} stops, \
-             {} services, {} warm walks, idle {} s after {} s",
+            "{}{} reads per loop, {} processes, {} kills, {} output lines, \
+             {} starts / {} stops, {} services, {} warm walks, idle {} s after {} s, \
+             {} placements and switches, {} failovers",
             if self.quick {
                 "QUICK (numbers for development only): "
             } else {
@@ -121,12 +135,15 @@ impl Settings {
             self.reads,
             self.processes,
             self.changes,
+            self.lines,
             self.starts,
             self.stops,
             self.services,
             self.warm_walks,
             self.idle.as_secs(),
             self.settle.as_secs(),
+            self.cluster_samples,
+            self.failovers,
         )
     }
 }

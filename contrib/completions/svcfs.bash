@@ -37,6 +37,12 @@ _svcfs() {
             svcfs,help)
                 cmd="svcfs__subcmd__help"
                 ;;
+            svcfs,import)
+                cmd="svcfs__subcmd__import"
+                ;;
+            svcfs,kill)
+                cmd="svcfs__subcmd__kill"
+                ;;
             svcfs,mount)
                 cmd="svcfs__subcmd__mount"
                 ;;
@@ -45,6 +51,9 @@ _svcfs() {
                 ;;
             svcfs,rollback)
                 cmd="svcfs__subcmd__rollback"
+                ;;
+            svcfs,run)
+                cmd="svcfs__subcmd__run"
                 ;;
             svcfs,start)
                 cmd="svcfs__subcmd__start"
@@ -77,7 +86,7 @@ _svcfs() {
 
     case "${cmd}" in
         svcfs)
-            opts="-h -V --help --version mount check status start stop restart startcontainer stopcontainer clear freeze thaw switch takeover giveback docker completions help rollback"
+            opts="-h -V --help --version mount check status start stop restart startcontainer stopcontainer clear freeze thaw switch takeover giveback docker import completions help rollback run kill"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -232,8 +241,56 @@ _svcfs() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        svcfs__subcmd__import)
+            opts="-o -h --name --output --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        svcfs__subcmd__kill)
+            opts="-h --rid --mountpoint --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --rid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mountpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         svcfs__subcmd__mount)
-            opts="-h --config-dir --var-dir --docker-host --nodename --ctl-group --autostart --refresh-interval --status-timeout --cluster --cluster-ttl --help"
+            opts="-h --config-dir --var-dir --docker-host --nodename --ctl-group --autostart --refresh-interval --status-timeout --cluster --etcd-cacert --etcd-cert --etcd-key --etcd-user --etcd-password-file --cluster-ttl --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -271,6 +328,26 @@ _svcfs() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --etcd-cacert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --etcd-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --etcd-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --etcd-user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --etcd-password-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --cluster-ttl)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -305,6 +382,28 @@ _svcfs() {
             return 0
             ;;
         svcfs__subcmd__rollback)
+            opts="-h --rid --mountpoint --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --rid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mountpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        svcfs__subcmd__run)
             opts="-h --rid --mountpoint --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

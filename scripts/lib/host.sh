@@ -33,6 +33,13 @@ readonly EXAMPLE_PACKAGES=(
     "tree:"
 )
 
+# What building svcfs needs beyond the Rust toolchain: protoc and its
+# well-known .proto files, for the etcd client (nothing at run time).
+readonly BUILD_PACKAGES=(
+    "protobuf-compiler:protoc"
+    "libprotobuf-dev:"
+)
+
 # install_missing PACKAGE:COMMAND... — install the packages that are not
 # there: a package is there when dpkg says so, or (for packages whose tool
 # may come from elsewhere, e.g. docker-ce) when COMMAND exists. Sets

@@ -92,8 +92,8 @@ impl Exit {
 /// The daemon's words for a configuration it cannot act on: a resource
 /// whose section is invalid, a service file that does not parse.
 const INVALID_CONFIG_PHRASES: [&str; 2] = [
-    "invalid configuration: ",
-    "the service file cannot be used: ",
+    crate::error::INVALID_CONFIGURATION,
+    crate::error::UNUSABLE_SERVICE_FILE,
 ];
 
 fn says_config_is_invalid(line: &str) -> bool {

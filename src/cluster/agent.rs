@@ -1,11 +1,20 @@
-//! The cluster in the daemon: the [`Node`] driven by two loops (the lease
-//! with its fence, and placement), the engine as the node's [`Host`], the
-//! ctl verbs of placed services, and what the tree shows of them.
+//! The cluster in the daemon: the [`Node`] driven by its loops (the lease,
+//! its fence, placement, the `cluster/` directory), the engine as the
+//! node's [`Host`], the ctl verbs of placed services, and what the tree
+//! shows of them.
+//!
+//! Placement follows an etcd watch on every svcfs key: a change written on
+//! any node (an intent, a switch's target, a claim released, a lease that
+//! expired with a dead node's keys) wakes every node at once, and each
+//! service is placed on its own, so one slow start holds no other. A pass
+//! every renewal period remains, for what no key says (a resource that
+//! went down here) and while the watch is broken.
 //!
 //! The lease and fence loops never wait on an action: a long start must
 //! not stop the renewals, and the fence must be on time whatever placement
 //! and the renewals are doing.
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
@@ -13,7 +22,8 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 
 use super::node::{Host, Node, ServiceInfo};
-use super::placement::{choose, InstanceState, View, PREFIX};
+use super::placement::{choose, file_digest, InstanceState, View, PREFIX};
+use super::store::Changes;
 use crate::bounded::bounded;
 use crate::engine::{ClusterControl, Engine, ServiceCommand, ServiceRuntime, Verb};
 use crate::error::{Error, Result};
@@ -25,12 +35,18 @@ use crate::sync::lock;
 /// services (the status checks after them) before it stops them anyway.
 const INTERRUPTED_ENDS: Duration = Duration::from_secs(1);
 
-/// How often a ctl verb re-reads the keys while it waits for its end.
-const WAIT_POLL: Duration = Duration::from_millis(500);
+/// How long a ctl verb that waits for its end goes without re-reading
+/// the keys when no change wakes it (the watch broken).
+const WAIT_POLL: Duration = Duration::from_secs(1);
 
 /// What a ctl verb waits for its end beyond the lease TTL (the start of
 /// the service on the node that takes it).
 const WAIT_BEYOND_TTL: Duration = Duration::from_secs(120);
+
+/// How many more times, and how far apart, a node that cannot reach etcd
+/// at its start tries to join before it mounts anyway.
+const JOIN_TRIES: usize = 2;
+const JOIN_RETRY: Duration = Duration::from_millis(300);
 
 /// The cluster side of a daemon.
 pub struct Agent {
@@ -44,6 +60,12 @@ pub struct Agent {
     placing_stopped: AtomicBool,
     /// The root `cluster/` directory as last rendered.
     tree: Mutex<Option<Arc<ClusterTree>>>,
+    /// Counts the changes etcd reported: what ctl verbs wait on.
+    changes: tokio::sync::watch::Sender<u64>,
+    /// Wakes placement at once: a service's placement here did something.
+    nudge: tokio::sync::Notify,
+    /// The services whose placement runs now (one at a time each).
+    placing: Mutex<HashSet<String>>,
 }
 
 impl Agent {
@@ -62,9 +84,51 @@ impl Agent {
                 None,
                 std::time::SystemTime::now(),
             )))),
+            changes: tokio::sync::watch::Sender::new(0),
+            nudge: tokio::sync::Notify::new(),
+            placing: Mutex::new(HashSet::new()),
         });
         engine.set_cluster(agent.clone());
         agent
+    }
+
+    /// Join the cluster before the tree is mounted: this node's first
+    /// lease. What no retry mends — TLS, the credentials, the role's
+    /// permissions — is returned, so that the daemon exits before it
+    /// mounts or starts anything. An etcd that does not answer (EAGAIN)
+    /// is not: the node mounts, runs nothing, and joins once it answers.
+    pub async fn join(&self) -> Result<()> {
+        let mut joined = self.node.keep_alive(self.now()).await;
+        // A connection that a member closes at once (refusing this node's
+        // certificate) may read as lost rather than refused: look again,
+        // then ask why, before calling etcd unreachable.
+        for _ in 0..JOIN_TRIES {
+            if !matches!(&joined, Err(e) if e.errno() == libc::EAGAIN) {
+                break;
+            }
+            tokio::time::sleep(JOIN_RETRY).await;
+            joined = self.node.keep_alive(self.now()).await;
+        }
+        match joined {
+            Ok(()) => {
+                tracing::info!(node = %self.node.name(), "joined the cluster");
+                Ok(())
+            }
+            Err(e) if e.errno() == libc::EAGAIN => match self.node.store().refusal().await {
+                Some(refused) => Err(Error::new(
+                    refused.errno(),
+                    format!("cannot join the cluster: {}", refused.message()),
+                )),
+                None => {
+                    tracing::warn!(node = %self.node.name(), "cannot join the cluster yet: {e}; this node runs nothing until etcd answers");
+                    Ok(())
+                }
+            },
+            Err(e) => Err(Error::new(
+                e.errno(),
+                format!("cannot join the cluster: {}", e.message()),
+            )),
+        }
     }
 
     /// The node.
@@ -93,6 +157,12 @@ impl Agent {
         tokio::spawn(async move { agent.fence_loop().await });
         let agent = Arc::clone(self);
         tokio::spawn(async move { agent.placement_loop().await });
+        let agent = Arc::clone(self);
+        tokio::spawn(async move { agent.cluster_dir_loop().await });
+    }
+
+    fn placing_ended(&self) -> bool {
+        self.left.load(Ordering::SeqCst) || self.placing_stopped.load(Ordering::SeqCst)
     }
 
     async fn lease_loop(&self) {
@@ -131,18 +201,89 @@ impl Agent {
         }
     }
 
-    async fn placement_loop(&self) {
+    /// A pass at each change etcd reports, at each end of an action of
+    /// placement here, and every renewal period.
+    async fn placement_loop(self: Arc<Self>) {
         let mut tick = tokio::time::interval(self.node.timings().renew);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut watch: Option<Box<dyn Changes>> = None;
         loop {
-            tick.tick().await;
-            if self.left.load(Ordering::SeqCst) || self.placing_stopped.load(Ordering::SeqCst) {
+            if self.placing_ended() {
                 return;
             }
-            if let Err(e) = self.node.place(self.now(), self).await {
-                tracing::debug!(node = %self.node.name(), "placement pass: {e}");
+            // The watch first: a change made while the pass reads is
+            // seen by it, and wakes the next pass.
+            if watch.is_none() {
+                match self.node.store().watch(PREFIX).await {
+                    Ok(changes) => watch = Some(changes),
+                    Err(e) => tracing::debug!(node = %self.node.name(), "no etcd watch: {e}"),
+                }
             }
-            self.show();
+            self.pass().await;
+            let changed = tokio::select! {
+                changed = async {
+                    match watch.as_mut() {
+                        Some(changes) => changes.next().await,
+                        None => std::future::pending().await,
+                    }
+                } => Some(changed),
+                _ = tick.tick() => None,
+                _ = self.nudge.notified() => None,
+            };
+            if let Some(Err(e)) = changed {
+                tracing::debug!(node = %self.node.name(), "the etcd watch ended: {e}");
+                watch = None;
+            }
+        }
+    }
+
+    /// Read the keys, then place each service that is not being placed
+    /// already (its own pass ends, then nudges the next). The read is
+    /// awaited (bounded, a second per endpoint): views are read one after
+    /// the other, never an older one over a newer.
+    async fn pass(self: &Arc<Self>) {
+        let view = self.node.read_view().await;
+        // Writers waiting for an end read again.
+        self.changes.send_modify(|n| *n = n.wrapping_add(1));
+        let view = match view {
+            Ok(view) => view,
+            Err(e) => {
+                tracing::debug!(node = %self.node.name(), "placement pass: {e}");
+                self.show();
+                return;
+            }
+        };
+        let now = self.now();
+        for info in Host::services(&**self) {
+            if self.placing_ended() || !lock(&self.placing).insert(info.name.clone()) {
+                continue;
+            }
+            let agent = Arc::clone(self);
+            let view = view.clone();
+            tokio::spawn(async move {
+                let name = info.name.clone();
+                let placed = agent.node.place_service(info, &view, now, &*agent).await;
+                lock(&agent.placing).remove(&name);
+                match placed {
+                    Ok(true) => agent.nudge.notify_one(),
+                    Ok(false) => {}
+                    Err(e) => {
+                        tracing::debug!(node = %agent.node.name(), service = %name, "placement: {e}")
+                    }
+                }
+                agent.show();
+            });
+        }
+        self.show();
+    }
+
+    /// `cluster/` again every renewal period (each endpoint's health and
+    /// each member's TTL are asked, so not at every change).
+    async fn cluster_dir_loop(&self) {
+        let mut tick = tokio::time::interval(self.node.timings().renew);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        while !self.left.load(Ordering::SeqCst) {
+            tick.tick().await;
             self.render_cluster().await;
         }
     }
@@ -241,6 +382,7 @@ impl Agent {
         for runtime in self.placed() {
             let service = view.service(runtime.name());
             let config = runtime.loaded().config.clone();
+            let alive = |node: &str| view.members.contains(node);
             let nodes = config
                 .defaults
                 .nodes
@@ -257,16 +399,31 @@ impl Agent {
                     } else {
                         match service.instances.get(node) {
                             Some(i) => (i.status.clone(), i.state.as_str().to_string()),
+                            // Alive without an instance of it (not placed
+                            // there yet, or no such service there): it
+                            // does not run it.
+                            None if alive(node) => ("n/a".to_string(), "down".to_string()),
                             None => ("n/a".to_string(), "n/a".to_string()),
                         }
                     };
                     (node.clone(), status, state)
                 })
                 .collect();
+            let (reference, differing) =
+                service.differing(self.node.name(), &file_digest(&config.text));
+            let messages = if differing.is_empty() {
+                Vec::new()
+            } else {
+                vec![format!(
+                    "the service file differs on {} from {reference}'s: a switch there is refused until the files are equal (compare sha256sum of the file on each node)",
+                    differing.join(", ")
+                )]
+            };
             runtime.show_cluster(ClusterShown {
                 owner: service.owner.map(|(o, _)| o).unwrap_or_default(),
                 hb,
                 nodes,
+                messages,
             });
         }
     }
@@ -319,7 +476,8 @@ impl Agent {
         Ok(View::of(&self.node.store().list(PREFIX).await?))
     }
 
-    /// Re-read the keys until `done` says so, bounded.
+    /// Re-read the keys until `done` says so, at each change etcd reports
+    /// (at least every [`WAIT_POLL`]), bounded.
     async fn wait_for(
         &self,
         service: &str,
@@ -327,12 +485,14 @@ impl Agent {
         done: impl Fn(&View) -> bool,
     ) -> Result<()> {
         let limit = self.node.timings().ttl + WAIT_BEYOND_TTL;
+        let mut changes = self.changes.subscribe();
         let wait = async {
             loop {
+                changes.borrow_and_update();
                 if done(&self.read_view().await?) {
                     return Ok(());
                 }
-                tokio::time::sleep(WAIT_POLL).await;
+                let _ = tokio::time::timeout(WAIT_POLL, changes.changed()).await;
             }
         };
         bounded(what, service, limit, wait).await
@@ -365,8 +525,15 @@ impl Agent {
     }
 
     async fn move_to(&self, runtime: &ServiceRuntime, to: &str) -> Result<()> {
-        let nodes = runtime.loaded().config.defaults.nodes.clone();
-        self.node.switch(runtime.name(), &nodes, to).await?;
+        let config = runtime.loaded().config.clone();
+        self.node
+            .switch(
+                runtime.name(),
+                &config.defaults.nodes,
+                to,
+                &file_digest(&config.text),
+            )
+            .await?;
         self.wait_up_on(runtime.name(), Some(to)).await
     }
 
@@ -515,6 +682,7 @@ impl Host for Agent {
                     frozen: runtime.is_frozen(),
                     running,
                     status: snapshot.avail.as_str().to_string(),
+                    digest: file_digest(&config.text),
                 }
             })
             .collect()

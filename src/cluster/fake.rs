@@ -1,7 +1,7 @@
 //! An in-memory [`Store`] with etcd's semantics where placement relies on
 //! them: keys bound to leases vanish with their lease, `create` is atomic,
-//! and a store without quorum answers nothing (EAGAIN). Its clock moves
-//! only when a test says so.
+//! a store without quorum answers nothing (EAGAIN), and a watch wakes on
+//! every change. Its clock moves only when a test says so.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::etcd::{Health, Kv, LeaseId, Store};
+use super::store::{Changes, Health, Kv, LeaseId, Store};
 use crate::error::{Error, Result};
 use crate::sync::lock;
 
@@ -65,15 +65,42 @@ impl State {
 }
 
 /// The fake store.
-#[derive(Default)]
 pub struct FakeStore {
     state: Mutex<State>,
+    /// Bumped on every change, for the watches.
+    changed: tokio::sync::watch::Sender<u64>,
+}
+
+impl Default for FakeStore {
+    fn default() -> FakeStore {
+        FakeStore {
+            state: Mutex::default(),
+            changed: tokio::sync::watch::Sender::new(0),
+        }
+    }
+}
+
+/// A watch on the fake: wakes on every change after it began.
+struct FakeChanges(tokio::sync::watch::Receiver<u64>);
+
+#[async_trait]
+impl Changes for FakeChanges {
+    async fn next(&mut self) -> Result<()> {
+        self.0
+            .changed()
+            .await
+            .map_err(|_| Error::no_quorum("the fake store is gone"))
+    }
 }
 
 impl FakeStore {
     /// An empty store with quorum, at time zero.
     pub fn new() -> FakeStore {
         FakeStore::default()
+    }
+
+    fn changed(&self) {
+        self.changed.send_modify(|n| *n += 1);
     }
 
     /// Move the store's clock: leases past their expiry go, with their keys.
@@ -84,6 +111,8 @@ impl FakeStore {
         if !state.no_quorum {
             state.expire();
         }
+        drop(state);
+        self.changed();
     }
 
     /// Lose (`false`) or regain quorum. On regaining it, every lease is
@@ -123,6 +152,8 @@ impl Store for FakeStore {
         state.check()?;
         let kv = state.bind(key, value, lease)?;
         state.kv.insert(key.to_string(), kv);
+        drop(state);
+        self.changed();
         Ok(())
     }
 
@@ -134,6 +165,8 @@ impl Store for FakeStore {
         }
         let kv = state.bind(key, value, lease)?;
         state.kv.insert(key.to_string(), kv);
+        drop(state);
+        self.changed();
         Ok(None)
     }
 
@@ -147,6 +180,8 @@ impl Store for FakeStore {
         };
         if matches {
             state.kv.remove(key);
+            drop(state);
+            self.changed();
         }
         Ok(matches)
     }
@@ -161,20 +196,23 @@ impl Store for FakeStore {
         Ok(id)
     }
 
-    async fn keep_alive(&self, lease: LeaseId) -> Result<Option<Duration>> {
+    async fn keep_alive(&self, lease: LeaseId) -> Result<bool> {
         let mut state = lock(&self.state);
         state.check()?;
         let now = state.now;
-        Ok(state.leases.get_mut(&lease).map(|(ttl, expiry)| {
-            *expiry = now + *ttl;
-            *ttl
-        }))
+        Ok(state
+            .leases
+            .get_mut(&lease)
+            .map(|(ttl, expiry)| *expiry = now + *ttl)
+            .is_some())
     }
 
     async fn revoke(&self, lease: LeaseId) -> Result<()> {
         let mut state = lock(&self.state);
         state.check()?;
         state.drop_lease(lease);
+        drop(state);
+        self.changed();
         Ok(())
     }
 
@@ -195,5 +233,12 @@ impl Store for FakeStore {
             Health::Healthy
         };
         vec![("fake://".to_string(), health)]
+    }
+
+    async fn watch(&self, _prefix: &str) -> Result<Box<dyn Changes>> {
+        lock(&self.state).check()?;
+        let mut changes = self.changed.subscribe();
+        changes.mark_unchanged();
+        Ok(Box::new(FakeChanges(changes)))
     }
 }

@@ -7,9 +7,14 @@ pub mod agent;
 pub mod etcd;
 pub mod fake;
 pub mod node;
+pub mod options;
 pub mod placement;
+pub mod store;
+pub mod tls_check;
 pub mod watchdog;
 
-pub use etcd::{Gateway, Health, Store};
+pub use etcd::Etcd;
 pub use node::{Host, Node, ServiceInfo};
+pub use options::{EtcdArgs, EtcdOptions};
 pub use placement::{InstanceState, Timings};
+pub use store::{Health, Store};

@@ -10,11 +10,11 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::etcd::Store;
 use super::placement::{
-    claim, decide, instance_key, join, release, renew, service_key, Decision, Instance,
+    claim, config_key, decide, instance_key, join, release, renew, service_key, Decision, Instance,
     InstanceState, Lease, Local, Timings, View, PREFIX,
 };
+use super::store::Store;
 use crate::error::{Error, Result};
 use crate::sync::lock;
 
@@ -33,6 +33,8 @@ pub struct ServiceInfo {
     pub running: bool,
     /// Its status word here (up/down/warn/n/a).
     pub status: String,
+    /// The SHA-256 of its service file here, in hex.
+    pub digest: String,
 }
 
 /// What starting and stopping a service means on this node.
@@ -55,7 +57,8 @@ pub trait Host: Send + Sync {
 struct Inner {
     lease: Option<Lease>,
     states: HashMap<String, InstanceState>,
-    /// The last value written to each `instance/<me>` key.
+    /// The last value written to each of this node's keys of a service
+    /// (`instance/<me>`, `config/<me>`).
     published: HashMap<String, String>,
     /// The last complete read of the keys.
     view: View,
@@ -242,6 +245,22 @@ impl Node {
     /// One placement pass: read every key, decide for each service, claim,
     /// release, start and stop as decided, publish this node's instances.
     pub async fn place(&self, now: Duration, host: &dyn Host) -> Result<()> {
+        let view = self.read_view().await?;
+        // Services are placed side by side: one slow start must not hold
+        // the others' placement (the engine acts on services in parallel).
+        let passes = host
+            .services()
+            .into_iter()
+            .map(|info| self.place_service(info, &view, now, host));
+        futures_util::future::join_all(passes)
+            .await
+            .into_iter()
+            .collect::<Result<Vec<bool>>>()?;
+        Ok(())
+    }
+
+    /// Read every key: the view placement decides on, kept as the last one.
+    pub async fn read_view(&self) -> Result<View> {
         let view = match self.store.list(PREFIX).await {
             Ok(kvs) => View::of(&kvs),
             Err(e) => {
@@ -250,31 +269,22 @@ impl Node {
             }
         };
         lock(&self.inner).view = view.clone();
-        let Some(lease) = lock(&self.inner).lease else {
-            return Ok(());
-        };
-        let confident = lease.confident(now, &self.timings);
-        // Services are placed side by side: one slow start must not hold
-        // the others' placement (the engine acts on services in parallel).
-        let passes = host
-            .services()
-            .into_iter()
-            .map(|info| self.place_one(info, &view, confident, lease, host));
-        futures_util::future::join_all(passes)
-            .await
-            .into_iter()
-            .collect::<Result<Vec<()>>>()?;
-        Ok(())
+        Ok(view)
     }
 
-    async fn place_one(
+    /// Place one service on `view`: decide, act, publish. Whether it wrote
+    /// or did anything (its effects then show in a new view).
+    pub async fn place_service(
         &self,
         info: ServiceInfo,
         view: &View,
-        confident: bool,
-        lease: Lease,
+        now: Duration,
         host: &dyn Host,
-    ) -> Result<()> {
+    ) -> Result<bool> {
+        let Some(lease) = lock(&self.inner).lease else {
+            return Ok(false);
+        };
+        let confident = lease.confident(now, &self.timings);
         let service = view.service(&info.name);
         let local = Local {
             state: self.state(&info.name),
@@ -291,6 +301,7 @@ impl Node {
             local,
         );
         self.apply(decision, &info, lease, host).await?;
+        let mut acted = decision != Decision::Idle;
         if service.target.as_deref() == Some(&self.me)
             && self.state(&info.name) == InstanceState::Up
         {
@@ -299,9 +310,10 @@ impl Node {
             self.store
                 .delete(&service_key(&info.name, "target"), Some(&self.me))
                 .await?;
+            acted = true;
         }
         let frozen = info.frozen || service.frozen;
-        self.publish(&info, frozen, lease).await
+        Ok(self.publish(&info, frozen, lease).await? || acted)
     }
 
     async fn apply(
@@ -373,25 +385,37 @@ impl Node {
         entry.owner = lease.map(|l| (self.me.clone(), l.id));
     }
 
-    async fn publish(&self, info: &ServiceInfo, frozen: bool, lease: Lease) -> Result<()> {
+    /// Publish this node's instance of a service and the digest of its
+    /// file, each only when it changed. Whether anything was written.
+    async fn publish(&self, info: &ServiceInfo, frozen: bool, lease: Lease) -> Result<bool> {
         let state = if frozen {
             InstanceState::Frozen
         } else {
             self.state(&info.name)
         };
-        let value = Instance {
+        let instance = Instance {
             status: info.status.clone(),
             state,
         }
         .render();
-        if lock(&self.inner).published.get(&info.name) == Some(&value) {
-            return Ok(());
-        }
-        self.store
-            .put(&instance_key(&info.name, &self.me), &value, lease.id)
+        let instance = self
+            .put_changed(&instance_key(&info.name, &self.me), &instance, lease)
             .await?;
-        lock(&self.inner).published.insert(info.name.clone(), value);
-        Ok(())
+        let digest = self
+            .put_changed(&config_key(&info.name, &self.me), &info.digest, lease)
+            .await?;
+        Ok(instance || digest)
+    }
+
+    async fn put_changed(&self, key: &str, value: &str, lease: Lease) -> Result<bool> {
+        if lock(&self.inner).published.get(key).map(String::as_str) == Some(value) {
+            return Ok(false);
+        }
+        self.store.put(key, value, lease.id).await?;
+        lock(&self.inner)
+            .published
+            .insert(key.to_string(), value.to_string());
+        Ok(true)
     }
 
     /// `start`/`stop` on any node: the durable intent.
@@ -402,9 +426,17 @@ impl Node {
             .await
     }
 
-    /// `switch NODE`: the target, and the intent up. EHOSTDOWN when NODE
-    /// is not alive, EINVAL when it is not among `nodes`.
-    pub async fn switch(&self, service: &str, nodes: &[String], to: &str) -> Result<()> {
+    /// `switch NODE`: the target, and the intent up. EINVAL when NODE is
+    /// not among `nodes`, or when its service file differs from the
+    /// owner's (from this node's, `mine`, when none owns it): it would run
+    /// another service. EHOSTDOWN when NODE is not alive.
+    pub async fn switch(
+        &self,
+        service: &str,
+        nodes: &[String],
+        to: &str,
+        mine: &str,
+    ) -> Result<()> {
         if !nodes.iter().any(|n| n == to) {
             return Err(Error::invalid(format!(
                 "switch {to}: not among the nodes of {service} ({})",
@@ -415,6 +447,12 @@ impl Node {
         if !view.members.contains(to) {
             return Err(Error::host_down(format!(
                 "switch {to}: that node is not alive in the cluster"
+            )));
+        }
+        let (reference, differing) = view.service(service).differing(&self.me, mine);
+        if differing.iter().any(|n| n == to) {
+            return Err(Error::invalid(format!(
+                "switch {to}: the service file of {service} on {to} differs from {reference}'s: {to} would run another service; make the files equal first"
             )));
         }
         self.store

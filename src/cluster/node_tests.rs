@@ -7,9 +7,9 @@
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use super::*;
-use crate::cluster::etcd::{Health as EndpointHealth, Kv, LeaseId};
 use crate::cluster::fake::FakeStore;
-use crate::cluster::placement::{member_key, DEFAULT_TTL};
+use crate::cluster::placement::{config_key, member_key, DEFAULT_TTL};
+use crate::cluster::store::{Changes, Health as EndpointHealth, Kv, LeaseId};
 
 const NODES: [&str; 3] = ["a", "b", "c"];
 
@@ -50,7 +50,7 @@ impl Store for Reach {
         self.check()?;
         self.store.grant(ttl).await
     }
-    async fn keep_alive(&self, lease: LeaseId) -> Result<Option<Duration>> {
+    async fn keep_alive(&self, lease: LeaseId) -> Result<bool> {
         self.check()?;
         self.store.keep_alive(lease).await
     }
@@ -64,6 +64,10 @@ impl Store for Reach {
     }
     async fn health(&self) -> Vec<(String, EndpointHealth)> {
         self.store.health().await
+    }
+    async fn watch(&self, prefix: &str) -> Result<Box<dyn Changes>> {
+        self.check()?;
+        self.store.watch(prefix).await
     }
 }
 
@@ -94,6 +98,7 @@ impl Host for SimHost {
             frozen: false,
             running,
             status: if running { "up" } else { "down" }.into(),
+            digest: "d1".into(),
         }]
     }
     fn placement_changed(&self) {
@@ -297,9 +302,16 @@ async fn a_switch_moves_the_service_and_ends_there() {
     let mut sim = Sim::new();
     sim.started().await;
     let nodes: Vec<String> = NODES.iter().map(|n| n.to_string()).collect();
-    let e = sim.node("a").switch("app", &nodes, "z").await.unwrap_err();
+    let e = sim
+        .node("a")
+        .switch("app", &nodes, "z", "d1")
+        .await
+        .unwrap_err();
     assert_eq!(e.errno(), libc::EINVAL);
-    sim.node("c").switch("app", &nodes, "b").await.unwrap();
+    sim.node("c")
+        .switch("app", &nodes, "b", "d1")
+        .await
+        .unwrap();
     sim.until(6, only("b")).await;
     sim.run(4).await;
     assert_eq!(sim.owner().as_deref(), Some("b"));
@@ -308,9 +320,47 @@ async fn a_switch_moves_the_service_and_ends_there() {
     // A dead node cannot be switched to.
     sim.kill("c");
     sim.run(12).await;
-    let e = sim.node("a").switch("app", &nodes, "c").await.unwrap_err();
+    let e = sim
+        .node("a")
+        .switch("app", &nodes, "c", "d1")
+        .await
+        .unwrap_err();
     assert_eq!(e.errno(), libc::EHOSTDOWN);
     assert_eq!(sim.running(), ["b"]);
+}
+
+#[tokio::test]
+async fn a_switch_to_a_node_whose_file_differs_is_refused() {
+    let mut sim = Sim::new();
+    sim.started().await;
+    let nodes: Vec<String> = NODES.iter().map(|n| n.to_string()).collect();
+    // Every node published the digest of its file.
+    for node in NODES {
+        assert_eq!(
+            sim.store.value(&config_key("app", node)).as_deref(),
+            Some("d1")
+        );
+    }
+    // c's file changes (its node publishes the new digest).
+    let lease = sim.node("c").view().member_leases["c"];
+    sim.store
+        .put(&config_key("app", "c"), "d2", lease)
+        .await
+        .unwrap();
+    let e = sim
+        .node("b")
+        .switch("app", &nodes, "c", "d1")
+        .await
+        .unwrap_err();
+    assert_eq!(e.errno(), libc::EINVAL, "{e}");
+    assert!(e.message().contains("differs from a's"), "{e}");
+    assert_eq!(sim.store.value(&service_key("app", "target")), None);
+    // b's file is a's: the switch there goes.
+    sim.node("c")
+        .switch("app", &nodes, "b", "d1")
+        .await
+        .unwrap();
+    sim.until(6, only("b")).await;
 }
 
 #[tokio::test]
@@ -457,7 +507,7 @@ async fn never_two_owners_under_random_faults() {
             }
             5 => {
                 if let Some(node) = sim.at("a").node.as_ref().or(sim.at("b").node.as_ref()) {
-                    let _ = node.switch("app", &nodes, name).await;
+                    let _ = node.switch("app", &nodes, name, "d1").await;
                 }
             }
             _ => {}
@@ -494,6 +544,7 @@ impl Host for TwoServices {
                 frozen: false,
                 running: false,
                 status: "down".into(),
+                digest: "d1".into(),
             })
             .collect()
     }
@@ -523,4 +574,18 @@ async fn a_slow_start_does_not_hold_the_placement_of_other_services() {
     assert!(host.quick_started.load(Ordering::SeqCst));
     assert_eq!(node.state("slow"), InstanceState::Starting);
     assert_eq!(node.state("quick"), InstanceState::Up);
+}
+
+#[tokio::test]
+async fn a_watch_wakes_on_a_change_made_after_it_began() {
+    let store = FakeStore::new();
+    store.put("/svcfs/v1/before", "x", 0).await.unwrap();
+    let mut changes = store.watch(PREFIX).await.unwrap();
+    let early = tokio::time::timeout(Duration::from_millis(50), changes.next()).await;
+    assert!(early.is_err(), "woke without a change");
+    store.put("/svcfs/v1/after", "y", 0).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(1), changes.next())
+        .await
+        .expect("woke")
+        .unwrap();
 }

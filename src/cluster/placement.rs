@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use super::etcd::{Kv, LeaseId, Store, CALL};
+use super::store::{Kv, LeaseId, Store, CALL};
 use crate::error::{Error, Result};
 
 /// Every key of svcfs lives under this prefix.
@@ -26,6 +26,11 @@ pub fn service_key(service: &str, what: &str) -> String {
 /// `svc/<svc>/instance/<node>`.
 pub fn instance_key(service: &str, node: &str) -> String {
     format!("{PREFIX}svc/{service}/instance/{node}")
+}
+
+/// `svc/<svc>/config/<node>`: the SHA-256 of the node's service file.
+pub fn config_key(service: &str, node: &str) -> String {
+    format!("{PREFIX}svc/{service}/config/{node}")
 }
 
 /// The timings of docs/cluster.md §5, all derived from the lease TTL.
@@ -201,6 +206,43 @@ pub struct ServiceView {
     pub frozen: bool,
     /// Each node's published instance.
     pub instances: BTreeMap<String, Instance>,
+    /// Each node's digest of its service file.
+    pub digests: BTreeMap<String, String>,
+}
+
+impl ServiceView {
+    /// The nodes whose service file differs from the reference: the
+    /// owner's, or `me`'s when no node owns it (with `mine`, this node's
+    /// digest, standing for its own entry). Empty when the reference has
+    /// published none.
+    pub fn differing(&self, me: &str, mine: &str) -> (String, Vec<String>) {
+        let reference = self
+            .owner
+            .as_ref()
+            .map(|(owner, _)| owner.as_str())
+            .unwrap_or(me);
+        let digest_of = |node: &str| {
+            if node == me {
+                Some(mine)
+            } else {
+                self.digests.get(node).map(String::as_str)
+            }
+        };
+        let Some(expected) = digest_of(reference) else {
+            return (reference.to_string(), Vec::new());
+        };
+        let nodes: BTreeSet<&str> = self
+            .digests
+            .keys()
+            .map(String::as_str)
+            .chain(std::iter::once(me))
+            .filter(|node| digest_of(node).is_some_and(|d| d != expected))
+            .collect();
+        (
+            reference.to_string(),
+            nodes.into_iter().map(String::from).collect(),
+        )
+    }
 }
 
 /// Everything under [`PREFIX`], read at once.
@@ -245,6 +287,8 @@ impl View {
                         (what.strip_prefix("instance/"), Instance::parse(&kv.value))
                     {
                         entry.instances.insert(node.to_string(), instance);
+                    } else if let Some(node) = what.strip_prefix("config/") {
+                        entry.digests.insert(node.to_string(), kv.value.clone());
                     }
                 }
             }
@@ -256,6 +300,16 @@ impl View {
     pub fn service(&self, name: &str) -> ServiceView {
         self.services.get(name).cloned().unwrap_or_default()
     }
+}
+
+/// The SHA-256 of a service file's text, in hex (as `sha256sum` prints
+/// it): what each node publishes, so that nodes whose files differ show.
+pub fn file_digest(text: &str) -> String {
+    ring::digest::digest(&ring::digest::SHA256, text.as_bytes())
+        .as_ref()
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
 }
 
 /// Whether the cluster places the service on `node`: its `nodes` name it
@@ -418,7 +472,7 @@ pub async fn join(store: &dyn Store, me: &str, timings: &Timings, now: Duration)
 /// etcd says the lease is gone (join again: every claim bound to it went
 /// with it); an error leaves the lease as it was, still counting down.
 pub async fn renew(store: &dyn Store, lease: Lease, now: Duration) -> Result<Option<Lease>> {
-    Ok(store.keep_alive(lease.id).await?.map(|_| Lease {
+    Ok(store.keep_alive(lease.id).await?.then_some(Lease {
         id: lease.id,
         sent: now,
     }))

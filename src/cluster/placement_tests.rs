@@ -330,3 +330,41 @@ async fn a_claim_is_won_once_and_goes_with_its_lease() {
     let e = renew(&store, b, Duration::from_secs(11)).await.unwrap_err();
     assert_eq!(e.errno(), libc::EAGAIN);
 }
+
+#[test]
+fn nodes_whose_file_differs_from_the_owners_are_named() {
+    let mut service = ServiceView::default();
+    for (node, digest) in [("a", "d1"), ("b", "d1"), ("c", "d2")] {
+        service.digests.insert(node.into(), digest.into());
+    }
+    // No owner: compared with this node's own file.
+    assert_eq!(service.differing("a", "d1"), ("a".into(), vec!["c".into()]));
+    assert_eq!(
+        service.differing("c", "d2"),
+        ("c".into(), vec!["a".into(), "b".into()])
+    );
+    // The owner's file is the reference, wherever this is read.
+    service.owner = Some(("c".into(), 7));
+    assert_eq!(
+        service.differing("a", "d1"),
+        ("c".into(), vec!["a".into(), "b".into()])
+    );
+    // An owner that published nothing yet: nothing to compare.
+    service.owner = Some(("z".into(), 7));
+    assert!(service.differing("a", "d1").1.is_empty());
+    // As sha256sum prints it.
+    assert_eq!(
+        file_digest(""),
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+    );
+}
+
+#[test]
+fn the_view_reads_each_nodes_digest() {
+    let kvs = [Kv {
+        key: config_key("app", "b"),
+        value: "d1".into(),
+        lease: 3,
+    }];
+    assert_eq!(View::of(&kvs).service("app").digests["b"], "d1");
+}

@@ -68,15 +68,28 @@ pub fn check(kinds: &dyn Catalog, options: &CheckOptions<'_>) -> Result<Checked,
         if !path.is_file() {
             return Err(format!("{}: no such service file", path.display()));
         }
-        let name = service_name(&path).unwrap_or_else(|| {
-            path.file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default()
-        });
+        // A Compose file is its directory's service, as in a config
+        // directory.
+        let compose_dir = super::load::is_compose_file(&path)
+            .then(|| {
+                path.canonicalize()
+                    .ok()?
+                    .parent()?
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+            })
+            .flatten();
+        let name = compose_dir
+            .or_else(|| service_name(&path))
+            .unwrap_or_else(|| {
+                path.file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default()
+            });
         services.push(load_file(kinds, &name, &path));
     }
     for service in &services {
-        problems.extend(service.problems.iter().map(|p| p.located(&service.text)));
+        problems.extend(service.problems.iter().map(|p| service.locate(p)));
         problems.extend(nodes_warning(service, options.nodename));
         problems.extend(advice(service, options.var_dir));
     }
@@ -111,7 +124,7 @@ fn nodes_warning(service: &ServiceConfig, nodename: &str) -> Option<Problem> {
             ),
         )
     };
-    Some(problem.located(&service.text))
+    Some(service.locate(&problem))
 }
 
 /// Each kind's advice on its resources, as warnings at their keywords.
@@ -140,7 +153,7 @@ fn advice(service: &ServiceConfig, var_dir: &Path) -> Vec<Problem> {
                 keyword: Some(keyword.to_string()),
                 ..Problem::file(Severity::Warning, &service.path, message)
             };
-            found.push(problem.located(&service.text));
+            found.push(service.locate(&problem));
         }
     }
     found
@@ -325,5 +338,33 @@ mod tests {
             "{binds:?}"
         );
         assert_eq!(checked.errors, 0);
+    }
+
+    #[test]
+    fn a_compose_file_by_path_is_its_directory_s_service_with_problems_at_its_lines() {
+        let scratch = Scratch::new("compose-path");
+        std::fs::create_dir(scratch.0.join("shop")).unwrap();
+        let file = scratch.file(
+            "shop/compose.yaml",
+            "services:\n  web:\n    image: busybox\n    ports: ['99999:80']\n    pull_policy: always\n",
+        );
+        let target = file.display().to_string();
+        let checked = scratch.check(&[&target], "/var/lib/svcfs").unwrap();
+        assert_eq!(checked.services, 1);
+        let shown: Vec<String> = checked.problems.iter().map(|p| p.to_string()).collect();
+        assert_eq!(shown.len(), 2, "{shown:?}");
+        assert!(
+            shown[0].starts_with(&format!(
+                "warning: {target}:5: services.web.pull_policy: ignored"
+            )),
+            "{shown:?}"
+        );
+        assert!(
+            shown[1].starts_with(&format!(
+                "error: {target}:2: services.web: [container#1] run_args: "
+            )),
+            "{shown:?}"
+        );
+        assert_eq!(checked.errors, 1);
     }
 }

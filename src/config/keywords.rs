@@ -15,6 +15,9 @@ pub enum ValueKind {
     Int,
     /// Seconds, or a number with a unit (`10s`, `2m`).
     Duration,
+    /// Bytes, or a number with a binary unit as docker takes them
+    /// (`64k`, `1m`, `2g`).
+    Size,
     /// Shell words.
     Words,
     /// Names separated by spaces or commas.

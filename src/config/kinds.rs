@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use super::keywords::Keyword;
 use super::service::ServiceDefaults;
-use super::values::{parse_bool, parse_duration};
+use super::values::{parse_bool, parse_duration, parse_size};
 use crate::model::{KindVerb, Step};
 
 /// The typed settings of one resource, built by its kind from the
@@ -113,6 +113,11 @@ pub struct KindSchema {
     /// does not count in `avail` (a task, which runs by itself or through
     /// its own verbs); its `ctl` takes no start nor stop.
     pub outside_actions: bool,
+    /// Its resources are not stopped with the service (a network, kept as
+    /// `docker compose stop` keeps it): flagged `S` in the overview, their
+    /// up or down does not count in avail (their warn does), as OpenSVC's
+    /// standby resources.
+    pub standby: bool,
     /// Its advice to `svcfs check`, if it has any.
     pub advise: Option<Adviser>,
 }
@@ -137,6 +142,7 @@ impl KindSchema {
             label_keyword: None,
             with_containers: false,
             outside_actions: false,
+            standby: false,
             advise: None,
         }
     }
@@ -176,6 +182,13 @@ impl KindSchema {
     /// Its resource comes from `[DEFAULT]`.
     pub const fn implicit(mut self, implicit: Implicit) -> Self {
         self.implicit = Some(implicit);
+        self
+    }
+
+    /// Its resources are not stopped with the service (see
+    /// [`KindSchema::standby`]).
+    pub const fn standby(mut self) -> Self {
+        self.standby = true;
         self
     }
 
@@ -319,11 +332,11 @@ impl<'a> Values<'a> {
             .ok_or_else(|| format!("missing required keyword {name} in [{}]", self.section))
     }
 
-    /// Shell words (none when absent).
+    /// Shell words, or a JSON array of strings (none when absent).
     pub fn words(&self, name: &str) -> Result<Vec<String>, String> {
         match self.raw(name) {
             None => Ok(Vec::new()),
-            Some(v) => shell_words::split(v)
+            Some(v) => super::words::split(v)
                 .map_err(|e| format!("{name}: cannot split {v:?} into words: {e}")),
         }
     }
@@ -336,6 +349,11 @@ impl<'a> Values<'a> {
     /// A duration, its default when absent (zero without one).
     pub fn duration(&self, name: &str) -> Result<Duration, String> {
         parse_duration(self.raw_or_default(name).unwrap_or("0")).map_err(|e| format!("{name}: {e}"))
+    }
+
+    /// A size in bytes, its default when absent (zero without one).
+    pub fn size(&self, name: &str) -> Result<u64, String> {
+        parse_size(self.raw_or_default(name).unwrap_or("0")).map_err(|e| format!("{name}: {e}"))
     }
 
     fn default_of(&self, name: &str) -> Option<&'static str> {

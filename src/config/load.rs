@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use super::compose::{self, Converted, MadeBy, COMPOSE_FILES};
 use super::kinds::Catalog;
 use super::problem::{Problem, Severity};
 use super::service::{parse_service, ServiceConfig};
@@ -25,7 +26,9 @@ pub struct LoadedDir {
     pub problems: Vec<Problem>,
 }
 
-/// Service files of a directory: `<name>.env` or `<name>.conf`, by name.
+/// Service files of a directory: `<name>.env` or `<name>.conf`, and the
+/// Compose file of each sub-directory `<name>/` that holds one
+/// (`compose.yaml`, or the other names Compose looks for), by name.
 /// Returns the files and problems about names.
 pub fn service_files(dir: &Path) -> Result<(BTreeMap<String, PathBuf>, Vec<Problem>), Problem> {
     let entries = std::fs::read_dir(dir).map_err(|e| {
@@ -37,10 +40,30 @@ pub fn service_files(dir: &Path) -> Result<(BTreeMap<String, PathBuf>, Vec<Probl
     })?;
     let mut files: BTreeMap<String, PathBuf> = BTreeMap::new();
     let mut problems = Vec::new();
+    let mut projects: Vec<(String, PathBuf)> = Vec::new();
     let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
     paths.sort();
     for path in paths {
         let Some(name) = service_name(&path) else {
+            if let Some((name, file, others)) = compose_project(&path) {
+                if let Some(problem) = refused_name(&name, &path) {
+                    problems.push(problem);
+                    continue;
+                }
+                if !others.is_empty() {
+                    problems.push(Problem::file(
+                        Severity::Warning,
+                        &path,
+                        format!(
+                            "holds {} besides {}: like Compose, svcfs reads {} only",
+                            others.join(" and "),
+                            file.file_name().unwrap_or_default().to_string_lossy(),
+                            file.file_name().unwrap_or_default().to_string_lossy()
+                        ),
+                    ));
+                }
+                projects.push((name, file));
+            }
             continue;
         };
         if std::fs::metadata(&path).is_ok_and(|m| m.is_dir()) {
@@ -51,30 +74,8 @@ pub fn service_files(dir: &Path) -> Result<(BTreeMap<String, PathBuf>, Vec<Probl
             ));
             continue;
         }
-        if !is_valid_service_name(&name) {
-            problems.push(Problem::file(
-                Severity::Error,
-                &path,
-                format!("{name:?} is not a valid service name (letters, digits, '.', '_' and '-', starting with a letter or digit); file ignored"),
-            ));
-            continue;
-        }
-        if ROOT_FILES.contains(&name.as_str()) {
-            problems.push(Problem::file(
-                Severity::Error,
-                &path,
-                format!("{name:?} is the name of a file at the mount root, not available to a service; file ignored"),
-            ));
-            continue;
-        }
-        // Reserved without --cluster too: the same directory must mount
-        // both ways, and a service would be hidden by the directory.
-        if name == CLUSTER_DIR {
-            problems.push(Problem::file(
-                Severity::Error,
-                &path,
-                format!("{name:?} is the name of the mount root's cluster directory (svcfs mount --cluster), not available to a service; file ignored"),
-            ));
+        if let Some(problem) = refused_name(&name, &path) {
+            problems.push(problem);
             continue;
         }
         if let Some(previous) = files.get(&name) {
@@ -98,7 +99,67 @@ pub fn service_files(dir: &Path) -> Result<(BTreeMap<String, PathBuf>, Vec<Probl
         }
         files.insert(name, path);
     }
+    // A service file wins over a Compose project of the same name: it is
+    // the operator's own word.
+    for (name, file) in projects {
+        if let Some(kept) = files.get(&name) {
+            problems.push(Problem::file(
+                Severity::Error,
+                &file,
+                format!(
+                    "service {name} is also defined by {}; this Compose project is ignored",
+                    kept.display()
+                ),
+            ));
+            continue;
+        }
+        files.insert(name, file);
+    }
     Ok((files, problems))
+}
+
+/// Why `name` cannot be a service's, if it cannot.
+fn refused_name(name: &str, path: &Path) -> Option<Problem> {
+    let why = if !is_valid_service_name(name) {
+        format!("{name:?} is not a valid service name (letters, digits, '.', '_' and '-', starting with a letter or digit); ignored")
+    } else if ROOT_FILES.contains(&name) {
+        format!(
+            "{name:?} is the name of a file at the mount root, not available to a service; ignored"
+        )
+    } else if name == CLUSTER_DIR {
+        // Reserved without --cluster too: the same directory must mount
+        // both ways, and a service would be hidden by the directory.
+        format!("{name:?} is the name of the mount root's cluster directory (svcfs mount --cluster), not available to a service; ignored")
+    } else {
+        return None;
+    };
+    Some(Problem::file(Severity::Error, path, why))
+}
+
+/// A sub-directory of the config directory that holds a Compose file:
+/// its name (the service's), the file Compose would read (its order of
+/// preference), and the other Compose files it holds.
+fn compose_project(dir: &Path) -> Option<(String, PathBuf, Vec<String>)> {
+    if !std::fs::metadata(dir).is_ok_and(|m| m.is_dir()) {
+        return None;
+    }
+    let name = dir.file_name()?.to_str()?.to_string();
+    if name.starts_with('.') {
+        return None;
+    }
+    let mut found = COMPOSE_FILES
+        .iter()
+        .filter(|f| dir.join(f).is_file())
+        .map(|f| f.to_string());
+    let first = found.next()?;
+    Some((name, dir.join(&first), found.collect()))
+}
+
+/// Whether `path` is a Compose file (a project's, not a service file).
+pub fn is_compose_file(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| COMPOSE_FILES.contains(&n))
 }
 
 /// The largest service file: far above any real one, and what a file may
@@ -162,6 +223,9 @@ fn load_judged(
         );
         return refused(None, error, false);
     }
+    if is_compose_file(path) {
+        return load_compose(kinds, name, path, dir, trusted);
+    }
     let judged = judge_file(path, dir, trusted);
     if let Some(reason) = judged.refusal {
         let message = format!("not loaded: {reason}; {TRUST_FIX}");
@@ -182,6 +246,139 @@ fn load_judged(
         Err(e) => unusable(format!("cannot read the service file: {e}")),
     };
     service.others_read = judged.others_read;
+    service
+}
+
+/// The environment a config directory's Compose projects are
+/// interpolated from: the daemon's, but for the `COMPOSE_*` variables,
+/// which would apply to every project alike (a project's `.env` sets its
+/// own).
+fn project_env(name: &str) -> Option<String> {
+    if name.starts_with("COMPOSE_") {
+        return None;
+    }
+    std::env::var(name).ok()
+}
+
+/// Load a Compose project of the config directory (judged `config_dir`):
+/// its directory and every file the converter reads are judged as a
+/// service file is, then the service file the converter makes is parsed,
+/// its problems moved to the Compose lines they come from.
+fn load_compose(
+    kinds: &dyn Catalog,
+    name: &str,
+    path: &Path,
+    config_dir: &DirTrust,
+    trusted: Trusted,
+) -> ServiceConfig {
+    let project_dir = path.parent().unwrap_or(Path::new("/"));
+    let dir = judge_dir(project_dir, Role::ConfigDir, trusted);
+    let dir = DirTrust {
+        refusal: config_dir.refusal.clone().or(dir.refusal),
+        others_enter: dir.others_enter,
+    };
+    let refused = |message: String, others_read: bool| {
+        let mut service = parse_service(kinds, name, path, "");
+        service.problems = vec![Problem::file(Severity::Error, path, message.clone())];
+        service.load_error = Some(format!("{}: {message}", path.display()));
+        service.untrusted = true;
+        service.others_read = others_read;
+        service
+    };
+    if let Some(reason) = &dir.refusal {
+        return refused(
+            format!("not loaded: the project directory cannot be trusted: {reason}; {TRUST_FIX}"),
+            false,
+        );
+    }
+    let judged = judge_file(path, &dir, trusted);
+    if let Some(reason) = judged.refusal {
+        return refused(
+            format!("not loaded: {reason}; {TRUST_FIX}"),
+            judged.others_read,
+        );
+    }
+    let text = match read_bounded(path)
+        .map_err(|e| e.to_string())
+        .and_then(|bytes| {
+            if bytes.len() > MAX_FILE {
+                return Err(format!(
+                    "the file is larger than the {MAX_FILE} bytes a Compose file may have"
+                ));
+            }
+            String::from_utf8(bytes).map_err(|_| "not UTF-8 text".to_string())
+        }) {
+        Ok(text) => text,
+        Err(why) => {
+            let mut service = parse_service(kinds, name, path, "");
+            let message = format!("cannot read the Compose file: {why}; not loaded");
+            service.problems = vec![Problem::file(Severity::Error, path, message.clone())];
+            service.load_error = Some(format!("{}: {message}", path.display()));
+            return service;
+        }
+    };
+    let others_read = std::cell::Cell::new(judged.others_read);
+    let read = |file: &Path| -> std::io::Result<String> {
+        let judged = judge_file(file, &dir, trusted);
+        if let Some(reason) = judged.refusal {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::PermissionDenied,
+                format!("not read: {reason}; {TRUST_FIX}"),
+            ));
+        }
+        let bytes = read_bounded(file)?;
+        if bytes.len() > MAX_FILE {
+            return Err(std::io::Error::other(format!(
+                "larger than the {MAX_FILE} bytes svcfs reads"
+            )));
+        }
+        others_read.set(others_read.get() && judged.others_read);
+        String::from_utf8(bytes)
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text"))
+    };
+    let converted = compose::convert(&compose::Input {
+        file: path,
+        text: &text,
+        project_dir,
+        service: name,
+        env: &project_env,
+        read: &read,
+        made_by: MadeBy::ConfigDir,
+    });
+    from_converted(kinds, name, path, converted, others_read.get())
+}
+
+/// The service a conversion gives: unusable with its errors when it has
+/// any (what runs would not be what the file says), else the service file
+/// it made, with the notes and problems at their Compose lines.
+pub fn from_converted(
+    kinds: &dyn Catalog,
+    name: &str,
+    path: &Path,
+    converted: Converted,
+    others_read: bool,
+) -> ServiceConfig {
+    let notes: Vec<Problem> = converted.notes.iter().map(compose::Note::problem).collect();
+    if converted.has_errors() || converted.text.is_empty() {
+        let mut service = parse_service(kinds, name, path, "");
+        let first = notes
+            .iter()
+            .find(|p| p.severity == Severity::Error)
+            .map(Problem::location_and_message)
+            .unwrap_or_else(|| format!("{}: nothing could be made of it", path.display()));
+        service.problems = notes;
+        service.load_error = Some(format!("not loaded: {first}"));
+        service.others_read = others_read;
+        return service;
+    }
+    let mut service = parse_service(kinds, name, path, &converted.text);
+    let made = std::mem::take(&mut service.problems);
+    service.problems = notes;
+    service
+        .problems
+        .extend(made.iter().map(|p| converted.relocate(path, p)));
+    service.others_read = others_read;
+    service.compose = Some(std::sync::Arc::new(converted));
     service
 }
 
@@ -227,8 +424,9 @@ pub(crate) fn service_name(path: &Path) -> Option<String> {
     (!file_name.starts_with('.')).then(|| stem.to_string())
 }
 
-/// Service names become directory names and docker container names.
-pub(crate) fn is_valid_service_name(name: &str) -> bool {
+/// Whether `name` may be a service's: service names become directory
+/// names and docker container names.
+pub fn is_valid_service_name(name: &str) -> bool {
     let mut bytes = name.bytes();
     matches!(bytes.next(), Some(b) if b.is_ascii_alphanumeric())
         && bytes.all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
@@ -426,5 +624,124 @@ mod tests {
         let loaded = load_dir(&KINDS, &dir);
         assert!(loaded.services.is_empty());
         assert!(loaded.problems[0].message.contains("mount root"));
+    }
+
+    #[test]
+    fn a_sub_directory_with_a_compose_file_is_a_service_named_after_it() {
+        let dir = scratch_dir("compose");
+        chmod(&dir, 0o755);
+        let project = dir.join("shop");
+        std::fs::create_dir(&project).unwrap();
+        chmod(&project, 0o755);
+        std::fs::write(
+            project.join("compose.yaml"),
+            "services:\n  web:\n    image: busybox:${TAG}\n    container_name: web1\n",
+        )
+        .unwrap();
+        std::fs::write(project.join(".env"), "TAG=1.36\n").unwrap();
+        std::fs::write(project.join("docker-compose.yml"), "services: {}\n").unwrap();
+        std::fs::create_dir(dir.join("notes")).unwrap();
+        let loaded = load_dir(&KINDS, &dir);
+        assert_eq!(loaded.services.keys().collect::<Vec<_>>(), ["shop"]);
+        let shop = &loaded.services["shop"];
+        assert_eq!(shop.path, project.join("compose.yaml"));
+        assert!(shop.load_error.is_none(), "{:?}", shop.load_error);
+        assert!(
+            shop.text.contains("run_image = busybox:1.36"),
+            "{}",
+            shop.text
+        );
+        assert_eq!(
+            shop.resource("network#1").unwrap().rid.as_str(),
+            "network#1"
+        );
+        // The converter's warning, at its line of the Compose file.
+        let shown: Vec<String> = shop
+            .problems
+            .iter()
+            .map(|p| shop.locate(p).to_string())
+            .collect();
+        assert_eq!(shown.len(), 1, "{shown:?}");
+        assert!(shown[0].starts_with(&format!(
+            "warning: {}:4: services.web.container_name: ",
+            project.join("compose.yaml").display()
+        )));
+        let compose = shop.compose.as_ref().unwrap();
+        assert_eq!(compose.read, [project.join(".env")]);
+        // Both names, as Compose warns.
+        assert!(loaded.problems[0]
+            .message
+            .contains("like Compose, svcfs reads compose.yaml only"));
+    }
+
+    #[test]
+    fn a_compose_project_with_an_error_is_not_loaded_and_says_where() {
+        let dir = scratch_dir("compose-error");
+        let project = dir.join("app");
+        std::fs::create_dir(&project).unwrap();
+        std::fs::write(
+            project.join("compose.yaml"),
+            "services:\n  web:\n    build: .\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("other.env"),
+            "[container#1]\nrun_image = busybox\n",
+        )
+        .unwrap();
+        let loaded = load_dir(&KINDS, &dir);
+        let app = &loaded.services["app"];
+        let error = app.load_error.as_deref().unwrap();
+        assert!(
+            error.contains(&format!(
+                "{}:3: services.web.build: ",
+                project.join("compose.yaml").display()
+            )),
+            "{error}"
+        );
+        assert!(app.resources.is_empty());
+        assert!(loaded.services["other"].load_error.is_none());
+    }
+
+    #[test]
+    fn a_compose_project_s_files_follow_the_trust_rules_of_service_files() {
+        let dir = scratch_dir("compose-trust");
+        chmod(&dir, 0o755);
+        let project = dir.join("app");
+        std::fs::create_dir(&project).unwrap();
+        chmod(&project, 0o755);
+        std::fs::write(
+            project.join("compose.yaml"),
+            "services:\n  web:\n    image: busybox\n    env_file: app.env\n",
+        )
+        .unwrap();
+        std::fs::write(project.join("app.env"), "A=1\n").unwrap();
+        chmod(&project.join("app.env"), 0o666);
+        let app = &load_dir(&KINDS, &dir).services["app"];
+        let error = app.load_error.as_deref().unwrap();
+        assert!(error.contains("can be written by everyone"), "{error}");
+        chmod(&project.join("app.env"), 0o644);
+        chmod(&project, 0o777);
+        let app = &load_dir(&KINDS, &dir).services["app"];
+        assert!(app.untrusted);
+        assert!(app
+            .load_error
+            .as_deref()
+            .unwrap()
+            .contains("the project directory cannot be trusted"));
+        chmod(&project, 0o755);
+    }
+
+    #[test]
+    fn a_service_file_wins_over_a_compose_project_of_its_name() {
+        let dir = scratch_dir("compose-clash");
+        std::fs::create_dir(dir.join("app")).unwrap();
+        std::fs::write(dir.join("app/compose.yaml"), "services: {}\n").unwrap();
+        std::fs::write(dir.join("app.env"), "[container#1]\nrun_image = busybox\n").unwrap();
+        let loaded = load_dir(&KINDS, &dir);
+        assert_eq!(loaded.services["app"].path, dir.join("app.env"));
+        assert!(loaded.problems[0]
+            .message
+            .contains("this Compose project is ignored"));
     }
 }

@@ -6,6 +6,7 @@
 //! never a failure to load the other services.
 
 pub mod check;
+pub mod compose;
 mod keywords;
 pub mod kinds;
 mod load;
@@ -17,12 +18,16 @@ mod subsets;
 mod text;
 mod trust;
 mod values;
+pub mod words;
 
 pub use keywords::{kw, Keyword, ValueKind, DEFAULT_KEYWORDS, RESOURCE_KEYWORDS, SUBSET_KEYWORDS};
 pub use kinds::{
     Advice, Adviser, Catalog, Implicit, ImplicitResource, KindSchema, Spec, SpecBuilder, Values,
 };
-pub use load::{load_dir, load_file, service_files, LoadedDir};
+pub use load::{
+    from_converted, is_compose_file, is_valid_service_name, load_dir, load_file, service_files,
+    LoadedDir,
+};
 pub use problem::{Problem, Severity};
 pub use service::{
     parse_service, CommonOptions, MonitorAction, ResourceConfig, ServiceConfig, ServiceDefaults,
@@ -30,4 +35,4 @@ pub use service::{
 };
 pub use subsets::{is_parallel, SubsetConfig};
 pub use trust::{judge_program, PROGRAM_FIX};
-pub use values::{parse_bool, parse_duration, parse_list, parse_netmask};
+pub use values::{parse_bool, parse_duration, parse_list, parse_netmask, parse_size};

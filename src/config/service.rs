@@ -14,7 +14,7 @@ use super::kinds::{Catalog, KindSchema, Spec, Values};
 use super::problem::{Problem, Severity};
 use super::subsets::{parse_subset_name, SubsetConfig, SUBSET_PREFIX};
 use super::text;
-use super::values::{parse_bool, parse_duration, parse_list};
+use super::values::{parse_bool, parse_duration, parse_list, parse_size};
 use crate::model::Rid;
 
 /// One service, as loaded from its file.
@@ -42,6 +42,10 @@ pub struct ServiceConfig {
     /// Others may read the file itself: only then may they read the
     /// files of the tree that show its configuration.
     pub others_read: bool,
+    /// For a Compose project of the config directory: what the converter
+    /// made of it (where each section comes from, the files it read);
+    /// `path` is then the Compose file and `text` the service file made.
+    pub compose: Option<Arc<super::compose::Converted>>,
 }
 
 /// The `[DEFAULT]` section.
@@ -142,6 +146,16 @@ impl ServiceConfig {
         super::subsets::is_parallel(&self.subsets, resource)
     }
 
+    /// A problem of this service with its line: in the service file, or,
+    /// for a Compose project, at the Compose line its section comes from.
+    pub fn locate(&self, problem: &Problem) -> Problem {
+        match &self.compose {
+            Some(converted) if problem.section.is_some() => converted.relocate(&self.path, problem),
+            Some(_) => problem.clone(),
+            None => problem.located(&self.text),
+        }
+    }
+
     /// Whether any problem is an error.
     pub fn has_errors(&self) -> bool {
         self.problems.iter().any(|p| p.severity == Severity::Error)
@@ -201,6 +215,7 @@ pub fn parse_service(kinds: &dyn Catalog, name: &str, path: &Path, text: &str) -
         load_error: None,
         untrusted: false,
         others_read: false,
+        compose: None,
     };
     let options = ParseOption {
         enabled_quote: false,
@@ -605,12 +620,13 @@ fn check_value_shape(keyword: &Keyword, value: &str) -> Result<(), String> {
     match keyword.value {
         ValueKind::Bool => parse_bool(value).map(|_| ()),
         ValueKind::Duration => parse_duration(value).map(|_| ()),
+        ValueKind::Size => parse_size(value).map(|_| ()),
         ValueKind::Int => value
             .trim()
             .parse::<u32>()
             .map(|_| ())
             .map_err(|_| format!("invalid integer {value:?}")),
-        ValueKind::Words => shell_words::split(value)
+        ValueKind::Words => super::words::split(value)
             .map(|_| ())
             .map_err(|e| format!("cannot split {value:?} into words: {e}")),
         ValueKind::Choice(words) if words.contains(&value.trim()) => Ok(()),

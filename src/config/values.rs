@@ -72,6 +72,28 @@ fn parse_duration_unbounded(text: &str) -> Result<Duration, String> {
     Ok(total)
 }
 
+/// A size in bytes: a number, or a number with a binary unit as docker's
+/// `--memory` takes it (`b`, `k`, `m`, `g`, case-insensitive, `kb`/`kib`
+/// alike).
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let invalid = || format!("invalid size {text:?} (use bytes, or units like 64k, 1m)");
+    let digits = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let number: u64 = text[..digits].parse().map_err(|_| invalid())?;
+    let shift = match text[digits..].trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kb" | "kib" => 10,
+        "m" | "mb" | "mib" => 20,
+        "g" | "gb" | "gib" => 30,
+        _ => return Err(invalid()),
+    };
+    number
+        .checked_mul(1 << shift)
+        .ok_or_else(|| format!("size {text:?} is too large"))
+}
+
 /// A list separated by spaces and/or commas (`nodes = n1 n2,n3`).
 pub fn parse_list(text: &str) -> Vec<String> {
     text.split(|c: char| c == ',' || c.is_whitespace())
@@ -157,5 +179,20 @@ mod tests {
     fn list_splits_on_spaces_and_commas() {
         assert_eq!(parse_list("a b,c ,, d"), ["a", "b", "c", "d"]);
         assert!(parse_list("  ").is_empty());
+    }
+
+    #[test]
+    fn sizes_take_docker_s_binary_units() {
+        assert_eq!(parse_size("65536"), Ok(65536));
+        assert_eq!(parse_size("64k"), Ok(64 << 10));
+        assert_eq!(parse_size(" 1M "), Ok(1 << 20));
+        assert_eq!(parse_size("2gib"), Ok(2 << 30));
+        assert_eq!(parse_size("10b"), Ok(10));
+        for bad in ["", "k", "1.5m", "-1", "12x", "99999999999999999999"] {
+            assert!(parse_size(bad).is_err(), "{bad}");
+        }
+        assert!(parse_size("99999999999g")
+            .unwrap_err()
+            .contains("too large"));
     }
 }

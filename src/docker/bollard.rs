@@ -15,19 +15,24 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use bollard::container::LogOutput;
 use bollard::models::{
-    ContainerCreateBody, ContainerCreateResponse, ContainerInspectResponse, ImageInspect,
+    ContainerCreateBody, ContainerCreateResponse, ContainerInspectResponse, EndpointSettings,
+    ImageInspect, NetworkConnectRequest, NetworkCreateRequest, NetworkInspect,
 };
 use bollard::query_parameters::{
-    CreateContainerOptions, EventsOptions, KillContainerOptions, LogsOptions,
-    RemoveContainerOptions, RenameContainerOptions, StopContainerOptions, WaitContainerOptions,
+    CreateContainerOptions, EventsOptions, KillContainerOptions, ListContainersOptions,
+    ListNetworksOptions, LogsOptions, RemoveContainerOptions, RenameContainerOptions,
+    StopContainerOptions, WaitContainerOptions,
 };
 use bollard::{ClientVersion, Docker};
 use futures_util::future::{BoxFuture, Shared};
 use futures_util::{FutureExt, StreamExt};
 use tokio::time::Instant;
 
-use super::{normalize_host, DockerApi, DockerError, ErrorKind, EventStream};
+use super::logfile::Record;
+use super::{normalize_host, DockerApi, DockerError, ErrorKind, EventStream, LogStream};
+use crate::clock::parse_rfc3339_nanos;
 use crate::sync::lock;
 
 /// The newest API version svcfs speaks; older daemons get their own.
@@ -348,6 +353,107 @@ impl DockerApi for BollardDocker {
         .await
     }
 
+    async fn connect_network(
+        &self,
+        network: &str,
+        container: &str,
+        endpoint: EndpointSettings,
+    ) -> Result<(), DockerError> {
+        let request = NetworkConnectRequest {
+            container: container.to_string(),
+            endpoint_config: Some(endpoint),
+        };
+        self.call(
+            format!("connect container {container} to network {network}"),
+            CALL_TIMEOUT,
+            |d| async move { d.connect_network(network, request).await },
+        )
+        .await
+    }
+
+    async fn inspect_network(&self, name_or_id: &str) -> Result<NetworkInspect, DockerError> {
+        let _slot = self.reads.acquire().await;
+        self.call(
+            format!("inspect network {name_or_id}"),
+            CALL_TIMEOUT,
+            |d| async move { d.inspect_network(name_or_id, None).await },
+        )
+        .await
+    }
+
+    async fn create_network(&self, body: NetworkCreateRequest) -> Result<String, DockerError> {
+        let what = format!("create network {}", body.name);
+        self.call(what, CALL_TIMEOUT, |d| async move {
+            d.create_network(body).await
+        })
+        .await
+        .map(|created| created.id)
+    }
+
+    async fn remove_network(&self, name_or_id: &str) -> Result<(), DockerError> {
+        self.call(
+            format!("remove network {name_or_id}"),
+            CALL_TIMEOUT,
+            |d| async move { d.remove_network(name_or_id).await },
+        )
+        .await
+    }
+
+    async fn networks_labelled(&self, label: &str) -> Result<Vec<NetworkInspect>, DockerError> {
+        let options = ListNetworksOptions {
+            filters: Some(HashMap::from([(
+                "label".to_string(),
+                vec![label.to_string()],
+            )])),
+        };
+        let listed = self
+            .call(
+                format!("list networks labelled {label}"),
+                CALL_TIMEOUT,
+                |d| async move { d.list_networks(Some(options)).await },
+            )
+            .await?;
+        // The list and the inspect answer the same fields that svcfs reads.
+        Ok(listed
+            .into_iter()
+            .map(|n| NetworkInspect {
+                name: n.name,
+                id: n.id,
+                driver: n.driver,
+                labels: n.labels,
+                ..Default::default()
+            })
+            .collect())
+    }
+
+    async fn containers_on_network(&self, network: &str) -> Result<Vec<String>, DockerError> {
+        let options = ListContainersOptions {
+            all: true,
+            filters: Some(HashMap::from([(
+                "network".to_string(),
+                vec![network.to_string()],
+            )])),
+            ..Default::default()
+        };
+        let listed = self
+            .call(
+                format!("list containers on network {network}"),
+                CALL_TIMEOUT,
+                |d| async move { d.list_containers(Some(options)).await },
+            )
+            .await?;
+        Ok(listed
+            .into_iter()
+            .map(|c| {
+                c.names
+                    .and_then(|names| names.into_iter().next())
+                    .map(|name| name.trim_start_matches('/').to_string())
+                    .or(c.id)
+                    .unwrap_or_default()
+            })
+            .collect())
+    }
+
     async fn container_logs(&self, id: &str, tail: usize) -> Result<String, DockerError> {
         let options = LogsOptions {
             stdout: true,
@@ -392,6 +498,27 @@ impl DockerApi for BollardDocker {
         .await
     }
 
+    async fn follow_logs(&self, id: &str, since: i64) -> Result<LogStream, DockerError> {
+        let client = self.client().await?;
+        let options = LogsOptions {
+            follow: true,
+            stdout: true,
+            stderr: true,
+            since: i32::try_from(since).unwrap_or(i32::MAX),
+            timestamps: true,
+            ..Default::default()
+        };
+        let (host, what) = (self.host.clone(), format!("logs of container {id}"));
+        Ok(client
+            .logs(id, Some(options))
+            .map(move |chunk| {
+                let chunk = chunk.map_err(|e| DockerError::from_bollard(e, &host, &what))?;
+                let stderr = matches!(chunk, LogOutput::StdErr { .. });
+                Ok(api_record(stderr, &chunk.into_bytes()))
+            })
+            .boxed())
+    }
+
     async fn events(&self) -> Result<EventStream, DockerError> {
         let client = self.events_client().await?;
         // Filters on different keys are ANDed by docker, so no label
@@ -413,6 +540,28 @@ impl DockerApi for BollardDocker {
 
     async fn reset(&self) {
         self.forget(None);
+    }
+}
+
+/// A chunk of docker's log API with `timestamps`: `<RFC 3339> <text>`,
+/// a line's end included when it ends one.
+fn api_record(stderr: bool, bytes: &[u8]) -> Record {
+    let stamped = bytes.iter().position(|b| *b == b' ').and_then(|space| {
+        let time = std::str::from_utf8(&bytes[..space]).ok()?;
+        Some((parse_rfc3339_nanos(time)?, &bytes[space + 1..]))
+    });
+    let (time, text) = stamped.unwrap_or((0, bytes));
+    let ends_line = text.last() == Some(&b'\n');
+    let text = if ends_line {
+        &text[..text.len() - 1]
+    } else {
+        text
+    };
+    Record {
+        stderr,
+        time,
+        text: text.to_vec(),
+        ends_line,
     }
 }
 
@@ -507,6 +656,22 @@ fn parse_api_version(text: &str) -> Option<ClientVersion> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn api_log_chunks_carry_their_time_and_line_end() {
+        let r = api_record(false, b"2026-12-07T10:40:18.165026886Z line 0\r\n");
+        assert_eq!(r.text, b"line 0\r");
+        assert!(r.ends_line && !r.stderr);
+        assert_eq!(
+            Some(r.time),
+            parse_rfc3339_nanos("2026-12-07T10:40:18.165026886Z")
+        );
+        let r = api_record(true, b"no time here");
+        assert_eq!(
+            (r.time, &r.text[..], r.ends_line),
+            (0, &b"no time here"[..], false)
+        );
+    }
 
     #[test]
     fn api_versions_parse() {

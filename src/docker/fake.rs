@@ -13,12 +13,13 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bollard::models::{
     ContainerConfig, ContainerCreateBody, ContainerCreateResponse, ContainerInspectResponse,
-    ContainerState, ContainerStateStatusEnum, EventMessage, Health, HealthStatusEnum, ImageInspect,
+    ContainerState, ContainerStateStatusEnum, EndpointSettings, EventMessage, Health,
+    HealthStatusEnum, ImageInspect, NetworkCreateRequest, NetworkInspect, NetworkSettings,
 };
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::{DockerApi, DockerError, ErrorKind, EventStream};
+use super::{DockerApi, DockerError, ErrorKind, EventStream, LogStream};
 use crate::sync::lock;
 
 /// One call svcfs made, with its arguments.
@@ -46,6 +47,16 @@ pub enum Call {
         to: String,
     },
     Remove(String),
+    ConnectNetwork {
+        network: String,
+        container: String,
+        endpoint: Box<EndpointSettings>,
+    },
+    InspectNetwork(String),
+    CreateNetwork(Box<NetworkCreateRequest>),
+    RemoveNetwork(String),
+    ListNetworks(String),
+    ContainersOnNetwork(String),
     Logs(String),
     Wait(String),
     Events,
@@ -66,6 +77,12 @@ impl Call {
             Call::Kill { .. } => "kill container",
             Call::Rename { .. } => "rename container",
             Call::Remove(_) => "remove container",
+            Call::ConnectNetwork { .. } => "connect network",
+            Call::InspectNetwork(_) => "inspect network",
+            Call::CreateNetwork(_) => "create network",
+            Call::RemoveNetwork(_) => "remove network",
+            Call::ListNetworks(_) => "list networks",
+            Call::ContainersOnNetwork(_) => "containers on network",
             Call::Logs(_) => "container logs",
             Call::Wait(_) => "wait container",
             Call::Events => "events",
@@ -83,6 +100,11 @@ impl Call {
             Call::Kill { id, signal } => format!("kill --signal {signal} {id}"),
             Call::Rename { id, to } => format!("rename {id} {to}"),
             Call::Remove(id) => format!("rm -f {id}"),
+            Call::ConnectNetwork {
+                network, container, ..
+            } => format!("network connect {network} {container}"),
+            Call::CreateNetwork(body) => format!("network create {}", body.name),
+            Call::RemoveNetwork(name) => format!("network rm {name}"),
             _ => return None,
         })
     }
@@ -115,6 +137,8 @@ pub struct FakeContainer {
     pub exits_after_start: Option<(Duration, i64)>,
     /// The body it was created with, when created through the fake.
     pub body: Option<ContainerCreateBody>,
+    /// The networks it is attached to, by name, with their endpoints.
+    pub networks: Vec<(String, EndpointSettings)>,
     started_at: Option<Instant>,
 }
 
@@ -137,6 +161,7 @@ impl FakeContainer {
             logs: String::new(),
             exits_after_start: None,
             body: None,
+            networks: Vec::new(),
             started_at: None,
         }
     }
@@ -197,6 +222,34 @@ impl FakeContainer {
                 stop_signal: self.stop_signal.clone(),
                 ..Default::default()
             }),
+            network_settings: Some(NetworkSettings {
+                networks: Some(self.networks.iter().cloned().collect()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+}
+
+/// A network of the fake daemon.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FakeNetwork {
+    /// Its id (`ne7…`).
+    pub id: String,
+    /// How it was created.
+    pub body: NetworkCreateRequest,
+}
+
+impl FakeNetwork {
+    fn inspect(&self) -> NetworkInspect {
+        NetworkInspect {
+            id: Some(self.id.clone()),
+            name: Some(self.body.name.clone()),
+            driver: self.body.driver.clone().or(Some("bridge".into())),
+            internal: self.body.internal,
+            ipam: self.body.ipam.clone(),
+            options: self.body.options.clone(),
+            labels: self.body.labels.clone(),
             ..Default::default()
         }
     }
@@ -207,6 +260,7 @@ struct World {
     /// Every call fails as with no daemon on the socket.
     down: bool,
     containers: Vec<FakeContainer>,
+    networks: Vec<FakeNetwork>,
     /// (id, repo tags).
     images: Vec<(String, Vec<String>)>,
     failures: HashMap<&'static str, (ErrorKind, String)>,
@@ -285,6 +339,27 @@ impl FakeDocker {
     /// The container of that name or id, as it is now.
     pub fn container(&self, name_or_id: &str) -> Option<FakeContainer> {
         lock(&self.world).find(name_or_id).cloned()
+    }
+
+    /// Add a network (made by someone else than svcfs, or before).
+    pub fn add_network(&self, body: NetworkCreateRequest) -> String {
+        let mut world = lock(&self.world);
+        world.created += 1;
+        let id = format!("ne7{:061x}", world.created);
+        world.networks.push(FakeNetwork {
+            id: id.clone(),
+            body,
+        });
+        id
+    }
+
+    /// The network of that name or id, as it is now.
+    pub fn network(&self, name_or_id: &str) -> Option<FakeNetwork> {
+        lock(&self.world)
+            .networks
+            .iter()
+            .find(|n| n.id == name_or_id || n.body.name == name_or_id)
+            .cloned()
     }
 
     /// Names of every container.
@@ -391,6 +466,11 @@ impl FakeDocker {
     }
 }
 
+/// Whether a network mode names a network of the daemon's own making.
+fn is_user_network(mode: &str) -> bool {
+    !matches!(mode, "default" | "bridge" | "host" | "none") && !mode.starts_with("container:")
+}
+
 /// Ids whose short form is `c0ffee00000N`.
 fn fake_id(n: u64) -> String {
     format!("{:012x}{}", 0xc0ff_ee00_0000_u64 + n, "0".repeat(52))
@@ -478,6 +558,33 @@ impl DockerApi for FakeDocker {
             container.exits_after_start = Some((after, code));
             container.logs = logs;
         }
+        let mode = body
+            .host_config
+            .as_ref()
+            .and_then(|h| h.network_mode.clone())
+            .unwrap_or_else(|| "bridge".into());
+        let endpoints = body
+            .networking_config
+            .as_ref()
+            .and_then(|n| n.endpoints_config.clone())
+            .unwrap_or_default();
+        if endpoints.len() > 1 {
+            // What dockerd before API 1.44 answers.
+            return Err(self.error(
+                ErrorKind::Api(400),
+                &what,
+                "Container cannot be connected to network endpoints",
+            ));
+        }
+        if is_user_network(&mode) && !world.networks.iter().any(|n| n.body.name == mode) {
+            return Err(self.error(
+                ErrorKind::NotFound,
+                &what,
+                &format!("network {mode} not found"),
+            ));
+        }
+        let endpoint = endpoints.get(&mode).cloned().unwrap_or_default();
+        container.networks = vec![(mode, endpoint)];
         container.body = Some(body);
         let id = container.id.clone();
         world.containers.push(container);
@@ -563,6 +670,154 @@ impl DockerApi for FakeDocker {
         Ok(())
     }
 
+    async fn connect_network(
+        &self,
+        network: &str,
+        container: &str,
+        endpoint: EndpointSettings,
+    ) -> Result<(), DockerError> {
+        let call = Call::ConnectNetwork {
+            network: network.into(),
+            container: container.into(),
+            endpoint: Box::new(endpoint.clone()),
+        };
+        let mut world = self.enter(call, network).await?;
+        let what = format!("connect container {container} to network {network}");
+        if !world
+            .networks
+            .iter()
+            .any(|n| n.body.name == network || n.id == network)
+        {
+            return Err(self.error(
+                ErrorKind::NotFound,
+                &what,
+                &format!("network {network} not found"),
+            ));
+        }
+        let c = world
+            .find(container)
+            .ok_or_else(|| self.no_such_container("connect container", container))?;
+        if c.networks.iter().any(|(n, _)| n == network) {
+            return Err(self.error(
+                ErrorKind::Api(403),
+                &what,
+                &format!(
+                    "endpoint with name {} already exists in network {network}",
+                    c.name
+                ),
+            ));
+        }
+        c.networks.push((network.to_string(), endpoint));
+        Ok(())
+    }
+
+    async fn inspect_network(&self, name_or_id: &str) -> Result<NetworkInspect, DockerError> {
+        let world = self
+            .enter(Call::InspectNetwork(name_or_id.into()), name_or_id)
+            .await?;
+        world
+            .networks
+            .iter()
+            .find(|n| n.id == name_or_id || n.body.name == name_or_id)
+            .map(FakeNetwork::inspect)
+            .ok_or_else(|| {
+                self.error(
+                    ErrorKind::NotFound,
+                    &format!("inspect network {name_or_id}"),
+                    &format!("network {name_or_id} not found"),
+                )
+            })
+    }
+
+    async fn create_network(&self, body: NetworkCreateRequest) -> Result<String, DockerError> {
+        let name = body.name.clone();
+        let mut world = self
+            .enter(Call::CreateNetwork(Box::new(body.clone())), &name)
+            .await?;
+        if world.networks.iter().any(|n| n.body.name == name) {
+            return Err(self.error(
+                ErrorKind::Api(409),
+                &format!("create network {name}"),
+                &format!("network with name {name} already exists"),
+            ));
+        }
+        world.created += 1;
+        let id = format!("ne7{:061x}", world.created);
+        world.networks.push(FakeNetwork {
+            id: id.clone(),
+            body,
+        });
+        Ok(id)
+    }
+
+    async fn remove_network(&self, name_or_id: &str) -> Result<(), DockerError> {
+        let mut world = self
+            .enter(Call::RemoveNetwork(name_or_id.into()), name_or_id)
+            .await?;
+        let what = format!("remove network {name_or_id}");
+        let Some(found) = world
+            .networks
+            .iter()
+            .find(|n| n.id == name_or_id || n.body.name == name_or_id)
+            .cloned()
+        else {
+            return Err(self.error(
+                ErrorKind::NotFound,
+                &what,
+                &format!("network {name_or_id} not found"),
+            ));
+        };
+        let running_on_it = world
+            .containers
+            .iter()
+            .any(|c| c.running() && c.networks.iter().any(|(n, _)| *n == found.body.name));
+        if running_on_it {
+            return Err(self.error(
+                ErrorKind::Api(403),
+                &what,
+                &format!(
+                    "error while removing network: network {} has active endpoints",
+                    found.body.name
+                ),
+            ));
+        }
+        world.networks.retain(|n| n.id != found.id);
+        Ok(())
+    }
+
+    async fn networks_labelled(&self, label: &str) -> Result<Vec<NetworkInspect>, DockerError> {
+        let world = self.enter(Call::ListNetworks(label.into()), label).await?;
+        Ok(world
+            .networks
+            .iter()
+            .filter(|n| {
+                n.body
+                    .labels
+                    .as_ref()
+                    .is_some_and(|labels| labels.contains_key(label))
+            })
+            .map(FakeNetwork::inspect)
+            .collect())
+    }
+
+    async fn containers_on_network(&self, network: &str) -> Result<Vec<String>, DockerError> {
+        let world = self
+            .enter(Call::ContainersOnNetwork(network.into()), network)
+            .await?;
+        let name = world
+            .networks
+            .iter()
+            .find(|n| n.id == network || n.body.name == network)
+            .map(|n| n.body.name.clone())
+            .unwrap_or_else(|| network.to_string());
+        Ok(world
+            .containers
+            .iter()
+            .filter(|c| c.networks.iter().any(|(n, _)| *n == name))
+            .map(|c| c.name.clone())
+            .collect())
+    }
+
     async fn container_logs(&self, id: &str, _tail: usize) -> Result<String, DockerError> {
         let mut world = self.enter(Call::Logs(id.into()), id).await?;
         world
@@ -593,6 +848,22 @@ impl DockerApi for FakeDocker {
             }
             tokio::time::sleep(Duration::from_millis(10).min(until - Instant::now())).await;
         }
+    }
+
+    async fn follow_logs(&self, id: &str, _since: i64) -> Result<LogStream, DockerError> {
+        let mut world = self.enter(Call::Logs(id.into()), id).await?;
+        let logs = world
+            .find(id)
+            .map(|c| c.logs.clone())
+            .ok_or_else(|| self.no_such_container("logs of container", id))?;
+        // What it printed, then the stream ends (as when it stops).
+        let record = super::logfile::Record {
+            stderr: false,
+            time: 0,
+            text: logs.into_bytes(),
+            ends_line: false,
+        };
+        Ok(Box::pin(futures_util::stream::iter([Ok(record)])))
     }
 
     async fn events(&self) -> Result<EventStream, DockerError> {

@@ -6,14 +6,15 @@
 mod bollard;
 #[cfg(test)]
 pub mod fake;
+pub mod logfile;
 pub mod naming;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use ::bollard::models::{
-    ContainerCreateBody, ContainerCreateResponse, ContainerInspectResponse, EventMessage,
-    ImageInspect,
+    ContainerCreateBody, ContainerCreateResponse, ContainerInspectResponse, EndpointSettings,
+    EventMessage, ImageInspect, NetworkCreateRequest, NetworkInspect,
 };
 use async_trait::async_trait;
 use futures_util::stream::BoxStream;
@@ -27,6 +28,10 @@ pub const DEFAULT_DOCKER_HOST: &str = "unix:///var/run/docker.sock";
 
 /// Docker events of containers and images, as they come.
 pub type EventStream = BoxStream<'static, Result<EventMessage, DockerError>>;
+
+/// A container's output as it comes, from docker's log API; the stream
+/// ends when the container stops.
+pub type LogStream = BoxStream<'static, Result<logfile::Record, DockerError>>;
 
 /// The docker client of a host (`unix:///…`, `tcp://…`): the composition
 /// root's way of giving the engine its daemons.
@@ -76,6 +81,31 @@ pub trait DockerApi: Send + Sync {
     /// `docker rm -f id`.
     async fn remove_container(&self, id: &str) -> Result<(), DockerError>;
 
+    /// `docker network connect`: join a created or stopped container to
+    /// another network (the engine before API 1.44 creates a container on
+    /// one network only).
+    async fn connect_network(
+        &self,
+        network: &str,
+        container: &str,
+        endpoint: EndpointSettings,
+    ) -> Result<(), DockerError>;
+
+    /// A network, by name or id.
+    async fn inspect_network(&self, name_or_id: &str) -> Result<NetworkInspect, DockerError>;
+
+    /// `docker network create`; the new network's id.
+    async fn create_network(&self, body: NetworkCreateRequest) -> Result<String, DockerError>;
+
+    /// `docker network rm`.
+    async fn remove_network(&self, name_or_id: &str) -> Result<(), DockerError>;
+
+    /// The names of the networks that carry the label `label` (any value).
+    async fn networks_labelled(&self, label: &str) -> Result<Vec<NetworkInspect>, DockerError>;
+
+    /// The names of the containers (in any state) attached to a network.
+    async fn containers_on_network(&self, network: &str) -> Result<Vec<String>, DockerError>;
+
     /// The last `tail` lines of a container's output (stdout and stderr).
     async fn container_logs(&self, id: &str, tail: usize) -> Result<String, DockerError>;
 
@@ -87,6 +117,10 @@ pub trait DockerApi: Send + Sync {
     /// Events of containers and images from now on; the stream ends when
     /// the connection breaks.
     async fn events(&self) -> Result<EventStream, DockerError>;
+
+    /// The output of a container from `since` (Unix seconds) on, followed:
+    /// for the log drivers that leave no file svcfs can read.
+    async fn follow_logs(&self, id: &str, since: i64) -> Result<LogStream, DockerError>;
 
     /// Forget the connection (the daemon went away or was stopped), so the
     /// next call connects again at once, to whatever daemon answers then.
@@ -201,6 +235,19 @@ impl DockerError {
                 format!("docker on {host} refused to {call} ({status}): {detail}")
             }
             ErrorKind::Other => format!("{call} on {host} failed: {detail}"),
+        }
+    }
+
+    /// The error of an action that needed the daemon: when it is not
+    /// running, naming it and what to do.
+    pub fn into_action_error(self) -> Error {
+        if self.is_unreachable() {
+            Error::backend(format!(
+                "docker daemon is not running (no answer on {}): start it first (the service's dockerd resource, or startcontainer)",
+                self.host
+            ))
+        } else {
+            self.into_error()
         }
     }
 

@@ -12,6 +12,10 @@ use crate::model::Rid;
 pub const LABEL_SERVICE: &str = "svcfs.service";
 /// Label naming the resource id.
 pub const LABEL_RID: &str = "svcfs.rid";
+/// Label naming the var dir of the daemon that created what lives on after
+/// its service (a network): daemons that share a docker daemon (two
+/// instances on one host, a test beside another) clean up their own only.
+pub const LABEL_VAR_DIR: &str = "svcfs.var-dir";
 
 /// The name of the container of `rid` in `service`: `<svc>.container.<N>`,
 /// as the tutorial's agent names them.

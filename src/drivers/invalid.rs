@@ -7,7 +7,7 @@ use async_trait::async_trait;
 
 use super::Driver;
 use crate::actionlog::ResourceLog;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, INVALID_CONFIGURATION};
 use crate::model::{KindVerb, ResourceState, Status};
 
 /// A resource with an invalid configuration.
@@ -23,7 +23,7 @@ impl InvalidDriver {
     }
 
     fn refuse(&self, log: &ResourceLog) -> Result<()> {
-        let message = format!("invalid configuration: {}", self.reason);
+        let message = format!("{INVALID_CONFIGURATION}{}", self.reason);
         log.error(&message);
         Err(Error::invalid(message))
     }
@@ -33,7 +33,7 @@ impl InvalidDriver {
 impl Driver for InvalidDriver {
     async fn status(&self) -> ResourceState {
         ResourceState::new(Status::Warn, self.label.clone())
-            .with_message(format!("invalid configuration: {}", self.reason))
+            .with_message(format!("{INVALID_CONFIGURATION}{}", self.reason))
     }
 
     async fn start(&self, log: &ResourceLog) -> Result<()> {

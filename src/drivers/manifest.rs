@@ -4,9 +4,24 @@
 
 use std::sync::Arc;
 
+use futures_util::future::BoxFuture;
+
 use super::{Driver, DriverContext};
 use crate::config::{KindSchema, Spec};
+use crate::docker::DockerApi;
 use crate::model::Rid;
+
+/// What a kind whose resources outlive their service's declaration (a
+/// network svcfs created) removes from a docker daemon once nothing
+/// declares them: given the daemon, the settings of every resource of the
+/// kind declared on it and this daemon's var dir (what it created carries
+/// it: see `docker::naming::LABEL_VAR_DIR`), it returns what it did, one
+/// line each.
+pub type Sweeper = fn(
+    Arc<dyn DockerApi>,
+    Vec<Arc<dyn Spec>>,
+    std::path::PathBuf,
+) -> BoxFuture<'static, Vec<String>>;
 
 /// A kind of resource, whole.
 #[derive(Debug)]
@@ -15,6 +30,9 @@ pub struct Manifest {
     pub schema: KindSchema,
     /// Its driver, for a resource whose settings its schema built.
     pub driver: fn(&DriverContext, &Rid, &dyn Spec) -> Arc<dyn Driver>,
+    /// Its clean-up of what no service declares any more, if it has one
+    /// (the engine runs it after each change of the config directory).
+    pub sweep: Option<Sweeper>,
 }
 
 /// The settings a kind's schema built, as the concrete type its driver

@@ -17,8 +17,10 @@ pub mod shared;
 // The kinds' own modules, declared where they are listed.
 pub use registry::*;
 
+use std::any::Any;
+use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
@@ -29,7 +31,8 @@ use crate::config::ResourceConfig;
 use crate::docker::DockerApi;
 use crate::error::{Error, Result};
 use crate::host::CommandRunner;
-use crate::model::{KindVerb, ResourceState};
+use crate::model::{KindVerb, LiveView, ResourceState};
+use crate::sync::lock;
 
 pub use invalid::InvalidDriver;
 
@@ -66,6 +69,12 @@ pub trait Driver: Send + Sync {
     /// the periodic reconcile may skip it (but for its rare safety net).
     fn followed_by_events(&self) -> bool {
         false
+    }
+
+    /// What the resource shows live (files read at open, streams), when
+    /// its kind has any; the same view for the driver's life.
+    fn live(&self) -> Option<Arc<dyn LiveView>> {
+        None
     }
 
     /// Whether its state follows its docker daemon's connection: checked
@@ -164,6 +173,62 @@ pub struct DriverContext {
     /// The service's other nodes, whose host tags a vg start removes (its
     /// takeover), with `--cluster` only; empty otherwise.
     pub peers: Vec<String>,
+    /// What drivers hand over to the drivers that replace them.
+    pub carried: Arc<Carried>,
+}
+
+/// What a resource's driver keeps across reloads of its service's file
+/// (a container's runs, the readers of its output): the driver built for
+/// the new configuration takes over the one its predecessor had, while
+/// that one lives. Kept weakly: a resource that leaves takes it along.
+#[derive(Default)]
+pub struct Carried {
+    kept: Mutex<HashMap<(String, String), Weak<dyn Any + Send + Sync>>>,
+}
+
+impl Carried {
+    /// What the driver of `rid` of `service` had, or `make`'s.
+    pub fn take_or<T: Any + Send + Sync>(
+        &self,
+        service: &str,
+        rid: &str,
+        make: impl FnOnce() -> Arc<T>,
+    ) -> Arc<T> {
+        let mut kept = lock(&self.kept);
+        kept.retain(|_, k| k.strong_count() > 0);
+        let key = (service.to_string(), rid.to_string());
+        if let Some(found) = kept
+            .get(&key)
+            .and_then(Weak::upgrade)
+            .and_then(|any| any.downcast::<T>().ok())
+        {
+            return found;
+        }
+        let made = make();
+        let any: Arc<dyn Any + Send + Sync> = made.clone();
+        kept.insert(key, Arc::downgrade(&any));
+        made
+    }
+}
+
+#[cfg(test)]
+impl DriverContext {
+    /// The context of service `app` on node `n1` for a driver under test,
+    /// its docker daemon `docker`, every other backend a fake.
+    pub fn for_tests(docker: Arc<dyn DockerApi>) -> Self {
+        DriverContext {
+            carried: Arc::default(),
+            service: "app".into(),
+            var_dir: "/nonexistent".into(),
+            config_dir: "/nonexistent".into(),
+            nodename: "n1".into(),
+            docker,
+            runner: Arc::new(crate::host::FakeRunner::new()),
+            children: Arc::new(crate::children::FakeChildren::default()),
+            reads: Arc::default(),
+            peers: Vec::new(),
+        }
+    }
 }
 
 /// The driver for one configured resource; invalid resources get a driver

@@ -15,6 +15,8 @@ pub mod dockerd;
 pub mod fs;
 #[path = "ip/mod.rs"]
 pub mod ip;
+#[path = "network/mod.rs"]
+pub mod network;
 #[path = "task/mod.rs"]
 pub mod task;
 #[path = "vg/mod.rs"]
@@ -26,6 +28,7 @@ pub static KINDS: Registry = Registry(&[
     &vg::MANIFEST,
     &fs::MANIFEST,
     &dockerd::MANIFEST,
+    &network::MANIFEST,
     &container::MANIFEST,
     &app::MANIFEST,
     &task::MANIFEST,

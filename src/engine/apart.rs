@@ -101,7 +101,7 @@ impl ServiceRuntime {
         };
         // The line logged below publishes the new state with it: one
         // generation per run, not two.
-        self.check_resource(resource, limit).await;
+        let unanswered = self.check_resource(resource, limit).await;
         let took = started.elapsed();
         let outcome = match &result {
             Ok(()) => Outcome::Ok,
@@ -141,6 +141,9 @@ impl ServiceRuntime {
                 verb.word,
                 e.message()
             )),
+        }
+        if unanswered {
+            self.observers.unanswered(&loaded.docker_host);
         }
         let error = result.as_ref().err().map(|e| e.message().to_string());
         changes.action_ended(&self.name, Some(&rid), &what, error.as_deref());

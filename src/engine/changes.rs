@@ -3,12 +3,11 @@
 //! after trees (so a line says exactly what the `status` files now say),
 //! and the begin and end of every action.
 //!
-//! Each reader (an open `events` file) has a queue of its own, bounded:
-//! sending never waits for a reader, a slow reader loses lines without
-//! holding up the publisher or the other readers, and is told how many it
-//! lost with one `{"lost": N}` line where the gap is.
+//! Each reader (an open `events` file) has a [`Feed`] of its own,
+//! bounded: sending never waits for a reader, a slow reader loses lines
+//! without holding up the publisher or the other readers, and is told how
+//! many it lost with one `{"lost": N}` line where the gap is.
 
-use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::SystemTime;
 
@@ -16,109 +15,25 @@ use serde::Serialize;
 
 use super::TreeObserver;
 use crate::clock::rfc3339_utc_millis;
+pub use crate::feed::Feed;
 use crate::render::{FileNode, ServiceTree};
 use crate::sync::lock;
 
 /// Lines a reader may fall behind by before it loses some.
 pub const FEED_LINES: usize = 1024;
 
+/// A reader's feed, with the service it follows (all when `None`).
+type Reader = (Option<Arc<str>>, Weak<Feed>);
+
 /// Where change lines are sent; cloned into everything that sends.
 #[derive(Clone, Default)]
 pub struct ChangeBus {
-    feeds: Arc<Mutex<Vec<Weak<Feed>>>>,
+    feeds: Arc<Mutex<Vec<Reader>>>,
 }
 
-/// One reader's queue. Dropping it (the file is closed) unsubscribes.
-pub struct Feed {
-    service: Option<Arc<str>>,
-    queue: Mutex<Queue>,
-    wake: Box<dyn Fn() + Send + Sync>,
-}
-
-#[derive(Default)]
-struct Queue {
-    entries: VecDeque<Entry>,
-    lines: usize,
-    /// Lines dropped since the last one queued.
-    lost: u64,
-    /// The rest of a line longer than the last read asked for.
-    partial: Vec<u8>,
-}
-
-enum Entry {
-    Line(Arc<str>),
-    Lost(u64),
-}
-
-impl Entry {
-    fn text(&self) -> String {
-        match self {
-            Entry::Line(line) => format!("{line}\n"),
-            Entry::Lost(n) => format!("{{\"lost\": {n}}}\n"),
-        }
-    }
-}
-
-impl Queue {
-    fn push(&mut self, line: Arc<str>, capacity: usize) {
-        if self.lines >= capacity {
-            self.lost += 1;
-            return;
-        }
-        if self.lost > 0 {
-            self.entries.push_back(Entry::Lost(self.lost));
-            self.lost = 0;
-        }
-        self.entries.push_back(Entry::Line(line));
-        self.lines += 1;
-    }
-
-    fn is_empty(&self) -> bool {
-        self.entries.is_empty() && self.lost == 0 && self.partial.is_empty()
-    }
-
-    /// Whole lines up to `max` bytes (at least part of one).
-    fn take(&mut self, max: usize) -> Option<Vec<u8>> {
-        if self.is_empty() {
-            return None;
-        }
-        let max = max.max(1);
-        let mut out = std::mem::take(&mut self.partial);
-        if self.entries.is_empty() && self.lost > 0 {
-            self.entries.push_back(Entry::Lost(self.lost));
-            self.lost = 0;
-        }
-        while out.len() < max {
-            let Some(entry) = self.entries.front() else {
-                break;
-            };
-            let text = entry.text();
-            if !out.is_empty() && out.len() + text.len() > max {
-                break;
-            }
-            if let Some(Entry::Line(_)) = self.entries.pop_front() {
-                self.lines -= 1;
-            }
-            out.extend_from_slice(text.as_bytes());
-        }
-        if out.len() > max {
-            self.partial = out.split_off(max);
-        }
-        Some(out)
-    }
-}
-
-impl Feed {
-    /// Queued lines, as many whole ones as fit in `max` bytes; `None`
-    /// when there is nothing to read.
-    pub fn take(&self, max: usize) -> Option<Vec<u8>> {
-        lock(&self.queue).take(max)
-    }
-
-    /// Whether a read would return at once.
-    pub fn is_ready(&self) -> bool {
-        !lock(&self.queue).is_empty()
-    }
+/// The line that tells an `events` reader how many lines it lost.
+fn lost_line(lost: u64) -> String {
+    format!("{{\"lost\": {lost}}}")
 }
 
 impl ChangeBus {
@@ -129,14 +44,10 @@ impl ChangeBus {
         service: Option<&str>,
         wake: impl Fn() + Send + Sync + 'static,
     ) -> Arc<Feed> {
-        let feed = Arc::new(Feed {
-            service: service.map(Into::into),
-            queue: Mutex::default(),
-            wake: Box::new(wake),
-        });
+        let feed = Feed::new(FEED_LINES, lost_line, wake);
         let mut feeds = lock(&self.feeds);
-        feeds.retain(|f| f.strong_count() > 0);
-        feeds.push(Arc::downgrade(&feed));
+        feeds.retain(|(_, f)| f.strong_count() > 0);
+        feeds.push((service.map(Into::into), Arc::downgrade(&feed)));
         feed
     }
 
@@ -144,18 +55,18 @@ impl ChangeBus {
     pub fn readers(&self) -> usize {
         lock(&self.feeds)
             .iter()
-            .filter(|f| f.strong_count() > 0)
+            .filter(|(_, f)| f.strong_count() > 0)
             .count()
     }
 
     /// The live readers of `service`'s changes.
     fn feeds_of(&self, service: &str) -> Vec<Arc<Feed>> {
         let mut feeds = lock(&self.feeds);
-        feeds.retain(|f| f.strong_count() > 0);
+        feeds.retain(|(_, f)| f.strong_count() > 0);
         feeds
             .iter()
-            .filter_map(Weak::upgrade)
-            .filter(|f| f.service.as_deref().is_none_or(|s| s == service))
+            .filter(|(s, _)| s.as_deref().is_none_or(|s| s == service))
+            .filter_map(|(_, f)| f.upgrade())
             .collect()
     }
 
@@ -165,13 +76,7 @@ impl ChangeBus {
         }
         let lines: Vec<Arc<str>> = lines.iter().map(|l| l.as_str().into()).collect();
         for feed in feeds {
-            {
-                let mut queue = lock(&feed.queue);
-                for line in &lines {
-                    queue.push(line.clone(), FEED_LINES);
-                }
-            }
-            (feed.wake)();
+            feed.push(&lines);
         }
     }
 

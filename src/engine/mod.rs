@@ -10,9 +10,11 @@ mod config_watch;
 mod deadline;
 mod events;
 mod observers;
+mod probe;
 mod refresher;
 mod service;
 pub mod snapshot;
+mod sweep;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
@@ -98,12 +100,20 @@ pub struct Engine {
     pending: Mutex<HashMap<String, BTreeSet<String>>>,
     /// The cluster, with `--cluster`.
     cluster: OnceLock<Arc<dyn ClusterControl>>,
+    /// The probes of daemons that did not answer a check, by host.
+    probes: Mutex<HashMap<String, probe::ProbeState>>,
+    /// What drivers hand over to those of a reloaded service.
+    carried: Arc<drivers::Carried>,
+    /// A sweep of undeclared resources is asked for (see `sweep`).
+    sweep_due: std::sync::atomic::AtomicBool,
+    /// A sweep pass runs.
+    sweeping: std::sync::atomic::AtomicBool,
 }
 
 impl Engine {
     /// An engine with no service loaded yet, whose drivers use `backends`.
     pub fn new(options: EngineOptions, backends: Backends) -> Arc<Engine> {
-        Arc::new(Engine {
+        let engine = Arc::new(Engine {
             options,
             backends,
             services: RwLock::new(BTreeMap::new()),
@@ -116,7 +126,18 @@ impl Engine {
             host_reads: Arc::default(),
             pending: Mutex::new(HashMap::new()),
             cluster: OnceLock::new(),
-        })
+            probes: Mutex::new(HashMap::new()),
+            carried: Arc::default(),
+            sweep_due: Default::default(),
+            sweeping: Default::default(),
+        });
+        let weak = Arc::downgrade(&engine);
+        engine.observers.on_unanswered(Arc::new(move |host: &str| {
+            if let Some(engine) = weak.upgrade() {
+                engine.daemon_unanswered(host);
+            }
+        }));
+        engine
     }
 
     /// Hand the ctl writes of the services the cluster places to it.
@@ -209,6 +230,11 @@ impl Engine {
         }
     }
 
+    /// The docker client of `host`, if a service uses it.
+    fn endpoint_of(&self, host: &str) -> Option<Arc<dyn DockerApi>> {
+        lock(&self.endpoints).get(host).cloned()
+    }
+
     fn endpoint(self: &Arc<Self>, host: &str) -> Arc<dyn DockerApi> {
         let endpoint = lock(&self.endpoints)
             .entry(host.to_string())
@@ -228,6 +254,7 @@ impl Engine {
             &self.options.docker_host,
         );
         let ctx = DriverContext {
+            carried: self.carried.clone(),
             service: config.name.clone(),
             var_dir: self.options.var_dir.clone(),
             config_dir: self.options.config_dir.clone(),
@@ -266,7 +293,7 @@ impl Engine {
     /// Load the config directory again when anything in it changed (or
     /// always, with `force`). Returns the services added or changed.
     pub fn reload(self: &Arc<Self>, force: bool) -> Vec<String> {
-        let fingerprint = dir_fingerprint(&self.options.config_dir);
+        let fingerprint = self.fingerprint();
         {
             let last = lock(&self.dir_fingerprint);
             if !force && last.as_ref() == Some(&fingerprint) {
@@ -286,7 +313,7 @@ impl Engine {
         // A file rewritten while it was read (truncated, then written) may
         // have been read in between: what was read is dropped, and the
         // next check loads the file once it holds still.
-        if !force && dir_fingerprint(&self.options.config_dir) != fingerprint {
+        if !force && self.fingerprint() != fingerprint {
             return Vec::new();
         }
         *lock(&self.dir_fingerprint) = Some(fingerprint);
@@ -374,6 +401,12 @@ impl Engine {
         if !left.is_empty() || !joined.is_empty() {
             *write(&self.listing_changed) = SystemTime::now();
         }
+        // A forced reload (SIGHUP) looks again at everything, the
+        // networks left behind too.
+        if force || !left.is_empty() || !changed.is_empty() {
+            self.sweep_due
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+        }
         for tree in &left {
             self.observers.published(Some(tree), None);
         }
@@ -386,6 +419,9 @@ impl Engine {
     /// Reload (see [`Engine::reload`]) and refresh what changed.
     pub async fn reload_and_refresh(self: &Arc<Self>, force: bool) {
         let changed = self.reload(force);
+        if self.sweep_due.load(std::sync::atomic::Ordering::SeqCst) {
+            self.sweep_soon();
+        }
         if !changed.is_empty() {
             self.refresh(&changed).await;
         }
@@ -542,6 +578,7 @@ impl Engine {
             runtime.follow_schedules(self.options.status_timeout, &self.options.nodename);
         }
         tokio::spawn(Arc::clone(self).follow_config_dir());
+        self.sweep_soon();
     }
 
     /// Start services whose `autostart_node` is this node, in the background.
@@ -608,6 +645,52 @@ fn within_a_page(data: &[u8]) -> Result<&[u8]> {
 const SETTLE: Duration = Duration::from_millis(300);
 
 impl Engine {
+    /// The config directory's fingerprint, with the files the Compose
+    /// projects read outside their directories (which no inotify watch
+    /// sees: they are looked at each second, as symlinks are).
+    fn fingerprint(&self) -> Fingerprint {
+        let mut fingerprint = dir_fingerprint(&self.options.config_dir);
+        let outside: Vec<PathBuf> = self
+            .services()
+            .iter()
+            .filter_map(|s| {
+                let loaded = s.loaded();
+                let converted = loaded.config.compose.clone()?;
+                let dir = loaded.config.path.parent()?.to_path_buf();
+                Some(
+                    converted
+                        .read
+                        .iter()
+                        .filter(|f| f.parent() != Some(dir.as_path()))
+                        .cloned()
+                        .collect::<Vec<_>>(),
+                )
+            })
+            .flatten()
+            .collect();
+        if !outside.is_empty() {
+            fingerprint.symlinks = true;
+            for (file, owner) in files_entries(&outside) {
+                fingerprint.files.push(file);
+                fingerprint.owners.extend(owner);
+            }
+        }
+        fingerprint
+    }
+
+    /// The directories of the config directory's Compose projects (those
+    /// that failed to load too: their fix must be seen), for its watch.
+    pub(super) fn project_dirs(&self) -> Vec<PathBuf> {
+        let Ok(entries) = std::fs::read_dir(&self.options.config_dir) else {
+            return Vec::new();
+        };
+        entries
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .filter(|p| p.is_dir() && holds_compose_file(p))
+            .collect()
+    }
+
     /// Whether a service file was a symlink at the last look at the
     /// config directory.
     pub(super) fn config_has_symlinks(&self) -> bool {
@@ -648,21 +731,78 @@ fn dir_fingerprint(dir: &std::path::Path) -> Fingerprint {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return fingerprint;
     };
-    let mut found: Vec<_> = entries
-        .filter_map(|e| e.ok())
-        .filter_map(|e| {
-            let meta = e.metadata().ok()?;
-            fingerprint.symlinks |= meta.file_type().is_symlink();
-            let target = std::fs::metadata(e.path()).ok().map(who);
-            Some(((e.path(), meta.modified().ok()?, meta.len()), target))
-        })
-        .collect();
+    let mut found = Vec::new();
+    for entry in entries.filter_map(|e| e.ok()) {
+        let Ok(meta) = entry.metadata() else {
+            continue;
+        };
+        fingerprint.symlinks |= meta.file_type().is_symlink();
+        let target = std::fs::metadata(entry.path()).ok();
+        // A Compose project's directory: its files (the Compose file,
+        // .env, env files, secrets) are the service's too.
+        if target.as_ref().is_some_and(|t| t.is_dir()) && holds_compose_file(&entry.path()) {
+            found.extend(project_entries(&entry.path(), &mut fingerprint.symlinks));
+        }
+        let Ok(modified) = meta.modified() else {
+            continue;
+        };
+        found.push(((entry.path(), modified, meta.len()), target.map(who)));
+    }
     found.sort();
     for (file, target) in found {
         fingerprint.files.push(file);
         fingerprint.owners.extend(target);
     }
     fingerprint
+}
+
+/// Whether a directory holds a Compose file (is a project).
+fn holds_compose_file(dir: &std::path::Path) -> bool {
+    config::compose::COMPOSE_FILES
+        .iter()
+        .any(|f| dir.join(f).is_file())
+}
+
+type FingerprintEntry = ((PathBuf, SystemTime, u64), Option<(u32, u32, u32)>);
+
+/// The files of a Compose project's directory (the Compose file, `.env`,
+/// env files beside it), for the fingerprint; not its directories, whose
+/// mtimes change with what containers write in bind mounts. Files the
+/// project reads elsewhere are added by [`Engine::reload`].
+fn project_entries(dir: &std::path::Path, symlinks: &mut bool) -> Vec<FingerprintEntry> {
+    use std::os::unix::fs::MetadataExt;
+    let who = |meta: std::fs::Metadata| (meta.uid(), meta.gid(), meta.mode());
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    for entry in entries.filter_map(|e| e.ok()) {
+        let Ok(meta) = entry.metadata() else {
+            continue;
+        };
+        *symlinks |= meta.file_type().is_symlink();
+        let Some(target) = std::fs::metadata(entry.path()).ok().filter(|t| t.is_file()) else {
+            continue;
+        };
+        let Ok(modified) = meta.modified() else {
+            continue;
+        };
+        found.push(((entry.path(), modified, meta.len()), Some(who(target))));
+    }
+    found
+}
+
+/// The mtime, size and owner of each file, for the fingerprint.
+fn files_entries(files: &[PathBuf]) -> Vec<FingerprintEntry> {
+    use std::os::unix::fs::MetadataExt;
+    files
+        .iter()
+        .filter_map(|path| {
+            let meta = std::fs::metadata(path).ok()?;
+            let who = (meta.uid(), meta.gid(), meta.mode());
+            Some(((path.clone(), meta.modified().ok()?, meta.len()), Some(who)))
+        })
+        .collect()
 }
 
 #[cfg(test)]

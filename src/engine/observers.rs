@@ -2,7 +2,9 @@
 //! filesystem, which tells the kernel what to drop from its caches, then
 //! the change bus, which turns status transitions into event lines (in
 //! that order: a reader woken by an event reads the new bytes). The
-//! engine publishes without knowing who listens.
+//! engine publishes without knowing who listens. Runtimes also tell,
+//! through the same slot, of a docker daemon that did not answer a
+//! status check (see `probe.rs`).
 
 use std::sync::{Arc, RwLock};
 
@@ -20,10 +22,14 @@ pub trait TreeObserver: Send + Sync {
 
 /// The observer slot shared by the engine and every service runtime, and
 /// the change bus.
+/// Told of a docker daemon (its host) that did not answer a status check.
+pub type UnansweredHook = Arc<dyn Fn(&str) + Send + Sync>;
+
 #[derive(Clone, Default)]
 pub struct Observers {
     slot: Arc<RwLock<Option<Arc<dyn TreeObserver>>>>,
     changes: ChangeBus,
+    unanswered: Arc<RwLock<Option<UnansweredHook>>>,
 }
 
 impl Observers {
@@ -39,6 +45,20 @@ impl Observers {
             observer.published(before, after);
         }
         self.changes.published(before, after);
+    }
+
+    /// Tell `hook` of every docker daemon that does not answer a check.
+    pub fn on_unanswered(&self, hook: UnansweredHook) {
+        *write(&self.unanswered) = Some(hook);
+    }
+
+    /// A status check of a resource of the docker daemon at `host` got
+    /// no answer.
+    pub fn unanswered(&self, host: &str) {
+        let hook = read(&self.unanswered).clone();
+        if let Some(hook) = hook {
+            hook(host);
+        }
     }
 
     /// Where change lines go (transitions, actions).

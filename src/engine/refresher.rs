@@ -208,9 +208,19 @@ impl Engine {
     /// reads down already: while one does not, a daemon that stopped
     /// answering is looked at again.
     pub fn reads_down_on(&self, host: &str) -> bool {
-        self.services_on(host).iter().all(|name| {
+        !self.any_concerned_on(host, |state| state.status != Status::Down)
+    }
+
+    /// Whether a resource that the connection to `host` concerns shows a
+    /// state that `which` selects.
+    pub(super) fn any_concerned_on(
+        &self,
+        host: &str,
+        which: impl Fn(&crate::model::ResourceState) -> bool,
+    ) -> bool {
+        self.services_on(host).iter().any(|name| {
             let Some(runtime) = self.service(name) else {
-                return true;
+                return false;
             };
             let snapshot = runtime.snapshot();
             runtime
@@ -218,10 +228,10 @@ impl Engine {
                 .resources
                 .iter()
                 .filter(|r| concerned_by_connection(r))
-                .all(|r| {
+                .any(|r| {
                     snapshot
                         .resource(r.config.rid.as_str())
-                        .is_none_or(|r| r.state.status == Status::Down)
+                        .is_some_and(|r| which(&r.state))
                 })
         })
     }
@@ -309,7 +319,7 @@ async fn follow_mount_table(engine: Weak<Engine>, table: AsyncFd<std::fs::File>)
 
 /// The resources whose state depends on a docker daemon's connection: its
 /// containers, and the private daemon itself.
-fn concerned_by_connection(r: &LoadedResource) -> bool {
+pub(super) fn concerned_by_connection(r: &LoadedResource) -> bool {
     r.driver.follows_docker_connection()
 }
 

@@ -18,9 +18,10 @@ use crate::bounded::bounded;
 use crate::clock;
 use crate::config::{ResourceConfig, ServiceConfig};
 use crate::drivers::Driver;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, UNUSABLE_SERVICE_FILE};
 use crate::model::{
-    ActionStats, Frozen, Healing, Outcome, ResourceState, ServiceSnapshot, Status, Step, Verb,
+    ActionStats, Frozen, Healing, LiveRef, Outcome, ResourceState, ServiceSnapshot, Status, Step,
+    Verb,
 };
 use crate::render::{service_tree, ServiceTree};
 use crate::sync::{lock, read, write};
@@ -101,6 +102,12 @@ impl Known {
             Some((seen, _)) if *seen > epoch => false,
             Some((seen, known)) => {
                 *seen = epoch;
+                let mut state = state;
+                // A check without an answer knows nothing new of what the
+                // resource is: its details stay as last seen.
+                if state.unanswered && state.files.is_empty() {
+                    state.files = known.files.clone();
+                }
                 let changed = *known != state;
                 *known = state;
                 changed
@@ -190,6 +197,7 @@ impl ServiceRuntime {
             &KnownStates {
                 states: &HashMap::new(),
                 failures: &HashMap::new(),
+                live: &live_views(&loaded),
                 log: log.lines(),
                 docker_host: &loaded.docker_host,
                 healing: &HashMap::new(),
@@ -365,7 +373,7 @@ impl ServiceRuntime {
                     .problems
                     .iter()
                     .filter(|p| p.severity == crate::config::Severity::Error)
-                    .map(|p| p.with_line(&config.text)),
+                    .map(|p| config.locate(p).to_string()),
             );
         }
         {
@@ -426,6 +434,7 @@ impl ServiceRuntime {
                 &KnownStates {
                     states: &states,
                     failures: &failures,
+                    live: &live_views(&loaded),
                     log: self.log.lines(),
                     docker_host: &loaded.docker_host,
                     healing: &healing,
@@ -437,7 +446,7 @@ impl ServiceRuntime {
                 now,
             )
         };
-        snapshot.cluster = lock(&self.cluster).clone();
+        snapshot.set_cluster(lock(&self.cluster).clone());
         let before = self.tree();
         let after = Arc::new(service_tree(&snapshot, Some(&before), now));
         *write(&self.snapshot) = Arc::new(snapshot);
@@ -471,6 +480,10 @@ impl ServiceRuntime {
                 .map(|r| bounded_status(r.driver.clone(), r.config.rid.as_str(), limit)),
         )
         .await;
+        let unanswered = selected
+            .iter()
+            .zip(&states)
+            .any(|(r, state)| state.unanswered && super::refresher::concerned_by_connection(r));
         let changed = {
             let mut known = lock(&self.known);
             // Resources that left the configuration leave the states too.
@@ -490,6 +503,9 @@ impl ServiceRuntime {
         if changed {
             self.publish();
         }
+        if unanswered {
+            self.observers.unanswered(&loaded.docker_host);
+        }
         self.heal_pass();
     }
 
@@ -503,7 +519,9 @@ impl ServiceRuntime {
             let mut known = lock(&self.known);
             let down = match known.states.get(rid) {
                 Some((_, state)) if state.status == Status::Up && state.messages.is_empty() => {
-                    ResourceState::new(Status::Down, state.label.clone())
+                    let mut down = ResourceState::new(Status::Down, state.label.clone());
+                    down.files = state.files.clone();
+                    down
                 }
                 _ => return,
             };
@@ -517,18 +535,25 @@ impl ServiceRuntime {
     }
 
     async fn refresh_resource(&self, resource: &LoadedResource, limit: Duration) {
-        self.check_resource(resource, limit).await;
+        let unanswered = self.check_resource(resource, limit).await;
         // Always: the failure of the step just recorded shows with it.
         self.publish();
+        if unanswered {
+            self.observers.unanswered(&self.loaded().docker_host);
+        }
     }
 
     /// Check `resource` and keep its state, without publishing: for a
-    /// caller that logs a line right after, which publishes both.
-    async fn check_resource(&self, resource: &LoadedResource, limit: Duration) {
+    /// caller that logs a line right after, which publishes both. True
+    /// when its docker daemon did not answer (the caller tells the
+    /// observers once it published).
+    async fn check_resource(&self, resource: &LoadedResource, limit: Duration) -> bool {
         let epoch = lock(&self.known).begin_check();
         let state =
             bounded_status(resource.driver.clone(), resource.config.rid.as_str(), limit).await;
+        let unanswered = state.unanswered && super::refresher::concerned_by_connection(resource);
         lock(&self.known).record(resource.config.rid.to_string(), epoch, state);
+        unanswered
     }
 
     /// Hold the action lock, or fail with EBUSY naming the running action.
@@ -658,9 +683,7 @@ fn usable(config: &ServiceConfig) -> Result<()> {
         Some(error) if config.untrusted => Err(Error::access(format!(
             "the service file is not trusted: {error}"
         ))),
-        Some(error) => Err(Error::invalid(format!(
-            "the service file cannot be used: {error}"
-        ))),
+        Some(error) => Err(Error::invalid(format!("{UNUSABLE_SERVICE_FILE}{error}"))),
         None => Ok(()),
     }
 }
@@ -678,6 +701,15 @@ fn problem_level(problem: &crate::config::Problem) -> Level {
     }
 }
 
+/// The live view of every resource whose driver has one, by rid.
+fn live_views(loaded: &LoadedService) -> HashMap<String, LiveRef> {
+    loaded
+        .resources
+        .iter()
+        .filter_map(|r| Some((r.config.rid.to_string(), LiveRef(r.driver.live()?))))
+        .collect()
+}
+
 async fn bounded_status(driver: Arc<dyn Driver>, rid: &str, limit: Duration) -> ResourceState {
     // A driver whose own check has a longer bound (an app's
     // check_timeout) reports that check's timeout itself.
@@ -685,10 +717,14 @@ async fn bounded_status(driver: Arc<dyn Driver>, rid: &str, limit: Duration) -> 
     let check = async { Ok(driver.status().await) };
     match bounded("status check", rid, limit, check).await {
         Ok(state) => state,
-        Err(_) => ResourceState::new(Status::Warn, "").with_message(format!(
-            "status check did not answer within {} (backend not responding)",
-            crate::bounded::seconds(limit)
-        )),
+        Err(_) => {
+            let mut state = ResourceState::new(Status::Warn, "").with_message(format!(
+                "status check did not answer within {} (backend not responding)",
+                crate::bounded::seconds(limit)
+            ));
+            state.unanswered = true;
+            state
+        }
     }
 }
 

@@ -8,8 +8,8 @@ use std::time::SystemTime;
 
 use crate::config::{ServiceConfig, Severity};
 use crate::model::{
-    aggregate, ActionStats, Flags, Frozen, Healing, LogLines, ResourceSnapshot, ResourceState,
-    ServiceSnapshot, Status,
+    aggregate, ActionStats, Flags, Frozen, Healing, LiveRef, LogLines, ResourceSnapshot,
+    ResourceState, ServiceSnapshot, Status,
 };
 
 /// What the engine knows beyond the configuration.
@@ -18,6 +18,8 @@ pub struct KnownStates<'a> {
     pub states: &'a HashMap<String, ResourceState>,
     /// Last failed action of each resource, by rid.
     pub failures: &'a HashMap<String, String>,
+    /// The live view of each resource whose driver has one, by rid.
+    pub live: &'a HashMap<String, LiveRef>,
     /// The log as of now.
     pub log: Arc<LogLines>,
     /// The docker daemon of the service's containers.
@@ -80,6 +82,7 @@ pub fn build_snapshot(
                     monitored: r.common.monitor,
                     disabled: r.common.disable,
                     optional: r.common.optional,
+                    standby: r.kind.is_some_and(|k| k.standby),
                 },
                 keywords: Arc::clone(&r.keywords),
                 verbs: r.kind.map_or(&[], |k| k.verbs),
@@ -88,16 +91,20 @@ pub fn build_snapshot(
                     .kind
                     .and_then(|k| k.keyword("type"))
                     .and_then(|k| k.default),
+                live: known.live.get(r.rid.as_str()).cloned(),
             }
         })
         .collect();
 
+    // A standby resource (a kept network) is up or down whatever the
+    // service is: only its warn counts.
     let counted = |optional: bool| {
         resources
             .iter()
             .filter(move |r| {
                 !r.flags.disabled && !r.outside_actions && r.flags.optional == optional
             })
+            .filter(|r| !r.flags.standby || r.state.status == Status::Warn)
             .map(|r| r.state.status)
     };
     let avail = aggregate(counted(false));
@@ -144,7 +151,7 @@ pub fn build_snapshot(
             .problems
             .iter()
             .filter(|p| config.load_error.is_none() || p.severity == Severity::Warning)
-            .map(|p| p.with_line(&config.text)),
+            .map(|p| config.locate(p).to_string()),
     );
     messages.extend(known.alerts.iter().cloned());
     messages.dedup();
@@ -180,6 +187,7 @@ pub(crate) fn snapshot_with(
         &KnownStates {
             states,
             failures,
+            live: &HashMap::new(),
             log: Arc::default(),
             docker_host: crate::docker::DEFAULT_DOCKER_HOST,
             healing: &HashMap::new(),
@@ -265,6 +273,21 @@ mod tests {
     }
 
     #[test]
+    fn a_kept_network_s_up_or_down_does_not_count_in_avail_but_its_warn_does() {
+        let text = "[network#1]\nname = app_default\n[container#1]\nrun_image = a\n";
+        for (network, container, avail) in [
+            (Status::Up, Status::Down, Status::Down),
+            (Status::Down, Status::Up, Status::Up),
+            (Status::Up, Status::Up, Status::Up),
+            (Status::Warn, Status::Up, Status::Warn),
+        ] {
+            let s = snapshot(text, &[("network#1", network), ("container#1", container)]);
+            assert_eq!(s.avail, avail, "{network} {container}");
+            assert_eq!(s.resource("network#1").unwrap().flags.to_string(), "...S");
+        }
+    }
+
+    #[test]
     fn disabled_resources_are_na_and_neutral() {
         let text = "[container#1]\nrun_image = a\n[container#2]\nrun_image = b\ndisable = true\n";
         let s = snapshot(
@@ -323,6 +346,7 @@ mod tests {
             &KnownStates {
                 states: &states,
                 failures: &HashMap::new(),
+                live: &HashMap::new(),
                 log: Arc::default(),
                 docker_host: "h",
                 healing: &HashMap::new(),

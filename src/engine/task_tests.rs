@@ -89,6 +89,7 @@ fn fixture_in(text: &str, children: Arc<dyn ChildRunner>, var: PathBuf) -> Fixtu
         children,
         reads: Arc::default(),
         peers: Vec::new(),
+        carried: Arc::default(),
     };
     let journal = Journal::default();
     let mut drivers = HashMap::new();
@@ -388,6 +389,7 @@ async fn a_slot_missed_while_down_runs_once_when_persistent_and_never_twice() {
             children: Arc::new(FakeChildren::default()),
             reads: Arc::default(),
             peers: Vec::new(),
+            carried: Arc::default(),
         };
         let task = config.resource("task#1").unwrap();
         let driver = crate::drivers::build(&ctx, task);

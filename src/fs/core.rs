@@ -39,8 +39,9 @@ use super::inodes::{InodeTable, NodePath};
 use super::waiting::{Waiting, Waits};
 use crate::engine::{ChangeBus, Feed};
 use crate::error::{Error, Result};
+use crate::model::LiveRef;
 use crate::model::Status;
-use crate::render::tree::{ClusterTree, CLUSTER_DIR, WAIT_WORDS};
+use crate::render::tree::{is_usage_file, ClusterTree, CLUSTER_DIR, WAIT_WORDS};
 use crate::render::{metrics_text, FileKind, FileNode, ServiceMetrics, ServiceTree};
 use crate::sync::lock;
 
@@ -109,6 +110,9 @@ pub struct Attr {
     pub gid: u32,
     /// Link count.
     pub nlink: u32,
+    /// Computed at each open (size 0, like /proc's files): the kernel
+    /// must not keep its attributes.
+    pub live: bool,
 }
 
 /// How the kernel should serve an open file.
@@ -212,11 +216,39 @@ enum Resolved {
     ClusterDir(Arc<ClusterTree>, bool),
     /// `cluster/nodes/<node>/`, by index.
     ClusterNode(Arc<ClusterTree>, usize),
+    /// A file computed at each open, with the mtime it shows (its
+    /// directory's: stable, so that `tar` does not see it change).
+    Live(LiveFile, SystemTime),
+    /// A stream of a resource's live view (`wait/output`).
+    Follow(LiveRef, Arc<str>),
+}
+
+/// A file computed at each open, from a cheap local source.
+#[derive(Clone)]
+enum LiveFile {
+    /// A file of a resource's live view: its own, or one of resource use.
+    Resource(LiveRef, Arc<str>),
+    /// A sum of resource use over a service's resources.
+    ServiceUsage(Arc<ServiceTree>, Arc<str>),
+    /// The root `metrics`: the state's series, then the resources' use.
+    Metrics,
+}
+
+impl Stream {
+    /// What a read of this stream of the file at `path` waits for.
+    fn waits(&self, path: &NodePath) -> Waits {
+        match self {
+            Stream::Lines(feed) => Waits::Line(feed.clone()),
+            Stream::Wait(word) => Waits::Status(path.clone(), *word),
+        }
+    }
 }
 
 /// What a stream's reads come from.
 enum Stream {
-    Events(Arc<Feed>),
+    /// Lines queued for this open (`events`, `wait/output`); the feed
+    /// stops when the handle drops it.
+    Lines(Arc<Feed>),
     Wait(Status),
 }
 
@@ -231,6 +263,12 @@ struct OpenFile {
     /// A read happened: a read from offset 0 now starts over.
     read_once: bool,
     stream: Option<Stream>,
+    /// What a live file's bytes are computed from, to compute them
+    /// again when a read starts over.
+    live: Option<LiveFile>,
+    /// For `metrics`: the state's series its bytes began with (what
+    /// poll(2) compares; the resource use is new at every read).
+    basis: Option<Arc<[u8]>>,
 }
 
 /// An open directory.
@@ -323,7 +361,10 @@ impl Core {
 
     fn resolve(&self, path: &NodePath) -> Option<Resolved> {
         if matches!(path, NodePath::RootFile(name) if &**name == "metrics") {
-            return Some(Resolved::File(self.metrics_file()));
+            return Some(Resolved::Live(
+                LiveFile::Metrics,
+                self.source.listing_changed(),
+            ));
         }
         let in_cluster = || self.source.cluster_tree();
         match path {
@@ -374,6 +415,7 @@ impl Core {
             mtime,
             gid: 0,
             nlink: 2,
+            live: false,
         };
         let stream = |mtime| Attr {
             ino,
@@ -383,6 +425,7 @@ impl Core {
             mtime,
             gid: 0,
             nlink: 1,
+            live: false,
         };
         match resolved {
             Resolved::Root => dir(self.source.listing_changed()),
@@ -399,6 +442,12 @@ impl Core {
             Resolved::WaitFile(tree, index, _) => {
                 stream(status_file(tree, *index).map_or(tree.mtime, |f| f.mtime))
             }
+            Resolved::Follow(..) => stream(SystemTime::now()),
+            // Its bytes are new at every open: size 0, as /proc's.
+            Resolved::Live(_, mtime) => Attr {
+                live: true,
+                ..stream(*mtime)
+            },
             Resolved::File(file) => {
                 let (perm, gid) = match (file.kind, self.ctl_group) {
                     (FileKind::ReadOnly | FileKind::Events, _) => (0o444, 0),
@@ -418,6 +467,7 @@ impl Core {
                     mtime: file.mtime,
                     gid,
                     nlink: 1,
+                    live: false,
                 }
             }
         }
@@ -475,7 +525,11 @@ impl Core {
                     return Err(fixed());
                 }
             }
-            Resolved::File(_) | Resolved::RootEvents | Resolved::WaitFile(..)
+            Resolved::File(_)
+            | Resolved::RootEvents
+            | Resolved::WaitFile(..)
+            | Resolved::Live(..)
+            | Resolved::Follow(..)
                 if change.size.is_some() =>
             {
                 return Err(Error::access(format!("{} is read-only", path.name())))
@@ -505,6 +559,9 @@ impl Core {
         let (path, resolved) = self.resolve_path(path)?;
         let read_only = || Error::access(format!("{} is read-only", path.name()));
         let fh = self.next_handle.fetch_add(1, Ordering::Relaxed);
+        let empty = || Arc::from(&[][..]);
+        let mut live = None;
+        let mut basis = None;
         let (kind, content, stream) = match resolved {
             Resolved::File(file) => {
                 // Root bypasses mode bits in the kernel: refuse writes here.
@@ -512,20 +569,37 @@ impl Core {
                     return Err(read_only());
                 }
                 let stream = (file.kind == FileKind::Events)
-                    .then(|| Stream::Events(self.subscribe(fh, path.service())));
+                    .then(|| Stream::Lines(self.subscribe(fh, path.service())));
                 (file.kind, file.content, stream)
             }
-            Resolved::RootEvents | Resolved::WaitFile(..) if write => return Err(read_only()),
+            Resolved::RootEvents
+            | Resolved::WaitFile(..)
+            | Resolved::Live(..)
+            | Resolved::Follow(..)
+                if write =>
+            {
+                return Err(read_only())
+            }
             Resolved::RootEvents => (
                 FileKind::Events,
-                Arc::from(&[][..]),
-                Some(Stream::Events(self.subscribe(fh, None))),
+                empty(),
+                Some(Stream::Lines(self.subscribe(fh, None))),
             ),
-            Resolved::WaitFile(_, _, word) => (
-                FileKind::ReadOnly,
-                Arc::from(&[][..]),
-                Some(Stream::Wait(word)),
-            ),
+            Resolved::WaitFile(_, _, word) => {
+                (FileKind::ReadOnly, empty(), Some(Stream::Wait(word)))
+            }
+            Resolved::Follow(view, name) => {
+                let feed = self
+                    .follow(fh, &view, &name)
+                    .ok_or_else(|| Error::not_found(format!("{name} is gone")))?;
+                (FileKind::ReadOnly, empty(), Some(Stream::Lines(feed)))
+            }
+            Resolved::Live(file, _) => {
+                let (content, state) = self.live_bytes(&file);
+                basis = state;
+                live = Some(file);
+                (FileKind::ReadOnly, content, None)
+            }
             _ => {
                 return Err(Error::new(
                     libc::EISDIR,
@@ -545,6 +619,9 @@ impl Core {
         );
         let caching = if stream.is_some() {
             Caching::Stream
+        } else if live.is_some() {
+            // Computed at this open: never from pages another open filled.
+            Caching::Direct
         } else if !write
             && !clustered
             && matches!(
@@ -577,6 +654,8 @@ impl Core {
                 // fills the cache, from the bytes as they are now.
                 read_once: caching == Caching::PageCache,
                 stream,
+                live,
+                basis,
             },
         );
         if let Some(service) = holds {
@@ -595,11 +674,7 @@ impl Core {
                 .ok_or_else(|| Error::new(libc::EBADF, "not an open file"))?;
             let rewind = offset == 0 && file.read_once && file.stream.is_none();
             file.read_once = true;
-            let stream = match &file.stream {
-                None => None,
-                Some(Stream::Events(feed)) => Some(Waits::Line(feed.clone())),
-                Some(Stream::Wait(word)) => Some(Waits::Status(file.path.clone(), *word)),
-            };
+            let stream = file.stream.as_ref().map(|s| s.waits(&file.path));
             let bytes = Arc::clone(&file.content);
             (file.path.clone(), bytes, file.caching, stream, rewind)
         };
@@ -607,11 +682,22 @@ impl Core {
         // hold the engine's locks while it takes that one.
         if rewind {
             // Starting over: from the file as it is now.
-            if let Some(Resolved::File(now)) = self.resolve(&path) {
-                if let Some(file) = lock(&self.files).get_mut(&fh) {
-                    file.content = now.content.clone();
+            match self.resolve(&path) {
+                Some(Resolved::File(now)) => {
+                    if let Some(file) = lock(&self.files).get_mut(&fh) {
+                        file.content = now.content.clone();
+                    }
+                    bytes = now.content;
                 }
-                bytes = now.content;
+                Some(Resolved::Live(live, _)) => {
+                    let (now, basis) = self.live_bytes(&live);
+                    if let Some(file) = lock(&self.files).get_mut(&fh) {
+                        file.content = now.clone();
+                        file.basis = basis;
+                    }
+                    bytes = now;
+                }
+                _ => {}
             }
         }
         if let Some(waits) = stream {
@@ -696,13 +782,27 @@ fn resolve_in(tree: Arc<ServiceTree>, path: &NodePath) -> Option<Resolved> {
         NodePath::Root => Resolved::Root,
         NodePath::RootFile(_) => Resolved::RootEvents,
         NodePath::Service(_) => Resolved::Service(tree),
-        NodePath::ServiceFile(_, name) => Resolved::File(tree.file(name)?.clone()),
+        NodePath::ServiceFile(_, name) => match tree.file(name) {
+            Some(file) => Resolved::File(file.clone()),
+            None if tree.has_usage() && is_usage_file(name) => {
+                let mtime = tree.mtime;
+                Resolved::Live(LiveFile::ServiceUsage(tree.clone(), name.clone()), mtime)
+            }
+            None => return None,
+        },
         NodePath::Resource(_, rid) => {
             let index = index(&Some(rid.clone()))??;
             Resolved::Resource(tree, index)
         }
         NodePath::ResourceFile(_, rid, name) => {
-            Resolved::File(tree.resource(rid)?.file(name)?.clone())
+            let dir = tree.resource(rid)?;
+            match (dir.file(name), &dir.live) {
+                (Some(file), _) => Resolved::File(file.clone()),
+                (None, Some(live)) if dir.has_live(name) => {
+                    Resolved::Live(LiveFile::Resource(live.clone(), name.clone()), dir.mtime)
+                }
+                _ => return None,
+            }
         }
         NodePath::Wait(_, rid) => {
             let index = index(rid)?;
@@ -710,8 +810,14 @@ fn resolve_in(tree: Arc<ServiceTree>, path: &NodePath) -> Option<Resolved> {
         }
         NodePath::WaitFile(_, rid, word) => {
             let index = index(rid)?;
-            let status = *WAIT_WORDS.iter().find(|w| w.as_str() == &**word)?;
-            Resolved::WaitFile(tree, index, status)
+            match (WAIT_WORDS.iter().find(|w| w.as_str() == &**word), index) {
+                (Some(status), _) => Resolved::WaitFile(tree, index, *status),
+                (None, Some(i)) if tree.resources[i].has_stream(word) => {
+                    let live = tree.resources[i].live.clone()?;
+                    Resolved::Follow(live, word.clone())
+                }
+                _ => return None,
+            }
         }
         NodePath::Nodes(_) if tree.nodes.is_empty() => return None,
         NodePath::Nodes(_) => Resolved::NodesDir(tree),
@@ -745,6 +851,9 @@ pub fn shape_is_fixed(what: &str) -> Error {
 
 #[path = "core_dirs.rs"]
 mod dirs;
+
+#[path = "core_live.rs"]
+mod live;
 
 #[path = "core_streams.rs"]
 mod streams;

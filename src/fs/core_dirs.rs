@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use super::{Core, DirEntry, DirHandle, NodeType, Resolved};
 use crate::error::{Error, Result};
-use crate::render::tree::{CLUSTER_DIR, NODES_DIR, ROOT_FILES, WAIT_DIR, WAIT_WORDS};
+use crate::render::tree::{usage_files, CLUSTER_DIR, NODES_DIR, ROOT_FILES, WAIT_DIR, WAIT_WORDS};
 use crate::sync::lock;
 
 impl Core {
@@ -16,7 +16,11 @@ impl Core {
         let (path, resolved) = self.resolve_ino(ino)?;
         if matches!(
             resolved,
-            Resolved::File(_) | Resolved::RootEvents | Resolved::WaitFile(..)
+            Resolved::File(_)
+                | Resolved::RootEvents
+                | Resolved::WaitFile(..)
+                | Resolved::Live(..)
+                | Resolved::Follow(..)
         ) {
             return Err(Error::new(
                 libc::ENOTDIR,
@@ -37,9 +41,11 @@ impl Core {
         };
         let wait = || (Arc::<str>::from(WAIT_DIR), NodeType::Directory);
         let children: Vec<(Arc<str>, NodeType)> = match &resolved {
-            Resolved::File(_) | Resolved::RootEvents | Resolved::WaitFile(..) => {
-                return Arc::from([])
-            }
+            Resolved::File(_)
+            | Resolved::RootEvents
+            | Resolved::WaitFile(..)
+            | Resolved::Live(..)
+            | Resolved::Follow(..) => return Arc::from([]),
             Resolved::Root => ROOT_FILES
                 .iter()
                 .map(|name| (Arc::from(*name), NodeType::File))
@@ -59,6 +65,13 @@ impl Core {
                 .files
                 .iter()
                 .map(|f| (f.name.clone(), NodeType::File))
+                .chain(
+                    tree.has_usage()
+                        .then(usage_files)
+                        .into_iter()
+                        .flatten()
+                        .map(|name| (Arc::from(name), NodeType::File)),
+                )
                 .chain(std::iter::once(wait()))
                 .chain(
                     (!tree.nodes.is_empty())
@@ -94,16 +107,28 @@ impl Core {
                 .iter()
                 .map(|f| (f.name.clone(), NodeType::File))
                 .collect(),
-            Resolved::Resource(tree, index) => tree.resources[*index]
-                .files
-                .iter()
-                .map(|f| (f.name.clone(), NodeType::File))
-                .chain(std::iter::once(wait()))
-                .collect(),
-            Resolved::WaitDir(..) => WAIT_WORDS
-                .iter()
-                .map(|w| (Arc::from(w.as_str()), NodeType::File))
-                .collect(),
+            Resolved::Resource(tree, index) => {
+                let dir = &tree.resources[*index];
+                dir.files
+                    .iter()
+                    .map(|f| (f.name.clone(), NodeType::File))
+                    .chain(
+                        dir.live_files()
+                            .iter()
+                            .map(|name| (Arc::from(*name), NodeType::File)),
+                    )
+                    .chain(std::iter::once(wait()))
+                    .collect()
+            }
+            Resolved::WaitDir(tree, index) => {
+                let streams = index.map_or(&[][..], |i| tree.resources[i].shown.streams);
+                WAIT_WORDS
+                    .iter()
+                    .map(|w| Arc::from(w.as_str()))
+                    .chain(streams.iter().map(|s| Arc::from(*s)))
+                    .map(|name| (name, NodeType::File))
+                    .collect()
+            }
         };
         let mut inodes = lock(&self.inodes);
         let parent = inodes.ino(path.parent());

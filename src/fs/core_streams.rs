@@ -3,7 +3,7 @@
 //! publication wakes. Reads with nothing to return are parked in
 //! [`Waiting`](crate::fs::waiting::Waiting), never holding the caller.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock, Weak};
 
 use super::{Core, Data, FileKind, Stream};
 use crate::engine::Feed;
@@ -29,28 +29,34 @@ impl Core {
     /// A feed of the change bus for handle `fh`, whose lines wake its
     /// parked reads and pollers.
     pub(super) fn subscribe(&self, fh: u64, service: Option<&str>) -> Arc<Feed> {
-        let me: Arc<std::sync::OnceLock<std::sync::Weak<Feed>>> = Arc::default();
-        let waiting = Arc::downgrade(&self.waiting);
-        let feed = self.source.changes().subscribe(service, {
-            let me = me.clone();
-            move || {
-                let (Some(waiting), Some(feed)) = (
-                    waiting.upgrade(),
-                    me.get().and_then(std::sync::Weak::upgrade),
-                ) else {
-                    return;
-                };
-                waiting.wake(&|p| match &p.on {
-                    Waits::Line(f) if p.fh == fh => {
-                        f.take(p.size as usize).map(|b| Ok(Data::owned(b)))
-                    }
-                    _ => None,
-                });
-                waiting.wake_polls(&|polled| polled == fh && feed.is_ready());
-            }
-        });
-        let _ = me.set(Arc::downgrade(&feed));
+        let (wake, slot) = self.feed_wake(fh);
+        let feed = self.source.changes().subscribe(service, wake);
+        let _ = slot.set(Arc::downgrade(&feed));
         feed
+    }
+
+    /// What a feed of handle `fh` calls after queueing lines: it answers
+    /// the handle's parked read and wakes its pollers. The feed is put in
+    /// the returned slot once made.
+    pub(super) fn feed_wake(
+        &self,
+        fh: u64,
+    ) -> (impl Fn() + Send + Sync + 'static, Arc<OnceLock<Weak<Feed>>>) {
+        let slot: Arc<OnceLock<Weak<Feed>>> = Arc::default();
+        let waiting = Arc::downgrade(&self.waiting);
+        let me = slot.clone();
+        let wake = move || {
+            let (Some(waiting), Some(feed)) = (waiting.upgrade(), me.get().and_then(Weak::upgrade))
+            else {
+                return;
+            };
+            waiting.wake(&|p| match &p.on {
+                Waits::Line(f) if p.fh == fh => f.take(p.size as usize).map(|b| Ok(Data::owned(b))),
+                _ => None,
+            });
+            waiting.wake_polls(&|polled| polled == fh && feed.is_ready());
+        };
+        (wake, slot)
     }
 
     /// What a stream read returns now, if anything.
@@ -74,10 +80,9 @@ impl Core {
             let files = lock(&self.files);
             match files
                 .get(&fh)
-                .and_then(|f| f.stream.as_ref().map(|s| (f, s)))
+                .and_then(|f| f.stream.as_ref().map(|s| s.waits(&f.path)))
             {
-                Some((_, Stream::Events(feed))) => Waits::Line(feed.clone()),
-                Some((file, Stream::Wait(word))) => Waits::Status(file.path.clone(), *word),
+                Some(waits) => waits,
                 None => {
                     drop(files);
                     return answer(self.read(fh, offset, size));
@@ -124,23 +129,33 @@ impl Core {
     }
 
     fn readiness(&self, fh: u64) -> Result<Readiness> {
-        let (path, kind, snapshot, waits) = {
+        let (path, kind, snapshot, waits, live) = {
             let files = lock(&self.files);
             let file = files
                 .get(&fh)
                 .ok_or_else(|| Error::new(libc::EBADF, "not an open file"))?;
-            let waits = match &file.stream {
-                None => None,
-                Some(Stream::Events(feed)) => Some(Waits::Line(feed.clone())),
-                Some(Stream::Wait(word)) => Some(Waits::Status(file.path.clone(), *word)),
-            };
-            (file.path.clone(), file.kind, file.content.clone(), waits)
+            let waits = file.stream.as_ref().map(|s| s.waits(&file.path));
+            // `metrics` is compared by the state's series it began with.
+            let snapshot = file.basis.clone().unwrap_or_else(|| file.content.clone());
+            (
+                file.path.clone(),
+                file.kind,
+                snapshot,
+                waits,
+                file.live.is_some(),
+            )
         };
         Ok(match (kind, waits) {
             (FileKind::Ctl | FileKind::Hold, _) => Readiness {
                 readable: true,
                 changed: false,
                 writable: true,
+            },
+            // svcfs cannot see a counter change: always readable, as a
+            // regular file, never "changed" (SPEC section 6).
+            (_, None) if live && !is_metrics(&path) => Readiness {
+                readable: true,
+                ..Readiness::default()
             },
             (_, Some(Waits::Line(feed))) => Readiness {
                 readable: feed.is_ready(),
@@ -195,15 +210,17 @@ impl Core {
             };
             if is_metrics(&file.path) {
                 let now = metrics.get_or_init(|| self.metrics_file().content);
-                return differs(&file.content, Some(now));
+                let basis = file.basis.as_ref().unwrap_or(&file.content);
+                return differs(basis, Some(now));
             }
             if file.path.service() != Some(&*service) {
                 return false;
             }
             match &file.stream {
                 Some(Stream::Wait(word)) => wait_answer(after, &file.path, *word, 0).is_some(),
-                Some(Stream::Events(_)) => false,
+                Some(Stream::Lines(_)) => false,
                 None if matches!(file.kind, FileKind::Ctl | FileKind::Hold) => false,
+                None if file.live.is_some() => false,
                 None => differs(
                     &file.content,
                     after.and_then(|t| content_in(t, &file.path)).as_ref(),

@@ -510,7 +510,10 @@ fn metrics_is_a_root_file_rebuilt_only_when_a_service_changes() {
     assert_eq!(attr.node_type, NodeType::File);
     assert_eq!(attr.perm, 0o444);
     let text = String::from_utf8(read_all(&core, attr.ino)).unwrap();
-    assert_eq!(attr.size, text.len() as u64);
+    // Computed at each open (resource use is read then): size 0, as
+    // /proc's files.
+    assert_eq!(attr.size, 0);
+    assert!(attr.live);
     assert!(text.contains("svcfs_resource_status{service=\"app\",rid=\"container#1\",type=\"container\",status=\"up\"} 1"));
     let held = |core: &Core| {
         let fh = core.open(attr.ino, false).unwrap().fh;
@@ -1178,7 +1181,9 @@ mod reference {
                                 prop_assert_eq!(errno(core.read(fh, 0, 100)), libc::EAGAIN);
                                 core.release(fh);
                             }
-                            (Some(Some(bytes)), Ok(attr)) if path.contains("/wait/") => {
+                            (Some(Some(bytes)), Ok(attr))
+                                if path.contains("/wait/") || path == "metrics" =>
+                            {
                                 prop_assert_eq!(attr.size, 0);
                                 prop_assert_eq!(&read_all(&core, attr.ino), bytes);
                             }
@@ -1240,6 +1245,7 @@ fn a_clustered_service_has_its_owner_and_a_directory_per_node() {
                 ("n1".into(), "up".into(), "up".into()),
                 ("n2".into(), "down".into(), state.into()),
             ],
+            messages: Vec::new(),
         }));
         snapshot
     };
@@ -1315,3 +1321,6 @@ fn the_cluster_directory_shows_etcd_and_every_node_and_is_never_cached() {
     assert_eq!(errno(core.open(ttl, true)), libc::EACCES);
     assert_eq!(walk(&core, "cluster/nodes").unwrap().perm, 0o555);
 }
+
+#[path = "core_live_tests.rs"]
+mod live;

@@ -32,6 +32,20 @@ use crate::error::Error;
 /// 5.8 s once the names had expired against 1.7-2.2 s warm.
 const CACHE_TTL: Duration = Duration::from_secs(600);
 
+/// How long the kernel may keep the attributes of a file whose bytes are
+/// computed at each open (a cgroup counter, `metrics`): not at all, so
+/// that every `stat` asks, as /proc's files do. Its name is kept like any
+/// other (a lookup per open would be a round trip for nothing: the name
+/// stays while its directory's listing does, and is dropped with it).
+fn ttl(attr: &Attr) -> &'static Duration {
+    const NONE: Duration = Duration::ZERO;
+    if attr.live {
+        &NONE
+    } else {
+        &CACHE_TTL
+    }
+}
+
 /// Access to `ctl` files.
 #[derive(Debug, Clone, Copy)]
 pub struct CtlAccess {
@@ -112,14 +126,19 @@ impl Filesystem for SvcFs {
 
     fn lookup(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEntry) {
         match self.core.lookup(parent.0, name) {
-            Ok(attr) => reply.entry(&CACHE_TTL, &self.file_attr(&attr), fuser::Generation(0)),
+            Ok(attr) => reply.entry_with_ttls(
+                ttl(&attr),
+                &CACHE_TTL,
+                &self.file_attr(&attr),
+                fuser::Generation(0),
+            ),
             Err(e) => fail("lookup", parent.0, &e, |errno| reply.error(errno)),
         }
     }
 
     fn getattr(&self, _req: &Request, ino: INodeNo, _fh: Option<FileHandle>, reply: ReplyAttr) {
         match self.core.getattr(ino.0) {
-            Ok(attr) => reply.attr(&CACHE_TTL, &self.file_attr(&attr)),
+            Ok(attr) => reply.attr(ttl(&attr), &self.file_attr(&attr)),
             Err(e) => fail("getattr", ino.0, &e, |errno| reply.error(errno)),
         }
     }
@@ -149,7 +168,7 @@ impl Filesystem for SvcFs {
             times: atime.is_some() || mtime.is_some(),
         };
         match self.core.setattr(ino.0, change) {
-            Ok(attr) => reply.attr(&CACHE_TTL, &self.file_attr(&attr)),
+            Ok(attr) => reply.attr(ttl(&attr), &self.file_attr(&attr)),
             Err(e) => fail("setattr", ino.0, &e, |errno| reply.error(errno)),
         }
     }

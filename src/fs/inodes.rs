@@ -11,7 +11,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::render::tree::{
-    CLUSTER_DIR, CLUSTER_SERVICE_FILES, NODES_DIR, ROOT_FILES, SERVICE_FILES, WAIT_DIR,
+    is_usage_file, CLUSTER_DIR, CLUSTER_SERVICE_FILES, NODES_DIR, ROOT_FILES, SERVICE_FILES,
+    WAIT_DIR,
 };
 
 /// The root directory's inode.
@@ -69,7 +70,9 @@ impl NodePath {
             // Rids are `<type>#<n>` or `dockerd`: they never collide with
             // the service's own file names.
             NodePath::Service(svc)
-                if SERVICE_FILES.contains(&&*name) || CLUSTER_SERVICE_FILES.contains(&&*name) =>
+                if SERVICE_FILES.contains(&&*name)
+                    || CLUSTER_SERVICE_FILES.contains(&&*name)
+                    || is_usage_file(&name) =>
             {
                 NodePath::ServiceFile(svc.clone(), name)
             }

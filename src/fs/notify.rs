@@ -175,11 +175,40 @@ pub fn changes(
         (Some(before), Some(after)) => {
             let service = NodePath::Service(after.name.clone());
             files_changed(known, &service, &before.files, &after.files, &mut out);
-            let mut listing_changed = before.resources.len() != after.resources.len();
+            // The sums of resource use come or go with the first or last
+            // resource that has them.
+            let mut listing_changed = before.resources.len() != after.resources.len()
+                || before.has_usage() != after.has_usage();
+            if before.has_usage() && !after.has_usage() {
+                if let Some(parent) = known(&service) {
+                    out.extend(
+                        crate::render::tree::usage_files()
+                            .map(|name| Invalidation::Entry(parent, name.into())),
+                    );
+                }
+            }
             for old in &before.resources {
                 let dir = NodePath::Resource(after.name.clone(), old.rid.clone());
                 match after.resource(&old.rid) {
-                    Some(new) => files_changed(known, &dir, &old.files, &new.files, &mut out),
+                    Some(new) => {
+                        files_changed(known, &dir, &old.files, &new.files, &mut out);
+                        // Its live files and streams came or went.
+                        if old.shown != new.shown {
+                            out.extend(known(&dir).map(Invalidation::Listing));
+                            // The kernel keeps live files' names like any.
+                            if let Some(parent) = known(&dir) {
+                                let kept = new.live_files();
+                                out.extend(
+                                    old.live_files()
+                                        .iter()
+                                        .filter(|name| !kept.contains(name))
+                                        .map(|name| Invalidation::Entry(parent, (*name).into())),
+                                );
+                            }
+                            let wait = NodePath::Wait(after.name.clone(), Some(old.rid.clone()));
+                            out.extend(known(&wait).map(Invalidation::Listing));
+                        }
+                    }
                     None => {
                         listing_changed = true;
                         if let Some(parent) = known(&service) {
@@ -362,6 +391,7 @@ mod tests {
                 owner: String::new(),
                 hb: Status::Up,
                 nodes: vec![("n1".into(), "down".into(), state.into())],
+                messages: Vec::new(),
             }));
             service_tree(&snapshot, previous, SystemTime::UNIX_EPOCH)
         };
@@ -386,6 +416,34 @@ mod tests {
             got.contains(&Invalidation::Entry(nodes, "n1".into())),
             "{got:?}"
         );
+    }
+
+    #[test]
+    fn a_resource_that_gains_live_files_drops_its_listings_and_the_service_s() {
+        struct Streams;
+        impl crate::model::LiveView for Streams {
+            fn has_usage(&self) -> bool {
+                true
+            }
+            fn streams(&self) -> &'static [&'static str] {
+                &["output"]
+            }
+        }
+        let before = tree(TWO, Status::Up, None);
+        let mut snapshot = snapshot_of("s", TWO, &[("container#1", Status::Up)]);
+        snapshot.resources[0].live = Some(crate::model::LiveRef(Arc::new(Streams)));
+        let rid = snapshot.resources[0].rid.to_string();
+        let after = service_tree(&snapshot, Some(&before), SystemTime::UNIX_EPOCH);
+        let got = changes(&all_known, Some(&before), Some(&after));
+        let dir = ino(NodePath::Resource("s".into(), rid.as_str().into()));
+        let wait = ino(NodePath::Wait("s".into(), Some(rid.as_str().into())));
+        let service = ino(NodePath::Service("s".into()));
+        for listing in [dir, wait, service] {
+            assert!(got.contains(&Invalidation::Listing(listing)), "{got:?}");
+        }
+        // The same view again: nothing to drop.
+        let again = service_tree(&snapshot, Some(&after), SystemTime::UNIX_EPOCH);
+        assert_eq!(changes(&all_known, Some(&after), Some(&again)), []);
     }
 
     #[test]

@@ -8,13 +8,16 @@ pub mod actions;
 pub mod command;
 pub mod layout;
 mod ledger;
+pub mod live;
 mod rid;
 pub mod snapshot;
 mod status;
+pub mod usage;
 
 pub use actions::{ActionStats, Outcome};
 pub use command::{parse_resource_command, parse_service_command, KindVerb, Step, Verb};
 pub use ledger::{FailureLedger, Frozen, Healing, LastFailure};
+pub use live::{LiveRef, LiveView};
 pub use rid::Rid;
 pub use snapshot::{ClusterShown, LogLines, ResourceSnapshot, ServiceSnapshot};
 pub use status::{aggregate, Flags, ResourceState, Status};

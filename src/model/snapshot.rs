@@ -7,7 +7,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use super::{ActionStats, FailureLedger, Flags, Frozen, KindVerb, ResourceState, Rid, Status};
+use super::{
+    ActionStats, FailureLedger, Flags, Frozen, KindVerb, LiveRef, ResourceState, Rid, Status,
+};
 
 /// One resource as reads see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,6 +35,8 @@ pub struct ResourceSnapshot {
     pub failures: FailureLedger,
     /// Restarts svcfs made of it since the daemon started.
     pub restarts: u64,
+    /// What its driver shows live (files read at open, streams).
+    pub live: Option<LiveRef>,
 }
 
 /// The action log of a service as of one moment.
@@ -98,9 +102,23 @@ pub struct ClusterShown {
     pub hb: Status,
     /// Each node of `nodes`: its name, instance status word and state word.
     pub nodes: Vec<(String, String, String)>,
+    /// What the cluster warns of (service files that differ between
+    /// nodes): each makes the service `warn`, in its `messages`.
+    pub messages: Vec<String>,
 }
 
 impl ServiceSnapshot {
+    /// Show the service's placement, its warnings degrading `overall`.
+    pub fn set_cluster(&mut self, cluster: Option<Arc<ClusterShown>>) {
+        if let Some(shown) = &cluster {
+            if !shown.messages.is_empty() {
+                self.overall = Status::Warn;
+                self.messages.extend(shown.messages.iter().cloned());
+            }
+        }
+        self.cluster = cluster;
+    }
+
     /// The resource with this id.
     pub fn resource(&self, rid: &str) -> Option<&ResourceSnapshot> {
         self.resources.iter().find(|r| r.rid.as_str() == rid)

@@ -86,6 +86,10 @@ pub struct ResourceState {
     /// It runs but its own check fails (a container's healthcheck says
     /// unhealthy): `restart` applies as to a resource that went down.
     pub unhealthy: bool,
+    /// Its backend did not answer the check (a timeout, a request cut
+    /// short): the state says so, and the backend is probed until it
+    /// answers, then the check is made again.
+    pub unanswered: bool,
     /// Files its driver shows in the resource's directory beyond the
     /// standard ones (an app's `info`), by name, with their content: what
     /// the driver last learnt, so that no read ever asks it.
@@ -100,6 +104,7 @@ impl ResourceState {
             label: label.into(),
             messages: Vec::new(),
             unhealthy: false,
+            unanswered: false,
             files: Vec::new(),
         }
     }
@@ -120,6 +125,9 @@ pub struct Flags {
     pub disabled: bool,
     /// `O`: failures do not fail the service.
     pub optional: bool,
+    /// `S`: not stopped with the service (a kept network); its up or down
+    /// does not count in avail.
+    pub standby: bool,
 }
 
 impl fmt::Display for Flags {
@@ -127,10 +135,11 @@ impl fmt::Display for Flags {
         let flag = |on: bool, c: char| if on { c } else { '.' };
         write!(
             f,
-            "{}{}{}.",
+            "{}{}{}{}",
             flag(self.monitored, 'M'),
             flag(self.disabled, 'D'),
-            flag(self.optional, 'O')
+            flag(self.optional, 'O'),
+            flag(self.standby, 'S')
         )
     }
 }
@@ -188,8 +197,14 @@ mod tests {
             monitored: false,
             disabled: true,
             optional: true,
+            standby: false,
         };
         assert_eq!(f.to_string(), ".DO.");
+        let f = Flags {
+            standby: true,
+            ..Flags::default()
+        };
+        assert_eq!(f.to_string(), "...S");
     }
 
     proptest::proptest! {

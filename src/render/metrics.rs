@@ -16,7 +16,8 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use crate::model::actions::DURATION_BUCKETS;
-use crate::model::{ActionStats, Rid, ServiceSnapshot, Status};
+use crate::model::usage::COUNTERS;
+use crate::model::{ActionStats, LiveView, Rid, ServiceSnapshot, Status};
 
 /// The media type of the text format version this renders.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4";
@@ -212,6 +213,66 @@ pub fn metrics_text(services: &[Arc<ServiceMetrics>]) -> String {
     out
 }
 
+/// The resource use of one resource, for [`usage_text`].
+pub struct UsageSeries<'a> {
+    /// Its service.
+    pub service: &'a str,
+    /// Its rid.
+    pub rid: &'a str,
+    /// Where its counters are read.
+    pub view: &'a dyn LiveView,
+}
+
+/// The series of resource use, read now from each resource's view: one
+/// family per kind of resource and counter, named
+/// `svcfs_<type>_<cAdvisor suffix>` (`svcfs_container_memory_usage_bytes`),
+/// each with the families' header once; a resource whose counter is not
+/// known (it does not run) and a limit that is not set have no sample.
+pub fn usage_text(resources: &[UsageSeries<'_>]) -> String {
+    let type_of = |r: &UsageSeries<'_>| r.rid.split('#').next().unwrap_or(r.rid).to_string();
+    let mut types: Vec<String> = Vec::new();
+    for r in resources {
+        let t = type_of(r);
+        if !types.contains(&t) {
+            types.push(t);
+        }
+    }
+    let mut out = String::new();
+    for kind in &types {
+        let of_kind: Vec<&UsageSeries<'_>> =
+            resources.iter().filter(|r| type_of(r) == *kind).collect();
+        for counter in COUNTERS {
+            let samples: Vec<(&UsageSeries<'_>, String)> = of_kind
+                .iter()
+                .filter_map(|r| Some((*r, counter.sample(r.view.usage(counter)?)?)))
+                .collect();
+            if samples.is_empty() {
+                continue;
+            }
+            let name = format!("svcfs_{}_{}", escape_name(kind), counter.metric());
+            let help = counter.help().trim_end_matches('.');
+            let _ = writeln!(out, "# HELP {name} {help} ({kind} resources).");
+            let _ = writeln!(out, "# TYPE {name} {}", counter.metric_type());
+            for (r, value) in samples {
+                let _ = writeln!(
+                    out,
+                    "{name}{{service=\"{}\",rid=\"{}\"}} {value}",
+                    escape(r.service),
+                    escape(r.rid)
+                );
+            }
+        }
+    }
+    out
+}
+
+/// A resource type as part of a metric name (`[a-zA-Z0-9_]`).
+fn escape_name(kind: &str) -> String {
+    kind.chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect()
+}
+
 /// A label value as the text format quotes it.
 fn escape(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
@@ -230,6 +291,7 @@ fn escape(value: &str) -> String {
 mod tests {
     use super::*;
     use crate::engine::snapshot::snapshot_of;
+    use crate::model::usage::Amount;
     use crate::model::{ActionStats, Outcome};
     use std::time::Duration;
 
@@ -343,6 +405,63 @@ mod tests {
             assert!(text.lines().any(|l| l == line), "{line} not in\n{text}");
         }
         assert!(!text.contains("result=\"failed\""));
+    }
+
+    /// A view with fixed counters (`None`: not running).
+    struct Fixed(Option<u64>);
+
+    impl LiveView for Fixed {
+        fn has_usage(&self) -> bool {
+            true
+        }
+        fn usage(&self, counter: crate::model::usage::Counter) -> Option<Amount> {
+            use crate::model::usage::Counter;
+            let n = self.0?;
+            Some(match counter {
+                Counter::MemoryLimit if n == 0 => Amount::Unlimited,
+                Counter::Cpu => Amount::Value(n * 1_000_000_000),
+                _ => Amount::Value(n),
+            })
+        }
+    }
+
+    #[test]
+    fn resource_use_is_one_family_per_counter_with_cadvisor_names() {
+        let (busy, idle, stopped) = (Fixed(Some(3)), Fixed(Some(0)), Fixed(None));
+        let series = [
+            UsageSeries {
+                service: "a",
+                rid: "container#1",
+                view: &busy,
+            },
+            UsageSeries {
+                service: "b",
+                rid: "container#1",
+                view: &idle,
+            },
+            UsageSeries {
+                service: "b",
+                rid: "container#2",
+                view: &stopped,
+            },
+        ];
+        let text = usage_text(&series);
+        for line in [
+            "# TYPE svcfs_container_cpu_usage_seconds_total counter",
+            "svcfs_container_cpu_usage_seconds_total{service=\"a\",rid=\"container#1\"} 3.000000000",
+            "svcfs_container_memory_usage_bytes{service=\"b\",rid=\"container#1\"} 0",
+            "# TYPE svcfs_container_spec_memory_limit_bytes gauge",
+            "svcfs_container_spec_memory_limit_bytes{service=\"a\",rid=\"container#1\"} 3",
+            "svcfs_container_processes{service=\"a\",rid=\"container#1\"} 3",
+            "svcfs_container_fs_writes_bytes_total{service=\"b\",rid=\"container#1\"} 0",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} not in\n{text}");
+        }
+        // No limit, not running: no sample.
+        assert!(!text.contains("spec_memory_limit_bytes{service=\"b\""));
+        assert!(!text.contains("container#2"));
+        assert_eq!(text.matches("# HELP ").count(), 6);
+        assert_eq!(usage_text(&series[2..]), "");
     }
 
     #[test]

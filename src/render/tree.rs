@@ -13,7 +13,8 @@ use std::time::SystemTime;
 use super::metrics::{service_metrics, ServiceMetrics};
 use super::{overview, status_json};
 use crate::model::command::{resource_ctl_help, CLUSTER_CTL_HELP, SERVICE_CTL_HELP};
-use crate::model::{ResourceSnapshot, ServiceSnapshot, Status};
+use crate::model::usage::{self, Amount, Counter, COUNTERS, STATS_FILE};
+use crate::model::{LiveRef, LiveView, ResourceSnapshot, ServiceSnapshot, Status};
 use crate::sync::lock;
 
 pub use crate::model::layout::{CLUSTER_DIR, ROOT_FILES};
@@ -115,6 +116,8 @@ pub fn cluster_tree(
                 rid: node.as_str().into(),
                 files,
                 mtime: before.map_or(now, |b| b.mtime),
+                live: None,
+                shown: LiveShown::default(),
             }
         })
         .collect();
@@ -174,6 +177,58 @@ pub struct ResourceDir {
     pub files: Vec<FileNode>,
     /// When its listing last changed.
     pub mtime: SystemTime,
+    /// What its driver shows live: files listed after [`Self::files`],
+    /// read at open, and streams in its `wait/`.
+    pub live: Option<LiveRef>,
+    /// Which of them this generation lists (a view shows some only while
+    /// what it shows exists: a container's, while there is one).
+    pub shown: LiveShown,
+}
+
+/// What a live view showed when a generation was rendered: its listing
+/// is that generation's, and a change of it is a new one.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LiveShown {
+    /// Its own live files, then those of resource use.
+    pub files: Vec<&'static str>,
+    /// Whether resource use is among them.
+    pub usage: bool,
+    /// Its streams in `wait/`.
+    pub streams: &'static [&'static str],
+}
+
+impl LiveShown {
+    /// What `live` shows now.
+    pub fn of(live: Option<&LiveRef>) -> LiveShown {
+        let Some(view) = live.map(LiveRef::view) else {
+            return LiveShown::default();
+        };
+        let usage = view.has_usage();
+        LiveShown {
+            files: view
+                .files()
+                .iter()
+                .copied()
+                .chain(usage.then(usage_files).into_iter().flatten())
+                .collect(),
+            usage,
+            streams: view.streams(),
+        }
+    }
+}
+
+/// The files of resource use a live view with usage shows, and a
+/// service directory sums, in listing order.
+pub fn usage_files() -> impl Iterator<Item = &'static str> {
+    COUNTERS
+        .iter()
+        .map(|c| c.file())
+        .chain(std::iter::once(STATS_FILE))
+}
+
+/// Whether `name` is a file of resource use (see [`usage_files`]).
+pub fn is_usage_file(name: &str) -> bool {
+    name == STATS_FILE || Counter::from_file(name).is_some()
 }
 
 /// One service's files, as of one published snapshot.
@@ -214,12 +269,47 @@ impl ServiceTree {
     pub fn node(&self, node: &str) -> Option<&ResourceDir> {
         self.nodes.iter().find(|n| &*n.rid == node)
     }
+
+    /// The live views of its resources that show resource use.
+    pub fn usage_views(&self) -> impl Iterator<Item = &dyn LiveView> {
+        self.resources
+            .iter()
+            .filter(|r| r.shown.usage)
+            .filter_map(|r| r.live.as_ref())
+            .map(LiveRef::view)
+    }
+
+    /// Whether the service directory has the files of resource use
+    /// (sums over its resources), listed after [`Self::files`].
+    pub fn has_usage(&self) -> bool {
+        self.usage_views().next().is_some()
+    }
+
+    /// The sum of `counter` over its resources, now.
+    pub fn usage(&self, counter: Counter) -> Option<Amount> {
+        usage::sum(self.usage_views().map(|v| v.usage(counter)))
+    }
 }
 
 impl ResourceDir {
     /// A file of this resource directory.
     pub fn file(&self, name: &str) -> Option<&FileNode> {
         find_file(&self.files, name)
+    }
+
+    /// Its live files, in listing order (after [`Self::files`]).
+    pub fn live_files(&self) -> &[&'static str] {
+        &self.shown.files
+    }
+
+    /// Whether `name` is one of its live files.
+    pub fn has_live(&self, name: &str) -> bool {
+        self.live.is_some() && self.shown.files.contains(&name)
+    }
+
+    /// Whether `name` is one of the streams of its `wait/`.
+    pub fn has_stream(&self, name: &str) -> bool {
+        self.live.is_some() && self.shown.streams.contains(&name)
     }
 }
 
@@ -275,6 +365,8 @@ pub fn service_tree(
                 rid: node.as_str().into(),
                 files,
                 mtime: before.map_or(now, |b| b.mtime),
+                live: None,
+                shown: LiveShown::default(),
             }
         })
         .collect();
@@ -433,14 +525,18 @@ fn resource_dir(
             }
         })
         .collect();
+    let live = resource.live.clone();
+    let shown = LiveShown::of(live.as_ref());
     let mtime = match before {
-        Some(b) if same_names(&b.files, &files, |f| &f.name) => b.mtime,
+        Some(b) if same_names(&b.files, &files, |f| &f.name) && b.shown == shown => b.mtime,
         _ => carry.now,
     };
     ResourceDir {
         rid: resource.rid.as_str().into(),
         files,
         mtime,
+        live,
+        shown,
     }
 }
 
@@ -592,6 +688,7 @@ mod tests {
             owner: "n2".into(),
             hb: Status::Up,
             nodes: Vec::new(),
+            messages: Vec::new(),
         }));
         let tree = service_tree(&s, None, at(1));
         assert_eq!(&names(&tree.files)[..SERVICE_FILES.len()], SERVICE_FILES);
@@ -602,6 +699,7 @@ mod tests {
             owner: String::new(),
             hb: Status::Down,
             nodes: Vec::new(),
+            messages: Vec::new(),
         }));
         let unowned = service_tree(&s, Some(&tree), at(2));
         assert_eq!(text(unowned.file("owner")), "");
@@ -666,6 +764,31 @@ mod tests {
         // `config`.
         assert_eq!(text(Some(info)), "version: 3\n");
         assert_eq!(info.kind, FileKind::ReadOnly);
+    }
+
+    #[test]
+    fn details_of_the_driver_are_state_files_before_the_keywords() {
+        let mut s = snapshot(FILE, &[("container#1", Status::Up)]);
+        s.resources[0].state.files = vec![
+            ("id", "0ad119ede2a3\n".into()),
+            (
+                "ports",
+                "8000/tcp 0.0.0.0:8888\n8001/tcp 0.0.0.0:8889\n".into(),
+            ),
+        ];
+        let tree = service_tree(&s, None, at(1));
+        let c1 = tree.resource("container#1").unwrap();
+        assert_eq!(names(&c1.files)[6..], ["type", "id", "ports", "run_image"]);
+        assert_eq!(c1.file("id").unwrap().kind, FileKind::ReadOnly);
+        assert_eq!(
+            c1.file("run_image").unwrap().kind,
+            FileKind::Config { public: false }
+        );
+        assert_eq!(
+            text(c1.file("ports")),
+            "8000/tcp 0.0.0.0:8888\n8001/tcp 0.0.0.0:8889\n"
+        );
+        assert!(c1.live.is_none() && c1.live_files().is_empty());
     }
 
     #[test]

@@ -518,7 +518,8 @@ fn status_shows_the_owner_and_the_cluster_verbs_exit_as_documented() {
         "[DEFAULT]\nnodes = node1 node2\nautostart_node = node1\n\
          [container#1]\ntype = docker\nrun_image = busybox:latest\nrun_command = /bin/sh\nstop_timeout = 1\n",
     );
-    let etcd = crate::cluster::Etcd::start(&sandbox.root);
+    let etcd =
+        crate::cluster_etcd::Etcd::start(&sandbox.root, crate::cluster_etcd::Security::Plain);
     let d = sandbox.mount(&["--cluster", &etcd.endpoints()]);
     let mnt = d.mnt.to_string_lossy().into_owned();
     let run = |args: &[&str]| {

@@ -1,22 +1,24 @@
-//! Three svcfs nodes and a three-member etcd on 127.0.0.1 (docs/cluster.md):
-//! placement on start, `switch`, a node killed with its resources, its
-//! return, etcd quorum lost and back. Each node has its own --nodename,
-//! mountpoint, var dir, config dir and ext4 image; the service is one
-//! `fs#1` (no container: three nodes on one docker daemon would share the
-//! container names, and private daemons per node are left for later), so
-//! "the service runs on node X" is "X's image is mounted on X's data
-//! directory", and a sampler reading the mount table every 20 ms checks
-//! that no two nodes run it at once during each fault.
+//! Three svcfs nodes and a three-member etcd with TLS and authentication
+//! on 127.0.0.1 (docs/cluster.md): placement on start, peers' states,
+//! `switch`, a node killed with its resources, its return, etcd quorum
+//! lost and back. Each node has its own --nodename, mountpoint, var dir
+//! and config dir, and a host of its own (a mount namespace, see
+//! cluster_etcd.rs) where the service file's directory holds its own ext4
+//! image; the service file is the same on every node, as on real hosts.
+//! The service is one `fs#1`, so "the service runs on node X" is "X's
+//! image is mounted in X's namespace", and a sampler reading every node's
+//! mount table every 20 ms checks that no two nodes run it at once during
+//! each fault.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::harness::{
-    free_ports, in_path, is_mounted, require, run, wait_until, write_ctl, Daemon, Sandbox,
+use crate::cluster_etcd::{
+    mount_ns, mount_on_own_host, mounted_in, namespaces_with, node_dir, Etcd, Security,
 };
+use crate::harness::{in_path, require, run, wait_until, write_ctl, Daemon, Sandbox};
 
 const NODES: [&str; 3] = ["a", "b", "c"];
 
@@ -28,7 +30,16 @@ fn prerequisites() -> bool {
     if !Path::new("/dev/fuse").exists() {
         missing.push("/dev/fuse".into());
     }
-    for tool in ["etcd", "mkfs.ext4", "losetup", "mount", "curl"] {
+    for tool in [
+        "etcd",
+        "etcdctl",
+        "openssl",
+        "unshare",
+        "mkfs.ext4",
+        "losetup",
+        "mount",
+        "curl",
+    ] {
         if !in_path(tool) {
             missing.push(format!("{tool} in PATH (etcd: package etcd-server)"));
         }
@@ -36,135 +47,51 @@ fn prerequisites() -> bool {
     require(&missing)
 }
 
-/// A three-member etcd cluster on free 127.0.0.1 ports, killed on drop.
-pub struct Etcd {
-    members: Vec<Child>,
-    clients: Vec<u16>,
-}
-
-impl Etcd {
-    pub fn start(dir: &Path) -> Etcd {
-        let ports = free_ports::<6>();
-        let (clients, peers) = (ports[..3].to_vec(), ports[3..].to_vec());
-        let initial: Vec<String> = peers
-            .iter()
-            .enumerate()
-            .map(|(i, p)| format!("m{i}=http://127.0.0.1:{p}"))
-            .collect();
-        let members = (0..3)
-            .map(|i| {
-                // A member of an earlier run's cluster would not join this one.
-                let _ = std::fs::remove_dir_all(dir.join(format!("etcd-m{i}")));
-                let log = std::fs::File::create(dir.join(format!("etcd-m{i}.log"))).unwrap();
-                Command::new("etcd")
-                    .args(["--name", &format!("m{i}")])
-                    .args([
-                        "--data-dir",
-                        &dir.join(format!("etcd-m{i}")).to_string_lossy(),
-                    ])
-                    .args([
-                        "--listen-client-urls",
-                        &format!("http://127.0.0.1:{}", clients[i]),
-                    ])
-                    .args([
-                        "--advertise-client-urls",
-                        &format!("http://127.0.0.1:{}", clients[i]),
-                    ])
-                    .args([
-                        "--listen-peer-urls",
-                        &format!("http://127.0.0.1:{}", peers[i]),
-                    ])
-                    .args([
-                        "--initial-advertise-peer-urls",
-                        &format!("http://127.0.0.1:{}", peers[i]),
-                    ])
-                    .args(["--initial-cluster", &initial.join(",")])
-                    .args(["--initial-cluster-state", "new"])
-                    .stdin(Stdio::null())
-                    .stdout(log.try_clone().unwrap())
-                    .stderr(log)
-                    .spawn()
-                    .expect("etcd starts")
-            })
-            .collect();
-        let etcd = Etcd { members, clients };
-        assert!(
-            wait_until(Duration::from_secs(30), || etcd.healthy()),
-            "etcd did not become healthy (logs in {})",
-            dir.display()
-        );
-        etcd
-    }
-
-    pub fn endpoints(&self) -> String {
-        self.clients
-            .iter()
-            .map(|p| format!("http://127.0.0.1:{p}"))
-            .collect::<Vec<_>>()
-            .join(",")
-    }
-
-    fn healthy(&self) -> bool {
-        self.clients.iter().all(|port| {
-            run(
-                "curl",
-                &["-s", "-m", "1", &format!("http://127.0.0.1:{port}/health")],
-            )
-            .is_ok_and(|out| out.contains("\"true\""))
-        })
-    }
-
-    pub fn signal(&self, member: usize, signal: i32) {
-        unsafe { libc::kill(self.members[member].id() as i32, signal) };
-    }
-}
-
-impl Drop for Etcd {
-    fn drop(&mut self) {
-        for member in &mut self.members {
-            let _ = member.kill();
-            let _ = member.wait();
-        }
-    }
-}
-
-/// One node: its sandbox, image, data directory and daemon.
+/// One node: its sandbox, its own directory (image, data) and daemon.
 struct Node {
     name: &'static str,
     sandbox: Sandbox,
-    data: PathBuf,
+    /// Its mount namespace, while its daemon or its watchdog lives.
+    ns: Option<String>,
     daemon: Option<Daemon>,
+}
+
+/// What every node's service file names: on each node, its own directory.
+fn shared_dir() -> PathBuf {
+    node_dir("cluster")
+}
+
+/// The service file, the same on every node.
+fn service_file() -> String {
+    let dir = shared_dir();
+    format!(
+        "[DEFAULT]\nnodes = a b c\nautostart_node = a\n\n[fs#1]\ndev = {}\nmnt = {}\ntype = ext4\n",
+        dir.join("disk.img").display(),
+        dir.join("data").display()
+    )
 }
 
 impl Node {
     fn new(name: &'static str) -> Node {
         let sandbox = Sandbox::new(&format!("cluster-{name}"), &[]);
-        let image = sandbox.root.join("disk.img");
-        let data = sandbox.root.join("data");
-        let _ = run("umount", &[&data.to_string_lossy()]);
+        let own = sandbox.root.join("own");
+        std::fs::create_dir_all(own.join("data")).unwrap();
+        let image = own.join("disk.img");
         run("truncate", &["-s", "16M", &image.to_string_lossy()]).unwrap();
         run("mkfs.ext4", &["-q", "-F", &image.to_string_lossy()]).unwrap();
-        sandbox.service_file(
-            "app.conf",
-            &format!(
-                "[DEFAULT]\nnodes = a b c\nautostart_node = a\n\n[fs#1]\ndev = {}\nmnt = {}\ntype = ext4\n",
-                image.display(),
-                data.display()
-            ),
-        );
+        sandbox.service_file("app.conf", &service_file());
         Node {
             name,
             sandbox,
-            data,
+            ns: None,
             daemon: None,
         }
     }
 
-    fn mount(&mut self, endpoints: &str) {
-        self.daemon = Some(
-            self.sandbox
-                .mount(&["--nodename", self.name, "--cluster", endpoints]),
-        );
+    fn mount(&mut self, etcd: &Etcd) {
+        let daemon = mount_on_own_host(&self.sandbox, self.name, &shared_dir(), etcd);
+        self.ns = mount_ns(daemon.pid());
+        self.daemon = Some(daemon);
     }
 
     fn daemon(&self) -> &Daemon {
@@ -172,15 +99,16 @@ impl Node {
     }
 
     fn runs(&self) -> bool {
-        is_mounted(&self.data)
+        self.ns
+            .as_deref()
+            .is_some_and(|ns| mounted_in(ns, &shared_dir().join("data")))
     }
 
-    /// The node dies with what it ran: its daemon SIGKILLed, its
-    /// filesystem gone.
+    /// The node dies with what it ran: its daemon and watchdog SIGKILLed,
+    /// its namespace (its host) gone with its filesystem.
     fn kill(&mut self) {
         let mut daemon = self.daemon.take().expect("the node's daemon runs");
         daemon.kill_node();
-        let _ = run("umount", &[&self.data.to_string_lossy()]);
         let _ = run("umount", &["-l", &self.sandbox.mnt().to_string_lossy()]);
     }
 }
@@ -189,7 +117,7 @@ impl Drop for Node {
     fn drop(&mut self) {
         // SIGTERM: the node leaves, stopping what it runs.
         self.daemon.take();
-        let _ = run("umount", &[&self.data.to_string_lossy()]);
+        let _ = run("umount", &["-l", &self.sandbox.mnt().to_string_lossy()]);
     }
 }
 
@@ -202,9 +130,10 @@ pub struct Sampler {
 }
 
 impl Sampler {
-    fn start(nodes: &[Node]) -> Sampler {
-        let dirs: Vec<PathBuf> = nodes.iter().map(|n| n.data.clone()).collect();
-        Sampler::counting(move || dirs.iter().filter(|d| is_mounted(d)).count())
+    /// Count the hosts (mount namespaces) where the data is mounted.
+    fn start() -> Sampler {
+        let data = shared_dir().join("data");
+        Sampler::counting(move || namespaces_with(&data))
     }
 
     /// Sample `running` (how many nodes run the service now).
@@ -277,14 +206,35 @@ fn cluster_failover_switch_and_quorum_loss() {
         return;
     }
     let mut nodes: Vec<Node> = NODES.iter().map(|n| Node::new(n)).collect();
-    let etcd = Etcd::start(&nodes[0].sandbox.root);
-    let endpoints = etcd.endpoints();
+    let etcd = Etcd::start(&nodes[0].sandbox.root, Security::TlsAuth);
     for node in &mut nodes {
-        node.mount(&endpoints);
+        node.mount(&etcd);
+    }
+
+    // Before anything runs, every node reads every live peer `down`
+    // (none has acted), and the service is not warned of: the files are
+    // the same.
+    for node in &nodes {
+        assert!(
+            // Read softly: right after the mount the nodes/ directory
+            // may not list every peer yet.
+            wait_until(Duration::from_secs(10), || NODES.iter().all(|peer| {
+                std::fs::read_to_string(node.daemon().path(&format!("app/nodes/{peer}/state")))
+                    .is_ok_and(|state| state == "down\n")
+            })),
+            "{}: {:?}\n{}",
+            node.name,
+            NODES
+                .iter()
+                .map(|peer| node.daemon().read(&format!("app/nodes/{peer}/state")))
+                .collect::<Vec<_>>(),
+            logs(&nodes)
+        );
+        assert_eq!(node.daemon().read("app/messages"), "");
     }
 
     // Placement on start: written on c, placed on a (autostart_node).
-    let sampler = Sampler::start(&nodes);
+    let sampler = Sampler::start();
     nodes[2].daemon().must("app/ctl", "start");
     assert_eq!(running(&nodes), ["a"], "{}", logs(&nodes));
     assert!(
@@ -300,6 +250,8 @@ fn cluster_failover_switch_and_quorum_loss() {
             b.read("app/nodes/a/state") == "up\n"
                 && b.read("app/nodes/a/status") == "up\n"
                 && b.read("app/nodes/b/state") == "down\n"
+                && b.read("app/nodes/c/state") == "down\n"
+                && b.read("app/nodes/c/status") == "down\n"
                 && b.read("cluster/nodes/c/alive") == "yes\n"
                 && b.read("cluster/etcd").matches(" healthy\n").count() == 3
         }),
@@ -328,7 +280,7 @@ fn cluster_failover_switch_and_quorum_loss() {
 
     // b dies with its filesystem: a (first alive, preferred) takes over
     // within the TTL plus a tick and the start.
-    let sampler = Sampler::start(&nodes);
+    let sampler = Sampler::start();
     nodes[1].kill();
     assert!(
         wait_until(Duration::from_secs(30), || running(&nodes) == ["a"]),
@@ -345,7 +297,7 @@ fn cluster_failover_switch_and_quorum_loss() {
         logs(&nodes)
     );
     // b returns and does not take the service back.
-    nodes[1].mount(&endpoints);
+    nodes[1].mount(&etcd);
     std::thread::sleep(Duration::from_secs(6));
     assert_eq!(running(&nodes), ["a"], "{}", logs(&nodes));
     assert!(
@@ -357,7 +309,7 @@ fn cluster_failover_switch_and_quorum_loss() {
 
     // Quorum lost: the owner stops the service before its lease can
     // expire, nobody starts it, and starting writes are EAGAIN.
-    let sampler = Sampler::start(&nodes);
+    let sampler = Sampler::start();
     etcd.signal(1, libc::SIGSTOP);
     etcd.signal(2, libc::SIGSTOP);
     assert!(
@@ -399,7 +351,7 @@ fn cluster_failover_switch_and_quorum_loss() {
 
     // A daemon that stops (SIGTERM) has stopped what it ran when it exits,
     // and another node takes the service.
-    let sampler = Sampler::start(&nodes);
+    let sampler = Sampler::start();
     let owner = signal_owner(&mut nodes, libc::SIGTERM);
     assert!(!nodes[owner].runs(), "the leaving node left it running");
     assert!(
@@ -412,7 +364,7 @@ fn cluster_failover_switch_and_quorum_loss() {
     // A daemon SIGKILLed alone (its node lives on, the filesystem still
     // mounted): its fence watchdog stops the service before the lease
     // expires, and the last node takes it over.
-    let sampler = Sampler::start(&nodes);
+    let sampler = Sampler::start();
     let owner = signal_owner(&mut nodes, libc::SIGKILL);
     let _ = run(
         "umount",

@@ -1,15 +1,19 @@
-//! The cluster with containers: three svcfs nodes, each with its own
-//! private docker daemon (beside the host one, on a bridge of its own —
-//! never `--bridge=none`), and a container service. A node is killed
-//! together with its docker daemon and container; another takes over; the
-//! node returns and does not start it. "Never two owners" is sampled
-//! through every node's docker every 20 ms.
+//! The cluster with containers, on an etcd with TLS and authentication:
+//! three svcfs nodes, each on a host of its own (a mount namespace, see
+//! cluster_etcd.rs) with its own private docker daemon (beside the host
+//! one, on a bridge of its own — never `--bridge=none`) whose data root is
+//! the node's own directory, and a container service whose file is the
+//! same on every node. A node is killed together with its docker daemon
+//! and container; another takes over; the node returns and does not start
+//! it. "Never two owners" is sampled through every node's docker every
+//! 20 ms.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::cluster::{Etcd, Sampler};
+use crate::cluster::Sampler;
+use crate::cluster_etcd::{mount_on_own_host, node_dir, Etcd, Security};
 use crate::harness::{
     children_of, converges, docker, in_path, parent_of, pid_in, prerequisites, run, wait_until,
     write_ctl, Daemon, Sandbox,
@@ -24,27 +28,43 @@ struct Node {
     daemon: Option<Daemon>,
 }
 
+/// The bridge of the nodes' private docker daemons (one runs at a time).
+const BRIDGE: &str = "svcfs-cl";
+
+/// What every node's service file names: on each node, its own directory.
+fn shared_dir() -> PathBuf {
+    node_dir("cluster-docker")
+}
+
+/// The private daemon's arguments, the same on every node.
+fn daemon_args() -> String {
+    format!(
+        "--bridge={BRIDGE} --iptables=false --containerd-namespace=svcfs-cl --containerd-plugins-namespace=svcfs-cl-plugins"
+    )
+}
+
 impl Node {
     fn new(name: &'static str, image: &Path) -> Node {
         // What a failed earlier run left mounted, before its tree goes.
         unmount_under(&std::env::temp_dir().join(format!("svcfs-it-cluster-docker-{name}")));
         let sandbox = Sandbox::new(&format!("cluster-docker-{name}"), &[]);
-        let bridge = format!("svcfs-cl{name}");
-        let _ = run("ip", &["link", "add", &bridge, "type", "bridge"]);
-        run("ip", &["link", "set", &bridge, "up"]).unwrap();
-        let args = format!(
-            "--bridge={bridge} --iptables=false --containerd-namespace=svcfs-cl{name} --containerd-plugins-namespace=svcfs-cl{name}-plugins"
-        );
-        let data = sandbox.root.join("docker");
+        let _ = run("ip", &["link", "add", BRIDGE, "type", "bridge"]);
+        run("ip", &["link", "set", BRIDGE, "up"]).unwrap();
         sandbox.service_file(
             &format!("{SVC}.conf"),
             &format!(
-                "[DEFAULT]\nnodes = a b c\nautostart_node = a\ndocker_data_dir = {}\ndocker_daemon_args = {args}\n\n[container#1]\nrun_image = busybox\nrun_command = /bin/sh\nstop_timeout = 1\n\n[container#2]\nrun_image = busybox\nrun_command = /bin/sh\nrun_args = -v {}:/gate --health-cmd 'test -e /gate/ok' --health-interval 1s --health-retries 600\nstop_timeout = 1\n",
-                data.display(),
+                "[DEFAULT]\nnodes = a b c\nautostart_node = a\ndocker_data_dir = {}\ndocker_daemon_args = {}\n\n[container#1]\nrun_image = busybox\nrun_command = /bin/sh\nstop_timeout = 1\n\n[container#2]\nrun_image = busybox\nrun_command = /bin/sh\nrun_args = -v {}:/gate --health-cmd 'test -e /gate/ok' --health-interval 1s --health-retries 600\nstop_timeout = 1\n",
+                shared_dir().join("docker").display(),
+                daemon_args(),
                 health_gate().display()
             ),
         );
-        load_image(&sandbox.root, &data, &args, image);
+        load_image(
+            &sandbox.root,
+            &sandbox.root.join("own").join("docker"),
+            &daemon_args(),
+            image,
+        );
         Node {
             name,
             sandbox,
@@ -59,11 +79,13 @@ impl Node {
         )
     }
 
-    fn mount(&mut self, endpoints: &str) {
-        self.daemon = Some(
-            self.sandbox
-                .mount(&["--nodename", self.name, "--cluster", endpoints]),
-        );
+    fn mount(&mut self, etcd: &Etcd) {
+        self.daemon = Some(mount_on_own_host(
+            &self.sandbox,
+            self.name,
+            &shared_dir(),
+            etcd,
+        ));
     }
 
     fn daemon(&self) -> &Daemon {
@@ -107,7 +129,7 @@ impl Drop for Node {
         // SIGTERM: the node leaves, stopping its container and daemon.
         self.daemon.take();
         unmount_under(&self.sandbox.root);
-        let _ = run("ip", &["link", "del", &format!("svcfs-cl{}", self.name)]);
+        let _ = run("umount", &["-l", &self.sandbox.mnt().to_string_lossy()]);
     }
 }
 
@@ -205,10 +227,9 @@ fn cluster_container_fails_over_with_its_docker_daemon() {
     let image = work.join("busybox.tar");
     docker(&["save", "-o", &image.to_string_lossy(), "busybox:latest"]).unwrap();
     let mut nodes: Vec<Node> = NODES.iter().map(|n| Node::new(n, &image)).collect();
-    let etcd = Etcd::start(&work);
-    let endpoints = etcd.endpoints();
+    let etcd = Etcd::start(&work, Security::TlsAuth);
     for node in &mut nodes {
-        node.mount(&endpoints);
+        node.mount(&etcd);
     }
     let sockets: Vec<String> = nodes.iter().map(Node::socket).collect();
     let running = {
@@ -248,7 +269,7 @@ fn cluster_container_fails_over_with_its_docker_daemon() {
             Duration::from_secs(10),
         );
     }
-    nodes[0].mount(&endpoints);
+    nodes[0].mount(&etcd);
     std::thread::sleep(Duration::from_secs(6));
     assert_eq!(running(), ["b"], "{}", logs(&nodes));
     assert!(
@@ -307,6 +328,7 @@ fn cluster_container_fails_over_with_its_docker_daemon() {
     assert_eq!(sampler.most(), 1, "two nodes ran the container at once");
     drop(nodes);
     drop(etcd);
+    let _ = run("ip", &["link", "del", BRIDGE]);
 }
 
 fn missing_etcd() -> Vec<String> {

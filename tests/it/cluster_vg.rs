@@ -1,12 +1,16 @@
 //! The VG takeover with `--cluster`: two nodes on one machine share a real
-//! LVM volume group (on a loop device, without logical volumes). The node that owns the service has
-//! its host tag on the VG; when that node dies (its daemon SIGKILLed, the
-//! VG left active and tagged for it, as a dead host leaves it), the node
-//! that takes over removes the dead node's tag before adding its own.
+//! LVM volume group (on a loop device, without logical volumes). The node
+//! that owns the service has its host tag on the VG; when that node dies
+//! (its daemon SIGKILLed, the VG left active and tagged for it, as a dead
+//! host leaves it), the node that takes over removes the dead node's tag
+//! before adding its own. Run on an etcd with TLS and authentication, and
+//! on a plain one (both must keep working). With TLS, the nodes' service
+//! files also come to differ: the service warns, naming the node, and a
+//! switch there is refused until they are equal again.
 
 use std::time::Duration;
 
-use crate::cluster::Etcd;
+use crate::cluster_etcd::{Etcd, Security};
 use crate::harness::{in_path, require, run, wait_until, Daemon, Sandbox, Storage};
 
 const VG: &str = "svcfsclvg";
@@ -16,7 +20,9 @@ fn prerequisites() -> bool {
     if unsafe { libc::geteuid() } != 0 {
         missing.push("root".into());
     }
-    for tool in ["etcd", "vgcreate", "vgs", "vgchange", "losetup"] {
+    for tool in [
+        "etcd", "etcdctl", "openssl", "vgcreate", "vgs", "vgchange", "losetup",
+    ] {
         if !in_path(tool) {
             missing.push(format!("{tool} in PATH"));
         }
@@ -35,30 +41,45 @@ fn tags() -> Vec<String> {
         .collect()
 }
 
+/// The service file, the same on both nodes.
+const SERVICE: &str = "[DEFAULT]\nnodes = a b\nautostart_node = a\n\n[vg#1]\nvgname = svcfsclvg\n";
+
 #[test]
-fn cluster_vg_start_takes_the_vg_over_from_a_dead_node() {
+fn cluster_vg_start_takes_the_vg_over_from_a_dead_node_with_tls_and_auth() {
+    vg_takeover(Security::TlsAuth);
+}
+
+#[test]
+fn cluster_vg_start_takes_the_vg_over_from_a_dead_node_on_plain_http() {
+    vg_takeover(Security::Plain);
+}
+
+fn vg_takeover(security: Security) {
     if !prerequisites() {
         return;
     }
+    let test = match security {
+        Security::Plain => "cluster-vg-plain",
+        Security::TlsAuth => "cluster-vg",
+    };
     let sandboxes: Vec<Sandbox> = ["a", "b"]
         .iter()
-        .map(|n| Sandbox::new(&format!("cluster-vg-{n}"), &[]))
+        .map(|n| Sandbox::new(&format!("{test}-{n}"), &[]))
         .collect();
     let mut storage = Storage::default();
     storage.volume_group(VG, &sandboxes[0].root.join("pv.img"));
     // No logical volume: the kernel here may have no device-mapper (the
     // storage tests do the same); the tags are what is taken over.
-    let etcd = Etcd::start(&sandboxes[0].root);
-    let endpoints = etcd.endpoints();
+    let etcd = Etcd::start(&sandboxes[0].root, security);
     let mut daemons: Vec<Option<Daemon>> = ["a", "b"]
         .iter()
         .zip(&sandboxes)
         .map(|(name, sandbox)| {
-            sandbox.service_file(
-                "app.conf",
-                &format!("[DEFAULT]\nnodes = a b\nautostart_node = a\n\n[vg#1]\nvgname = {VG}\n"),
-            );
-            Some(sandbox.mount(&["--nodename", name, "--cluster", &endpoints]))
+            sandbox.service_file("app.conf", SERVICE);
+            let mut args = vec!["--nodename".to_string(), name.to_string()];
+            args.extend(etcd.node_args());
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            Some(sandbox.mount(&args))
         })
         .collect();
     let daemon = |i: usize, daemons: &[Option<Daemon>]| -> String {
@@ -71,6 +92,10 @@ fn cluster_vg_start_takes_the_vg_over_from_a_dead_node() {
     daemons[1].as_ref().unwrap().must("app/ctl", "start");
     assert_eq!(tags(), ["a"], "{}", daemon(0, &daemons));
     assert_eq!(daemons[0].as_ref().unwrap().read("app/vg#1/status"), "up\n");
+
+    if security == Security::TlsAuth {
+        files_that_differ_are_reported_and_block_a_switch(&sandboxes, &daemons);
+    }
 
     // a dies (its daemon and fence watchdog): its VG stays active and
     // tagged for it.
@@ -94,9 +119,53 @@ fn cluster_vg_start_takes_the_vg_over_from_a_dead_node() {
         .read("app/vg#1/log")
         .contains(&format!("taking {VG} over from a")));
     assert_eq!(b.read("app/owner"), "b\n");
+    if security == Security::TlsAuth {
+        // etcd's tokens last a second here: b authenticated again, many
+        // times, and never missed a renewal.
+        let output = b.output();
+        assert!(output.contains("authenticating again"), "{output}");
+        assert!(!output.contains("lease renewal failed"), "{output}");
+        assert!(!output.contains("lease expired in etcd"), "{output}");
+    }
     // b leaves: the VG is released (untagged).
     daemons[1].take();
     assert!(tags().is_empty(), "{:?}", tags());
     drop(etcd);
     drop(storage);
+}
+
+/// b's file changes: both trees warn, naming b, and a switch to b is
+/// refused (EINVAL) with the reason in `messages`; the file back as a's
+/// clears it.
+fn files_that_differ_are_reported_and_block_a_switch(
+    sandboxes: &[Sandbox],
+    daemons: &[Option<Daemon>],
+) {
+    let (a, b) = (daemons[0].as_ref().unwrap(), daemons[1].as_ref().unwrap());
+    assert_eq!(a.read("app/status"), "up\n");
+    let edited = format!("{SERVICE}comment = edited on b only\n");
+    sandboxes[1].service_file("app.conf", &edited);
+    for (name, d) in [("a", a), ("b", b)] {
+        assert!(
+            wait_until(Duration::from_secs(10), || d.read("app/status") == "warn\n"
+                && d.read("app/messages").contains("differs on b from a's")),
+            "{name}: {} {}",
+            d.read("app/status"),
+            d.read("app/messages")
+        );
+    }
+    assert_eq!(a.ctl("app/ctl", "switch b"), Err(libc::EINVAL));
+    assert!(a.read("app/log").contains("switch b: the service file"));
+    assert_eq!(tags(), ["a"]);
+    sandboxes[1].service_file("app.conf", SERVICE);
+    for d in [a, b] {
+        assert!(
+            wait_until(Duration::from_secs(10), || d.read("app/status") == "up\n"
+                || d.read("app/status") == "down\n"),
+            "{} {}",
+            d.read("app/status"),
+            d.read("app/messages")
+        );
+        assert_eq!(d.read("app/messages"), "");
+    }
 }

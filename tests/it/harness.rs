@@ -618,3 +618,101 @@ pub fn pid_in(pidfile: &Path) -> Option<i32> {
 pub fn is_dockerd(pid: i32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "dockerd")
 }
+
+/// The private daemon of a test service, stopped when the test ends
+/// whatever happened.
+pub struct PrivateDaemon {
+    pub pidfile: PathBuf,
+    pub data: PathBuf,
+}
+
+impl Drop for PrivateDaemon {
+    fn drop(&mut self) {
+        if let Some(pid) = pid_in(&self.pidfile).filter(|p| is_dockerd(*p)) {
+            unsafe { libc::kill(pid, libc::SIGTERM) };
+            wait_until(Duration::from_secs(30), || !is_dockerd(pid));
+        }
+        // What a failed run may leave: shims of the daemon's containers,
+        // and mounts (the data root is made a mount of its own, each
+        // container's network namespace another).
+        let exec = self.pidfile.with_file_name("exec");
+        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+            let words = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            if words.starts_with("/usr/bin/containerd-shim")
+                && words.contains(&*exec.to_string_lossy())
+            {
+                if let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() {
+                    unsafe { libc::kill(pid, libc::SIGKILL) };
+                }
+            }
+        }
+        let table = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+        let root = self.data.parent().unwrap().to_string_lossy().into_owned();
+        let mut mounts: Vec<&str> = table
+            .lines()
+            .filter_map(|l| l.split(' ').nth(4))
+            .filter(|m| m.starts_with(&root))
+            .collect();
+        mounts.sort_by_key(|m| std::cmp::Reverse(m.len()));
+        for mount in mounts {
+            let _ = run("umount", &["-l", mount]);
+        }
+    }
+}
+
+/// A bridge of a test's own for a private dockerd (`--bridge=<name>`).
+/// NEVER `--bridge=none`: a private dockerd given it deletes the host
+/// daemon's docker0 and breaks every host container (seen here).
+pub fn private_bridge(name: &str) {
+    // It may be there from an earlier run.
+    let _ = Command::new("ip")
+        .args(["link", "add", name, "type", "bridge"])
+        .stderr(Stdio::null())
+        .status();
+    let _ = Command::new("ip")
+        .args(["link", "set", name, "up"])
+        .status();
+}
+
+/// Copy `image` from the host daemon's store into the daemon at `host`.
+pub fn load_image(sandbox: &Sandbox, host: &str, image: &str) {
+    let tar = sandbox.root.join("image.tar");
+    docker(&["save", "-o", &tar.to_string_lossy(), image]).unwrap();
+    run(
+        "docker",
+        &["-H", host, "load", "-i", &tar.to_string_lossy()],
+    )
+    .unwrap();
+}
+
+/// A service whose one busybox container lives in a private dockerd of
+/// its own (on bridge `bridge`): its file written, and the guard that
+/// stops that daemon whatever happens to the test.
+pub fn private_daemon_service(sandbox: &Sandbox, svc: &str, bridge: &str) -> PrivateDaemon {
+    let data = sandbox.root.join("data");
+    private_bridge(bridge);
+    sandbox.service_file(
+        &format!("{svc}.env"),
+        &format!(
+            "[DEFAULT]\ndocker_data_dir = {}\ndocker_daemon_args = --bridge={bridge} --iptables=false\n{}",
+            data.display(),
+            busybox_container("container#1")
+        ),
+    );
+    PrivateDaemon {
+        pidfile: sandbox.var().join(svc).join("dockerd.pid"),
+        data,
+    }
+}
+
+/// Start that service: its daemon, the image loaded into it, then the
+/// rest; the daemon's host, as `docker -H` takes it.
+pub fn start_private_daemon_service(d: &Daemon, sandbox: &Sandbox, svc: &str) -> String {
+    d.must(&format!("{svc}/ctl"), "start --rid dockerd");
+    let host = d.read(&format!("{svc}/docker_host")).trim().to_string();
+    load_image(sandbox, &host, "busybox:latest");
+    d.must(&format!("{svc}/ctl"), "start");
+    assert_eq!(d.read(&format!("{svc}/container#1/status")), "up\n");
+    host
+}

@@ -164,6 +164,7 @@ impl Drop for Scratch {
 
 fn context(nodename: &str) -> DriverContext {
     DriverContext {
+        carried: Default::default(),
         service: "storage.svcfs.test".into(),
         var_dir: "/nonexistent".into(),
         config_dir: "/nonexistent".into(),

@@ -24,6 +24,7 @@ pub static MANIFEST: Manifest = Manifest {
             spec_of::<AppSpec>(spec).clone(),
         ))
     },
+    sweep: None,
 };
 
 use crate::config::ValueKind::{Duration as Seconds, Text, Words};

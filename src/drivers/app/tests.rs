@@ -28,6 +28,7 @@ fn spec(keywords: &str) -> std::result::Result<AppSpec, String> {
 fn driver_in(keywords: &str, config_dir: &Path) -> (AppDriver, Arc<FakeChildren>) {
     let children = Arc::new(FakeChildren::default());
     let ctx = DriverContext {
+        carried: Default::default(),
         service: "svc".into(),
         var_dir: "/nonexistent".into(),
         config_dir: config_dir.to_path_buf(),

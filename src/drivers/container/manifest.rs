@@ -24,6 +24,7 @@ pub static MANIFEST: Manifest = Manifest {
             spec_of::<ContainerSpec>(spec).clone(),
         ))
     },
+    sweep: None,
 };
 
 /// `rollback`: swap the container back to `<name>.prev`, the one an
@@ -34,7 +35,7 @@ pub const ROLLBACK: KindVerb = KindVerb {
     outside_lock: false,
 };
 
-use crate::config::ValueKind::{Choice, Duration as Seconds, Text, Words};
+use crate::config::ValueKind::{Bool, Choice, Duration as Seconds, Size, Text, Words};
 
 #[rustfmt::skip]
 const KEYWORDS: &[Keyword] = &[
@@ -50,9 +51,16 @@ const KEYWORDS: &[Keyword] = &[
        "Bound on start: running, then operational (healthy when a health check is defined)."),
     kw("stop_timeout", Seconds, false, Some("10s"),
        "Grace period of docker stop before the container is killed."),
+    kw("oneshot", Bool, false, Some("false"),
+       "A job that runs to its end (a database migration, a Compose service_completed_successfully dependency): start waits for it to exit, within start_timeout, and succeeds when it exits 0; exited 0 it is n/a (done), exited otherwise warn."),
     kw("stop_wait", Choice(&["auto", "timeout"]), false, Some("auto"),
        "auto: kill at once a container whose PID 1 has no handler for its stop signal (it would ignore it for the whole stop_timeout); timeout: always docker stop with the full stop_timeout."),
+    kw("output_size", Size, false, Some("64k"),
+       "How much of the container's recent output its `output` file shows (bytes, or 64k, 1m; at most 16m)."),
 ];
+
+/// The largest `output_size`: the file is read whole at each open.
+pub const OUTPUT_SIZE_MAX: u64 = 16 << 20;
 
 /// What a container's stop may add to its grace period (the driver's
 /// slack after `docker stop`, then `docker kill`).
@@ -73,6 +81,10 @@ pub struct ContainerSpec {
     pub stop_timeout: Duration,
     /// Whether stop may skip the grace period that PID 1 would ignore.
     pub stop_wait: StopWait,
+    /// The bytes of recent output its `output` file shows.
+    pub output_size: usize,
+    /// A job: start waits for it to exit 0.
+    pub oneshot: bool,
 }
 
 /// `stop_wait`: what stop does when the container's PID 1 has no handler
@@ -157,7 +169,20 @@ fn build(values: &Values<'_>) -> Result<Arc<dyn Spec>, String> {
     );
     let run_command = values.take("run_command", values.words("run_command"));
     let start_timeout = values.take("start_timeout", values.duration("start_timeout"));
+    let oneshot = values.take("oneshot", values.bool("oneshot"));
     let stop_timeout = values.take("stop_timeout", values.duration("stop_timeout"));
+    let output_size = values.take(
+        "output_size",
+        values.size("output_size").and_then(|size| match size {
+            0 => Err(format!(
+                "output_size: {size} bytes is not between 1 and 16m"
+            )),
+            n if n > OUTPUT_SIZE_MAX => Err(format!(
+                "output_size: {size} bytes is not between 1 and 16m"
+            )),
+            n => Ok(n as usize),
+        }),
+    );
     if let Some(reason) = values.first_taken() {
         // The section's name with the option: what a status message needs.
         return Err(match reason.strip_prefix("run_args: ") {
@@ -167,12 +192,14 @@ fn build(values: &Values<'_>) -> Result<Arc<dyn Spec>, String> {
     }
     // Each `None` above kept its error: none is left here.
     Ok(Arc::new(ContainerSpec {
+        output_size: output_size.unwrap_or(super::live::OUTPUT_SIZE),
         run_image: run_image.unwrap_or_default(),
         run_command: run_command.unwrap_or_default(),
         run_args,
         start_timeout: start_timeout.unwrap_or_default(),
         stop_timeout: stop_timeout.unwrap_or_default(),
         stop_wait: stop_wait.unwrap_or_default(),
+        oneshot: oneshot.unwrap_or_default(),
     }))
 }
 

@@ -5,7 +5,10 @@
 //! recreates the container and keeps the old one as `<name>.prev` for
 //! `rollback`. How a running container is stopped is in [`stop`].
 
+mod identity;
+pub mod live;
 mod manifest;
+mod networks;
 mod pid1;
 mod resolve;
 pub mod run_args;
@@ -28,11 +31,13 @@ use bollard::models::{
 };
 
 use crate::actionlog::ResourceLog;
-use crate::docker::{DockerApi, DockerError};
+use crate::docker::{DockerApi, DockerError, ErrorKind};
 use crate::drivers::{Driver, DriverContext};
 use crate::error::{Error, Result};
-use crate::model::{KindVerb, ResourceState, Rid, Status};
+use crate::model::{KindVerb, LiveView, ResourceState, Rid, Status};
 use crate::sync::lock;
+pub use identity::{Identity, IDENTITY_FILES};
+use live::ContainerLive;
 pub use manifest::{ContainerSpec, StopWait, MANIFEST, ROLLBACK};
 pub use resolve::run_args_body;
 use run_args::{redact_env, REDACTED};
@@ -110,10 +115,16 @@ pub struct Observed {
     pub pid: u32,
     /// Its stop signal (`--stop-signal`, or the image's), when it has one.
     pub stop_signal: Option<String>,
+    /// What the tree shows of it beyond its status, and where its output
+    /// is.
+    pub identity: Identity,
+    /// The networks it is attached to, by name.
+    pub networks: Vec<String>,
 }
 
 impl Observed {
     fn from_inspect(c: ContainerInspectResponse) -> Self {
+        let identity = Identity::from_inspect(&c);
         let state = c.state.unwrap_or_default();
         let config = c.config;
         let health = state.health.as_ref().and_then(|h| h.status);
@@ -145,6 +156,12 @@ impl Observed {
                 .and_then(|c| c.stop_signal.clone())
                 .filter(|s| !s.trim().is_empty()),
             labels: config.and_then(|c| c.labels).unwrap_or_default(),
+            identity,
+            networks: c
+                .network_settings
+                .and_then(|n| n.networks)
+                .map(|n| n.into_keys().collect())
+                .unwrap_or_default(),
         }
     }
 
@@ -238,6 +255,25 @@ pub fn container_state(
     state
 }
 
+/// The state of a `oneshot` container from its plain container state: its
+/// end is what it is for, so exited 0 is done (n/a: neutral in avail, as
+/// after the service stops) and another exit code a failure (warn).
+pub fn job_state(mut state: ResourceState, container: &Observed) -> ResourceState {
+    if state.status != Status::Down || !container.exited {
+        return state;
+    }
+    if container.exit_code == 0 {
+        state.status = Status::NotApplicable;
+        state.messages.push("done: the job exited 0".to_string());
+    } else {
+        state.status = Status::Warn;
+        state
+            .messages
+            .push(format!("the job exited with code {}", container.exit_code));
+    }
+    state
+}
+
 /// The Engine API create body: `run_args` translated, then what svcfs owns
 /// (image, command, TTY and open stdin like `run -t -i -d`, labels, restart
 /// policy `no` unless run_args asks otherwise).
@@ -252,11 +288,14 @@ pub async fn create_body(
     if !spec.run_command.is_empty() {
         body.cmd = Some(spec.run_command.clone());
     }
-    body.tty = Some(true);
-    body.open_stdin = Some(true);
+    // Unless run_args says otherwise (`--tty=false`, as `svcfs import`
+    // writes for Compose's defaults).
+    body.tty.get_or_insert(true);
+    body.open_stdin.get_or_insert(true);
     body.attach_stdin = Some(false);
     body.attach_stdout = Some(false);
     body.attach_stderr = Some(false);
+    networks::keep_first(&mut body);
     let labels = body.labels.get_or_insert_with(HashMap::new);
     labels.insert(LABEL_SERVICE.to_string(), service.to_string());
     labels.insert(LABEL_RID.to_string(), rid.as_str().to_string());
@@ -329,25 +368,38 @@ pub struct ContainerDriver {
     /// The container that `prepare_start` created for the start to come,
     /// whose creation that start logs.
     created_ahead: Mutex<Option<ContainerCreateResponse>>,
+    /// Its output and resource use, read when the tree's files are opened.
+    live: Arc<ContainerLive>,
+    /// The networks it joins after its create, beyond its network mode.
+    extra_networks: Vec<(String, bollard::models::EndpointSettings)>,
 }
 
 impl ContainerDriver {
     /// A driver for the container of `rid`.
     pub fn new(ctx: &DriverContext, rid: Rid, spec: ContainerSpec) -> Self {
+        // The runs seen and the readers of the output stay with the
+        // resource when its service's file is reloaded.
+        let live = ctx.carried.take_or(&ctx.service, rid.as_str(), || {
+            ContainerLive::new(ctx.docker.clone(), spec.output_size, PathBuf::from("/proc"))
+        });
+        live.configure(ctx.docker.clone(), spec.output_size);
         ContainerDriver {
             name: container_name(&ctx.service, &rid),
             service: ctx.service.clone(),
             rid,
-            spec,
             docker: ctx.docker.clone(),
             proc_root: PathBuf::from("/proc"),
             created_ahead: Mutex::new(None),
+            live,
+            extra_networks: networks::extra(&spec.run_args),
+            spec,
         }
     }
 
     /// The same, reading PID 1 under another `/proc`.
     #[cfg(test)]
     pub(crate) fn with_proc_root(mut self, root: PathBuf) -> Self {
+        self.live = ContainerLive::new(self.docker.clone(), self.spec.output_size, root.clone());
         self.proc_root = root;
         self
     }
@@ -382,14 +434,21 @@ impl ContainerDriver {
             Some(c) => self.image(&c.image_id).await?,
             None => None,
         };
-        Ok(container_state(
+        self.live.saw(current.as_ref());
+        let state = container_state(
             &self.service,
             &self.rid,
             &self.spec.run_image,
             &config_fingerprint(&self.spec),
             wanted.as_ref(),
             current.as_ref().map(|c| (c, current_image.as_ref())),
-        ))
+        );
+        let mut state = match (&current, self.spec.oneshot) {
+            (Some(c), true) => job_state(state, c),
+            _ => state,
+        };
+        state.files = identity::details(current.as_ref());
+        Ok(state)
     }
 
     /// The error for a container svcfs finds under one of its names but
@@ -413,14 +472,7 @@ impl ContainerDriver {
     /// A docker failure during an action, naming the daemon and, when it is
     /// not running, what to do.
     fn docker_error(&self, e: DockerError) -> Error {
-        if e.is_unreachable() {
-            Error::backend(format!(
-                "docker daemon is not running (no answer on {}): start it first (the service's dockerd resource, or startcontainer)",
-                e.host
-            ))
-        } else {
-            e.into_error()
-        }
+        e.into_action_error()
     }
 
     async fn wanted_image(&self) -> Result<ImageInfo> {
@@ -570,6 +622,47 @@ impl ContainerDriver {
         }
     }
 
+    /// The container a start waits on, which must still exist.
+    async fn inspect_starting(&self, id: &str) -> Result<Observed> {
+        self.inspect(id)
+            .await
+            .map_err(|e| self.docker_error(e))?
+            .ok_or_else(|| {
+                Error::backend(format!(
+                    "container {} vanished while starting",
+                    short_id(id)
+                ))
+            })
+    }
+
+    /// Wait for a `oneshot` container to end: exit 0 is the start's
+    /// success, any other code its failure with the job's last output.
+    async fn wait_exit(&self, id: &str, deadline: Instant, log: &ResourceLog) -> Result<()> {
+        log.info("wait for the job to exit");
+        loop {
+            let c = self.inspect_starting(id).await?;
+            if c.exited && !c.running {
+                if c.exit_code == 0 {
+                    log.info("the job exited 0");
+                    return Ok(());
+                }
+                let output = self.last_output(id).await;
+                return Err(Error::backend(format!(
+                    "job container {} of {} exited with code {}; last output:\n{output}",
+                    self.name, self.rid, c.exit_code
+                )));
+            }
+            if Instant::now() >= deadline {
+                return Err(Error::timed_out(format!(
+                    "job container {} did not exit within start_timeout ({}s)",
+                    short_id(id),
+                    self.spec.start_timeout.as_secs()
+                )));
+            }
+            tokio::time::sleep(POLL_INTERVAL).await;
+        }
+    }
+
     /// Wait for "running", then for "operational" (healthy, when the
     /// container has a health check; else its PID 1 settled within
     /// `settle`, see `settle.rs`, which catches the common crash at
@@ -586,16 +679,7 @@ impl ContainerDriver {
         let mut announced_operational = false;
         let mut settled = settle.is_zero();
         loop {
-            let c = self
-                .inspect(id)
-                .await
-                .map_err(|e| self.docker_error(e))?
-                .ok_or_else(|| {
-                    Error::backend(format!(
-                        "container {} vanished while starting",
-                        short_id(id)
-                    ))
-                })?;
+            let c = self.inspect_starting(id).await?;
             if c.exited && !c.running {
                 let output = self.last_output(id).await;
                 return Err(Error::backend(format!(
@@ -653,11 +737,21 @@ impl Driver for ContainerDriver {
             // The documented status line; the daemon is named in the
             // failures of actions.
             Err(e) if e.is_unreachable() => {
-                ResourceState::new(Status::Down, self.spec.run_image.clone())
-                    .with_message("docker daemon is not running")
+                // Its containers went with the daemon.
+                self.live.saw(None);
+                let mut state = ResourceState::new(Status::Down, self.spec.run_image.clone())
+                    .with_message("docker daemon is not running");
+                state.files = identity::details(None);
+                state
             }
-            Err(e) => ResourceState::new(Status::Warn, self.spec.run_image.clone())
-                .with_message(e.message()),
+            Err(e) => {
+                let mut state = ResourceState::new(Status::Warn, self.spec.run_image.clone())
+                    .with_message(e.message());
+                // A timeout or a request cut short: the daemon, not the
+                // container, is in question (a refusal is an answer).
+                state.unanswered = matches!(e.kind, ErrorKind::TimedOut | ErrorKind::Other);
+                state
+            }
         }
     }
 
@@ -676,6 +770,14 @@ impl Driver for ContainerDriver {
                     ))
                 })?
             }
+            Some(c) if c.running && self.spec.oneshot => {
+                log.info(format!(
+                    "job container {} is already running: wait for its end",
+                    short_id(&c.id)
+                ));
+                let deadline = Instant::now() + self.spec.start_timeout;
+                return self.wait_exit(&c.id, deadline, log).await;
+            }
             Some(c) if c.running => {
                 log.info(format!("container {} is already up", short_id(&c.id)));
                 let deadline = Instant::now() + self.spec.start_timeout;
@@ -687,7 +789,11 @@ impl Driver for ContainerDriver {
         // start_timeout bounds the start itself, not the stop of an old
         // container that a recreate waited for.
         let deadline = Instant::now() + self.spec.start_timeout;
+        self.join_networks(&id, log).await?;
         self.start_container(&id, log).await?;
+        if self.spec.oneshot {
+            return self.wait_exit(&id, deadline, log).await;
+        }
         self.wait_ready(&id, deadline, settle::SETTLE, log).await
     }
 
@@ -756,6 +862,10 @@ impl Driver for ContainerDriver {
             }
             Some(c) => self.stop_container(&c, log).await,
         }
+    }
+
+    fn live(&self) -> Option<Arc<dyn LiveView>> {
+        Some(self.live.clone())
     }
 
     /// Every change of a container (and of the images its label and drift

@@ -15,6 +15,8 @@ fn spec(run_args: &str) -> ContainerSpec {
         start_timeout: Duration::from_secs(60),
         stop_timeout: Duration::from_secs(10),
         stop_wait: crate::drivers::container::StopWait::Auto,
+        oneshot: false,
+        output_size: live::OUTPUT_SIZE,
     }
 }
 
@@ -36,10 +38,12 @@ fn running(service: &str, r: &Rid, image: &str) -> Observed {
         health_output: None,
         pid: 4242,
         stop_signal: None,
+        identity: Identity::default(),
         labels: HashMap::from([
             (LABEL_SERVICE.to_string(), service.to_string()),
             (LABEL_RID.to_string(), r.to_string()),
         ]),
+        networks: Vec::new(),
     }
 }
 
@@ -332,6 +336,7 @@ mod lifecycle {
 
     fn driver(docker: &Arc<FakeDocker>, spec: ContainerSpec) -> ContainerDriver {
         let ctx = DriverContext {
+            carried: Default::default(),
             service: "app".into(),
             var_dir: "/nonexistent".into(),
             config_dir: "/nonexistent".into(),
@@ -817,5 +822,309 @@ mod lifecycle {
             "{err}"
         );
         assert!(err.to_string().contains("OCI runtime create failed"));
+    }
+}
+
+#[test]
+fn identity_files_come_from_the_inspect_data() {
+    use bollard::models::{
+        EndpointSettings, Health, HostConfig, HostConfigLogConfig, NetworkSettings, PortBinding,
+    };
+    let c = Observed::from_inspect(ContainerInspectResponse {
+        id: Some("0ad119ede2a351d2d6364a7ca54748e5b0fdcda3d3e694e2fadab974cde0dc3b".into()),
+        image: Some("sha256:f04dd3a0f06e".into()),
+        restart_count: Some(2),
+        log_path: Some("/var/lib/docker/containers/0ad1/0ad1-json.log".into()),
+        hostname_path: Some("/var/lib/docker/containers/0ad1/hostname".into()),
+        state: Some(bollard::models::ContainerState {
+            running: Some(true),
+            pid: Some(14451),
+            exit_code: Some(137),
+            started_at: Some("2026-12-07T10:40:18.165208827Z".into()),
+            finished_at: Some("0001-01-01T00:00:00Z".into()),
+            health: Some(Health {
+                status: Some(HealthStatusEnum::HEALTHY),
+                log: Some(vec![bollard::models::HealthcheckResult {
+                    output: Some("ok\n".into()),
+                    ..Default::default()
+                }]),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        network_settings: Some(NetworkSettings {
+            networks: Some(HashMap::from([
+                (
+                    "bridge".to_string(),
+                    EndpointSettings {
+                        ip_address: Some("172.17.0.2".into()),
+                        global_ipv6_address: Some("2001:db8::2".into()),
+                        ..Default::default()
+                    },
+                ),
+                (
+                    "app".to_string(),
+                    EndpointSettings {
+                        ip_address: Some("10.1.0.5".into()),
+                        ..Default::default()
+                    },
+                ),
+            ])),
+            ports: Some(HashMap::from([
+                (
+                    "8000/tcp".to_string(),
+                    Some(vec![
+                        PortBinding {
+                            host_ip: Some("0.0.0.0".into()),
+                            host_port: Some("8888".into()),
+                        },
+                        PortBinding {
+                            host_ip: Some("::".into()),
+                            host_port: Some("8888".into()),
+                        },
+                    ]),
+                ),
+                ("22/tcp".to_string(), None),
+            ])),
+            ..Default::default()
+        }),
+        host_config: Some(HostConfig {
+            log_config: Some(HostConfigLogConfig {
+                typ: Some("json-file".into()),
+                config: None,
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    });
+    let files: HashMap<&str, String> = identity::details(Some(&c))
+        .into_iter()
+        .map(|(name, text)| (name, text.to_string()))
+        .collect();
+    assert_eq!(
+        files["id"],
+        "0ad119ede2a351d2d6364a7ca54748e5b0fdcda3d3e694e2fadab974cde0dc3b\n"
+    );
+    assert_eq!(files["image_id"], "sha256:f04dd3a0f06e\n");
+    assert_eq!(
+        files["addresses"],
+        "app 10.1.0.5\nbridge 172.17.0.2\nbridge 2001:db8::2\n"
+    );
+    assert_eq!(
+        files["ports"],
+        "8000/tcp -> 0.0.0.0:8888\n8000/tcp -> [::]:8888\n"
+    );
+    assert_eq!(files["started"], "2026-12-07T10:40:18.165208827Z\n");
+    assert_eq!(files["exit_code"], "137\n");
+    assert_eq!(files["docker_restarts"], "2\n");
+    assert_eq!(files["health"], "healthy\n");
+    assert_eq!(files["health_output"], "ok\n");
+    assert_eq!(
+        c.identity.container_dir.as_deref(),
+        Some(std::path::Path::new("/var/lib/docker/containers/0ad1"))
+    );
+    assert_eq!(c.identity.finished_at, "");
+    // No container, no identity.
+    assert!(identity::details(None).is_empty());
+}
+
+#[test]
+fn identity_and_live_file_names_clash_with_no_keyword_or_standard_file() {
+    let names: Vec<&str> = IDENTITY_FILES
+        .iter()
+        .copied()
+        .chain([live::OUTPUT])
+        .chain(crate::render::tree::usage_files())
+        .collect();
+    for name in &names {
+        assert!(
+            !crate::render::tree::RESOURCE_FILES.contains(name),
+            "{name} is a standard file"
+        );
+        assert!(
+            MANIFEST.schema.keyword(name).is_none()
+                && crate::config::RESOURCE_KEYWORDS
+                    .iter()
+                    .all(|k| k.name != *name),
+            "{name} is a keyword"
+        );
+        assert_eq!(names.iter().filter(|n| *n == name).count(), 1, "{name}");
+    }
+}
+
+#[test]
+fn output_size_takes_a_size_and_refuses_what_is_not_one() {
+    let config = |value: &str| {
+        crate::config::parse_service(
+            &crate::drivers::registry::KINDS,
+            "app",
+            std::path::Path::new("/etc/svcfs/app.env"),
+            &format!("[container#1]\nrun_image = busybox\noutput_size = {value}\n"),
+        )
+    };
+    let size = |value: &str| {
+        let config = config(value);
+        let spec = config.resources[0].spec.as_ref().map_err(|e| e.clone())?;
+        Ok::<usize, String>(crate::drivers::manifest::spec_of::<ContainerSpec>(&**spec).output_size)
+    };
+    assert_eq!(size("1m"), Ok(1 << 20));
+    assert_eq!(size("4096"), Ok(4096));
+    for bad in ["0", "17m", "lots"] {
+        let problems = config(bad).problems;
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.to_string().contains("output_size")),
+            "{bad}: {problems:?}"
+        );
+    }
+}
+
+mod networks_and_jobs {
+    //! A container on several networks, one-shot jobs, and run_args'
+    //! word on the TTY.
+
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use bollard::models::NetworkCreateRequest;
+
+    use super::*;
+    use crate::actionlog::ServiceLog;
+    use crate::docker::fake::{Call, FakeDocker};
+    use crate::drivers::Driver;
+
+    const NAME: &str = "app.container.1";
+    const BUSYBOX: &str = "sha256:f66342b343ae0000000000000000000000000000000000000000000000000000";
+
+    fn daemon(networks: &[&str]) -> Arc<FakeDocker> {
+        let docker = Arc::new(FakeDocker::new("unix:///run/fake-docker.sock"));
+        docker.add_image(BUSYBOX, &["busybox:latest"]);
+        for name in networks {
+            docker.add_network(NetworkCreateRequest {
+                name: name.to_string(),
+                ..Default::default()
+            });
+        }
+        docker
+    }
+
+    fn driver(docker: &Arc<FakeDocker>, spec: ContainerSpec) -> ContainerDriver {
+        let ctx = DriverContext::for_tests(docker.clone());
+        ContainerDriver::new(&ctx, rid("container#1"), spec)
+    }
+
+    fn logs() -> (ServiceLog, ResourceLog) {
+        let service = ServiceLog::new("app");
+        let log = service.resource("container#1");
+        (service, log)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_container_on_two_networks_is_created_on_one_and_connected_to_the_other_before_it_starts(
+    ) {
+        let docker = daemon(&["p_front", "p_back"]);
+        let (service, log) = logs();
+        let args = "--network p_front --network-alias web --network name=p_back,alias=web";
+        driver(&docker, spec(args)).start(&log).await.unwrap();
+        let id = docker.container(NAME).unwrap().id;
+        assert_eq!(
+            docker.actions(),
+            [
+                format!("create {NAME}"),
+                format!("network connect p_back {id}"),
+                format!("start {id}"),
+            ]
+        );
+        let created = docker
+            .calls()
+            .into_iter()
+            .find_map(|c| match c {
+                Call::Create { body, .. } => Some(body),
+                _ => None,
+            })
+            .unwrap();
+        let endpoints = created.networking_config.unwrap().endpoints_config.unwrap();
+        assert_eq!(endpoints.len(), 1, "one network at create (API 1.41)");
+        assert_eq!(endpoints["p_front"].aliases, Some(vec!["web".to_string()]));
+        let joined = docker.container(NAME).unwrap().networks;
+        assert_eq!(joined[1].0, "p_back");
+        assert_eq!(joined[1].1.aliases, Some(vec!["web".to_string()]));
+        let text = service.resource_lines("container#1").join("\n");
+        assert!(
+            text.contains("network connect --alias web p_back c0ffee"),
+            "{text}"
+        );
+        // A stop then a start: nothing to connect again.
+        let d = driver(&docker, spec(args));
+        d.stop(&log).await.unwrap();
+        d.start(&log).await.unwrap();
+        let connects = docker
+            .actions()
+            .iter()
+            .filter(|a| a.starts_with("network connect"))
+            .count();
+        assert_eq!(connects, 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn run_args_may_turn_off_the_tty_and_open_stdin() {
+        let docker = daemon(&[]);
+        let (_service, log) = logs();
+        driver(&docker, spec("--tty=false --interactive=false"))
+            .start(&log)
+            .await
+            .unwrap();
+        let body = docker.container(NAME).unwrap().body.unwrap();
+        assert_eq!((body.tty, body.open_stdin), (Some(false), Some(false)));
+        let docker = daemon(&[]);
+        driver(&docker, spec("")).start(&log).await.unwrap();
+        let body = docker.container(NAME).unwrap().body.unwrap();
+        assert_eq!(
+            (body.tty, body.open_stdin),
+            (Some(true), Some(true)),
+            "the tutorial's -t -i stays the default"
+        );
+    }
+
+    fn job() -> ContainerSpec {
+        let mut s = spec("");
+        s.oneshot = true;
+        s
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_job_s_start_waits_for_its_exit_and_succeeds_on_zero() {
+        let docker = daemon(&[]);
+        let (service, log) = logs();
+        docker.created_exit_after_start(Duration::from_secs(3), 0, "migrated\n");
+        let d = driver(&docker, job());
+        d.start(&log).await.unwrap();
+        let text = service.resource_lines("container#1").join("\n");
+        assert!(text.contains("wait for the job to exit"), "{text}");
+        let state = d.status().await;
+        assert_eq!(state.status, Status::NotApplicable, "{state:?}");
+        assert!(state.messages.iter().any(|m| m.contains("exited 0")));
+        // Its start runs it again.
+        d.start(&log).await.unwrap();
+        let starts = docker
+            .actions()
+            .iter()
+            .filter(|a| a.starts_with("start "))
+            .count();
+        assert_eq!(starts, 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_job_that_exits_non_zero_fails_its_start_with_its_output() {
+        let docker = daemon(&[]);
+        let (_service, log) = logs();
+        docker.created_exit_after_start(Duration::from_secs(1), 3, "no database\n");
+        let d = driver(&docker, job());
+        let err = d.start(&log).await.unwrap_err();
+        assert!(err.message().contains("exited with code 3"), "{err:?}");
+        assert!(err.message().contains("no database"), "{err:?}");
+        let state = d.status().await;
+        assert_eq!(state.status, Status::Warn);
     }
 }

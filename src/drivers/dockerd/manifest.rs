@@ -20,6 +20,7 @@ pub static MANIFEST: Manifest = Manifest {
         })
         .with_containers(),
     driver: |ctx, _rid, spec| Arc::new(DockerdDriver::new(ctx, spec_of::<DockerdSpec>(spec).clone())),
+    sweep: None,
 };
 
 /// `start`, `stop` of a private docker daemon: 60 s to answer, or 30 s of

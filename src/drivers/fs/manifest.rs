@@ -21,6 +21,7 @@ pub static MANIFEST: Manifest = Manifest {
             spec_of::<FsSpec>(spec).clone(),
         ))
     },
+    sweep: None,
 };
 
 use crate::config::ValueKind::{Bool, Text};

@@ -905,6 +905,7 @@ mod tests {
         /// exit at SIGTERM, the others only at SIGKILL.
         fn driver(&self, spec: FsSpec, dies_on_term: &[u32]) -> FsDriver {
             let ctx = DriverContext {
+                carried: Default::default(),
                 service: "s".into(),
                 var_dir: "/nonexistent".into(),
                 config_dir: "/nonexistent".into(),

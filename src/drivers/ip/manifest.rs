@@ -19,6 +19,7 @@ pub static MANIFEST: Manifest = Manifest {
             spec_of::<IpSpec>(spec).clone(),
         ))
     },
+    sweep: None,
 };
 
 use crate::config::ValueKind::Text;

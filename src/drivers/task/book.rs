@@ -13,13 +13,13 @@
 //! command died with it: "interrupted"; a container keeps running in
 //! docker, and is adopted: see `container.rs`).
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
+use crate::drivers::Carried;
 use crate::error::{Error, Result};
 use crate::sync::lock;
 
@@ -150,29 +150,18 @@ pub struct Ticket {
     pub kill: crate::children::KillSignal,
 }
 
-/// The books open in this daemon, by file: a task keeps its record across
-/// reloads of its service.
-fn open_books() -> &'static Mutex<HashMap<PathBuf, Weak<Book>>> {
-    static BOOKS: OnceLock<Mutex<HashMap<PathBuf, Weak<Book>>>> = OnceLock::new();
-    BOOKS.get_or_init(Mutex::default)
-}
-
 impl Book {
-    /// The record of `rid` of `service`, as this daemon holds it, else as
+    /// The record of `rid` of `service`, as this daemon holds it (a task
+    /// keeps its record across reloads of its service: `carried`), else as
     /// the last daemon left it under `var_dir`.
-    pub fn open(var_dir: &Path, service: &str, rid: &str) -> Arc<Book> {
-        let file = var_dir
-            .join(service)
-            .join("tasks")
-            .join(format!("{rid}.json"));
-        let mut books = lock(open_books());
-        if let Some(book) = books.get(&file).and_then(Weak::upgrade) {
-            return book;
-        }
-        books.retain(|_, book| book.strong_count() > 0);
-        let book = Arc::new(Book::load(file.clone()));
-        books.insert(file, Arc::downgrade(&book));
-        book
+    pub fn open(carried: &Carried, var_dir: &Path, service: &str, rid: &str) -> Arc<Book> {
+        carried.take_or(service, rid, || {
+            let file = var_dir
+                .join(service)
+                .join("tasks")
+                .join(format!("{rid}.json"));
+            Arc::new(Book::load(file))
+        })
     }
 
     fn load(file: PathBuf) -> Book {
@@ -441,7 +430,7 @@ mod tests {
     #[tokio::test]
     async fn runs_are_counted_against_max_parallel_and_recorded() {
         let var = scratch("parallel");
-        let book = Book::open(&var, "svc", "task#1");
+        let book = Book::open(&Carried::default(), &var, "svc", "task#1");
         let first = book.begin(1, |_| None).unwrap();
         let busy = book.begin(1, |_| None).map(|_| ()).unwrap_err();
         assert_eq!(busy.errno(), libc::EBUSY);
@@ -461,7 +450,7 @@ mod tests {
     #[tokio::test]
     async fn a_kill_ends_every_run_going_on() {
         let var = scratch("kill");
-        let book = Book::open(&var, "svc", "task#1");
+        let book = Book::open(&Carried::default(), &var, "svc", "task#1");
         let ticket = book.begin(2, |_| None).unwrap();
         let other = book.begin(2, |_| None).unwrap();
         assert_eq!(book.kill_all(), 2);
@@ -484,16 +473,17 @@ mod tests {
         let var = scratch("slots");
         let slot = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
         {
-            let book = Book::open(&var, "svc", "task#1");
+            let daemon = Carried::default();
+            let book = Book::open(&daemon, &var, "svc", "task#1");
             assert!(book.first_follow());
             assert!(!book.first_follow());
             assert!(book.claim(slot));
             assert!(!book.claim(slot));
             // The same book while this daemon holds it.
-            assert!(!Book::open(&var, "svc", "task#1").claim(slot));
+            assert!(!Book::open(&daemon, &var, "svc", "task#1").claim(slot));
         }
         // The next daemon reads the record.
-        let book = Book::open(&var, "svc", "task#1");
+        let book = Book::open(&Carried::default(), &var, "svc", "task#1");
         assert!(book.first_follow());
         assert_eq!(book.last_slot(), Some(slot));
         assert!(!book.claim(slot));
@@ -506,7 +496,7 @@ mod tests {
     fn a_run_cut_by_the_daemon_s_end_is_told_and_a_container_is_adopted() {
         let var = scratch("cut");
         {
-            let book = Book::open(&var, "svc", "task#1");
+            let book = Book::open(&Carried::default(), &var, "svc", "task#1");
             let done = book.begin(3, |_| None).unwrap();
             book.end(done.seq, done.started, Ending::Exit(0), "fine\n", "fine");
             let _host = book.begin(3, |_| None).unwrap();
@@ -515,7 +505,7 @@ mod tests {
                 .unwrap();
             // The daemon stops here.
         }
-        let book = Book::open(&var, "svc", "task#1");
+        let book = Book::open(&Carried::default(), &var, "svc", "task#1");
         let view = book.view();
         assert_eq!(view.last.unwrap().ending, Ending::Interrupted);
         assert_eq!(&*view.output, "fine\n");

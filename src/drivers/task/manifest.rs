@@ -16,11 +16,12 @@ use crate::model::{KindVerb, Step};
 /// `task#N`.
 pub static MANIFEST: Manifest = Manifest {
     schema: KindSchema::new("task", KEYWORDS, build)
-        .ranks(70, 17)
+        .ranks(70, 16)
         .labelled_by("command")
         .verbs(&[RUN, KILL])
         .outside_actions(),
     driver: |ctx, rid, spec| TaskDriver::build(ctx, rid, spec_of::<TaskSpec>(spec).clone()),
+    sweep: None,
 };
 
 /// `run`: run the task now; the write returns when the run ends.

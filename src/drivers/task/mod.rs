@@ -72,7 +72,7 @@ impl TaskDriver {
     pub fn build(ctx: &DriverContext, rid: &Rid, spec: TaskSpec) -> Arc<dyn Driver> {
         Arc::new_cyclic(|me| TaskDriver {
             service: ctx.service.clone(),
-            book: Book::open(&ctx.var_dir, &ctx.service, rid.as_str()),
+            book: Book::open(&ctx.carried, &ctx.var_dir, &ctx.service, rid.as_str()),
             rid: rid.clone(),
             spec,
             programs: Programs::new(&ctx.config_dir, &ctx.service),

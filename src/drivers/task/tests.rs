@@ -139,6 +139,7 @@ fn container_task(keywords: &str, name: &str, docker: Option<Arc<FakeDocker>>) -
         children: Arc::new(FakeChildren::default()),
         reads: Arc::default(),
         peers: Vec::new(),
+        carried: Arc::default(),
     };
     let text = format!("[task#1]\nrun_image = busybox:latest\n{keywords}");
     let config = parse_service(&KINDS, "svc", Path::new("/etc/svcfs/svc.env"), &text);

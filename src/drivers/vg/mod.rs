@@ -419,6 +419,7 @@ mod tests {
     /// A driver for `vgname` sharing `reads`, as the engine's drivers do.
     fn driver_of(fake: &Arc<FakeRunner>, vgname: &str, reads: &Arc<HostReads>) -> VgDriver {
         let ctx = DriverContext {
+            carried: Default::default(),
             service: "app.opensvc.com".into(),
             var_dir: "/nonexistent".into(),
             config_dir: "/nonexistent".into(),

@@ -78,6 +78,33 @@ impl RunArgs {
         binds.chain(mounts).collect()
     }
 
+    /// The networks of the container with their endpoint settings: its
+    /// network mode's first, then the others by name.
+    pub fn networks(&self) -> Vec<(String, EndpointSettings)> {
+        let mode = self
+            .body
+            .host_config
+            .as_ref()
+            .and_then(|h| h.network_mode.clone());
+        let mut endpoints: Vec<(String, EndpointSettings)> = self
+            .body
+            .networking_config
+            .as_ref()
+            .and_then(|n| n.endpoints_config.clone())
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
+        endpoints.sort_by(|a, b| {
+            (Some(&a.0) != mode.as_ref(), &a.0).cmp(&(Some(&b.0) != mode.as_ref(), &b.0))
+        });
+        if let Some(mode) = mode {
+            if !endpoints.iter().any(|(name, _)| *name == mode) {
+                endpoints.insert(0, (mode, EndpointSettings::default()));
+            }
+        }
+        endpoints
+    }
+
     /// The names of the bare `-e NAME` options, in the order given.
     pub fn inherited_env(&self) -> impl Iterator<Item = &str> {
         self.env.iter().filter_map(|var| match var {
@@ -169,13 +196,25 @@ pub(super) struct Draft {
     pub(super) env: Vec<EnvVar>,
     pub(super) env_files: Vec<String>,
     pub(super) labels: Vec<String>,
-    pub(super) network: Option<String>,
+    /// `--network`s, in order: the first is the network mode.
+    pub(super) networks: Vec<NetworkDraft>,
+    /// `--network-alias`es, of the first network (as the CLI applies them).
+    pub(super) network_aliases: Vec<String>,
     pub(super) ipv4: Option<String>,
     pub(super) ipv6: Option<String>,
     pub(super) health: HealthDraft,
     pub(super) log_driver: Option<String>,
     pub(super) log_opts: Vec<String>,
     pub(super) security_opts: Vec<SecurityOpt>,
+}
+
+/// One `--network`, with the settings of its advanced form.
+#[derive(Default)]
+pub(super) struct NetworkDraft {
+    pub(super) name: String,
+    pub(super) aliases: Vec<String>,
+    pub(super) ipv4: Option<String>,
+    pub(super) ipv6: Option<String>,
 }
 
 #[derive(Default)]
@@ -276,34 +315,99 @@ impl Draft {
         Ok(())
     }
 
-    /// `--ip` and `--ip6` configure the endpoint of the
-    /// `--network`, which the engine only allows on a user-defined network.
-    /// (The CLI silently drops them when no --network is given; an error is
-    /// kinder than a container that quietly gets another address.)
+    /// `--ip`, `--ip6` and `--network-alias` configure the endpoint of the
+    /// first `--network`, which the engine only allows on a user-defined
+    /// network. (The CLI silently drops `--ip` when no --network is
+    /// given; an error is kinder than a container that quietly gets
+    /// another address.) Every network with settings, and every one of a
+    /// container on several, gets its endpoint in the body; the container
+    /// driver creates the container on the first and connects it to the
+    /// others (the engine before API 1.44 takes one network at create).
     fn finish_network(&mut self) -> Result<(), RunArgsError> {
-        let (option, value) = match (&self.ipv4, &self.ipv6) {
-            (Some(ipv4), _) => ("--ip", ipv4),
-            (None, Some(ipv6)) => ("--ip6", ipv6),
-            (None, None) => return Ok(()),
+        let first_settings = [
+            ("--ip", self.ipv4.as_ref()),
+            ("--ip6", self.ipv6.as_ref()),
+            ("--network-alias", self.network_aliases.first()),
+        ];
+        let Some(first) = self.networks.first_mut() else {
+            return match first_settings.iter().find_map(|(o, v)| v.map(|v| (*o, v))) {
+                Some((option, value)) => Err(bad_value(
+                    option,
+                    value,
+                    "needs a user-defined network: add --network <name>".into(),
+                )),
+                None => Ok(()),
+            };
         };
-        let Some(network) = self.network.as_ref().filter(|n| is_user_defined_network(n)) else {
-            return Err(bad_value(
-                option,
-                value,
-                "needs a user-defined network: add --network <name>".into(),
-            ));
-        };
-        let endpoint = EndpointSettings {
-            ipam_config: Some(EndpointIpamConfig {
-                ipv4_address: self.ipv4.clone(),
-                ipv6_address: self.ipv6.clone(),
+        if !is_user_defined_network(&first.name) {
+            if let Some((option, value)) = first_settings
+                .iter()
+                .find_map(|(o, v)| v.map(|v| (*o, v)))
+                .or_else(|| first.aliases.first().map(|a| ("--network", a)))
+            {
+                return Err(bad_value(
+                    option,
+                    value,
+                    "needs a user-defined network: add --network <name>".into(),
+                ));
+            }
+        }
+        for (option, mine, theirs) in [
+            ("--ip", &self.ipv4, &mut first.ipv4),
+            ("--ip6", &self.ipv6, &mut first.ipv6),
+        ] {
+            match (mine, theirs.as_ref()) {
+                (Some(mine), Some(_)) => {
+                    return Err(bad_value(
+                        option,
+                        mine,
+                        format!("the network {} sets its own address", first.name),
+                    ))
+                }
+                (Some(mine), None) => *theirs = Some(mine.clone()),
+                _ => {}
+            }
+        }
+        first.aliases.splice(0..0, self.network_aliases.drain(..));
+        let several = self.networks.len() > 1;
+        if several {
+            if let Some(special) = self
+                .networks
+                .iter()
+                .find(|n| !is_user_defined_network(&n.name))
+            {
+                return Err(bad_value(
+                    "--network",
+                    &special.name,
+                    "conflicting options: cannot attach both user-defined and non-user-defined networks".into(),
+                ));
+            }
+        }
+        let mut endpoints = HashMap::new();
+        for network in &self.networks {
+            let settings =
+                !network.aliases.is_empty() || network.ipv4.is_some() || network.ipv6.is_some();
+            if !(settings || several) {
+                continue;
+            }
+            let ipam =
+                (network.ipv4.is_some() || network.ipv6.is_some()).then(|| EndpointIpamConfig {
+                    ipv4_address: network.ipv4.clone(),
+                    ipv6_address: network.ipv6.clone(),
+                    ..Default::default()
+                });
+            let endpoint = EndpointSettings {
+                ipam_config: ipam,
+                aliases: (!network.aliases.is_empty()).then(|| network.aliases.clone()),
                 ..Default::default()
-            }),
-            ..Default::default()
-        };
-        self.body.networking_config = Some(NetworkingConfig {
-            endpoints_config: Some(HashMap::from([(network.clone(), endpoint)])),
-        });
+            };
+            endpoints.insert(network.name.clone(), endpoint);
+        }
+        if !endpoints.is_empty() {
+            self.body.networking_config = Some(NetworkingConfig {
+                endpoints_config: Some(endpoints),
+            });
+        }
         Ok(())
     }
 }

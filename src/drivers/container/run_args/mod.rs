@@ -25,6 +25,7 @@ mod tests;
 
 pub use draft::RunArgs;
 pub use redact::{redact_env, REDACTED};
+pub use values::go_duration;
 
 /// Why `run_args` could not be parsed or resolved. Each names the option
 /// (and the value, or the file) as written; the caller adds the resource id.
@@ -62,8 +63,7 @@ pub fn parse(run_args: &str) -> Result<RunArgs, RunArgsError> {
 /// (`svcfs check` reports each): past a bad option the next ones are read
 /// too. Never an empty list of errors.
 pub fn parse_all(run_args: &str) -> Result<RunArgs, Vec<RunArgsError>> {
-    let words =
-        shell_words::split(run_args).map_err(|e| vec![RunArgsError::Words(e.to_string())])?;
+    let words = crate::config::words::split(run_args).map_err(|e| vec![RunArgsError::Words(e)])?;
     let mut draft = draft::Draft::default();
     let mut errors = grammar::apply_words(&mut draft, words);
     match draft.finish() {

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use super::draft::{Draft, SecurityOpt};
+use super::draft::{Draft, NetworkDraft, SecurityOpt};
 use super::values::*;
 
 /// A handler returns only why a value is wrong; `apply` adds the option and
@@ -64,6 +64,7 @@ pub(super) static OPTIONS: &[OptSpec] = &[
     value(&["l", "label"], |d, v| push_to(&mut d.labels, checked_label(v)?)),
     // Network
     value(&["network", "net"], set_network),
+    value(&["network-alias", "net-alias"], |d, v| push_to(&mut d.network_aliases, v.to_owned())),
     value(&["ip"], |d, v| set(&mut d.ipv4, checked_ip::<Ipv4Addr>(v, "IPv4")?)),
     value(&["ip6"], |d, v| set(&mut d.ipv6, checked_ip::<Ipv6Addr>(v, "IPv6")?)),
     value(&["dns"], |d, v| push(&mut d.host().dns, normalized_ip(v)?)),
@@ -245,19 +246,54 @@ fn add_expose(draft: &mut Draft, spec: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn set_network(draft: &mut Draft, name: &str) -> Result<(), String> {
-    if name.trim().is_empty() {
+/// `--network NAME`, or `--network name=NAME,alias=A,ip=…,ip6=…` (the
+/// CLI's advanced form, whose settings are that network's own). Several
+/// may be given: the container is created on the first and connected to
+/// the others before it starts (see `container::networks`).
+fn set_network(draft: &mut Draft, value: &str) -> Result<(), String> {
+    if value.trim().is_empty() {
         return Err("the network name is empty".into());
     }
-    if name.contains('=') {
-        return Err("the name=...,alias=... form is not supported; use --network NAME".into());
+    let mut network = NetworkDraft::default();
+    if value.contains('=') {
+        for field in csv_fields(value)? {
+            let (key, setting) = field
+                .split_once('=')
+                .ok_or_else(|| format!("field {field:?} must be a key=value pair"))?;
+            match key {
+                "name" => network.name = setting.to_owned(),
+                "alias" => network.aliases.push(setting.to_owned()),
+                "ip" => network.ipv4 = Some(checked_ip::<Ipv4Addr>(setting, "IPv4")?),
+                "ip6" => network.ipv6 = Some(checked_ip::<Ipv6Addr>(setting, "IPv6")?),
+                "driver-opt" | "link-local-ip" | "mac-address" | "gw-priority" => {
+                    return Err(format!(
+                        "{key} is not supported (name, alias, ip and ip6 are)"
+                    ))
+                }
+                other => {
+                    return Err(format!(
+                        "unknown field {other:?} (use name, alias, ip, ip6)"
+                    ))
+                }
+            }
+        }
+        if network.name.is_empty() {
+            return Err("name= is required".into());
+        }
+    } else {
+        network.name = value.to_owned();
     }
-    if draft.network.as_deref().is_some_and(|known| known != name) {
-        // The engine (before API 1.44) attaches a new container to one network only.
-        return Err("only one network can be given".into());
+    if draft
+        .networks
+        .iter()
+        .any(|known| known.name == network.name)
+    {
+        return Err(format!("network {} is given twice", network.name));
     }
-    draft.network = Some(name.to_owned());
-    draft.host().network_mode = Some(name.to_owned());
+    if draft.networks.is_empty() {
+        draft.host().network_mode = Some(network.name.clone());
+    }
+    draft.networks.push(network);
     Ok(())
 }
 

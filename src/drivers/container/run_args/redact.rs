@@ -14,7 +14,7 @@ pub const REDACTED: &str = "<redacted>";
 /// [`REDACTED`] (`-e DB_PASSWORD=<redacted>`), as shell words an operator
 /// can read. Words that cannot be split are not shown at all.
 pub fn redact_env(run_args: &str) -> String {
-    let Ok(words) = shell_words::split(run_args) else {
+    let Ok(words) = crate::config::words::split(run_args) else {
         return REDACTED.to_string();
     };
     let mut out: Vec<String> = Vec::new();

@@ -565,6 +565,46 @@ fn ip_and_ip6_configure_the_user_network_endpoint() {
 }
 
 #[test]
+fn a_container_may_join_several_networks_each_with_its_aliases() {
+    let args =
+        "--network front --network-alias web --network name=back,alias=web,alias=api,ip=10.2.0.9";
+    let body = translated(args);
+    assert_eq!(
+        body.host_config.and_then(|h| h.network_mode).as_deref(),
+        Some("front"),
+        "created on the first"
+    );
+    let endpoints = body
+        .networking_config
+        .and_then(|n| n.endpoints_config)
+        .expect("endpoints");
+    assert_eq!(endpoints["front"].aliases, Some(strings(&["web"])));
+    assert_eq!(endpoints["back"].aliases, Some(strings(&["web", "api"])));
+    assert_eq!(
+        endpoints["back"]
+            .ipam_config
+            .as_ref()
+            .and_then(|i| i.ipv4_address.as_deref()),
+        Some("10.2.0.9")
+    );
+    let order: Vec<String> = super::parse(args)
+        .unwrap()
+        .networks()
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect();
+    assert_eq!(order, ["front", "back"], "the network mode first");
+}
+
+#[test]
+fn network_aliases_go_to_the_first_network_as_the_cli_puts_them() {
+    let body = translated("--network a --network b --network-alias x");
+    let endpoints = body.networking_config.unwrap().endpoints_config.unwrap();
+    assert_eq!(endpoints["a"].aliases, Some(strings(&["x"])));
+    assert_eq!(endpoints["b"].aliases, None);
+}
+
+#[test]
 fn ip_needs_a_user_defined_network() {
     assert_eq!(
         error("--ip 10.1.0.5"),
@@ -1066,8 +1106,15 @@ const REFUSED_VALUES: &[(&str, &str)] = &[
     ("-e =1", "-e"),
     ("-l =x", "-l"),
     ("-l 'a b=c'", "-l"),
-    ("--network a --network b", "--network"),
-    ("--network name=a,alias=b", "--network"),
+    ("--network a --network a", "--network"),
+    ("--network a --network host", "--network"),
+    ("--network name=a,colour=b", "--network"),
+    ("--network alias=b", "--network"),
+    ("--network name=a,driver-opt=x=y", "--network"),
+    ("--network bridge --network-alias x", "--network-alias"),
+    ("--network-alias x", "--network-alias"),
+    ("--network name=a,ip=10.0.0.300", "--network"),
+    ("--network name=a,ip=10.0.0.3 --ip 10.0.0.4", "--ip"),
     ("--network bridge --ip6 fd00::5", "--ip6"),
     ("--network backend --ip 10.1.0.300", "--ip"),
     ("--network backend --ip6 10.1.0.3", "--ip6"),
@@ -1224,6 +1271,7 @@ const SAMPLES: &[Sample] = &[
     value("env-file", "/svcfs-test/app.env", r#"{"Env":["FROM_FILE=1","INHERITED=from-svcfs"]}"#),
     value("label", "tier=web", r#"{"Labels":{"tier":"web"}}"#),
     value("network", "backend", r#"{"HostConfig":{"NetworkMode":"backend"}}"#),
+    after("--network backend", value("network-alias", "db", r#"{"NetworkingConfig":{"EndpointsConfig":{"backend":{"Aliases":["db"]}}}}"#)),
     after("--network backend", value("ip", "10.1.0.5", r#"{"NetworkingConfig":{"EndpointsConfig":{"backend":{"IPAMConfig":{"IPv4Address":"10.1.0.5"}}}}}"#)),
     after("--network backend", value("ip6", "fd00::5", r#"{"NetworkingConfig":{"EndpointsConfig":{"backend":{"IPAMConfig":{"IPv6Address":"fd00::5"}}}}}"#)),
     value("dns", "2001:DB8::1", r#"{"HostConfig":{"Dns":["2001:db8::1"]}}"#),

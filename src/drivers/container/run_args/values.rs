@@ -152,7 +152,7 @@ fn tmpfs_options(mount: &mut Mount) -> &mut MountTmpfsOptions {
 
 /// One CSV record as Go's encoding/csv reads it: `"` quotes a whole field,
 /// `""` inside quotes is a literal quote.
-fn csv_fields(text: &str) -> Result<Vec<String>, String> {
+pub(super) fn csv_fields(text: &str) -> Result<Vec<String>, String> {
     if text.is_empty() {
         return Err("empty mount specification".into());
     }
@@ -624,7 +624,7 @@ pub(super) fn health_duration(text: &str) -> Result<i64, String> {
 }
 
 /// Go's time.ParseDuration (`1m30s`, `500ms`, `1.5h`), in nanoseconds.
-pub(super) fn go_duration(text: &str) -> Result<i64, String> {
+pub fn go_duration(text: &str) -> Result<i64, String> {
     let invalid = || format!("{text:?} is not a duration (e.g. 30s, 1m30s, 500ms)");
     let (negative, mut rest) = match text.as_bytes().first() {
         Some(b'-') => (true, &text[1..]),
