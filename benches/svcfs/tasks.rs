@@ -4,12 +4,12 @@
 //! A thousand runs fall due in the same second each minute (cron's
 //! semantics), so the window holds one such burst.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::json;
 
 use crate::bed::Bed;
-use crate::idle::{cpu_ticks, rss_kib, CPU_LIMIT_PERCENT, RSS_LIMIT_MIB};
+use crate::idle::{watch, CPU_LIMIT_PERCENT, RSS_LIMIT_MIB};
 use crate::report::Row;
 use crate::settings::Settings;
 
@@ -46,19 +46,13 @@ pub fn row(settings: &Settings) -> Row {
         })
         .count();
     // At least one period, so that every task runs in the window.
-    let window = settings.idle.max(PERIOD);
-    let ticks_per_s = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
-    let before = cpu_ticks(pid).expect("the daemon runs");
-    let started = Instant::now();
-    let mut rss_max = 0;
-    while started.elapsed() < window {
-        if let Some(rss) = rss_kib(pid) {
-            rss_max = rss_max.max(rss);
-        }
-        std::thread::sleep(Duration::from_secs(1));
-    }
-    let elapsed = started.elapsed().as_secs_f64();
-    let after = cpu_ticks(pid).expect("the daemon still runs");
+    let watched = watch(pid, settings.idle.max(PERIOD));
+    let (elapsed, own, runs, rss_max) = (
+        watched.elapsed_s,
+        watched.own_s,
+        watched.children_s,
+        watched.rss_max_kib,
+    );
     // How many tasks ran (each service's last_run is not empty).
     let ran = (0..settings.services)
         .filter(|i| {
@@ -67,9 +61,6 @@ pub fn row(settings: &Settings) -> Row {
                 .is_empty()
         })
         .count();
-    let delta = |i: usize| after[i].saturating_sub(before[i]) as f64 / ticks_per_s;
-    let own = delta(0) + delta(1);
-    let runs = delta(2) + delta(3);
     let own_percent = own / elapsed * 100.0;
     let runs_percent = runs / elapsed * 100.0;
     let rss_mib = rss_max as f64 / 1024.0;

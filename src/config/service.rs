@@ -474,6 +474,17 @@ impl SectionParser<'_> {
         }
     }
 
+    /// A section that cannot be read at all: an error, and nothing of it.
+    fn ignored<T>(&mut self, section: &str, reason: &str) -> Option<T> {
+        self.problem(
+            Severity::Error,
+            Some(section),
+            None,
+            format!("{reason}; section ignored"),
+        );
+        None
+    }
+
     fn subset(
         &mut self,
         section: &str,
@@ -482,15 +493,7 @@ impl SectionParser<'_> {
     ) -> Option<SubsetConfig> {
         let (kind, name) = match parse_subset_name(self.kinds, rest) {
             Ok(parsed) => parsed,
-            Err(reason) => {
-                self.problem(
-                    Severity::Error,
-                    Some(section),
-                    None,
-                    format!("{reason}; section ignored"),
-                );
-                return None;
-            }
+            Err(reason) => return self.ignored(section, &reason),
         };
         let values = self.known_values(section, SUBSET_KEYWORDS.iter().collect(), entries);
         // A bad value was reported by the shape check: one at a time then.
@@ -505,15 +508,7 @@ impl SectionParser<'_> {
     fn resource(&mut self, section: &str, entries: &[(String, String)]) -> Option<ResourceConfig> {
         let rid = match Rid::parse(section) {
             Ok(rid) => rid,
-            Err(reason) => {
-                self.problem(
-                    Severity::Error,
-                    Some(section),
-                    None,
-                    format!("{reason}; section ignored"),
-                );
-                return None;
-            }
+            Err(reason) => return self.ignored(section, &reason),
         };
         let kind = self.kinds.kind(rid.type_name());
         let implicit = kind.and_then(|k| k.implicit.as_ref());

@@ -21,7 +21,6 @@ use super::apart::Trigger;
 use super::{LoadedService, ServiceRuntime};
 use crate::clock::{local_hms, rfc3339_utc};
 use crate::model::Status;
-use crate::sync::lock;
 
 /// The longest the scheduler sleeps without looking at the clock: its
 /// sleeps count monotonic time, which a stepped clock or a suspended host
@@ -38,15 +37,9 @@ impl ServiceRuntime {
     /// from within a tokio runtime, once per configuration however often
     /// asked.
     pub fn follow_schedules(self: &Arc<Self>, limit: Duration, nodename: &str) {
-        let loaded = self.loaded();
-        let generation = Arc::as_ptr(&loaded) as usize;
-        {
-            let mut followed = lock(&self.schedules_of);
-            if *followed == generation {
-                return;
-            }
-            *followed = generation;
-        }
+        let Some(loaded) = super::checks::first_ask(self, &self.schedules_of) else {
+            return;
+        };
         let rids: Vec<String> = loaded
             .resources
             .iter()
@@ -56,18 +49,14 @@ impl ServiceRuntime {
         if rids.is_empty() {
             return;
         }
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            // Asked again from the runtime (`Engine::spawn_background`).
-            *lock(&self.schedules_of) = 0;
-            return;
-        };
-        runtime.spawn(follow(
+        let following = follow(
             Arc::downgrade(self),
             Arc::downgrade(&loaded),
             rids,
             limit,
             nodename.to_string(),
-        ));
+        );
+        super::checks::spawn_following(&self.schedules_of, following);
     }
 
     /// The slot of `rid` is due: run it unless the service is not up or

@@ -7,28 +7,11 @@
 //! daemon restarted mid-run that neither loses the schedule nor runs a
 //! slot twice.
 
-use std::fs::File;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use crate::harness::*;
-
-/// A reader of an `events` file in a thread: its lines, as they come.
-fn follow(path: &Path) -> mpsc::Receiver<String> {
-    let file = File::open(path).unwrap_or_else(|e| panic!("open {}: {e}", path.display()));
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(file).lines() {
-            let Ok(line) = line else { return };
-            if tx.send(line).is_err() {
-                return;
-            }
-        }
-    });
-    rx
-}
 
 /// The lines of `rx` that came within `limit` and contain every needle.
 fn lines_within(rx: &mpsc::Receiver<String>, needles: &[&str], limit: Duration) -> Vec<String> {
@@ -80,7 +63,7 @@ fn a_task_runs_at_its_slots_while_the_service_is_up_and_its_files_follow() {
     assert_eq!(d.read(&format!("{svc}/task#1/last_run")), "");
     let ctl_help = d.read(&format!("{svc}/task#1/ctl"));
     assert_eq!(ctl_help, "clear\nrun\nkill\n");
-    let events = follow(&d.path(&format!("{svc}/events")));
+    let events = follow_events(&d.path(&format!("{svc}/events")));
     d.must(&format!("{svc}/ctl"), "start");
     // The service's start left the task alone.
     assert!(!d.read(&format!("{svc}/log")).contains("TASK#1 start"));
