@@ -13,7 +13,14 @@ use std::time::Duration;
 use crate::cluster_etcd::{Etcd, Security};
 use crate::harness::{in_path, require, run, wait_until, Daemon, Sandbox, Storage};
 
-const VG: &str = "svcfsclvg";
+/// The volume group of each run: the two runs may go side by side (the
+/// test threads), each on a VG of its own.
+fn vg_of(security: Security) -> &'static str {
+    match security {
+        Security::Plain => "svcfsclvgplain",
+        Security::TlsAuth => "svcfsclvg",
+    }
+}
 
 fn prerequisites() -> bool {
     let mut missing: Vec<String> = Vec::new();
@@ -31,8 +38,8 @@ fn prerequisites() -> bool {
 }
 
 /// The VG's tags.
-fn tags() -> Vec<String> {
-    run("vgs", &["--noheadings", "-o", "vg_tags", VG])
+fn tags_of(vg: &str) -> Vec<String> {
+    run("vgs", &["--noheadings", "-o", "vg_tags", vg])
         .unwrap_or_default()
         .trim()
         .split(',')
@@ -42,7 +49,9 @@ fn tags() -> Vec<String> {
 }
 
 /// The service file, the same on both nodes.
-const SERVICE: &str = "[DEFAULT]\nnodes = a b\nautostart_node = a\n\n[vg#1]\nvgname = svcfsclvg\n";
+fn service_file(vg: &str) -> String {
+    format!("[DEFAULT]\nnodes = a b\nautostart_node = a\n\n[vg#1]\nvgname = {vg}\n")
+}
 
 #[test]
 fn cluster_vg_start_takes_the_vg_over_from_a_dead_node_with_tls_and_auth() {
@@ -66,8 +75,11 @@ fn vg_takeover(security: Security) {
         .iter()
         .map(|n| Sandbox::new(&format!("{test}-{n}"), &[]))
         .collect();
+    let vg = vg_of(security);
+    let service = service_file(vg);
+    let tags = || tags_of(vg);
     let mut storage = Storage::default();
-    storage.volume_group(VG, &sandboxes[0].root.join("pv.img"));
+    storage.volume_group(vg, &sandboxes[0].root.join("pv.img"));
     // No logical volume: the kernel here may have no device-mapper (the
     // storage tests do the same); the tags are what is taken over.
     let etcd = Etcd::start(&sandboxes[0].root, security);
@@ -75,7 +87,7 @@ fn vg_takeover(security: Security) {
         .iter()
         .zip(&sandboxes)
         .map(|(name, sandbox)| {
-            sandbox.service_file("app.conf", SERVICE);
+            sandbox.service_file("app.conf", &service);
             let mut args = vec!["--nodename".to_string(), name.to_string()];
             args.extend(etcd.node_args());
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -94,7 +106,7 @@ fn vg_takeover(security: Security) {
     assert_eq!(daemons[0].as_ref().unwrap().read("app/vg#1/status"), "up\n");
 
     if security == Security::TlsAuth {
-        files_that_differ_are_reported_and_block_a_switch(&sandboxes, &daemons);
+        files_that_differ_are_reported_and_block_a_switch(&sandboxes, &daemons, vg);
     }
 
     // a dies (its daemon and fence watchdog): its VG stays active and
@@ -117,7 +129,7 @@ fn vg_takeover(security: Security) {
     );
     assert!(b
         .read("app/vg#1/log")
-        .contains(&format!("taking {VG} over from a")));
+        .contains(&format!("taking {vg} over from a")));
     assert_eq!(b.read("app/owner"), "b\n");
     if security == Security::TlsAuth {
         // etcd's tokens last a second here: b authenticated again, many
@@ -140,10 +152,12 @@ fn vg_takeover(security: Security) {
 fn files_that_differ_are_reported_and_block_a_switch(
     sandboxes: &[Sandbox],
     daemons: &[Option<Daemon>],
+    vg: &str,
 ) {
+    let service = service_file(vg);
     let (a, b) = (daemons[0].as_ref().unwrap(), daemons[1].as_ref().unwrap());
     assert_eq!(a.read("app/status"), "up\n");
-    let edited = format!("{SERVICE}comment = edited on b only\n");
+    let edited = format!("{service}comment = edited on b only\n");
     sandboxes[1].service_file("app.conf", &edited);
     for (name, d) in [("a", a), ("b", b)] {
         assert!(
@@ -156,8 +170,8 @@ fn files_that_differ_are_reported_and_block_a_switch(
     }
     assert_eq!(a.ctl("app/ctl", "switch b"), Err(libc::EINVAL));
     assert!(a.read("app/log").contains("switch b: the service file"));
-    assert_eq!(tags(), ["a"]);
-    sandboxes[1].service_file("app.conf", SERVICE);
+    assert_eq!(tags_of(vg), ["a"]);
+    sandboxes[1].service_file("app.conf", &service);
     for d in [a, b] {
         assert!(
             wait_until(Duration::from_secs(10), || d.read("app/status") == "up\n"
