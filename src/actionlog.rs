@@ -59,6 +59,24 @@ struct Rings {
     seq: u64,
     /// The lines as of `seq`, built on first demand after a push.
     published: Option<Arc<LogLines>>,
+    /// The resource whose lines are the last of the service's, and the
+    /// `seq` its first one of them had.
+    tail: Option<(String, u64)>,
+    /// The folded repetition the log ends with, if any.
+    fold: Option<Fold>,
+}
+
+/// Repeated successes folded into one line (see [`ServiceLog::fold`]).
+struct Fold {
+    rid: String,
+    /// How many repetitions it stands for.
+    count: u64,
+    /// When the first of them began.
+    first: SystemTime,
+    /// Its lines at the end of the rings.
+    lines: usize,
+    /// `seq` after its last line.
+    end: u64,
 }
 
 /// Called after lines were added (outside the log's lock).
@@ -106,6 +124,107 @@ impl ServiceLog {
         lines
     }
 
+    /// How many lines were ever logged: what [`ServiceLog::fold`] counts
+    /// from.
+    pub fn seq(&self) -> u64 {
+        self.lock().seq
+    }
+
+    /// Log `last` (an info line of `rid`) to end a success that repeats
+    /// (a task's scheduled runs), which then takes a few lines, not a few
+    /// lines per repetition, so that the service's log — kept in memory —
+    /// does not fill with them: when the lines logged since `since`,
+    /// `last` included, are all `rid`'s, and the log ended with the
+    /// previous repetition's lines when they began, both are replaced by
+    /// one line, `summary(count, first)` (`count` repetitions, the first
+    /// begun at `first`). Anything logged in between ends the repetition.
+    pub fn fold(
+        &self,
+        rid: &str,
+        since: u64,
+        began: SystemTime,
+        last: &str,
+        summary: impl FnOnce(u64, SystemTime) -> String,
+    ) {
+        let source = format!("{}.{rid}", self.service).to_uppercase();
+        self.push_quietly(Some(rid), Level::Info, &source, last);
+        {
+            let mut rings = self.lock();
+            let lines = usize::try_from(rings.seq.saturating_sub(since)).unwrap_or(usize::MAX);
+            let only_rid = rings
+                .tail
+                .as_ref()
+                .is_some_and(|(tail, start)| tail == rid && *start <= since);
+            if lines == 0 || !only_rid {
+                rings.fold = None;
+                drop(rings);
+                self.tell();
+                return;
+            }
+            let previous = rings.fold.take().filter(|f| f.rid == rid && f.end == since);
+            let Some(previous) = previous else {
+                // The first of a repetition: its own lines stay.
+                rings.fold = Some(Fold {
+                    rid: rid.to_string(),
+                    count: 1,
+                    first: began,
+                    lines,
+                    end: rings.seq,
+                });
+                drop(rings);
+                self.tell();
+                return;
+            };
+            let dropped = lines + previous.lines;
+            let ring_len = rings.resources.get(rid).map_or(0, VecDeque::len);
+            if rings.service.len() < dropped || ring_len < dropped {
+                drop(rings);
+                self.tell();
+                return;
+            }
+            for _ in 0..dropped {
+                rings.service.pop_back();
+                if let Some(ring) = rings.resources.get_mut(rid) {
+                    ring.pop_back();
+                }
+            }
+            let count = previous.count + 1;
+            let line: Arc<str> = format_line(
+                SystemTime::now(),
+                Level::Info,
+                &source,
+                &summary(count, previous.first),
+            )
+            .into();
+            rings.service.push_back(Arc::clone(&line));
+            rings
+                .resources
+                .entry(rid.to_string())
+                .or_default()
+                .push_back(line);
+            let seq = rings.seq;
+            rings.tail = Some((rid.to_string(), seq));
+            rings.seq += 1;
+            rings.fold = Some(Fold {
+                rid: rid.to_string(),
+                count,
+                first: previous.first,
+                lines: 1,
+                end: rings.seq,
+            });
+            rings.published = None;
+        }
+        self.tell();
+    }
+
+    /// Tell the listener that lines were added.
+    fn tell(&self) {
+        let listener = crate::sync::lock(&self.listener).clone();
+        if let Some(listener) = listener {
+            listener();
+        }
+    }
+
     /// Log a line about the service itself.
     pub fn service_line(&self, level: Level, message: &str) {
         let source = self.service.to_uppercase();
@@ -136,6 +255,12 @@ impl ServiceLog {
     }
 
     fn push(&self, rid: Option<&str>, level: Level, source: &str, message: &str) {
+        self.push_quietly(rid, level, source, message);
+        self.tell();
+    }
+
+    /// Add lines without telling the listener.
+    fn push_quietly(&self, rid: Option<&str>, level: Level, source: &str, message: &str) {
         let message = bounded_message(message);
         let message = message.as_ref();
         match level {
@@ -155,13 +280,15 @@ impl ServiceLog {
                     let ring = rings.resources.entry(rid.to_string()).or_default();
                     push_bounded(ring, line, RESOURCE_LOG_LINES);
                 }
+                let seq = rings.seq;
+                match (&rings.tail, rid) {
+                    (Some((tail, _)), Some(rid)) if tail == rid => {}
+                    (_, Some(rid)) => rings.tail = Some((rid.to_string(), seq)),
+                    (_, None) => rings.tail = None,
+                }
                 rings.seq += 1;
             }
             rings.published = None;
-        }
-        let listener = crate::sync::lock(&self.listener).clone();
-        if let Some(listener) = listener {
-            listener();
         }
     }
 
@@ -294,6 +421,51 @@ mod tests {
         assert_eq!(second.service.len(), 3);
         assert!(second.resource("ip#1").is_empty());
         assert_eq!(pushes.load(std::sync::atomic::Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn repeated_successes_fold_into_one_line_until_something_else_comes() {
+        let log = ServiceLog::new("s");
+        let task = log.resource("task#1");
+        let run = |n: u32| {
+            let since = log.seq();
+            task.info("/bin/true");
+            log.fold(
+                "task#1",
+                since,
+                SystemTime::UNIX_EPOCH,
+                &format!("run {n} done"),
+                |count, _| format!("{count} runs ok, the last {n}"),
+            );
+        };
+        run(1);
+        assert_eq!(log.resource_lines("task#1").len(), 2);
+        for n in 2..=50 {
+            run(n);
+        }
+        let lines = log.service_lines();
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(lines[0].ends_with(" 50 runs ok, the last 50"), "{lines:?}");
+        assert_eq!(log.resource_lines("task#1").len(), 1);
+        // Another line ends the repetition: the next run starts anew.
+        log.service_line(Level::Info, "start done in 1.0s");
+        run(51);
+        run(52);
+        let lines = log.service_lines();
+        assert_eq!(lines.len(), 3, "{lines:?}");
+        assert!(lines[2].ends_with("2 runs ok, the last 52"), "{lines:?}");
+        // Lines of another resource in the middle of a run: no fold.
+        let since = log.seq();
+        task.info("/bin/true");
+        log.resource("container#1").info("started");
+        log.fold(
+            "task#1",
+            since,
+            SystemTime::UNIX_EPOCH,
+            "run 53 done",
+            |_, _| "folded".into(),
+        );
+        assert_eq!(log.service_lines().len(), 6);
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! Children: the programs svcfs runs on a service's behalf (an app's
-//! start, stop and check scripts), as opposed to the host commands its own
-//! drivers run (`host`). Each runs as the user, in the directory and with
-//! the environment its resource asks for, in a process group of its own;
-//! at its timeout the whole group is killed, and it is always reaped. Its
+//! start, stop and check scripts, a task's command), as opposed to the
+//! host commands its own drivers run (`host`). Each runs as the user, in
+//! the directory and with the environment its resource asks for, in a
+//! process group of its own; at its timeout (or when asked to: a task's
+//! `kill`) the whole group is killed, and it is always reaped. A run given
+//! up by its caller (the daemon stops) kills the group too. Its
 //! output (stdout and stderr as one stream, in the order written) is kept
 //! bounded: the last bytes, with a note of what was cut. A child that
 //! leaves something running (a start script that launches a daemon) ends
@@ -14,7 +16,6 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use tokio::io::AsyncReadExt;
 
 use crate::error::{Error, Result};
 
@@ -63,6 +64,8 @@ pub struct ChildOutput {
     pub code: Option<i32>,
     /// Killed with its group at its timeout.
     pub timed_out: bool,
+    /// Killed with its group when asked to ([`ChildRunner::run_until`]).
+    pub killed: bool,
     /// The last [`OUTPUT_LIMIT`] bytes of its output, lossily decoded.
     pub output: String,
     /// Bytes of output dropped before those kept.
@@ -72,7 +75,7 @@ pub struct ChildOutput {
 impl ChildOutput {
     /// Exit code 0.
     pub fn success(&self) -> bool {
-        self.code == Some(0) && !self.timed_out
+        self.code == Some(0) && !self.timed_out && !self.killed
     }
 
     /// Its output's last non-empty line, trimmed (what a check says).
@@ -97,15 +100,20 @@ impl ChildOutput {
         }
     }
 
-    /// `exit N`, `killed by a signal` or `timed out`, for messages.
+    /// `exit N`, `killed by a signal`, `killed` or `timed out`, for
+    /// messages.
     pub fn ending(&self) -> String {
-        match (self.timed_out, self.code) {
-            (true, _) => "timed out".to_string(),
-            (false, Some(code)) => format!("exit {code}"),
-            (false, None) => "killed by a signal".to_string(),
+        match (self.timed_out, self.killed, self.code) {
+            (true, _, _) => "timed out".to_string(),
+            (false, true, _) => "killed".to_string(),
+            (false, false, Some(code)) => format!("exit {code}"),
+            (false, false, None) => "killed by a signal".to_string(),
         }
     }
 }
+
+/// What ends a run early when it completes (a task's `kill`).
+pub type KillSignal = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
 
 /// Runs children.
 #[async_trait]
@@ -113,15 +121,43 @@ pub trait ChildRunner: Send + Sync {
     /// Run `spec` to its end or its timeout. Err only when it could not
     /// start (no such program, no such user): how it ended is the Ok
     /// output's.
-    async fn run(&self, spec: &ChildSpec) -> Result<ChildOutput>;
+    async fn run(&self, spec: &ChildSpec) -> Result<ChildOutput> {
+        self.run_until(spec, Box::pin(std::future::pending())).await
+    }
+
+    /// [`ChildRunner::run`], its process group killed (and the output
+    /// marked `killed`) as soon as `kill` completes.
+    async fn run_until(&self, spec: &ChildSpec, kill: KillSignal) -> Result<ChildOutput>;
 }
 
 /// The real thing.
 pub struct SystemChildren;
 
+/// Kills a child's process group if its run is dropped before the child
+/// was reaped (the daemon stops mid-run): what it started goes with it,
+/// and tokio reaps the leader (`kill_on_drop`).
+struct GroupGuard(Option<i32>);
+
+impl GroupGuard {
+    fn reaped(&mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        if let Some(group) = self.0 {
+            let _ = nix::sys::signal::killpg(
+                nix::unistd::Pid::from_raw(group),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+    }
+}
+
 #[async_trait]
 impl ChildRunner for SystemChildren {
-    async fn run(&self, spec: &ChildSpec) -> Result<ChildOutput> {
+    async fn run_until(&self, spec: &ChildSpec, mut kill: KillSignal) -> Result<ChildOutput> {
         let started = Instant::now();
         let line = spec.command_line();
         let (mut command, reader) =
@@ -131,23 +167,32 @@ impl ChildRunner for SystemChildren {
             .map_err(|e| Error::backend(format!("cannot run {line}: {e}")))?;
         // The write ends are the child's now (and its descendants').
         drop(command);
+        let mut guard = GroupGuard(child.id().and_then(|g| i32::try_from(g).ok()));
         let mut reader = tokio::net::unix::pipe::Receiver::from_owned_fd(reader)
             .map_err(|e| Error::backend(format!("cannot read the output of {line}: {e}")))?;
         let mut kept = Tail::default();
-        let mut buffer = vec![0u8; 8192];
+        let mut buffer = ReadBuffer;
         let deadline = tokio::time::Instant::now() + spec.timeout;
         let status = loop {
             tokio::select! {
                 status = child.wait() => break Some(status),
-                read = reader.read(&mut buffer) => match read {
+                read = buffer.read_into(&mut reader, &mut kept) => match read {
                     Ok(0) | Err(_) => break None,
-                    Ok(n) => kept.push(&buffer[..n]),
+                    Ok(_) => {}
                 },
                 () = tokio::time::sleep_until(deadline) => {
                     kill_group_and_reap(&mut child).await;
+                    guard.reaped();
                     drain(&mut reader, &mut buffer, &mut kept).await;
                     tracing::debug!(command = %line, elapsed = ?started.elapsed(), "child timed out");
                     return Ok(kept.finish(None, true));
+                }
+                () = &mut kill => {
+                    kill_group_and_reap(&mut child).await;
+                    guard.reaped();
+                    drain(&mut reader, &mut buffer, &mut kept).await;
+                    tracing::debug!(command = %line, elapsed = ?started.elapsed(), "child killed");
+                    return Ok(kept.killed());
                 }
             }
         };
@@ -155,14 +200,23 @@ impl ChildRunner for SystemChildren {
         // that closed it); wait for it within the same bound.
         let status = match status {
             Some(status) => status,
-            None => match tokio::time::timeout_at(deadline, child.wait()).await {
-                Ok(status) => status,
-                Err(_) => {
-                    kill_group_and_reap(&mut child).await;
-                    return Ok(kept.finish(None, true));
+            None => {
+                tokio::select! {
+                    status = child.wait() => status,
+                    () = tokio::time::sleep_until(deadline) => {
+                        kill_group_and_reap(&mut child).await;
+                        guard.reaped();
+                        return Ok(kept.finish(None, true));
+                    }
+                    () = &mut kill => {
+                        kill_group_and_reap(&mut child).await;
+                        guard.reaped();
+                        return Ok(kept.killed());
+                    }
                 }
-            },
+            }
         };
+        guard.reaped();
         drain(&mut reader, &mut buffer, &mut kept).await;
         let code = status
             .map_err(|e| Error::backend(format!("cannot wait for {line}: {e}")))?
@@ -244,13 +298,52 @@ fn identity(spec: &ChildSpec) -> std::io::Result<Option<(u32, u32, PathBuf, Stri
 
 /// What a child wrote after it exited (or was killed), for a short while:
 /// a daemon it left may hold the pipe open for good.
-async fn drain(reader: &mut tokio::net::unix::pipe::Receiver, buffer: &mut [u8], kept: &mut Tail) {
+async fn drain(
+    reader: &mut tokio::net::unix::pipe::Receiver,
+    buffer: &mut ReadBuffer,
+    kept: &mut Tail,
+) {
     let until = tokio::time::Instant::now() + DRAIN_AFTER_EXIT;
-    while let Ok(Ok(n)) = tokio::time::timeout_at(until, reader.read(buffer)).await {
+    while let Ok(Ok(n)) = tokio::time::timeout_at(until, buffer.read_into(reader, kept)).await {
         if n == 0 {
             break;
         }
-        kept.push(&buffer[..n]);
+    }
+}
+
+/// Where a child's output is read: a buffer of the thread that reads,
+/// not one per child, so that a thousand children running at once (tasks
+/// due in the same second) do not hold 8 KiB each while they wait.
+#[derive(Default)]
+struct ReadBuffer;
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0u8; 8192]);
+}
+
+impl ReadBuffer {
+    /// Wait until `reader` has output, and move what it has into `kept`;
+    /// the bytes read (0 at the end of the output).
+    async fn read_into(
+        &mut self,
+        reader: &mut tokio::net::unix::pipe::Receiver,
+        kept: &mut Tail,
+    ) -> std::io::Result<usize> {
+        loop {
+            reader.readable().await?;
+            let read = SCRATCH.with(|scratch| {
+                let mut scratch = scratch.borrow_mut();
+                let read = reader.try_read(&mut scratch);
+                if let Ok(n) = read {
+                    kept.push(&scratch[..n]);
+                }
+                read
+            });
+            match read {
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                other => return other,
+            }
+        }
     }
 }
 
@@ -294,8 +387,16 @@ impl Tail {
         ChildOutput {
             code,
             timed_out,
+            killed: false,
             output: String::from_utf8_lossy(&bytes).into_owned(),
             cut: self.cut,
+        }
+    }
+
+    fn killed(self) -> ChildOutput {
+        ChildOutput {
+            killed: true,
+            ..self.finish(None, false)
         }
     }
 }
@@ -316,6 +417,7 @@ impl FakeChildren {
         self.answer(Ok(ChildOutput {
             code: Some(code),
             timed_out: false,
+            killed: false,
             output: output.to_string(),
             cut: 0,
         }))
@@ -326,6 +428,7 @@ impl FakeChildren {
         self.answer(Ok(ChildOutput {
             code: None,
             timed_out: true,
+            killed: false,
             output: output.to_string(),
             cut: 0,
         }))
@@ -350,13 +453,14 @@ impl FakeChildren {
 #[cfg(test)]
 #[async_trait]
 impl ChildRunner for FakeChildren {
-    async fn run(&self, spec: &ChildSpec) -> Result<ChildOutput> {
+    async fn run_until(&self, spec: &ChildSpec, _kill: KillSignal) -> Result<ChildOutput> {
         crate::sync::lock(&self.runs).push(spec.clone());
         let next = crate::sync::lock(&self.script).pop_front();
         next.unwrap_or_else(|| {
             Ok(ChildOutput {
                 code: Some(0),
                 timed_out: false,
+                killed: false,
                 output: String::new(),
                 cut: 0,
             })
@@ -415,6 +519,47 @@ mod tests {
         // The grandchild died with the group: it never touches the marker.
         std::thread::sleep(Duration::from_millis(2500));
         assert!(!marker.exists(), "a grandchild outlived the timeout");
+    }
+
+    #[tokio::test]
+    async fn a_kill_ends_the_whole_group_at_once() {
+        let marker = std::env::temp_dir().join(format!("svcfs-child-kill-{}", std::process::id()));
+        let _ = std::fs::remove_file(&marker);
+        let script = format!(
+            "(sleep 2; touch {}) & echo started; sleep 30",
+            marker.display()
+        );
+        let (tx, mut rx) = tokio::sync::watch::channel(false);
+        let run = tokio::spawn(async move {
+            let kill: KillSignal = Box::pin(async move {
+                let _ = rx.wait_for(|k| *k).await;
+            });
+            SystemChildren
+                .run_until(&sh(&script, Duration::from_secs(60)), kill)
+                .await
+        });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        tx.send(true).unwrap();
+        let out = run.await.unwrap().unwrap();
+        assert!(out.killed && !out.timed_out && !out.success());
+        assert_eq!(out.ending(), "killed");
+        assert_eq!(out.output, "started\n");
+        std::thread::sleep(Duration::from_millis(2500));
+        assert!(!marker.exists(), "a grandchild outlived the kill");
+    }
+
+    #[tokio::test]
+    async fn a_dropped_run_kills_its_group() {
+        let marker = std::env::temp_dir().join(format!("svcfs-child-drop-{}", std::process::id()));
+        let _ = std::fs::remove_file(&marker);
+        let script = format!("sleep 1; touch {}", marker.display());
+        let spec = sh(&script, Duration::from_secs(60));
+        let run = SystemChildren.run(&spec);
+        assert!(tokio::time::timeout(Duration::from_millis(200), run)
+            .await
+            .is_err());
+        std::thread::sleep(Duration::from_millis(1500));
+        assert!(!marker.exists(), "the group outlived its dropped run");
     }
 
     #[tokio::test]

@@ -61,6 +61,7 @@ pub struct ClusterOptions {
 /// Run the daemon until a termination signal; returns once unmounted.
 pub fn run(options: MountOptions) -> Result<()> {
     limit_malloc_arenas();
+    raise_open_files_limit();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(4)
         .max_blocking_threads(BLOCKING_THREADS)
@@ -270,6 +271,31 @@ fn limit_malloc_arenas() {
         // SAFETY: mallopt only sets an allocator parameter.
         unsafe {
             libc::mallopt(libc::M_ARENA_MAX, 2);
+        }
+    }
+}
+
+/// Raise the soft limit on open files to the hard one, as daemons that
+/// hold many descriptors do (systemd gives services 1024 soft, 524288
+/// hard): a thousand tasks due in the same second hold two descriptors
+/// each while they run (their output pipe and the pidfd that reaps them),
+/// besides the FUSE channel and the docker connections.
+fn raise_open_files_limit() {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit only read and write the struct we own.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max
+        {
+            limit.rlim_cur = limit.rlim_max;
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
+                tracing::warn!(
+                    "cannot raise the open files limit: {}",
+                    std::io::Error::last_os_error()
+                );
+            }
         }
     }
 }

@@ -915,7 +915,11 @@ mod tests {
             .map(str::to_string)
             .collect();
         for kind in svcfs::drivers::registry::KINDS.kinds() {
-            lines.extend(resource_ctl_help(kind.verbs).lines().map(str::to_string));
+            lines.extend(
+                resource_ctl_help(kind.verbs, kind.outside_actions)
+                    .lines()
+                    .map(str::to_string),
+            );
         }
         lines
     }
@@ -952,6 +956,10 @@ mod tests {
             verbs.iter().any(|v| v.word == "rollback"),
             "the container's"
         );
+        assert!(
+            verbs.iter().any(|v| v.word == "run") && verbs.iter().any(|v| v.word == "kill"),
+            "the task's"
+        );
         let cli = cli_command();
         for verb in verbs {
             let sub = cli.find_subcommand(verb.word).unwrap();
@@ -959,8 +967,11 @@ mod tests {
                 .get_arguments()
                 .any(|a| a.get_long() == Some("rid") && a.is_required_set()));
             let about = sub.get_about().unwrap().to_string();
-            assert!(about.contains("container resources"), "{about}");
+            let kinds = format!("({} resources)", kinds_of(verb).join(", "));
+            assert!(about.contains(&kinds), "{about}");
         }
+        let about = cli.find_subcommand("run").unwrap().get_about().unwrap();
+        assert!(about.to_string().contains("(task resources)"), "{about}");
         let parsed = cli_command()
             .try_get_matches_from(["svcfs", "rollback", "app", "--rid", "container#1"])
             .unwrap();

@@ -2,12 +2,12 @@
 //! (`/bin/true`) runs every minute: the daemon's own CPU time, apart from
 //! that of the checks it ran and reaped, and its memory.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::json;
 
 use crate::bed::Bed;
-use crate::idle::{cpu_ticks, rss_kib, CPU_LIMIT_PERCENT, RSS_LIMIT_MIB};
+use crate::idle::{watch, CPU_LIMIT_PERCENT, RSS_LIMIT_MIB};
 use crate::report::Row;
 use crate::settings::Settings;
 
@@ -31,22 +31,13 @@ pub fn row(settings: &Settings) -> Row {
     let pid = bed.mount(&["--refresh-interval", "30"]).pid();
     std::thread::sleep(settings.settle);
     // At least one interval, so that every app is checked in the window.
-    let window = settings.idle.max(CHECK_INTERVAL);
-    let ticks_per_s = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
-    let before = cpu_ticks(pid).expect("the daemon runs");
-    let started = Instant::now();
-    let mut rss_max = 0;
-    while started.elapsed() < window {
-        if let Some(rss) = rss_kib(pid) {
-            rss_max = rss_max.max(rss);
-        }
-        std::thread::sleep(Duration::from_secs(1));
-    }
-    let elapsed = started.elapsed().as_secs_f64();
-    let after = cpu_ticks(pid).expect("the daemon still runs");
-    let delta = |i: usize| after[i].saturating_sub(before[i]) as f64 / ticks_per_s;
-    let own = delta(0) + delta(1);
-    let checks = delta(2) + delta(3);
+    let watched = watch(pid, settings.idle.max(CHECK_INTERVAL));
+    let (elapsed, own, checks, rss_max) = (
+        watched.elapsed_s,
+        watched.own_s,
+        watched.children_s,
+        watched.rss_max_kib,
+    );
     let own_percent = own / elapsed * 100.0;
     let checks_percent = checks / elapsed * 100.0;
     let expected_checks = settings.services as f64 * elapsed / CHECK_INTERVAL.as_secs_f64();

@@ -41,6 +41,38 @@ pub fn rss_kib(pid: i32) -> Option<u64> {
         .ok()
 }
 
+/// What a daemon used over a window: its own CPU time and that of the
+/// children it reaped (seconds), and its largest resident memory (KiB).
+pub struct Watched {
+    pub elapsed_s: f64,
+    pub own_s: f64,
+    pub children_s: f64,
+    pub rss_max_kib: u64,
+}
+
+/// Watch the daemon `pid` for `window`, its memory sampled each second.
+pub fn watch(pid: i32, window: Duration) -> Watched {
+    let ticks_per_s = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    let before = cpu_ticks(pid).expect("the daemon runs");
+    let started = Instant::now();
+    let mut rss_max_kib = 0;
+    while started.elapsed() < window {
+        if let Some(rss) = rss_kib(pid) {
+            rss_max_kib = rss_max_kib.max(rss);
+        }
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    let elapsed_s = started.elapsed().as_secs_f64();
+    let after = cpu_ticks(pid).expect("the daemon still runs");
+    let delta = |i: usize| after[i].saturating_sub(before[i]) as f64 / ticks_per_s;
+    Watched {
+        elapsed_s,
+        own_s: delta(0) + delta(1),
+        children_s: delta(2) + delta(3),
+        rss_max_kib,
+    }
+}
+
 /// The resident memory of the daemon that served the walks, sampled each
 /// second over the settling time.
 pub fn walked_row(settings: &Settings, pid: i32, services: usize) -> Row {

@@ -3,10 +3,12 @@
 //! against the FUSE floors and tmpfs, `cat` against `docker inspect`, the
 //! first read after a change against the docker event, walks of a
 //! 1000-service tree against tmpfs, start/stop against the docker CLI,
-//! reads with dockerd SIGSTOPped against reads with it running, an
-//! idle daemon's memory, CPU and docker API calls, the idle daemon of a
-//! thousand apps checked every minute, and the cluster's placement,
-//! switch and failover against their bounds.
+//! reads with dockerd SIGSTOPped against reads with it running, a
+//! parallel subset's start and the start of existing containers against
+//! the docker CLI, an idle daemon's memory, CPU and docker API calls, the
+//! idle daemon of a thousand apps checked every minute and that of a
+//! thousand tasks run every minute, and the cluster's placement, switch
+//! and failover against their bounds.
 //!
 //! Writes bench/REPORT.md, bench/report.json and bench/latency.svg. Needs
 //! root and what the integration tests need (`scripts/setup-test-env.sh`);
@@ -33,8 +35,10 @@ mod proxy;
 mod reads;
 mod report;
 mod settings;
+mod starts;
 mod stats;
 mod svg;
+mod tasks;
 mod tree;
 mod tree_floor;
 
@@ -104,11 +108,13 @@ fn service_parts(settings: &Settings, report: &mut Report) {
         "change",
         "observe",
         "lifecycle",
+        "parallel",
+        "existing",
     ];
     if !wanted.iter().any(|p| settings.runs(p)) {
         return;
     }
-    let mut bed = Bed::new("bench-app", &[APP, CHANGE, observe::OUTPUT]);
+    let mut bed = Bed::new("bench-app", &[APP, CHANGE, observe::OUTPUT, starts::SUBSET]);
     let vol1 = bed.root().join("vol1");
     std::fs::create_dir_all(&vol1).expect("create the volume dir");
     let containers = bed::tutorial_containers(&vol1);
@@ -122,6 +128,11 @@ fn service_parts(settings: &Settings, report: &mut Report) {
         .collect::<Vec<_>>();
     bed.sandbox()
         .service_file(&format!("{CHANGE}.conf"), &bed::service_file(&one, 1));
+    let subset = starts::subset_containers(&containers);
+    bed.sandbox().service_file(
+        &format!("{}.conf", starts::SUBSET),
+        &starts::subset_file(&subset),
+    );
     bed.sandbox().service_file(
         &format!("{}.conf", observe::OUTPUT),
         &observe::service_file(),
@@ -160,6 +171,12 @@ fn service_parts(settings: &Settings, report: &mut Report) {
     });
     part(settings, report, "lifecycle", |_| {
         lifecycle::rows(settings, daemon, APP, &containers)
+    });
+    part(settings, report, "parallel", |_| {
+        vec![starts::parallel_row(settings, daemon, &subset)]
+    });
+    part(settings, report, "existing", |_| {
+        vec![starts::existing_row(settings, daemon, APP, &containers)]
     });
 }
 
@@ -229,11 +246,13 @@ fn clean_leftovers() {
     }
     let _ = std::fs::remove_dir_all(reads::SHM_DIR);
     let _ = std::fs::remove_dir_all(tree::SHM_TREE);
-    bed::remove_named(
-        &(1..=3)
-            .map(|n| format!("cli.svcfs-bench.container.{n}"))
-            .collect::<Vec<_>>(),
-    );
+    for prefix in ["cli", "cli-subset", "cli-existing"] {
+        bed::remove_named(
+            &(1..=3)
+                .map(|n| format!("{prefix}.svcfs-bench.container.{n}"))
+                .collect::<Vec<_>>(),
+        );
+    }
     if let Ok(pid) = freeze::dockerd_pid() {
         unsafe { libc::kill(pid, libc::SIGCONT) };
     }
@@ -320,6 +339,9 @@ fn main() {
     group(&mut report, "tree set-up", |r| tree_parts(&settings, r));
     part(&settings, &mut report, "apps", |_| {
         vec![apps::row(&settings)]
+    });
+    part(&settings, &mut report, "tasks", |_| {
+        vec![tasks::row(&settings)]
     });
     part(&settings, &mut report, "cluster", |_| {
         cluster::rows(&settings)

@@ -1,7 +1,7 @@
 //! Sample counts and durations, from the environment:
 //! - `SVCFS_BENCH_QUICK=1`: small counts everywhere (a run of about a
 //!   minute, to develop the bench; its numbers mean little);
-//! - `SVCFS_BENCH_ONLY=reads,process,frozen,change,observe,lifecycle,tree,idle,apps,cluster`:
+//! - `SVCFS_BENCH_ONLY=reads,process,frozen,change,observe,lifecycle,parallel,existing,tree,idle,apps,tasks,cluster`:
 //!   run only these parts;
 //! - `SVCFS_BENCH_READS`, `SVCFS_BENCH_CHANGES`, `SVCFS_BENCH_LINES`,
 //!   `SVCFS_BENCH_STARTS`, `SVCFS_BENCH_STOPS`, `SVCFS_BENCH_SERVICES`,
@@ -14,16 +14,19 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 /// The parts of the bench, in the order they run.
-pub const PARTS: [&str; 10] = [
+pub const PARTS: [&str; 13] = [
     "reads",
     "process",
     "frozen",
     "change",
     "observe",
     "lifecycle",
+    "parallel",
+    "existing",
     "tree",
     "idle",
     "apps",
+    "tasks",
     "cluster",
 ];
 

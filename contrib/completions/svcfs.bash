@@ -40,6 +40,9 @@ _svcfs() {
             svcfs,import)
                 cmd="svcfs__subcmd__import"
                 ;;
+            svcfs,kill)
+                cmd="svcfs__subcmd__kill"
+                ;;
             svcfs,mount)
                 cmd="svcfs__subcmd__mount"
                 ;;
@@ -48,6 +51,9 @@ _svcfs() {
                 ;;
             svcfs,rollback)
                 cmd="svcfs__subcmd__rollback"
+                ;;
+            svcfs,run)
+                cmd="svcfs__subcmd__run"
                 ;;
             svcfs,start)
                 cmd="svcfs__subcmd__start"
@@ -80,7 +86,7 @@ _svcfs() {
 
     case "${cmd}" in
         svcfs)
-            opts="-h -V --help --version mount check status start stop restart startcontainer stopcontainer clear freeze thaw switch takeover giveback docker import completions help rollback"
+            opts="-h -V --help --version mount check status start stop restart startcontainer stopcontainer clear freeze thaw switch takeover giveback docker import completions help rollback run kill"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -261,6 +267,28 @@ _svcfs() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        svcfs__subcmd__kill)
+            opts="-h --rid --mountpoint --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --rid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mountpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         svcfs__subcmd__mount)
             opts="-h --config-dir --var-dir --docker-host --nodename --ctl-group --autostart --refresh-interval --status-timeout --cluster --etcd-cacert --etcd-cert --etcd-key --etcd-user --etcd-password-file --cluster-ttl --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -354,6 +382,28 @@ _svcfs() {
             return 0
             ;;
         svcfs__subcmd__rollback)
+            opts="-h --rid --mountpoint --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --rid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mountpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        svcfs__subcmd__run)
             opts="-h --rid --mountpoint --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -45,6 +45,8 @@ complete -c svcfs -n "__fish_svcfs_needs_command" -f -a "import" -d 'Convert a C
 complete -c svcfs -n "__fish_svcfs_needs_command" -f -a "completions" -d 'Print the completion script of a shell (bash, zsh, fish, elvish, powershell) to stdout (`svcfs completions bash > /usr/share/bash-completion/completions/svcfs`). Those of bash and zsh also complete service names and rids from the mounted tree'
 complete -c svcfs -n "__fish_svcfs_needs_command" -f -a "help" -d 'Print the help of svcfs, or of a command (`svcfs help start`)'
 complete -c svcfs -n "__fish_svcfs_needs_command" -f -a "rollback" -d 'Swap the container back to the one the last upgrade replaced (<name>.prev): writes rollback to the ctl of each resource of --rid, in turn (container resources)'
+complete -c svcfs -n "__fish_svcfs_needs_command" -f -a "run" -d 'Run the task now; returns when the run ends (its exit code 0: success): writes run to the ctl of each resource of --rid, in turn (task resources)'
+complete -c svcfs -n "__fish_svcfs_needs_command" -f -a "kill" -d 'Kill the task\'s running run, with its process group (or its container): writes kill to the ctl of each resource of --rid, in turn (task resources)'
 complete -c svcfs -n "__fish_svcfs_using_subcommand mount" -l config-dir -d 'Directory of the service files (<name>.env or <name>.conf)' -r -F
 complete -c svcfs -n "__fish_svcfs_using_subcommand mount" -l var-dir -d 'State directory: private docker daemon sockets, pid files, data' -r -F
 complete -c svcfs -n "__fish_svcfs_using_subcommand mount" -l docker-host -d 'Docker daemon of services without a private one' -r
@@ -110,3 +112,9 @@ complete -c svcfs -n "__fish_svcfs_using_subcommand help" -s h -l help -d 'Print
 complete -c svcfs -n "__fish_svcfs_using_subcommand rollback" -l rid -d 'The resources to act on (comma separated, e.g. container#1)' -r
 complete -c svcfs -n "__fish_svcfs_using_subcommand rollback" -l mountpoint -d 'Where svcfs is mounted' -r -F
 complete -c svcfs -n "__fish_svcfs_using_subcommand rollback" -s h -l help -d 'Print help'
+complete -c svcfs -n "__fish_svcfs_using_subcommand run" -l rid -d 'The resources to act on (comma separated, e.g. container#1)' -r
+complete -c svcfs -n "__fish_svcfs_using_subcommand run" -l mountpoint -d 'Where svcfs is mounted' -r -F
+complete -c svcfs -n "__fish_svcfs_using_subcommand run" -s h -l help -d 'Print help'
+complete -c svcfs -n "__fish_svcfs_using_subcommand kill" -l rid -d 'The resources to act on (comma separated, e.g. container#1)' -r
+complete -c svcfs -n "__fish_svcfs_using_subcommand kill" -l mountpoint -d 'Where svcfs is mounted' -r -F
+complete -c svcfs -n "__fish_svcfs_using_subcommand kill" -s h -l help -d 'Print help'

@@ -88,7 +88,8 @@ pub const RESOURCE_KEYWORDS: &[Keyword] = &[
     kw("optional", Bool, false, Some("false"),
        "Failures of the resource do not fail the service, and its status does not degrade avail."),
     kw("tags", List, false, None, "Free tags, shown in `config`."),
-    kw("subset", Text, false, None, "Subset name, shown in `config`."),
+    kw("subset", Text, false, None,
+       "Subset name: in its kind's turn, the resources of a subset start after those outside any subset, subsets in name order; side by side when its [subset#NAME] section says parallel = true."),
     kw("restart", Int, false, Some("0"),
        "Restarts svcfs tries when the resource goes down (or unhealthy) without a ctl stop; then it warns \"restart limit reached\"."),
     kw("restart_delay", Duration, false, Some("500ms"),
@@ -97,13 +98,21 @@ pub const RESOURCE_KEYWORDS: &[Keyword] = &[
        "The resource going down (its restarts spent) makes the service warn and triggers monitor_action; the M flag of the overview."),
     kw("comment", Text, false, None, "Free text about the resource."),
 ];
+/// The keywords of a `[subset#NAME]` section.
+#[rustfmt::skip]
+pub const SUBSET_KEYWORDS: &[Keyword] = &[
+    kw("parallel", Bool, false, Some("false"),
+       "The subset's members start (and stop) side by side, at most 8 at a time, in their kind's turn; a member that fails fails the action once the others ended."),
+    kw("comment", Text, false, None, "Free text about the subset."),
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn keyword_names_are_unique_within_a_table() {
-        for table in [DEFAULT_KEYWORDS, RESOURCE_KEYWORDS] {
+        for table in [DEFAULT_KEYWORDS, RESOURCE_KEYWORDS, SUBSET_KEYWORDS] {
             for (i, a) in table.iter().enumerate() {
                 assert!(
                     !table[i + 1..].iter().any(|b| b.name == a.name),

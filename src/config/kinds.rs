@@ -30,6 +30,13 @@ pub trait Spec: Any + Debug + Send + Sync {
         Duration::ZERO
     }
 
+    /// For a resource of a kind outside the service's actions (a task),
+    /// whether its `warn` makes the service warn (a task's `check =
+    /// last_run`); it never counts in `avail`.
+    fn warns_service(&self) -> bool {
+        false
+    }
+
     /// Host paths this resource provides while up (a filesystem's mount
     /// point): what a `svcfs check` advice may take as there at run time.
     fn provides(&self) -> Vec<std::path::PathBuf> {
@@ -102,6 +109,10 @@ pub struct KindSchema {
     pub label_keyword: Option<&'static str>,
     /// Whether `startcontainer` and `stopcontainer` act on it.
     pub with_containers: bool,
+    /// The service's actions neither start nor stop it, and its status
+    /// does not count in `avail` (a task, which runs by itself or through
+    /// its own verbs); its `ctl` takes no start nor stop.
+    pub outside_actions: bool,
     /// Its resources are not stopped with the service (a network, kept as
     /// `docker compose stop` keeps it): flagged `S` in the overview, their
     /// up or down does not count in avail (their warn does), as OpenSVC's
@@ -130,9 +141,17 @@ impl KindSchema {
             verbs: &[],
             label_keyword: None,
             with_containers: false,
+            outside_actions: false,
             standby: false,
             advise: None,
         }
+    }
+
+    /// The service's actions neither start nor stop it, and it does not
+    /// count in `avail`.
+    pub const fn outside_actions(mut self) -> Self {
+        self.outside_actions = true;
+        self
     }
 
     /// Its advice to `svcfs check`.

@@ -14,12 +14,13 @@ mod problem;
 #[cfg(test)]
 mod props_tests;
 mod service;
+mod subsets;
 mod text;
 mod trust;
 mod values;
 pub mod words;
 
-pub use keywords::{kw, Keyword, ValueKind, DEFAULT_KEYWORDS, RESOURCE_KEYWORDS};
+pub use keywords::{kw, Keyword, ValueKind, DEFAULT_KEYWORDS, RESOURCE_KEYWORDS, SUBSET_KEYWORDS};
 pub use kinds::{
     Advice, Adviser, Catalog, Implicit, ImplicitResource, KindSchema, Spec, SpecBuilder, Values,
 };
@@ -32,5 +33,6 @@ pub use service::{
     parse_service, CommonOptions, MonitorAction, ResourceConfig, ServiceConfig, ServiceDefaults,
     DEFAULT_RESTART_DELAY,
 };
+pub use subsets::{is_parallel, SubsetConfig};
 pub use trust::{judge_program, PROGRAM_FIX};
 pub use values::{parse_bool, parse_duration, parse_list, parse_netmask, parse_size};

@@ -9,9 +9,10 @@ use std::time::Duration;
 
 use ini::{Ini, ParseOption};
 
-use super::keywords::{Keyword, ValueKind, DEFAULT_KEYWORDS, RESOURCE_KEYWORDS};
+use super::keywords::{Keyword, ValueKind, DEFAULT_KEYWORDS, RESOURCE_KEYWORDS, SUBSET_KEYWORDS};
 use super::kinds::{Catalog, KindSchema, Spec, Values};
 use super::problem::{Problem, Severity};
+use super::subsets::{parse_subset_name, SubsetConfig, SUBSET_PREFIX};
 use super::text;
 use super::values::{parse_bool, parse_duration, parse_list, parse_size};
 use crate::model::Rid;
@@ -29,6 +30,8 @@ pub struct ServiceConfig {
     pub defaults: ServiceDefaults,
     /// Resources, in start order (the implicit `dockerd` included).
     pub resources: Vec<ResourceConfig>,
+    /// The `[subset#…]` sections.
+    pub subsets: Vec<SubsetConfig>,
     /// Everything wrong with the file, errors and warnings.
     pub problems: Vec<Problem>,
     /// Set when the file could not be read or parsed at all.
@@ -138,6 +141,11 @@ impl ServiceConfig {
         self.resources.iter().find(|r| r.rid.as_str() == rid)
     }
 
+    /// Whether `resource`'s subset starts and stops side by side.
+    pub fn is_parallel(&self, resource: &ResourceConfig) -> bool {
+        super::subsets::is_parallel(&self.subsets, resource)
+    }
+
     /// A problem of this service with its line: in the service file, or,
     /// for a Compose project, at the Compose line its section comes from.
     pub fn locate(&self, problem: &Problem) -> Problem {
@@ -156,11 +164,15 @@ impl ServiceConfig {
 
 impl ResourceConfig {
     /// Its place in start order: by its kind's rank (unknown kinds last),
-    /// then by type and numeric index (`container#2` before
-    /// `container#10`); stop is the exact reverse.
+    /// then outside any subset before the subsets in name order (om3's
+    /// resource sets), then by type and numeric index (`container#2`
+    /// before `container#10`); stop is the exact reverse.
     pub fn cmp_start(&self, other: &ResourceConfig) -> Ordering {
-        self.order_key(|k| k.start_rank)
-            .cmp(&other.order_key(|k| k.start_rank))
+        let rank = |k: &KindSchema| k.start_rank;
+        let (a, b) = (self.order_key(rank), other.order_key(rank));
+        a.0.cmp(&b.0)
+            .then_with(|| self.common.subset.cmp(&other.common.subset))
+            .then_with(|| a.cmp(&b))
     }
 
     /// Its place in the overview and listings: the same, by its kind's
@@ -198,6 +210,7 @@ pub fn parse_service(kinds: &dyn Catalog, name: &str, path: &Path, text: &str) -
             ..ServiceDefaults::default()
         },
         resources: Vec::new(),
+        subsets: Vec::new(),
         problems: Vec::new(),
         load_error: None,
         untrusted: false,
@@ -273,6 +286,10 @@ pub fn parse_service(kinds: &dyn Catalog, name: &str, path: &Path, text: &str) -
         }
         if section.eq_ignore_ascii_case("default") {
             service.defaults = parser.defaults(section, &entries);
+        } else if let Some(rest) = section.strip_prefix(SUBSET_PREFIX) {
+            if let Some(subset) = parser.subset(section, rest, &entries) {
+                service.subsets.push(subset);
+            }
         } else if let Some(resource) = parser.resource(section, &entries) {
             service.resources.push(resource);
         }
@@ -294,6 +311,40 @@ pub fn parse_service(kinds: &dyn Catalog, name: &str, path: &Path, text: &str) -
         }
     }
     service.resources.sort_by(ResourceConfig::cmp_start);
+    for subset in &service.subsets {
+        let members = service.resources.iter().any(|r| {
+            r.common.subset.as_deref() == Some(subset.name.as_str())
+                && subset.kind.is_none_or(|kind| r.rid.type_name() == kind)
+        });
+        if !members {
+            let section = match subset.kind {
+                Some(kind) => format!("{SUBSET_PREFIX}{kind}:{}", subset.name),
+                None => format!("{SUBSET_PREFIX}{}", subset.name),
+            };
+            let hint = match subset.kind {
+                None if kinds.kind(&subset.name).is_some() => format!(
+                    " (in OpenSVC 2 [{section}] stood for the {0} resources outside any subset: give them subset = NAME and write [subset#{0}:NAME])",
+                    subset.name
+                ),
+                _ => String::new(),
+            };
+            service.problems.push(Problem {
+                severity: Severity::Warning,
+                file: path.to_path_buf(),
+                section: Some(section),
+                keyword: None,
+                line: None,
+                message: format!(
+                    "no resource has subset = {}{}: this section sets nothing{hint}",
+                    subset.name,
+                    subset
+                        .kind
+                        .map(|k| format!(" among the {k} resources"))
+                        .unwrap_or_default()
+                ),
+            });
+        }
+    }
     if service.resources.is_empty() && !service.has_errors() {
         service.problems.push(Problem::file(
             Severity::Warning,
@@ -423,18 +474,41 @@ impl SectionParser<'_> {
         }
     }
 
+    /// A section that cannot be read at all: an error, and nothing of it.
+    fn ignored<T>(&mut self, section: &str, reason: &str) -> Option<T> {
+        self.problem(
+            Severity::Error,
+            Some(section),
+            None,
+            format!("{reason}; section ignored"),
+        );
+        None
+    }
+
+    fn subset(
+        &mut self,
+        section: &str,
+        rest: &str,
+        entries: &[(String, String)],
+    ) -> Option<SubsetConfig> {
+        let (kind, name) = match parse_subset_name(self.kinds, rest) {
+            Ok(parsed) => parsed,
+            Err(reason) => return self.ignored(section, &reason),
+        };
+        let values = self.known_values(section, SUBSET_KEYWORDS.iter().collect(), entries);
+        // A bad value was reported by the shape check: one at a time then.
+        let parallel = values.bool("parallel").unwrap_or(false);
+        Some(SubsetConfig {
+            kind,
+            name,
+            parallel,
+        })
+    }
+
     fn resource(&mut self, section: &str, entries: &[(String, String)]) -> Option<ResourceConfig> {
         let rid = match Rid::parse(section) {
             Ok(rid) => rid,
-            Err(reason) => {
-                self.problem(
-                    Severity::Error,
-                    Some(section),
-                    None,
-                    format!("{reason}; section ignored"),
-                );
-                return None;
-            }
+            Err(reason) => return self.ignored(section, &reason),
         };
         let kind = self.kinds.kind(rid.type_name());
         let implicit = kind.and_then(|k| k.implicit.as_ref());
@@ -569,6 +643,12 @@ fn unknown_keyword_hint(kinds: &dyn Catalog, key: &str, declared: &[&'static Key
     }
     if RESOURCE_KEYWORDS.iter().any(|k| k.name == key) {
         elsewhere.push("resource sections".to_string());
+    }
+    if SUBSET_KEYWORDS
+        .iter()
+        .any(|k| k.name == key && k.name != "comment")
+    {
+        elsewhere.push("[subset#NAME] sections".to_string());
     }
     for kind in kinds.kinds() {
         if kind.keyword(key).is_some() {

@@ -23,7 +23,7 @@ use bollard::models::{
 use bollard::query_parameters::{
     CreateContainerOptions, EventsOptions, KillContainerOptions, ListContainersOptions,
     ListNetworksOptions, LogsOptions, RemoveContainerOptions, RenameContainerOptions,
-    StopContainerOptions,
+    StopContainerOptions, WaitContainerOptions,
 };
 use bollard::{ClientVersion, Docker};
 use futures_util::future::{BoxFuture, Shared};
@@ -473,6 +473,28 @@ impl DockerApi for BollardDocker {
                 Ok(out)
             },
         )
+        .await
+    }
+
+    async fn wait_container(&self, id: &str, limit: Duration) -> Result<i64, DockerError> {
+        let options = WaitContainerOptions {
+            condition: "not-running".to_string(),
+        };
+        // bollard answers a non-zero exit as an error carrying the code.
+        let limit = limit.min(Duration::from_secs(TRANSPORT_TIMEOUT_SECS - 60));
+        self.call(format!("wait container {id}"), limit, |d| async move {
+            let mut stream = d.wait_container(id, Some(options));
+            match stream.next().await {
+                Some(Ok(answer)) => Ok(answer.status_code),
+                Some(Err(bollard::errors::Error::DockerContainerWaitError { code, .. })) => {
+                    Ok(code)
+                }
+                Some(Err(e)) => Err(e),
+                None => Err(bollard::errors::Error::DockerStreamError {
+                    error: "the wait ended without an exit code".to_string(),
+                }),
+            }
+        })
         .await
     }
 

@@ -58,6 +58,7 @@ pub enum Call {
     ListNetworks(String),
     ContainersOnNetwork(String),
     Logs(String),
+    Wait(String),
     Events,
     Reset,
 }
@@ -83,6 +84,7 @@ impl Call {
             Call::ListNetworks(_) => "list networks",
             Call::ContainersOnNetwork(_) => "containers on network",
             Call::Logs(_) => "container logs",
+            Call::Wait(_) => "wait container",
             Call::Events => "events",
             Call::Reset => "reset",
         }
@@ -822,6 +824,30 @@ impl DockerApi for FakeDocker {
             .find(id)
             .map(|c| c.logs.clone())
             .ok_or_else(|| self.no_such_container("logs of container", id))
+    }
+
+    async fn wait_container(&self, id: &str, limit: Duration) -> Result<i64, DockerError> {
+        let until = Instant::now() + limit;
+        drop(self.enter(Call::Wait(id.into()), id).await?);
+        loop {
+            {
+                let mut world = lock(&self.world);
+                let c = world
+                    .find(id)
+                    .ok_or_else(|| self.no_such_container("wait container", id))?;
+                if !c.running() {
+                    return Ok(c.exit_code);
+                }
+            }
+            if Instant::now() >= until {
+                return Err(self.error(
+                    ErrorKind::TimedOut,
+                    &format!("wait container {id}"),
+                    "request timed out",
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(10).min(until - Instant::now())).await;
+        }
     }
 
     async fn follow_logs(&self, id: &str, _since: i64) -> Result<LogStream, DockerError> {

@@ -109,6 +109,11 @@ pub trait DockerApi: Send + Sync {
     /// The last `tail` lines of a container's output (stdout and stderr).
     async fn container_logs(&self, id: &str, tail: usize) -> Result<String, DockerError>;
 
+    /// `docker wait`: the exit code of a container once it no longer
+    /// runs, waiting at most `limit` (then a `TimedOut` error: the caller
+    /// waits again or kills it).
+    async fn wait_container(&self, id: &str, limit: Duration) -> Result<i64, DockerError>;
+
     /// Events of containers and images from now on; the stream ends when
     /// the connection breaks.
     async fn events(&self) -> Result<EventStream, DockerError>;

@@ -28,6 +28,7 @@ pub struct FakeDriver {
     fail: Mutex<Option<Error>>,
     gate: Mutex<Option<Arc<Notify>>>,
     prepares: Mutex<Option<Option<Arc<Notify>>>>,
+    meets: Mutex<Option<Arc<tokio::sync::Barrier>>>,
 }
 
 impl FakeDriver {
@@ -42,7 +43,14 @@ impl FakeDriver {
             fail: Mutex::new(None),
             gate: Mutex::new(None),
             prepares: Mutex::new(None),
+            meets: Mutex::new(None),
         })
+    }
+
+    /// Its starts and stops wait at `barrier` until as many as it counts
+    /// wait there: they can only end when run side by side.
+    pub fn meet_at(&self, barrier: &Arc<tokio::sync::Barrier>) {
+        *lock(&self.meets) = Some(Arc::clone(barrier));
     }
 
     /// It goes down (or up) behind the engine's back.
@@ -79,6 +87,13 @@ impl FakeDriver {
         *lock(&self.prepares) = Some(gate.cloned());
     }
 
+    async fn meet(&self) {
+        let barrier = lock(&self.meets).clone();
+        if let Some(barrier) = barrier {
+            barrier.wait().await;
+        }
+    }
+
     fn act(&self, verb: &str, after: Status, log: &ResourceLog) -> Result<()> {
         lock(&self.journal).push(format!("{verb} {}", self.rid));
         if let Some(error) = lock(&self.fail).take() {
@@ -113,6 +128,7 @@ impl Driver for FakeDriver {
     }
 
     async fn start(&self, log: &ResourceLog) -> Result<()> {
+        self.meet().await;
         self.act("start", Status::Up, log)
     }
 
@@ -133,6 +149,7 @@ impl Driver for FakeDriver {
     }
 
     async fn stop(&self, log: &ResourceLog) -> Result<()> {
+        self.meet().await;
         self.act("stop", Status::Down, log)
     }
 }

@@ -10,6 +10,7 @@ pub mod fake;
 mod invalid;
 pub mod manifest;
 pub mod mounts;
+pub mod programs;
 pub mod registry;
 pub mod shared;
 
@@ -20,7 +21,7 @@ use std::any::Any;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, Weak};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 
@@ -111,6 +112,41 @@ pub trait Driver: Send + Sync {
             verb.word
         )))
     }
+
+    /// Its schedule, when it runs by itself on one (a task): the engine's
+    /// scheduler then runs its verb at each slot (`engine::schedule`).
+    fn scheduled(&self) -> Option<&dyn Scheduled> {
+        None
+    }
+}
+
+/// What the engine's scheduler asks of a resource that runs by itself on
+/// a schedule (a task). Slots are wall-clock times.
+pub trait Scheduled: Send + Sync {
+    /// The first slot strictly after `after`; `None` when none comes.
+    fn next_slot(&self, after: SystemTime) -> Option<SystemTime>;
+
+    /// The latest slot handled (run, skipped or missed), kept across
+    /// daemon restarts; `None` when none ever was.
+    fn last_slot(&self) -> Option<SystemTime>;
+
+    /// Handle `slot`: true once, the first time it (or a later slot) is
+    /// claimed; false when it was handled already — by this daemon under
+    /// an earlier configuration, or by the daemon before it.
+    fn claim(&self, slot: SystemTime) -> bool;
+
+    /// Whether a slot missed while svcfs was down runs once at start.
+    fn persistent(&self) -> bool;
+
+    /// Show `next` as its next run.
+    fn show_next(&self, next: Option<SystemTime>);
+
+    /// True the first time this daemon's scheduler follows it (it then
+    /// catches up with the slots missed while svcfs was down).
+    fn first_follow(&self) -> bool;
+
+    /// The verb a slot runs.
+    fn verb(&self) -> &'static KindVerb;
 }
 
 /// What drivers of one service share.
@@ -129,7 +165,8 @@ pub struct DriverContext {
     pub docker: Arc<dyn DockerApi>,
     /// Runs host commands (mount, vgchange, ...).
     pub runner: Arc<dyn CommandRunner>,
-    /// Runs the programs the service asks for (an app's scripts).
+    /// Runs the programs the service asks for (an app's scripts, a
+    /// task's command).
     pub children: Arc<dyn ChildRunner>,
     /// Host state read once for all the resources of a refresh pass.
     pub reads: Arc<shared::HostReads>,

@@ -17,6 +17,8 @@ pub mod fs;
 pub mod ip;
 #[path = "network/mod.rs"]
 pub mod network;
+#[path = "task/mod.rs"]
+pub mod task;
 #[path = "vg/mod.rs"]
 pub mod vg;
 
@@ -29,6 +31,7 @@ pub static KINDS: Registry = Registry(&[
     &network::MANIFEST,
     &container::MANIFEST,
     &app::MANIFEST,
+    &task::MANIFEST,
 ]);
 
 /// A list of kinds.
@@ -64,7 +67,7 @@ impl Catalog for Registry {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{parse_service, DEFAULT_KEYWORDS, RESOURCE_KEYWORDS};
+    use crate::config::{parse_service, DEFAULT_KEYWORDS, RESOURCE_KEYWORDS, SUBSET_KEYWORDS};
     use std::path::Path;
 
     /// The rids of a file listing `sections` (their keywords left out: an
@@ -198,7 +201,8 @@ mod tests {
             .into_iter()
             .flat_map(|k| k.keywords.iter())
             .chain(DEFAULT_KEYWORDS)
-            .chain(RESOURCE_KEYWORDS);
+            .chain(RESOURCE_KEYWORDS)
+            .chain(SUBSET_KEYWORDS);
         for k in all {
             assert!(k.doc.len() > 10, "{} lacks documentation", k.name);
             let entry = format!("\n.B {}\n", k.name);

@@ -339,3 +339,105 @@ async fn actions_are_counted_by_verb_and_result_for_metrics() {
     assert_eq!(snapshot.actions.durations["start"].count, 2);
     assert_eq!(snapshot.actions.durations["stop"].count, 1);
 }
+
+/// Three containers in a parallel subset between an ip and an app.
+const SUBSET: &str = "\
+[ip#1]\nipname = 127.0.0.42\nipdev = lo\n\
+[container#1]\nrun_image = a\nsubset = web\n\
+[container#2]\nrun_image = b\nsubset = web\n\
+[container#3]\nrun_image = c\nsubset = web\n\
+[container#4]\nrun_image = d\n\
+[subset#web]\nparallel = true\n";
+
+#[tokio::test]
+async fn a_parallel_subset_starts_and_stops_side_by_side_in_its_kind_s_turn() {
+    let f = fixture(SUBSET);
+    let barrier = Arc::new(tokio::sync::Barrier::new(3));
+    for rid in ["container#1", "container#2", "container#3"] {
+        f.drivers[rid].meet_at(&barrier);
+    }
+    // Each member's start can only end once all three are under way.
+    tokio::time::timeout(Duration::from_secs(10), f.run(Verb::Start))
+        .await
+        .expect("the subset's members started one at a time")
+        .unwrap();
+    let calls = f.calls();
+    // The ip first, the container outside any subset, then the subset.
+    assert_eq!(&calls[..2], ["start ip#1", "start container#4"]);
+    let mut members = calls[2..].to_vec();
+    members.sort();
+    assert_eq!(
+        members,
+        [
+            "start container#1",
+            "start container#2",
+            "start container#3"
+        ]
+    );
+    let lines = f.runtime.log().service_lines();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l
+                .contains("subset web: start container#1, container#2, container#3 side by side")),
+        "{lines:?}"
+    );
+    lock(&f.journal).clear();
+    tokio::time::timeout(Duration::from_secs(10), f.run(Verb::Stop))
+        .await
+        .expect("the subset's members stopped one at a time")
+        .unwrap();
+    let calls = f.calls();
+    assert_eq!(&calls[3..], ["stop container#4", "stop ip#1"]);
+}
+
+#[tokio::test]
+async fn a_failed_member_fails_the_action_once_its_siblings_ended() {
+    let f = fixture(&format!("{SUBSET}[app#1]\nstart = /bin/true\n"));
+    f.drivers["container#2"].fail_next(Error::backend("image not found"));
+    let e = f.run(Verb::Start).await.unwrap_err();
+    assert_eq!(e.errno(), libc::EIO);
+    assert_eq!(
+        e.message(),
+        "subset web: container#2: image not found (container#1, container#3 started)"
+    );
+    // The siblings ran to their end; nothing after the subset started.
+    for rid in ["container#1", "container#3"] {
+        assert!(
+            f.calls().contains(&format!("start {rid}")),
+            "{:?}",
+            f.calls()
+        );
+        assert_eq!(f.status(rid), Status::Up);
+    }
+    assert!(!f.calls().contains(&"start app#1".to_string()));
+    let lines = f.runtime.log().service_lines();
+    assert!(
+        lines.iter().any(|l| l
+            .contains("subset web: container#2 failed to start; container#1, container#3 started")),
+        "{lines:?}"
+    );
+    // --rid on a member acts on it alone.
+    lock(&f.journal).clear();
+    f.runtime
+        .run(Verb::Start, &["container#2".to_string()], "n", LIMIT)
+        .await
+        .unwrap();
+    assert_eq!(f.calls(), ["start container#2"]);
+}
+
+#[tokio::test]
+async fn a_subset_without_parallel_goes_one_at_a_time_after_the_others() {
+    let f = fixture(&SUBSET.replace("parallel = true", "parallel = false"));
+    f.run(Verb::Start).await.unwrap();
+    assert_eq!(
+        f.calls(),
+        [
+            "start ip#1",
+            "start container#4",
+            "start container#1",
+            "start container#2",
+            "start container#3"
+        ]
+    );
+}

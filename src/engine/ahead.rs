@@ -24,6 +24,8 @@ pub struct Ahead {
 
 struct Preparation {
     task: JoinHandle<()>,
+    /// True once the preparation ended.
+    done: tokio::sync::watch::Receiver<bool>,
     driver: Arc<dyn Driver>,
     log: ResourceLog,
 }
@@ -51,13 +53,24 @@ impl Ahead {
                 break;
             }
             let driver = Arc::clone(&resource.driver);
+            let (ended, done) = tokio::sync::watch::channel(false);
             let task = tokio::spawn({
                 let driver = Arc::clone(&driver);
-                async move { driver.prepare_start().await }
+                async move {
+                    driver.prepare_start().await;
+                    let _ = ended.send(true);
+                }
             });
             let log = log.resource(resource.config.rid.as_str());
-            self.running
-                .insert(index, Preparation { task, driver, log });
+            self.running.insert(
+                index,
+                Preparation {
+                    task,
+                    done,
+                    driver,
+                    log,
+                },
+            );
         }
     }
 
@@ -70,6 +83,21 @@ impl Ahead {
             // does all the work, as without one.
             let _ = (&mut preparation.task).await;
             self.running.remove(&index);
+        }
+    }
+
+    /// What completes once the preparation of resource `index` ended (at
+    /// once without one), without holding the `Ahead`: the members of a
+    /// parallel subset each wait for their own, side by side. The
+    /// preparation stays in the `Ahead` ([`Ahead::ready`] or
+    /// [`Ahead::finish`] end it).
+    pub fn ended(&self, index: usize) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let done = self.running.get(&index).map(|p| p.done.clone());
+        async move {
+            if let Some(mut done) = done {
+                // A preparation that panicked dropped its sender: ended.
+                let _ = done.wait_for(|ended| *ended).await;
+            }
         }
     }
 

@@ -29,15 +29,9 @@ impl ServiceRuntime {
     /// (or its driver's own bound), from within a tokio runtime; once per
     /// configuration, however often asked.
     pub fn follow_own_checks(self: &Arc<Self>, limit: Duration) {
-        let loaded = self.loaded();
-        let generation = Arc::as_ptr(&loaded) as usize;
-        {
-            let mut followed = lock(&self.own_checks_of);
-            if *followed == generation {
-                return;
-            }
-            *followed = generation;
-        }
+        let Some(loaded) = first_ask(self, &self.own_checks_of) else {
+            return;
+        };
         let now = Instant::now();
         let due: Vec<Due> = loaded
             .resources
@@ -57,17 +51,38 @@ impl ServiceRuntime {
         if due.is_empty() {
             return;
         }
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            // Asked again from the runtime (`Engine::spawn_background`).
-            *lock(&self.own_checks_of) = 0;
-            return;
-        };
-        runtime.spawn(follow(
-            Arc::downgrade(self),
-            Arc::downgrade(&loaded),
-            due,
-            limit,
-        ));
+        let following = follow(Arc::downgrade(self), Arc::downgrade(&loaded), due, limit);
+        spawn_following(&self.own_checks_of, following);
+    }
+}
+
+/// The current configuration of `service`, the first time this is asked
+/// with `followed` (which keeps the address of the configuration already
+/// followed) since it was loaded; `None` after.
+pub(super) fn first_ask(
+    service: &ServiceRuntime,
+    followed: &std::sync::Mutex<usize>,
+) -> Option<Arc<LoadedService>> {
+    let loaded = service.loaded();
+    let generation = Arc::as_ptr(&loaded) as usize;
+    let mut followed = lock(followed);
+    if *followed == generation {
+        return None;
+    }
+    *followed = generation;
+    Some(loaded)
+}
+
+/// Spawn what follows a configuration, from within a tokio runtime;
+/// outside one, forget it was asked (`followed`): the engine asks again
+/// from the runtime (`Engine::spawn_background`).
+pub(super) fn spawn_following(
+    followed: &std::sync::Mutex<usize>,
+    following: impl std::future::Future<Output = ()> + Send + 'static,
+) {
+    match tokio::runtime::Handle::try_current() {
+        Ok(runtime) => drop(runtime.spawn(following)),
+        Err(_) => *lock(followed) = 0,
     }
 }
 

@@ -388,12 +388,15 @@ impl Engine {
             runtime.reject(&config);
         }
         let limit = self.options.status_timeout;
+        let nodename = &self.options.nodename;
         for (runtime, built) in replaced {
             runtime.replace(built);
             runtime.follow_own_checks(limit);
+            runtime.follow_schedules(limit, nodename);
         }
         for runtime in &joined_runtimes {
             runtime.follow_own_checks(limit);
+            runtime.follow_schedules(limit, nodename);
         }
         if !left.is_empty() || !joined.is_empty() {
             *write(&self.listing_changed) = SystemTime::now();
@@ -528,13 +531,15 @@ impl Engine {
     /// A write to `<svc>/<rid>/ctl`.
     pub async fn resource_command(&self, service: &str, rid: &str, data: &[u8]) -> Result<()> {
         let runtime = self.runtime(service)?;
-        let extra = runtime
+        let (extra, outside_actions) = runtime
             .snapshot()
             .resource(rid)
-            .map(|r| r.verbs)
+            .map(|r| (r.verbs, r.outside_actions))
             .ok_or_else(|| Error::not_found(format!("no resource {rid} in {service}")))?;
         let verb = within_a_page(data)
-            .and_then(|data| parse_resource_command(data, extra, &KINDS.resource_verbs()))
+            .and_then(|data| {
+                parse_resource_command(data, extra, outside_actions, &KINDS.resource_verbs())
+            })
             .inspect_err(|e| {
                 runtime.log().resource(rid).error(format!("ctl: {e}"));
             })?;
@@ -570,6 +575,7 @@ impl Engine {
         self.spawn_mount_watcher();
         for runtime in self.services() {
             runtime.follow_own_checks(self.options.status_timeout);
+            runtime.follow_schedules(self.options.status_timeout, &self.options.nodename);
         }
         tokio::spawn(Arc::clone(self).follow_config_dir());
         self.sweep_soon();

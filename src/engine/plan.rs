@@ -31,6 +31,33 @@ pub(in crate::engine) fn plan(
     }
     let selected =
         |r: &LoadedResource| rids.is_empty() || rids.iter().any(|x| x == r.config.rid.as_str());
+    let outside = |r: &LoadedResource| r.config.kind.is_some_and(|k| k.outside_actions);
+    let lifecycle = matches!(
+        verb,
+        Verb::Start | Verb::Stop | Verb::Restart | Verb::StartContainer | Verb::StopContainer
+    );
+    if lifecycle {
+        if let Some(apart) = loaded
+            .resources
+            .iter()
+            .find(|r| outside(r) && rids.iter().any(|x| x == r.config.rid.as_str()))
+        {
+            let verbs: Vec<&str> = apart
+                .config
+                .kind
+                .map_or(&[][..], |k| k.verbs)
+                .iter()
+                .map(|v| v.word)
+                .collect();
+            return Err(Error::unsupported(format!(
+                "{} does not apply to {}: the service's actions neither start nor stop it (its ctl takes {})",
+                verb.as_str(),
+                apart.config.rid,
+                verbs.join(", ")
+            )));
+        }
+    }
+    let selected = |r: &LoadedResource| selected(r) && !(lifecycle && outside(r));
     let container_side = |r: &LoadedResource| r.config.kind.is_some_and(|k| k.with_containers);
     if matches!(verb, Verb::StartContainer | Verb::StopContainer) {
         if let Some(other) = loaded

@@ -151,6 +151,9 @@ pub struct ServiceRuntime {
     /// The configuration (its address) whose own checks are followed
     /// (see `checks.rs`); 0 when none.
     own_checks_of: Mutex<usize>,
+    /// The configuration (its address) whose schedules are followed (see
+    /// `schedule.rs`); 0 when none.
+    schedules_of: Mutex<usize>,
     /// The bound on status checks, as last given to a refresh (healing
     /// tasks use it).
     status_limit: Mutex<Duration>,
@@ -233,6 +236,7 @@ impl ServiceRuntime {
                 healing: AtomicBool::new(false),
                 retired: AtomicBool::new(false),
                 own_checks_of: Mutex::new(0),
+                schedules_of: Mutex::new(0),
                 status_limit: Mutex::new(Duration::from_secs(5)),
                 freeze_file: Mutex::new(None),
                 cluster: Mutex::new(None),
@@ -531,16 +535,25 @@ impl ServiceRuntime {
     }
 
     async fn refresh_resource(&self, resource: &LoadedResource, limit: Duration) {
-        let epoch = lock(&self.known).begin_check();
-        let state =
-            bounded_status(resource.driver.clone(), resource.config.rid.as_str(), limit).await;
-        let unanswered = state.unanswered && super::refresher::concerned_by_connection(resource);
-        lock(&self.known).record(resource.config.rid.to_string(), epoch, state);
+        let unanswered = self.check_resource(resource, limit).await;
         // Always: the failure of the step just recorded shows with it.
         self.publish();
         if unanswered {
             self.observers.unanswered(&self.loaded().docker_host);
         }
+    }
+
+    /// Check `resource` and keep its state, without publishing: for a
+    /// caller that logs a line right after, which publishes both. True
+    /// when its docker daemon did not answer (the caller tells the
+    /// observers once it published).
+    async fn check_resource(&self, resource: &LoadedResource, limit: Duration) -> bool {
+        let epoch = lock(&self.known).begin_check();
+        let state =
+            bounded_status(resource.driver.clone(), resource.config.rid.as_str(), limit).await;
+        let unanswered = state.unanswered && super::refresher::concerned_by_connection(resource);
+        lock(&self.known).record(resource.config.rid.to_string(), epoch, state);
+        unanswered
     }
 
     /// Hold the action lock, or fail with EBUSY naming the running action.
@@ -576,6 +589,13 @@ impl ServiceRuntime {
     ) -> Result<()> {
         if verb.is_bookkeeping() {
             return self.bookkeeping(verb, rids);
+        }
+        if let Verb::Kind(kind_verb) = verb {
+            if kind_verb.outside_lock {
+                return self
+                    .run_apart(kind_verb, rids, nodename, limit, apart::Trigger::Ctl)
+                    .await;
+            }
         }
         let what = describe(verb, rids);
         let loaded = self.loaded();
@@ -652,77 +672,6 @@ impl ServiceRuntime {
         };
         ahead.finish().await;
         result
-    }
-
-    async fn execute_steps(
-        &self,
-        loaded: &LoadedService,
-        plan: &[(usize, Step)],
-        limit: Duration,
-        origin: Origin,
-        ahead: &mut Ahead,
-    ) -> Result<()> {
-        for (step, &(index, op)) in plan.iter().enumerate() {
-            let resource = &loaded.resources[index];
-            let rid = resource.config.rid.to_string();
-            let log = self.log.resource(&rid);
-            if resource.config.common.disable {
-                log.info("disabled, skipped");
-                continue;
-            }
-            let verb_word = op.word();
-            ahead.reached(loaded, plan, step, &self.log);
-            if origin == Origin::User {
-                self.user_step_begins(&rid, op);
-            }
-            let act = async {
-                match op {
-                    Step::Start => {
-                        ahead.ready(index).await;
-                        resource.driver.start(&log).await
-                    }
-                    Step::Stop => resource.driver.stop(&log).await,
-                    Step::Verb(verb) => resource.driver.run_verb(verb, &log).await,
-                }
-            };
-            // A driver that misses its own bounds is cancelled here: the
-            // service and its lock are not held past the deadline.
-            let deadline = (self.deadline)(&resource.config, op);
-            let (result, overdue) =
-                match bounded(verb_word, &rid, deadline, async { Ok(act.await) }).await {
-                    Ok(result) => (result, false),
-                    Err(e) => (
-                        Err(Error::timed_out(format!(
-                        "{} (the engine's deadline on this step: the driver missed its own bounds)",
-                        e.message()
-                    ))),
-                        true,
-                    ),
-                };
-            self.step_ended(&rid, op, origin, verb_word, &result);
-            self.refresh_resource(resource, limit).await;
-            if let Err(e) = result {
-                log.error(e.message());
-                if resource.config.common.optional {
-                    log.warn(
-                        "optional resource: its failure does not fail the service, continuing",
-                    );
-                    continue;
-                }
-                if step + 1 < plan.len() {
-                    log.error(match op {
-                        Step::Stop => "stop interrupted here: the resources after this one were not stopped",
-                        _ => "start interrupted here: resources already started stay up; the rest were not started",
-                    });
-                }
-                // The deadline's error names the rid already.
-                if overdue {
-                    return Err(e);
-                }
-                return Err(e.context(&rid));
-            }
-        }
-        Ok(())
     }
 }
 
@@ -827,6 +776,15 @@ mod heal;
 #[path = "checks.rs"]
 mod checks;
 
+#[path = "schedule.rs"]
+mod schedule;
+
+#[path = "apart.rs"]
+mod apart;
+
+#[path = "execute.rs"]
+mod execute;
+
 #[path = "plan.rs"]
 mod planning;
 use planning::plan;
@@ -842,3 +800,7 @@ mod heal_tests;
 #[cfg(test)]
 #[path = "action_tests.rs"]
 mod action_tests;
+
+#[cfg(test)]
+#[path = "task_tests.rs"]
+mod task_tests;

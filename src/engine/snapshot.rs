@@ -86,6 +86,7 @@ pub fn build_snapshot(
                 },
                 keywords: Arc::clone(&r.keywords),
                 verbs: r.kind.map_or(&[], |k| k.verbs),
+                outside_actions: r.kind.is_some_and(|k| k.outside_actions),
                 default_type: r
                     .kind
                     .and_then(|k| k.keyword("type"))
@@ -100,12 +101,24 @@ pub fn build_snapshot(
     let counted = |optional: bool| {
         resources
             .iter()
-            .filter(move |r| !r.flags.disabled && r.flags.optional == optional)
+            .filter(move |r| {
+                !r.flags.disabled && !r.outside_actions && r.flags.optional == optional
+            })
             .filter(|r| !r.flags.standby || r.state.status == Status::Warn)
             .map(|r| r.state.status)
     };
     let avail = aggregate(counted(false));
     let optional_warn = counted(true).any(|s| s == Status::Warn);
+    // A resource outside the actions (a task) warns the service only when
+    // its settings say so (`check = last_run`).
+    let checked_warn = config.resources.iter().any(|r| {
+        !r.common.disable
+            && r.kind.is_some_and(|k| k.outside_actions)
+            && r.spec.as_ref().is_ok_and(|spec| spec.warns_service())
+            && resources
+                .iter()
+                .any(|s| s.rid == r.rid && s.state.status == Status::Warn)
+    });
     // A failed action is a warning message, and warnings degrade overall.
     let failed = resources
         .iter()
@@ -116,6 +129,7 @@ pub fn build_snapshot(
     // line): what runs may not be what the operator wrote.
     let file_errors = config.has_errors();
     if optional_warn
+        || checked_warn
         || failed
         || !known.alerts.is_empty()
         || rejected

@@ -4,14 +4,19 @@
 use crate::error::{Error, Result};
 
 /// A verb a kind adds to its resources' `ctl` beyond start, stop,
-/// restart and clear (a container's `rollback`), declared in the kind's
-/// manifest. It acts on one resource, which it leaves up.
+/// restart and clear (a container's `rollback`, a task's `run`), declared
+/// in the kind's manifest. It acts on one resource.
 #[derive(Debug, PartialEq, Eq)]
 pub struct KindVerb {
     /// The word written to `ctl`.
     pub word: &'static str,
     /// One line on what it does.
     pub doc: &'static str,
+    /// It runs outside the service's action lock: beside any action, and
+    /// leaving the service free while it runs (a task's `run`, which may
+    /// last for hours, and `kill`). The service's other actions are then
+    /// no business of it, nor it of theirs.
+    pub outside_lock: bool,
 }
 
 /// What an action does to one resource: a step of its plan.
@@ -265,16 +270,29 @@ fn placement_command(verb: Verb, args: &[String]) -> Result<ServiceCommand> {
     })
 }
 
-/// Parse a write to a resource's `ctl`, given the verbs its kind adds and
-/// the words of those every kind adds (another kind's verb is refused with
-/// EOPNOTSUPP rather than as unknown).
+/// The verbs a resource's `ctl` takes besides its kind's own: start,
+/// stop, restart and clear; only clear for a resource that the service's
+/// actions do not start nor stop (a task).
+fn common_verbs(outside_actions: bool) -> &'static [&'static str] {
+    if outside_actions {
+        &["clear"]
+    } else {
+        &["start", "stop", "restart", "clear"]
+    }
+}
+
+/// Parse a write to a resource's `ctl`, given the verbs its kind adds,
+/// whether the service's actions leave it alone (start and stop are then
+/// refused with EOPNOTSUPP) and the words of the verbs every kind adds
+/// (another kind's verb is refused with EOPNOTSUPP rather than as unknown).
 pub fn parse_resource_command(
     data: &[u8],
     extra: &'static [KindVerb],
+    outside_actions: bool,
     resource_verbs: &[&str],
 ) -> Result<Verb> {
     let words = words(data)?;
-    let mut accepted = vec!["start", "stop", "restart", "clear"];
+    let mut accepted = common_verbs(outside_actions).to_vec();
     accepted.extend(extra.iter().map(|v| v.word));
     if words.len() > 1 {
         return Err(Error::invalid(format!(
@@ -294,6 +312,13 @@ pub fn parse_resource_command(
     }
     match Verb::parse(&words[0]) {
         Some(v) if accepted.contains(&v.as_str()) => Ok(v),
+        Some(v @ (Verb::Start | Verb::Stop | Verb::Restart)) if outside_actions => {
+            Err(Error::unsupported(format!(
+                "{} does not apply to this resource: it is not started nor stopped, it runs (accepted: {})",
+                v.as_str(),
+                accepted.join(", ")
+            )))
+        }
         Some(v) => Err(Error::unsupported(format!(
             "{} does not apply to this resource (accepted: {})",
             v.as_str(),
@@ -304,8 +329,12 @@ pub fn parse_resource_command(
 }
 
 /// The text served when reading a resource `ctl`.
-pub fn resource_ctl_help(extra: &[KindVerb]) -> String {
-    let mut help = String::from("start\nstop\nrestart\nclear\n");
+pub fn resource_ctl_help(extra: &[KindVerb], outside_actions: bool) -> String {
+    let mut help = String::new();
+    for verb in common_verbs(outside_actions) {
+        help.push_str(verb);
+        help.push('\n');
+    }
     for verb in extra {
         help.push_str(verb.word);
         help.push('\n');
@@ -321,7 +350,21 @@ mod tests {
     static ROLLBACK: [KindVerb; 1] = [KindVerb {
         word: "rollback",
         doc: "swap back to the previous container",
+        outside_lock: false,
     }];
+    /// A task's verbs.
+    static RUN_KILL: [KindVerb; 2] = [
+        KindVerb {
+            word: "run",
+            doc: "run it now",
+            outside_lock: true,
+        },
+        KindVerb {
+            word: "kill",
+            doc: "kill its run",
+            outside_lock: true,
+        },
+    ];
     /// The resource verbs of every kind, as the registry lists them.
     const RESOURCE_VERBS: &[&str] = &["rollback"];
 
@@ -405,7 +448,7 @@ mod tests {
             None
         );
         // Not a resource's verb.
-        let e = parse_resource_command(b"takeover", &[], RESOURCE_VERBS).unwrap_err();
+        let e = parse_resource_command(b"takeover", &[], false, RESOURCE_VERBS).unwrap_err();
         assert_eq!(e.errno(), libc::EOPNOTSUPP);
     }
 
@@ -453,29 +496,53 @@ mod tests {
     #[test]
     fn resource_commands_depend_on_the_driver() {
         assert_eq!(
-            parse_resource_command(b"rollback\n", &ROLLBACK, RESOURCE_VERBS).unwrap(),
+            parse_resource_command(b"rollback\n", &ROLLBACK, false, RESOURCE_VERBS).unwrap(),
             Verb::Kind(&ROLLBACK[0])
         );
         assert_eq!(
-            parse_resource_command(b"rollback\n", &[], RESOURCE_VERBS)
+            parse_resource_command(b"rollback\n", &[], false, RESOURCE_VERBS)
                 .unwrap_err()
                 .errno(),
             libc::EOPNOTSUPP
         );
         assert_eq!(
-            parse_resource_command(b"startcontainer", &[], RESOURCE_VERBS)
+            parse_resource_command(b"startcontainer", &[], false, RESOURCE_VERBS)
                 .unwrap_err()
                 .errno(),
             libc::EOPNOTSUPP
         );
         assert_eq!(
-            parse_resource_command(b"explode", &[], RESOURCE_VERBS)
+            parse_resource_command(b"explode", &[], false, RESOURCE_VERBS)
                 .unwrap_err()
                 .errno(),
             libc::EINVAL
         );
         assert_eq!(
-            parse_resource_command(b"start now", &[], RESOURCE_VERBS)
+            parse_resource_command(b"start now", &[], false, RESOURCE_VERBS)
+                .unwrap_err()
+                .errno(),
+            libc::EINVAL
+        );
+    }
+
+    #[test]
+    fn a_resource_outside_the_actions_refuses_start_and_stop() {
+        const WORDS: &[&str] = &["kill", "rollback", "run"];
+        for word in ["start", "stop\n", "restart", "rollback"] {
+            let e = parse_resource_command(word.as_bytes(), &RUN_KILL, true, WORDS).unwrap_err();
+            assert_eq!(e.errno(), libc::EOPNOTSUPP, "{word}: {e}");
+            assert!(e.message().contains("accepted: clear, run, kill"), "{e}");
+        }
+        assert_eq!(
+            parse_resource_command(b"run\n", &RUN_KILL, true, WORDS).unwrap(),
+            Verb::Kind(&RUN_KILL[0])
+        );
+        assert_eq!(
+            parse_resource_command(b"clear", &RUN_KILL, true, WORDS).unwrap(),
+            Verb::Clear
+        );
+        assert_eq!(
+            parse_resource_command(b"frobnicate", &RUN_KILL, true, WORDS)
                 .unwrap_err()
                 .errno(),
             libc::EINVAL
@@ -493,7 +560,7 @@ mod tests {
                     let bytes = [a, b, c];
                     for result in [
                         parse_service_command(&bytes, RESOURCE_VERBS).map(drop),
-                        parse_resource_command(&bytes, &ROLLBACK, RESOURCE_VERBS).map(drop),
+                        parse_resource_command(&bytes, &ROLLBACK, false, RESOURCE_VERBS).map(drop),
                     ] {
                         assert_eq!(
                             result.map_err(|e| e.errno()),
@@ -551,15 +618,16 @@ mod tests {
     fn help_texts_list_the_verbs() {
         assert!(SERVICE_CTL_HELP.starts_with("start [--rid"));
         assert_eq!(
-            resource_ctl_help(&ROLLBACK),
+            resource_ctl_help(&ROLLBACK, false),
             "start\nstop\nrestart\nclear\nrollback\n"
         );
+        assert_eq!(resource_ctl_help(&RUN_KILL, true), "clear\nrun\nkill\n");
         assert_eq!(
-            parse_resource_command(b"clear\n", &[], RESOURCE_VERBS).unwrap(),
+            parse_resource_command(b"clear\n", &[], false, RESOURCE_VERBS).unwrap(),
             Verb::Clear
         );
         assert_eq!(
-            parse_resource_command(b"freeze", &[], RESOURCE_VERBS)
+            parse_resource_command(b"freeze", &[], false, RESOURCE_VERBS)
                 .unwrap_err()
                 .errno(),
             libc::EOPNOTSUPP

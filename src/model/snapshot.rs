@@ -25,6 +25,9 @@ pub struct ResourceSnapshot {
     /// The verbs its kind adds to its `ctl` (beyond start, stop, restart
     /// and clear).
     pub verbs: &'static [KindVerb],
+    /// The service's actions neither start nor stop it (a task): its
+    /// `ctl` takes no start nor stop, and it does not count in `avail`.
+    pub outside_actions: bool,
     /// What its `type` file shows when the section sets no `type`: its
     /// kind's default (`docker` for containers), if any.
     pub default_type: Option<&'static str>,

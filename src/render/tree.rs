@@ -618,7 +618,7 @@ fn resource_file(
         "status" => format!("{}\n", resource.state.status).into_bytes(),
         "label" => format!("{}\n", resource.state.label).into_bytes(),
         "messages" => lines(&resource.state.messages, "# "),
-        "ctl" => resource_ctl_help(resource.verbs).into_bytes(),
+        "ctl" => resource_ctl_help(resource.verbs, resource.outside_actions).into_bytes(),
         "log" => lines(snapshot.log.resource(resource.rid.as_str()), ""),
         "failures" => resource.failures.render().into_bytes(),
         "type" => format!("{}\n", type_value(resource)?).into_bytes(),

@@ -716,3 +716,19 @@ pub fn start_private_daemon_service(d: &Daemon, sandbox: &Sandbox, svc: &str) ->
     assert_eq!(d.read(&format!("{svc}/container#1/status")), "up\n");
     host
 }
+
+/// A reader of an `events` file in a thread: its lines, as they come.
+pub fn follow_events(path: &Path) -> std::sync::mpsc::Receiver<String> {
+    use std::io::BufRead;
+    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("open {}: {e}", path.display()));
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(file).lines() {
+            let Ok(line) = line else { return };
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    rx
+}

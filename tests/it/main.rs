@@ -31,4 +31,6 @@ mod races;
 mod reconnect;
 mod secrets;
 mod storage;
+mod subsets;
+mod tasks;
 mod tutorial;

@@ -3,7 +3,7 @@
 //! a hundred blocked readers that hold no FUSE worker.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
+use std::io::{Read, Seek, SeekFrom};
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
@@ -30,21 +30,6 @@ fn poll_in(file: &File, timeout: Duration) -> i16 {
     } else {
         fds.revents
     }
-}
-
-/// A reader of an `events` file in a thread: its lines, as they come.
-fn follow(path: &Path) -> mpsc::Receiver<String> {
-    let file = File::open(path).unwrap_or_else(|e| panic!("open {}: {e}", path.display()));
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(file).lines() {
-            let Ok(line) = line else { return };
-            if tx.send(line).is_err() {
-                return;
-            }
-        }
-    });
-    rx
 }
 
 /// The first line from `rx` within `limit` that contains every needle.
@@ -90,8 +75,8 @@ fn poll_wakes_on_a_change_and_events_tell_two_readers() {
     let mut before = String::new();
     overview.read_to_string(&mut before).unwrap();
     assert!(before.contains("container#1    .... up"), "{before}");
-    let root_events = follow(&d.path("events"));
-    let service_events = follow(&d.path(&format!("{svc}/events")));
+    let root_events = follow_events(&d.path("events"));
+    let service_events = follow_events(&d.path(&format!("{svc}/events")));
 
     docker(&["kill", &format!("{svc}.container.1")]).unwrap();
     let revents = poll_in(&status, Duration::from_secs(20));
@@ -274,7 +259,7 @@ fn a_hundred_blocked_readers_hold_no_worker_and_ctrl_c_ends_them() {
     // The daemon is fine: it answers, and a new reader is told of a start.
     let listing = run("ls", &[&d.mnt.to_string_lossy()]).expect("ls answers");
     assert!(listing.contains("events"), "{listing}");
-    let events = follow(&d.path(&format!("{svc}/events")));
+    let events = follow_events(&d.path(&format!("{svc}/events")));
     d.must(&format!("{svc}/ctl"), "start");
     assert!(line_with(&events, &["\"to\":\"up\""], Duration::from_secs(10)).is_some());
     assert_eq!(d.read(&format!("{svc}/wait/up")), "up\n");

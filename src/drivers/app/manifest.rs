@@ -9,6 +9,7 @@ use std::time::Duration;
 use super::AppDriver;
 use crate::config::{kw, Keyword, KindSchema, Spec, Values};
 use crate::drivers::manifest::{spec_of, Manifest};
+use crate::drivers::programs::{self, Command, RunAs};
 use crate::model::Step;
 
 /// `app#N`.
@@ -61,19 +62,6 @@ const KEYWORDS: &[Keyword] = &[
 /// commands (reads of the trust of a script).
 const SLACK: Duration = Duration::from_secs(5);
 
-/// One action's command: a program and its arguments, as written.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Command {
-    /// The program: an absolute path; a relative one, in
-    /// `<config-dir>/<svc>.d/`; or a name found in `PATH` (the script's
-    /// name is in `<svc>.d/` too).
-    pub program: PathBuf,
-    /// Its arguments.
-    pub args: Vec<String>,
-    /// It is the `script`: a bare name is in `<svc>.d/`, not in `PATH`.
-    pub is_script: bool,
-}
-
 /// `app#N` settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AppSpec {
@@ -93,14 +81,8 @@ pub struct AppSpec {
     pub check_timeout: Duration,
     /// How often the check runs.
     pub check_interval: Duration,
-    /// KEY=VALUE variables.
-    pub environment: Vec<(String, String)>,
-    /// Working directory.
-    pub cwd: Option<PathBuf>,
-    /// User to run as.
-    pub user: Option<String>,
-    /// Group to run as.
-    pub group: Option<String>,
+    /// Environment, directory, user and group of the commands.
+    pub run_as: RunAs,
     /// What identifies it in the overview: its script, else its start or
     /// check command's program.
     pub label: String,
@@ -151,18 +133,7 @@ fn build(values: &Values<'_>) -> Result<Arc<dyn Spec>, String> {
                 .ok_or_else(|| "at least 1s".to_string());
             values.take("check_interval", valid)
         });
-    let cwd = values.text("cwd").map(PathBuf::from);
-    if let Some(cwd) = &cwd {
-        if !cwd.is_absolute() {
-            values.take::<()>(
-                "cwd",
-                Err(format!("{} is not an absolute path", cwd.display())),
-            );
-        }
-    }
-    let environment = values
-        .take("environment", values.words("environment"))
-        .and_then(|words| values.take("environment", environment(&words)));
+    let run_as = programs::run_as(values);
     let spec = AppSpec {
         start: command("start", "start"),
         stop: command("stop", "stop"),
@@ -175,10 +146,7 @@ fn build(values: &Values<'_>) -> Result<Arc<dyn Spec>, String> {
             .take("check_timeout", values.duration("check_timeout"))
             .unwrap_or_default(),
         check_interval: check_interval.unwrap_or_default(),
-        environment: environment.unwrap_or_default(),
-        cwd,
-        user: values.text("user"),
-        group: values.text("group"),
+        run_as,
         label: String::new(),
     };
     if let Some(reason) = values.first_taken() {
@@ -223,37 +191,6 @@ fn action_command(
             None => Ok(None),
         },
         Some("false") | Some("") => Ok(None),
-        Some(line) => {
-            let mut words = shell_words::split(line)
-                .map_err(|e| format!("cannot split {line:?} into words: {e}"))?
-                .into_iter();
-            let program = words.next().map(PathBuf::from).unwrap_or_default();
-            Ok(Some(Command {
-                program,
-                args: words.collect(),
-                is_script: false,
-            }))
-        }
+        Some(line) => Command::parse(line).map(Some),
     }
-}
-
-/// `KEY=VALUE` words, each name a shell variable name.
-fn environment(words: &[String]) -> Result<Vec<(String, String)>, String> {
-    words
-        .iter()
-        .map(|word| {
-            let (key, value) = word
-                .split_once('=')
-                .ok_or_else(|| format!("{word:?} is not KEY=VALUE"))?;
-            let valid = key
-                .bytes()
-                .next()
-                .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
-                && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
-            if !valid {
-                return Err(format!("{key:?} is not a variable name"));
-            }
-            Ok((key.to_string(), value.to_string()))
-        })
-        .collect()
 }

@@ -12,7 +12,6 @@ mod manifest;
 #[cfg(test)]
 mod tests;
 
-use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -20,14 +19,15 @@ use async_trait::async_trait;
 
 use crate::actionlog::ResourceLog;
 use crate::bounded::seconds;
-use crate::children::{ChildOutput, ChildRunner, ChildSpec};
-use crate::config::{judge_program, PROGRAM_FIX};
+use crate::children::{ChildOutput, ChildRunner};
+use crate::drivers::programs::Programs;
 use crate::drivers::{Driver, DriverContext};
 use crate::error::{Error, Result};
 use crate::model::{ResourceState, Rid, Status};
 use crate::sync::lock;
 
-pub use manifest::{AppSpec, Command, MANIFEST};
+pub use crate::drivers::programs::Command;
+pub use manifest::{AppSpec, MANIFEST};
 
 /// How many app checks run at once, in the whole daemon: enough to keep a
 /// thousand apps checked every minute, few enough that checks that hang
@@ -45,11 +45,10 @@ const SLOT_WAIT: Duration = Duration::from_secs(5);
 
 /// Drives one `app#N` resource.
 pub struct AppDriver {
-    service: String,
     rid: Rid,
     spec: AppSpec,
-    /// `<config-dir>/<svc>.d/`: where the script and relative programs are.
-    scripts_dir: PathBuf,
+    /// Where the script and the other programs are.
+    programs: Programs,
     children: Arc<dyn ChildRunner>,
     /// The output of the last info run, served as the `info` file.
     info: Mutex<Option<Arc<str>>>,
@@ -59,8 +58,7 @@ impl AppDriver {
     /// A driver for `rid` of the service of `ctx`.
     pub fn new(ctx: &DriverContext, rid: Rid, spec: AppSpec) -> Self {
         AppDriver {
-            scripts_dir: ctx.config_dir.join(format!("{}.d", ctx.service)),
-            service: ctx.service.clone(),
+            programs: Programs::new(&ctx.config_dir, &ctx.service),
             rid,
             spec,
             children: Arc::clone(&ctx.children),
@@ -68,57 +66,15 @@ impl AppDriver {
         }
     }
 
-    /// Where `command`'s program is: absolute as written; relative, or the
-    /// script's bare name, in `<svc>.d/`; else a name for `PATH`.
-    fn program(&self, command: &Command) -> PathBuf {
-        let program = &command.program;
-        let bare = program.components().count() == 1 && !program.is_absolute();
-        if program.is_absolute() || (bare && !command.is_script) {
-            program.clone()
-        } else {
-            self.scripts_dir.join(program)
-        }
-    }
-
-    /// Refuse a program that anyone but root could change (EACCES).
-    fn trust(&self, program: &Path) -> Result<()> {
-        let found = if program.is_absolute() {
-            Some(program.to_path_buf())
-        } else {
-            in_path(program)
-        };
-        match found.as_deref().and_then(judge_program) {
-            None => Ok(()),
-            Some(refusal) => Err(Error::access(format!(
-                "{} is not trusted: {refusal}; {PROGRAM_FIX}",
-                program.display()
-            ))),
-        }
-    }
-
     /// Run `command` for `action`, bounded by `timeout`.
     async fn run(&self, command: &Command, action: &str, timeout: Duration) -> Result<ChildOutput> {
-        let program = self.program(command);
-        self.trust(&program)?;
-        let mut env = vec![
-            ("SVCFS_SERVICE".to_string(), self.service.clone()),
-            ("SVCFS_RID".to_string(), self.rid.to_string()),
-            ("SVCFS_ACTION".to_string(), action.to_string()),
-            // What OpenSVC's agent gives its scripts, for those written
-            // for it.
-            ("OPENSVC_SVCNAME".to_string(), self.service.clone()),
-            ("OPENSVC_RID".to_string(), self.rid.to_string()),
-        ];
-        env.extend(self.spec.environment.iter().cloned());
-        let spec = ChildSpec {
-            program,
-            args: command.args.clone(),
-            env,
-            cwd: self.spec.cwd.clone(),
-            user: self.spec.user.clone(),
-            group: self.spec.group.clone(),
+        let spec = self.programs.child(
+            self.rid.as_str(),
+            command,
+            action,
+            &self.spec.run_as,
             timeout,
-        };
+        )?;
         self.children.run(&spec).await
     }
 
@@ -138,7 +94,7 @@ impl AppDriver {
         timeout: Duration,
         log: &ResourceLog,
     ) -> Result<()> {
-        let program = self.program(command);
+        let program = self.programs.program(command);
         let args: Vec<&str> = command.args.iter().map(String::as_str).collect();
         log.info(crate::host::command_line(&program.to_string_lossy(), &args));
         let output = self.run(command, action, timeout).await?;
@@ -238,14 +194,6 @@ fn log_output(log: &ResourceLog, output: &ChildOutput) {
     for line in &lines[skipped..] {
         log.info(*line);
     }
-}
-
-/// A program name as `PATH` finds it.
-fn in_path(name: &Path) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(name))
-        .find(|candidate| candidate.is_file())
 }
 
 #[async_trait]

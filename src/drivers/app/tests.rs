@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::*;
 use crate::actionlog::ServiceLog;
-use crate::children::FakeChildren;
+use crate::children::{ChildSpec, FakeChildren};
 use crate::config::parse_service;
 use crate::docker::fake::FakeDocker;
 use crate::drivers::registry::KINDS;
@@ -80,7 +80,7 @@ fn a_script_answers_every_action_and_a_relative_one_is_in_the_service_s_dir() {
     assert_eq!(s.label, "ctl.sh");
     let (d, _) = driver("script = ctl.sh\n");
     assert_eq!(
-        d.program(s.start.as_ref().unwrap()),
+        d.programs.program(s.start.as_ref().unwrap()),
         Path::new("/etc/svcfs/svc.d/ctl.sh")
     );
 }
@@ -94,9 +94,9 @@ fn per_action_commands_are_split_and_found_in_path_or_the_service_s_dir() {
     assert_eq!(start.args, ["start", "-D", "/srv/my db"]);
     assert_eq!(s.check, None);
     let (d, _) = driver("start = pg_ctl start\nstop = bin/stop.sh\n");
-    assert_eq!(d.program(start), Path::new("pg_ctl"));
+    assert_eq!(d.programs.program(start), Path::new("pg_ctl"));
     assert_eq!(
-        d.program(s.stop.as_ref().unwrap()),
+        d.programs.program(s.stop.as_ref().unwrap()),
         Path::new("/etc/svcfs/svc.d/bin/stop.sh")
     );
 }

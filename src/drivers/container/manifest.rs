@@ -32,6 +32,7 @@ pub static MANIFEST: Manifest = Manifest {
 pub const ROLLBACK: KindVerb = KindVerb {
     word: "rollback",
     doc: "swap the container back to the one the last upgrade replaced (<name>.prev)",
+    outside_lock: false,
 };
 
 use crate::config::ValueKind::{Bool, Choice, Duration as Seconds, Size, Text, Words};

@@ -39,6 +39,7 @@ use crate::sync::lock;
 pub use identity::{Identity, IDENTITY_FILES};
 use live::ContainerLive;
 pub use manifest::{ContainerSpec, StopWait, MANIFEST, ROLLBACK};
+pub use resolve::run_args_body;
 use run_args::{redact_env, REDACTED};
 
 /// Label naming the owning service.

@@ -17,7 +17,7 @@ const FILES_TIMEOUT: Duration = Duration::from_secs(10);
 /// The create body `run_args` asks for, its files read off the async
 /// runtime. Errors name the option and the value or file; the engine adds
 /// the resource id.
-pub(super) async fn run_args_body(text: &str) -> Result<ContainerCreateBody> {
+pub async fn run_args_body(text: &str) -> Result<ContainerCreateBody> {
     let parsed = run_args::parse(text).map_err(invalid)?;
     let reads_files = !parsed.env_files().is_empty() || parsed.seccomp_profiles().next().is_some();
     if !reads_files {
