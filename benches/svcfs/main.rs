@@ -31,6 +31,7 @@ mod freeze;
 mod idle;
 mod lifecycle;
 mod observe;
+mod pin;
 mod proxy;
 mod reads;
 mod report;

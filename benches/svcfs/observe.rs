@@ -109,13 +109,16 @@ pub fn usage_row(settings: &Settings, daemon: &Daemon, svc: &str) -> Row {
         value.trim().parse::<u64>().is_ok(),
         "memory of a running container reads a number, not {value:?}"
     );
-    let mut loops = interleaved_read_loops(
+    // On one CPU with the daemon, as the read rows (pin.rs).
+    let pinned = crate::pin::SameCpu::pin(&[daemon.pid()], 1);
+    let loops = interleaved_read_loops(
         &[memory.as_path(), status.as_path()],
         500,
         settings.reads,
         Duration::from_secs(20),
-    )
-    .into_iter();
+    );
+    drop(pinned);
+    let mut loops = loops.into_iter();
     let (live, cached) = (
         loops.next().unwrap_or_default(),
         loops.next().unwrap_or_default(),

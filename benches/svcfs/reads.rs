@@ -12,6 +12,7 @@ use serde_json::json;
 use crate::floor::{Caching, Floor};
 use crate::freeze::Frozen;
 use crate::harness::{docker, wait_until, Daemon};
+use crate::pin::SameCpu;
 use crate::report::{Row, Series};
 use crate::settings::Settings;
 use crate::stats::{human, interleaved_read_loops, read_loop, time_loop, Samples};
@@ -20,6 +21,8 @@ use crate::stats::{human, interleaved_read_loops, read_loop, time_loop, Samples}
 pub const SHM_DIR: &str = "/dev/shm/svcfs-bench";
 
 const WARMUP: usize = 500;
+/// The CPU of the in-process read loops (pin.rs).
+const PINNED_CPU: usize = 1;
 /// Upper bound on one read loop, whatever the sample count.
 const LOOP_CAP: Duration = Duration::from_secs(20);
 
@@ -59,14 +62,20 @@ pub fn rows(settings: &Settings, daemon: &Daemon, svc: &str) -> (Vec<Row>, Strin
         let copy = Path::new(SHM_DIR).join(rel.replace('/', "_"));
         std::fs::write(&copy, &bytes).expect("write the tmpfs copy");
         // svcfs, the cached floor and tmpfs in alternating blocks: the
-        // floor is measured beside each file, not once before them all.
-        let mut loops = interleaved_read_loops(
+        // floor is measured beside each file, not once before them all;
+        // the reader and both filesystems' threads on one CPU (pin.rs).
+        let pinned = SameCpu::pin(
+            &[daemon.pid(), cached.pid().map_or(0, |p| p as i32)],
+            PINNED_CPU,
+        );
+        let loops = interleaved_read_loops(
             &[path.as_path(), cached.file().as_path(), copy.as_path()],
             WARMUP,
             n,
             LOOP_CAP,
-        )
-        .into_iter();
+        );
+        drop(pinned);
+        let mut loops = loops.into_iter();
         let (svcfs, floor, shm) = (
             loops.next().unwrap_or_default(),
             loops.next().unwrap_or_default(),

@@ -14,27 +14,29 @@ pub const WHY_PLACEHOLDER: &str = "_to be explained_";
 
 /// Why a row misses its target, as far as it is understood (measured on
 /// the 2-core machine this benchmark was written on; see the README).
-fn known_reason(row: &str) -> &'static str {
+pub fn known_reason(row: &str) -> &'static str {
     const READS: &str = concat!(
         "Each read is one OPEN and one RELEASE to the daemon, as for the floor, and the ",
-        "bytes come from the page cache (checked with fuser's request log). The p99 is ",
-        "that round trip on 2 cores shared by the reader and the FUSE threads: the cached ",
-        "floor's own p99 is the same, above 100 µs. Across runs the p50 ranged from 0.7× ",
-        "to 2.1× the floor, measured interleaved; `perf record` of the daemon puts its own ",
-        "code under 1 % of its time, the rest in the kernel's scheduling of its threads."
+        "bytes come from the page cache (checked with fuser's request log). The loop, ",
+        "svcfs's threads and the floor's run on one CPU (benches/svcfs/pin.rs): unpinned, ",
+        "a cross-CPU wakeup on this VM adds about 25 µs to whichever mount the scheduler ",
+        "spreads, which made the ratio 0.4× or 2.1× from run to run. What is left is about ",
+        "1 µs a read: `perf record` of the daemon during such a loop puts svcfs's own code ",
+        "(open_by, resolve, release) under 1 % of its samples, the rest in the kernel's ",
+        "FUSE device and task switches."
     );
     let reasons: [(&str, &str); 6] = [
         ("open+read+close", READS),
         (
             "start of 3 containers in one parallel subset",
             concat!(
-                "dockerd serializes container starts: the three `start` API calls svcfs sends ",
-                "at once took 577, 671 and about 600 ms each, where one alone takes about ",
-                "200 ms (svcfs's debug log of its docker calls, /tmp/par-timeline.sh), with ",
-                "the cores far from busy (the note's profile). The note's floor, the same ",
-                "three `docker run -d` at once from the CLI, tells what docker allows; svcfs ",
-                "gains over the ordered runs the creates it sends together and the starts ",
-                "that overlap them."
+                "dockerd serializes container starts: in svcfs's debug log of its docker ",
+                "calls (RUST_LOG=svcfs::docker=debug), the three `start` API calls sent ",
+                "within 5 ms of each other took 426, 439 and 459 ms, where one alone takes ",
+                "190-240 ms, and the action ended 21 ms after the last one returned; the ",
+                "cores were far from busy (the note's profile). The same three `docker run ",
+                "-d` sent at once from the CLI (the note's floor) show what docker allows ",
+                "here."
             ),
         ),
         (
@@ -42,7 +44,10 @@ fn known_reason(row: &str) -> &'static str {
             concat!(
                 "Both sides are three docker starts in order (each of svcfs's once the one ",
                 "before is operational: two looks at its PID 1, 10 ms apart); the ratio ",
-                "moved between 0.95 and 1.01 across runs here."
+                "moved between 0.95 and 1.07 across runs here. svcfs adds about 16 ms a ",
+                "container (the second look, and the docker inspects around each start: ",
+                "debug log of its docker calls), about what the CLI spends starting the ",
+                "process of each `docker start`."
             ),
         ),
         (

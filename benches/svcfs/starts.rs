@@ -244,6 +244,18 @@ pub fn parallel_row(settings: &Settings, daemon: &Daemon, containers: &[Containe
         Samples::new(std::mem::take(&mut cli.samples)),
     ));
     row.met = Some(row.ratio_p50().is_some_and(|r| r <= 0.7));
+    if let (Some(svcfs), Some(cli)) = (&row.svcfs, &row.baseline) {
+        let floor = at_once.p50().as_secs_f64();
+        if floor > 0.0 && row.met == Some(false) {
+            row.why = Some(format!(
+                "{} In this run, docker's floor is {:.2}× the ordered runs, and svcfs's start \
+                 {:.2}× that floor.",
+                crate::report::known_reason(&row.name),
+                floor / cli.samples.p50().as_secs_f64(),
+                svcfs.samples.p50().as_secs_f64() / floor
+            ));
+        }
+    }
     row
 }
 
