@@ -41,6 +41,15 @@ pub const COMPOSE_FILES: &[&str] = &[
     "docker-compose.yml",
 ];
 
+/// The override files `docker compose` applies on top of the project's
+/// file when it finds that file in its directory.
+pub const OVERRIDE_FILES: &[&str] = &[
+    "compose.override.yaml",
+    "compose.override.yml",
+    "docker-compose.override.yaml",
+    "docker-compose.override.yml",
+];
+
 /// Who made the service file, for its header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MadeBy {
@@ -181,6 +190,7 @@ pub fn convert(input: &Input<'_>) -> Converted {
     };
     let mut root = root;
     ctx.load_dotenv();
+    ctx.refuse_override();
     ctx.interpolate(&mut root, "");
     let Some(project) = project::read(&mut ctx, &root) else {
         return ctx.finish(String::new());
@@ -305,6 +315,30 @@ impl<'a> Ctx<'a> {
                 severity: Severity::Error,
                 why,
             }),
+        }
+    }
+
+    /// An override file beside the project's file is what `docker
+    /// compose up` runs in that directory, merged by rules of its own that
+    /// svcfs does not apply: running without it would change what runs.
+    fn refuse_override(&mut self) {
+        for name in OVERRIDE_FILES {
+            let path = self.input.project_dir.join(name);
+            if path == self.input.file || self.read_file(&path).is_err() {
+                continue;
+            }
+            self.notes.push(Note {
+                file: path.clone(),
+                line: 0,
+                key: "override".to_string(),
+                severity: Severity::Error,
+                why: format!(
+                    "docker compose up in {} also applies this override, which svcfs does not merge: \
+                     write the merged project with `docker compose config > compose.merged.yaml` and \
+                     import that (or rename the override if it is not meant to run)",
+                    self.input.project_dir.display()
+                ),
+            });
         }
     }
 

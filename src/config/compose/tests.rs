@@ -321,3 +321,27 @@ fn yaml_errors_name_their_line() {
         notes(&converted)
     );
 }
+
+#[test]
+fn an_override_beside_the_file_is_refused_at_its_name() {
+    let files = HashMap::from([(
+        PathBuf::from("/srv/app/compose.override.yaml"),
+        "services:\n  web:\n    ports: [\"80:80\"]\n".to_string(),
+    )]);
+    let converted = convert_text("app", "services:\n  web:\n    image: nginx\n", &files);
+    let notes = notes(&converted);
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(
+        notes[0].starts_with("/srv/app/compose.override.yaml: override: docker compose up in /srv/app also applies this override"),
+        "{notes:?}"
+    );
+    assert_eq!(converted.notes[0].severity, Severity::Error);
+    // Followed like the other files it read: removing it reloads.
+    assert!(converted
+        .read
+        .contains(&PathBuf::from("/srv/app/compose.override.yaml")));
+    // Without one, nothing is said.
+    assert!(simple("services:\n  web:\n    image: nginx\n")
+        .notes
+        .is_empty());
+}
