@@ -168,9 +168,11 @@ pub fn act(
     let mut printed = Vec::new();
     let text = format!("{command}\n");
     let writer = std::thread::spawn(move || {
+        // No O_TRUNC: a truncate takes the inode's lock for itself, and
+        // would wait behind a write still going on (`run` of the task
+        // this `kill` is for).
         OpenOptions::new()
             .write(true)
-            .truncate(true)
             .open(ctl)
             .and_then(|mut ctl| ctl.write_all(text.as_bytes()))
     });

@@ -184,6 +184,13 @@ impl Filesystem for SvcFs {
                 FopenFlags::FOPEN_NOFLUSH
                     | match opened.caching {
                         Caching::PageCache => FopenFlags::FOPEN_KEEP_CACHE,
+                        // A write that waits (`run` of a task, a start)
+                        // holds the inode's lock in the kernel for as
+                        // long: shared, another writer of the same `ctl`
+                        // (`kill`, a start that gets EBUSY) reaches us.
+                        Caching::Direct if write => {
+                            FopenFlags::FOPEN_DIRECT_IO | FopenFlags::FOPEN_PARALLEL_DIRECT_WRITES
+                        }
                         Caching::Direct => FopenFlags::FOPEN_DIRECT_IO,
                         Caching::Stream => {
                             FopenFlags::FOPEN_DIRECT_IO | FopenFlags::FOPEN_NONSEEKABLE

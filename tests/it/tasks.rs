@@ -194,6 +194,36 @@ fn run_through_ctl_returns_with_the_run_s_result() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{out:?}");
+
+    // `svcfs kill` reaches a run that a `svcfs run` still waits for on
+    // the same ctl: the run ends killed, not at its timeout.
+    let runs_logged = || {
+        d.read(&format!("{svc}/task#3/log"))
+            .matches("/bin/sleep 60")
+            .count()
+    };
+    let before = runs_logged();
+    let waiting = std::process::Command::new(SVCFS)
+        .args(["run", svc, "--rid", "task#3", "--mountpoint"])
+        .arg(d.path(""))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    assert!(
+        wait_until(Duration::from_secs(5), || runs_logged() > before),
+        "the run began"
+    );
+    let kill = std::process::Command::new(SVCFS)
+        .args(["kill", svc, "--rid", "task#3", "--mountpoint"])
+        .arg(d.path(""))
+        .output()
+        .unwrap();
+    assert!(kill.status.success(), "{kill:?}");
+    let run = waiting.wait_with_output().unwrap();
+    assert_eq!(run.status.code(), Some(1), "{run:?}");
+    let messages = d.read(&format!("{svc}/task#3/messages"));
+    assert!(messages.contains("killed through ctl"), "{messages}");
     d.must(&format!("{svc}/ctl"), "stop");
 }
 
