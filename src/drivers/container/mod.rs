@@ -431,6 +431,9 @@ impl ContainerDriver {
         let wanted = self.image(&self.spec.run_image).await?;
         let current = self.inspect(&self.name).await?;
         let current_image = match &current {
+            // An image id names one image for ever: the one just
+            // inspected by name, when the container runs it.
+            Some(c) if wanted.as_ref().is_some_and(|w| w.id == c.image_id) => wanted.clone(),
             Some(c) => self.image(&c.image_id).await?,
             None => None,
         };

@@ -514,6 +514,30 @@ mod lifecycle {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn a_check_inspects_the_running_image_again_only_when_it_is_another() {
+        let image_inspects = |docker: &FakeDocker| {
+            docker
+                .calls()
+                .into_iter()
+                .filter(|c| matches!(c, Call::InspectImage(_)))
+                .count()
+        };
+        let docker = daemon();
+        docker.add_container(ours(NAME, BUSYBOX, &spec("")).started());
+        assert_eq!(driver(&docker, spec("")).status().await.status, Status::Up);
+        assert_eq!(image_inspects(&docker), 1, "{:?}", docker.calls());
+        // Drift: the container runs busybox, the file asks for google's.
+        let docker = daemon();
+        docker.add_container(ours(NAME, BUSYBOX, &spec("")).started());
+        let mut upgraded = spec("");
+        upgraded.run_image = "google/busybox:latest".into();
+        let state = driver(&docker, upgraded).status().await;
+        assert_eq!(state.status, Status::Warn);
+        assert!(state.label.ends_with("@busybox:latest"), "{}", state.label);
+        assert_eq!(image_inspects(&docker), 2, "{:?}", docker.calls());
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn a_container_exiting_during_the_operational_wait_fails_the_start() {
         let docker = daemon();
         docker.created_exit_after_start(
