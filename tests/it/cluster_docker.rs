@@ -97,23 +97,31 @@ impl Node {
     fn kill(&mut self) {
         let socket = self.socket();
         let dockerd = pid_in(&self.sandbox.var().join(SVC).join("dockerd.pid")).unwrap();
-        let container: i32 = run(
-            "docker",
-            &[
-                "-H",
-                &socket,
-                "inspect",
-                "-f",
-                "{{.State.Pid}}",
-                &format!("{SVC}.container.1"),
-            ],
-        )
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
-        let mut pids = vec![dockerd, container];
-        pids.extend(parent_of(container));
+        // Every container of the node dies with it, shim included: one
+        // left would run on after the test, its containerd gone.
+        let ids = run("docker", &["-H", &socket, "ps", "-q"]).unwrap();
+        let containers: Vec<i32> = ids
+            .split_whitespace()
+            .map(|id| {
+                run(
+                    "docker",
+                    &["-H", &socket, "inspect", "-f", "{{.State.Pid}}", id],
+                )
+                .unwrap()
+                .trim()
+                .parse()
+                .unwrap()
+            })
+            .collect();
+        assert!(
+            !containers.is_empty(),
+            "the node runs the service's containers"
+        );
+        let mut pids = vec![dockerd];
+        for &container in &containers {
+            pids.push(container);
+            pids.extend(parent_of(container));
+        }
         pids.extend(children_of(dockerd));
         let mut daemon = self.daemon.take().expect("the node's daemon runs");
         daemon.kill_node();
