@@ -110,7 +110,7 @@ pub fn usage_row(settings: &Settings, daemon: &Daemon, svc: &str) -> Row {
         "memory of a running container reads a number, not {value:?}"
     );
     // On one CPU with the daemon, as the read rows (pin.rs).
-    let pinned = crate::pin::SameCpu::pin(&[daemon.pid()], 1);
+    let pinned = crate::pin::SameCpu::pin(&[daemon.pid()]);
     let loops = interleaved_read_loops(
         &[memory.as_path(), status.as_path()],
         500,

@@ -10,6 +10,9 @@
 //! to one CPU, both pay the same wakeup, and the ratio compares what the
 //! two daemons do per request.
 
+/// The CPU of every pinned loop.
+const CPU: usize = 1;
+
 /// Pinned while it lives; every thread of the pinned processes is
 /// allowed every CPU again when it drops.
 pub struct SameCpu {
@@ -17,13 +20,13 @@ pub struct SameCpu {
 }
 
 impl SameCpu {
-    /// Pin every thread of this process and of `pids` to `cpu`.
-    pub fn pin(pids: &[i32], cpu: usize) -> SameCpu {
+    /// Pin every thread of this process and of `pids` to [`CPU`].
+    pub fn pin(pids: &[i32]) -> SameCpu {
         let mut own = vec![std::process::id() as i32];
         own.extend_from_slice(pids);
         let mut set = empty_set();
         // SAFETY: CPU_SET writes one bit of a cpu_set_t we own.
-        unsafe { libc::CPU_SET(cpu, &mut set) };
+        unsafe { libc::CPU_SET(CPU, &mut set) };
         apply(&own, &set);
         SameCpu { pids: own }
     }

@@ -21,8 +21,6 @@ use crate::stats::{human, interleaved_read_loops, read_loop, time_loop, Samples}
 pub const SHM_DIR: &str = "/dev/shm/svcfs-bench";
 
 const WARMUP: usize = 500;
-/// The CPU of the in-process read loops (pin.rs).
-const PINNED_CPU: usize = 1;
 /// Upper bound on one read loop, whatever the sample count.
 const LOOP_CAP: Duration = Duration::from_secs(20);
 
@@ -64,10 +62,7 @@ pub fn rows(settings: &Settings, daemon: &Daemon, svc: &str) -> (Vec<Row>, Strin
         // svcfs, the cached floor and tmpfs in alternating blocks: the
         // floor is measured beside each file, not once before them all;
         // the reader and both filesystems' threads on one CPU (pin.rs).
-        let pinned = SameCpu::pin(
-            &[daemon.pid(), cached.pid().map_or(0, |p| p as i32)],
-            PINNED_CPU,
-        );
+        let pinned = SameCpu::pin(&[daemon.pid(), cached.pid().map_or(0, |p| p as i32)]);
         let loops = interleaved_read_loops(
             &[path.as_path(), cached.file().as_path(), copy.as_path()],
             WARMUP,
