@@ -35,28 +35,42 @@ pub(super) fn fixture(text: &str) -> Fixture {
     );
     let journal = Journal::default();
     let mut drivers = HashMap::new();
+    let runtime = runtime_of(config, &journal, &mut drivers, |_| None);
+    Fixture {
+        runtime,
+        journal,
+        drivers,
+    }
+}
+
+/// The runtime of `config`: each resource driven by what `own` gives it,
+/// or else by a recording fake writing to `journal`, kept in `drivers`.
+pub(super) fn runtime_of(
+    config: crate::config::ServiceConfig,
+    journal: &Journal,
+    drivers: &mut HashMap<String, Arc<FakeDriver>>,
+    own: impl Fn(&crate::config::ResourceConfig) -> Option<Arc<dyn crate::drivers::Driver>>,
+) -> Arc<ServiceRuntime> {
     let resources = config
         .resources
         .iter()
         .map(|r| {
-            let driver = FakeDriver::new(r.rid.as_str(), &journal);
-            drivers.insert(r.rid.to_string(), Arc::clone(&driver));
+            let driver = own(r).unwrap_or_else(|| {
+                let fake = FakeDriver::new(r.rid.as_str(), journal);
+                drivers.insert(r.rid.to_string(), Arc::clone(&fake));
+                fake
+            });
             LoadedResource {
                 config: r.clone(),
                 driver,
             }
         })
         .collect();
-    let runtime = ServiceRuntime::new_for_test(LoadedService {
+    ServiceRuntime::new_for_test(LoadedService {
         config: Arc::new(config),
         resources,
         docker_host: crate::docker::DEFAULT_DOCKER_HOST.to_string(),
-    });
-    Fixture {
-        runtime,
-        journal,
-        drivers,
-    }
+    })
 }
 
 impl Fixture {

@@ -12,6 +12,7 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 use tokio::sync::Notify;
 
+use super::action_tests::runtime_of;
 use super::*;
 use crate::children::{ChildOutput, ChildRunner, ChildSpec, FakeChildren, KillSignal};
 use crate::config::parse_service;
@@ -93,27 +94,8 @@ fn fixture_in(text: &str, children: Arc<dyn ChildRunner>, var: PathBuf) -> Fixtu
     };
     let journal = Journal::default();
     let mut drivers = HashMap::new();
-    let resources = config
-        .resources
-        .iter()
-        .map(|r| {
-            let driver: Arc<dyn crate::drivers::Driver> = if r.rid.type_name() == "task" {
-                crate::drivers::build(&ctx, r)
-            } else {
-                let fake = FakeDriver::new(r.rid.as_str(), &journal);
-                drivers.insert(r.rid.to_string(), Arc::clone(&fake));
-                fake
-            };
-            LoadedResource {
-                config: r.clone(),
-                driver,
-            }
-        })
-        .collect();
-    let runtime = ServiceRuntime::new_for_test(LoadedService {
-        config: Arc::new(config),
-        resources,
-        docker_host: crate::docker::DEFAULT_DOCKER_HOST.to_string(),
+    let runtime = runtime_of(config, &journal, &mut drivers, |r| {
+        (r.rid.type_name() == "task").then(|| crate::drivers::build(&ctx, r))
     });
     Fixture {
         runtime,
