@@ -125,8 +125,9 @@ pub fn usage_row(settings: &Settings, daemon: &Daemon, svc: &str) -> Row {
     );
     let ratio = live.p50().as_secs_f64() / cached.p50().as_secs_f64();
     let why = concat!(
-        "Requests per read (fuser's request log): `status` is one OPEN (its attributes and ",
-        "its page are cached; RELEASE is not waited for). `memory` is five: a GETATTR for ",
+        "Requests per read (scripts/fuse-requests: the kernel's fuse_request_send tracepoint ",
+        "over reads that fstat as `cat` does; RELEASE, not waited for, aside): `status` is one ",
+        "OPEN (its attributes and its page are cached). `memory` is five: a GETATTR for ",
         "the permission check and another for `fstat` (a live file's attributes are not ",
         "cached, SPEC section 6), the OPEN that reads the cgroup, and two READs (direct ",
         "I/O: the second finds the end of the file, which the kernel of a size-0 file ",

@@ -16,9 +16,13 @@ use crate::pin::SameCpu;
 use crate::report::{Row, Series};
 use crate::settings::Settings;
 use crate::stats::{human, interleaved_read_loops, read_loop, time_loop, Samples};
+use crate::tree_floor::TreeFloor;
 
 /// Where the tmpfs copies live.
 pub const SHM_DIR: &str = "/dev/shm/svcfs-bench";
+/// Where the read files are copied at their own paths, for the floor of
+/// the same paths.
+const SAME_PATHS_DIR: &str = "/dev/shm/svcfs-bench-paths";
 
 const WARMUP: usize = 500;
 /// Upper bound on one read loop, whatever the sample count.
@@ -45,14 +49,26 @@ pub fn rows(settings: &Settings, daemon: &Daemon, svc: &str) -> (Vec<Row>, Strin
         read_loop(&uncached.file(), WARMUP, n, LOOP_CAP),
     );
     let cached_label = "FUSE floor, cached (TTL 1 h, keep cache)";
+    let same_label = "FUSE floor of the same paths, cached";
+    // The floor of the same paths: the read files at their own depth
+    // (service, resource), so that the reader's path walk is svcfs's.
+    let _ = std::fs::remove_dir_all(SAME_PATHS_DIR);
+    for (rel, _) in read_files(svc) {
+        let bytes = std::fs::read(daemon.path(&rel)).unwrap_or_else(|e| panic!("read {rel}: {e}"));
+        let copy = Path::new(SAME_PATHS_DIR).join(&rel);
+        std::fs::create_dir_all(copy.parent().expect("a file's directory"))
+            .expect("create the same-paths dir");
+        std::fs::write(&copy, &bytes).expect("write the same-paths copy");
+    }
+    let same = TreeFloor::mount(Path::new(SAME_PATHS_DIR), false);
 
     std::fs::create_dir_all(SHM_DIR).expect("create the tmpfs dir");
     let mut rows = Vec::new();
     let mut section = String::from(
         "p50 of svcfs's read against each floor (the same bytes on tmpfs; \
          the bench's own 5-byte FUSE file, uncached and cached).\n\n\
-         | file | svcfs | tmpfs | × tmpfs | FUSE uncached | × uncached | FUSE cached | × cached |\n\
-         | --- | --- | --- | --- | --- | --- | --- | --- |\n",
+         | file | svcfs | tmpfs | × tmpfs | FUSE uncached | × uncached | FUSE cached | × cached | same paths | × same paths |\n\
+         | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
     );
     for (rel, factor) in read_files(svc) {
         let path = daemon.path(&rel);
@@ -62,20 +78,32 @@ pub fn rows(settings: &Settings, daemon: &Daemon, svc: &str) -> (Vec<Row>, Strin
         // svcfs, the cached floor and tmpfs in alternating blocks: the
         // floor is measured beside each file, not once before them all;
         // the reader and both filesystems' threads on one CPU (pin.rs).
-        let pinned = SameCpu::pin(&[daemon.pid(), cached.pid().map_or(0, |p| p as i32)]);
+        let same_path = same.mountpoint().join(&rel);
+        let pinned = SameCpu::pin(&[
+            daemon.pid(),
+            cached.pid().map_or(0, |p| p as i32),
+            same.pid().map_or(0, |p| p as i32),
+        ]);
         let loops = interleaved_read_loops(
-            &[path.as_path(), cached.file().as_path(), copy.as_path()],
+            &[
+                path.as_path(),
+                cached.file().as_path(),
+                copy.as_path(),
+                same_path.as_path(),
+            ],
             WARMUP,
             n,
             LOOP_CAP,
         );
         drop(pinned);
         let mut loops = loops.into_iter();
-        let (svcfs, floor, shm) = (
+        let (svcfs, floor, shm, same_floor) = (
+            loops.next().unwrap_or_default(),
             loops.next().unwrap_or_default(),
             loops.next().unwrap_or_default(),
             loops.next().unwrap_or_default(),
         );
+        let floor_same = Series::new(same_label, same_floor);
         let floor_cached = Series::new(cached_label, floor);
         let tmpfs = Series::new(format!("tmpfs, same {} bytes", bytes.len()), shm);
         let _ = std::fs::remove_file(&copy);
@@ -87,7 +115,7 @@ pub fn rows(settings: &Settings, daemon: &Daemon, svc: &str) -> (Vec<Row>, Strin
         let x = |base: &Samples| svcfs.p50().as_secs_f64() / base.p50().as_secs_f64();
         let _ = writeln!(
             section,
-            "| `{rel}` | {} | {} | {:.1} | {} | {:.2} | {} | {:.2} |",
+            "| `{rel}` | {} | {} | {:.1} | {} | {:.2} | {} | {:.2} | {} | {:.2} |",
             human(svcfs.p50()),
             human(tmpfs.samples.p50()),
             x(&tmpfs.samples),
@@ -95,6 +123,8 @@ pub fn rows(settings: &Settings, daemon: &Daemon, svc: &str) -> (Vec<Row>, Strin
             x(&floor_uncached.samples),
             human(floor_cached.samples.p50()),
             x(&floor_cached.samples),
+            human(floor_same.samples.p50()),
+            x(&floor_same.samples),
         );
         let p50_ok = x(&floor_cached.samples) <= factor;
         let (target, met) = if factor == 1.0 {
@@ -110,20 +140,22 @@ pub fn rows(settings: &Settings, daemon: &Daemon, svc: &str) -> (Vec<Row>, Strin
             svcfs: Some(Series::new(format!("svcfs {rel}"), svcfs.clone())),
             baseline_name: floor_cached.label.clone(),
             baseline: Some(floor_cached.clone()),
-            others: vec![floor_uncached.clone(), tmpfs.clone()],
+            others: vec![floor_uncached.clone(), tmpfs.clone(), floor_same.clone()],
             target,
             met: Some(met),
             note: format!(
-                "p50 {:.1}× tmpfs, {:.2}× the uncached floor",
+                "p50 {:.1}× tmpfs, {:.2}× the uncached floor, {:.2}× the floor of the same paths",
                 x(&tmpfs.samples),
-                x(&floor_uncached.samples)
+                x(&floor_uncached.samples),
+                x(&floor_same.samples)
             ),
             data: json!({ "bytes": bytes.len() }),
             ..Row::default()
         });
     }
-    drop((uncached, cached));
+    drop((uncached, cached, same));
     let _ = std::fs::remove_dir(SHM_DIR);
+    let _ = std::fs::remove_dir_all(SAME_PATHS_DIR);
     (rows, section)
 }
 

@@ -17,13 +17,17 @@ pub const WHY_PLACEHOLDER: &str = "_to be explained_";
 pub fn known_reason(row: &str) -> &'static str {
     const READS: &str = concat!(
         "Each read is one OPEN and one RELEASE to the daemon, as for the floor, and the ",
-        "bytes come from the page cache (checked with fuser's request log). The loop, ",
-        "svcfs's threads and the floor's run on one CPU (benches/svcfs/pin.rs): unpinned, ",
-        "a cross-CPU wakeup on this VM adds about 25 µs to whichever mount the scheduler ",
-        "spreads, which made the ratio 0.4× or 2.1× from run to run. What is left is about ",
-        "1 µs a read: `perf record` of the daemon during such a loop puts svcfs's own code ",
-        "(open_by, resolve, release) under 1 % of its samples, the rest in the kernel's ",
-        "FUSE device and task switches."
+        "bytes come from the page cache (scripts/fuse-requests, the kernel's own count, ",
+        "finds nothing else). The loop, svcfs's threads and the floors' run on one CPU ",
+        "(benches/svcfs/pin.rs): unpinned, a cross-CPU wakeup on this VM adds about 25 µs ",
+        "to whichever mount the scheduler spreads, which made the ratio 0.4× or 2.1× from ",
+        "run to run. What is left is under 1 µs a read, and the deeper paths are a small ",
+        "part of it (the row's note gives svcfs against a floor of the same paths: same ",
+        "files, same depth). ",
+        "`perf record` of the daemon during such a loop puts svcfs's own code (open_by, ",
+        "service_tree, release, tokio's context guard) under 2 % of its samples, the rest ",
+        "in the kernel's FUSE device and task switches: a server that does no work at all ",
+        "is the only one that does less."
     );
     let reasons: [(&str, &str); 6] = [
         ("open+read+close", READS),

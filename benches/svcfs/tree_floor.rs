@@ -385,6 +385,11 @@ impl TreeFloor {
         self.floor.mountpoint()
     }
 
+    /// The server's process id.
+    pub fn pid(&self) -> Option<u32> {
+        self.floor.pid()
+    }
+
     /// The requests served so far, by operation.
     pub fn counts(&self) -> BTreeMap<String, u64> {
         let path = counts_path(self.mountpoint());
