@@ -96,18 +96,21 @@ impl AppDriver {
     ) -> Result<()> {
         let program = self.programs.program(command);
         let args: Vec<&str> = command.args.iter().map(String::as_str).collect();
-        log.info(crate::host::command_line(&program.to_string_lossy(), &args));
+        // The error names the command, as a host command's does: the
+        // engine says which action failed ("start failed: ...").
+        let line = crate::host::command_line(&program.to_string_lossy(), &args);
+        log.info(&line);
         let output = self.run(command, action, timeout).await?;
         log_output(log, &output);
         if output.timed_out {
             return Err(Error::timed_out(format!(
-                "{action} timed out after {}: its process group was killed",
+                "{line} timed out after {}: its process group was killed",
                 seconds(timeout)
             )));
         }
         if !output.success() {
             return Err(Error::backend(format!(
-                "{action} failed ({}){}",
+                "{line} failed ({}){}",
                 output.ending(),
                 said(&output)
             )));

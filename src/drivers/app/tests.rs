@@ -269,13 +269,16 @@ async fn a_failed_or_hung_start_says_how_it_ended() {
     let (_service, log) = log();
     let e = d.start(&log).await.unwrap_err();
     assert_eq!(e.errno(), libc::EIO);
-    assert_eq!(e.message(), "start failed (exit 2): port 80 in use");
+    assert_eq!(
+        e.message(),
+        "/opt/app/start failed (exit 2): port 80 in use"
+    );
     children.times_out("");
     let e = d.stop(&log).await.unwrap_err();
     assert_eq!(e.errno(), libc::ETIMEDOUT);
     assert_eq!(
         e.message(),
-        "stop timed out after 60s: its process group was killed"
+        "/opt/app/stop timed out after 60s: its process group was killed"
     );
 }
 
