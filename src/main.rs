@@ -72,7 +72,8 @@ enum Command {
     #[command(after_help = client_after_help())]
     Status(StatusArgs),
     /// Start a service, or the resources named by --rid, in order
-    /// (ip, vg, fs, the private dockerd, containers).
+    /// (ip, vg, fs, the private dockerd, networks, containers, apps;
+    /// tasks are not started: they run on their schedule or on `run`).
     #[command(after_help = client_after_help())]
     Start(ActionArgs),
     /// Stop a service, or the resources named by --rid, in reverse order.
