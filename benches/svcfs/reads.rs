@@ -66,7 +66,8 @@ pub fn rows(settings: &Settings, daemon: &Daemon, svc: &str) -> (Vec<Row>, Strin
     let mut rows = Vec::new();
     let mut section = String::from(
         "p50 of svcfs's read against each floor (the same bytes on tmpfs; \
-         the bench's own 5-byte FUSE file, uncached and cached).\n\n\
+         the bench's own 5-byte FUSE file, uncached and cached; the same \
+         files at the same paths on a cached FUSE floor).\n\n\
          | file | svcfs | tmpfs | × tmpfs | FUSE uncached | × uncached | FUSE cached | × cached | same paths | × same paths |\n\
          | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
     );
@@ -75,9 +76,10 @@ pub fn rows(settings: &Settings, daemon: &Daemon, svc: &str) -> (Vec<Row>, Strin
         let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("read {rel}: {e}"));
         let copy = Path::new(SHM_DIR).join(rel.replace('/', "_"));
         std::fs::write(&copy, &bytes).expect("write the tmpfs copy");
-        // svcfs, the cached floor and tmpfs in alternating blocks: the
-        // floor is measured beside each file, not once before them all;
-        // the reader and both filesystems' threads on one CPU (pin.rs).
+        // svcfs, the cached floor, tmpfs and the floor of the same paths
+        // in alternating blocks: the floors are measured beside each
+        // file, not once before them all; the reader and the filesystems'
+        // threads on one CPU (pin.rs).
         let same_path = same.mountpoint().join(&rel);
         let pinned = SameCpu::pin(&[
             daemon.pid(),
