@@ -1,7 +1,8 @@
 //! The idle daemon: with the big tree freshly mounted and nobody reading,
 //! its resident memory, its CPU time (its own and that of the host
-//! commands it ran and reaped), and the docker API calls it makes, counted
-//! by the proxy its `--docker-host` points at. Also the memory of the
+//! commands it ran and reaped), the docker API calls it makes, counted
+//! by the proxy its `--docker-host` points at, and the file descriptors
+//! it holds. Also the memory of the
 //! daemon that has just served the walks, which names every node of the
 //! tree.
 
@@ -18,6 +19,40 @@ pub const RSS_LIMIT_MIB: f64 = 64.0;
 pub const CPU_LIMIT_PERCENT: f64 = 1.0;
 /// "≈ 0" API calls: at most one a minute (a rare reconcile).
 const CALLS_PER_MINUTE_LIMIT: f64 = 1.0;
+/// Open file descriptors of the idle daemon, whatever the number of
+/// services: FUSE's, the runtime's, the config directory's watch and one
+/// docker event stream per daemon are all it needs.
+const FDS_LIMIT: usize = 64;
+
+/// What a process holds open: descriptors, how many are sockets, and how
+/// many inodes its inotify instances watch (a followed log file is one).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Held {
+    pub fds: usize,
+    pub sockets: usize,
+    pub watches: usize,
+}
+
+/// The descriptors `pid` holds now (from /proc/<pid>/fd and fdinfo).
+pub fn held(pid: i32) -> Option<Held> {
+    let mut held = Held::default();
+    for entry in std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?.flatten() {
+        held.fds += 1;
+        let Ok(target) = std::fs::read_link(entry.path()) else {
+            continue;
+        };
+        let target = target.to_string_lossy();
+        if target.starts_with("socket:") {
+            held.sockets += 1;
+        } else if target == "anon_inode:inotify" {
+            let info = format!("/proc/{pid}/fdinfo/{}", entry.file_name().to_string_lossy());
+            held.watches += std::fs::read_to_string(info)
+                .map(|t| t.lines().filter(|l| l.starts_with("inotify wd:")).count())
+                .unwrap_or(0);
+        }
+    }
+    Some(held)
+}
 
 /// utime, stime, cutime, cstime of a process, in clock ticks.
 pub fn cpu_ticks(pid: i32) -> Option<[u64; 4]> {
@@ -112,6 +147,7 @@ pub fn row(settings: &Settings, pid: i32, services: usize, proxy: &CountingProxy
     std::thread::sleep(settings.settle);
     let ticks_per_s = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
     proxy.reset();
+    let held_before = held(pid).expect("the daemon runs");
     let before = cpu_ticks(pid).expect("the daemon runs");
     let started = Instant::now();
     let mut rss_max = 0;
@@ -125,6 +161,7 @@ pub fn row(settings: &Settings, pid: i32, services: usize, proxy: &CountingProxy
     }
     let elapsed = started.elapsed().as_secs_f64();
     let after = cpu_ticks(pid).expect("the daemon still runs");
+    let held_after = held(pid).expect("the daemon still runs");
     let counts = proxy.counts();
     let delta = |i: usize| after[i].saturating_sub(before[i]) as f64 / ticks_per_s;
     let own = delta(0) + delta(1);
@@ -133,9 +170,11 @@ pub fn row(settings: &Settings, pid: i32, services: usize, proxy: &CountingProxy
     let calls: u64 = counts.values().sum();
     let per_minute = calls as f64 / elapsed * 60.0;
     let rss_mib = rss_max as f64 / 1024.0;
+    let fds_bounded = held_after.fds <= FDS_LIMIT && held_after.fds <= held_before.fds;
     let met = rss_mib <= RSS_LIMIT_MIB
         && cpu_percent < CPU_LIMIT_PERCENT
-        && per_minute <= CALLS_PER_MINUTE_LIMIT;
+        && per_minute <= CALLS_PER_MINUTE_LIMIT
+        && fds_bounded;
 
     let mut section = format!(
         "Requests svcfs sent to docker in {elapsed:.0} s of idleness ({calls} in all), \
@@ -154,17 +193,26 @@ pub fn row(settings: &Settings, pid: i32, services: usize, proxy: &CountingProxy
         baseline_name: "—".to_string(),
         value: Some(format!(
             "RSS {rss_mib:.1} MiB (max), CPU {cpu_percent:.2} % of a core, \
-             {calls} docker API calls ({per_minute:.1}/min)"
+             {calls} docker API calls ({per_minute:.1}/min), {} file descriptors",
+            held_after.fds
         )),
         target: format!(
-            "RSS ≤ {RSS_LIMIT_MIB:.0} MiB, CPU < {CPU_LIMIT_PERCENT:.0} %, API calls ≈ 0 (≤ {CALLS_PER_MINUTE_LIMIT:.0}/min)"
+            "RSS ≤ {RSS_LIMIT_MIB:.0} MiB, CPU < {CPU_LIMIT_PERCENT:.0} %, API calls ≈ 0 (≤ {CALLS_PER_MINUTE_LIMIT:.0}/min), \
+             ≤ {FDS_LIMIT} file descriptors, not growing"
         ),
         met: Some(met),
         note: format!(
             "after {:.0} s of settling; CPU = the daemon's utime+stime ({own:.2} s) plus its \
-             reaped children's ({children:.2} s) over the window; RSS last {:.1} MiB",
+             reaped children's ({children:.2} s) over the window; RSS last {:.1} MiB; \
+             file descriptors {} at the start of the window and {} at its end, {} of them \
+             sockets; inotify watches: {} (nothing followed: a container's output is \
+             followed only while a reader holds its stream)",
             settings.settle.as_secs_f64(),
-            rss_last as f64 / 1024.0
+            rss_last as f64 / 1024.0,
+            held_before.fds,
+            held_after.fds,
+            held_after.sockets,
+            held_after.watches
         ),
         data: json!({
             "rss_max_kib": rss_max,
@@ -175,6 +223,10 @@ pub fn row(settings: &Settings, pid: i32, services: usize, proxy: &CountingProxy
             "elapsed_s": elapsed,
             "docker_api_calls": calls,
             "docker_api_calls_by_endpoint": counts,
+            "fds_before": held_before.fds,
+            "fds_after": held_after.fds,
+            "sockets": held_after.sockets,
+            "inotify_watches": held_after.watches,
         }),
         ..Row::default()
     };
