@@ -77,12 +77,14 @@ pub fn rss_kib(pid: i32) -> Option<u64> {
 }
 
 /// What a daemon used over a window: its own CPU time and that of the
-/// children it reaped (seconds), and its largest resident memory (KiB).
+/// children it reaped (seconds), and its largest and last resident
+/// memory (KiB).
 pub struct Watched {
     pub elapsed_s: f64,
     pub own_s: f64,
     pub children_s: f64,
     pub rss_max_kib: u64,
+    pub rss_last_kib: u64,
 }
 
 /// Watch the daemon `pid` for `window`, its memory sampled each second.
@@ -90,12 +92,13 @@ pub fn watch(pid: i32, window: Duration) -> Watched {
     let ticks_per_s = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
     let before = cpu_ticks(pid).expect("the daemon runs");
     let started = Instant::now();
-    let mut rss_max_kib = 0;
+    let (mut rss_max_kib, mut rss_last_kib) = (0, 0);
     while started.elapsed() < window {
         if let Some(rss) = rss_kib(pid) {
             rss_max_kib = rss_max_kib.max(rss);
+            rss_last_kib = rss;
         }
-        std::thread::sleep(Duration::from_secs(1));
+        std::thread::sleep(Duration::from_secs(1).min(window));
     }
     let elapsed_s = started.elapsed().as_secs_f64();
     let after = cpu_ticks(pid).expect("the daemon still runs");
@@ -105,6 +108,7 @@ pub fn watch(pid: i32, window: Duration) -> Watched {
         own_s: delta(0) + delta(1),
         children_s: delta(2) + delta(3),
         rss_max_kib,
+        rss_last_kib,
     }
 }
 
@@ -145,27 +149,18 @@ pub fn walked_row(settings: &Settings, pid: i32, services: usize) -> Row {
 
 pub fn row(settings: &Settings, pid: i32, services: usize, proxy: &CountingProxy) -> (Row, String) {
     std::thread::sleep(settings.settle);
-    let ticks_per_s = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
     proxy.reset();
     let held_before = held(pid).expect("the daemon runs");
-    let before = cpu_ticks(pid).expect("the daemon runs");
-    let started = Instant::now();
-    let mut rss_max = 0;
-    let mut rss_last = 0;
-    while started.elapsed() < settings.idle {
-        if let Some(rss) = rss_kib(pid) {
-            rss_max = rss_max.max(rss);
-            rss_last = rss;
-        }
-        std::thread::sleep(Duration::from_secs(1).min(settings.idle));
-    }
-    let elapsed = started.elapsed().as_secs_f64();
-    let after = cpu_ticks(pid).expect("the daemon still runs");
+    let watched = watch(pid, settings.idle);
     let held_after = held(pid).expect("the daemon still runs");
     let counts = proxy.counts();
-    let delta = |i: usize| after[i].saturating_sub(before[i]) as f64 / ticks_per_s;
-    let own = delta(0) + delta(1);
-    let children = delta(2) + delta(3);
+    let (elapsed, own, children, rss_max, rss_last) = (
+        watched.elapsed_s,
+        watched.own_s,
+        watched.children_s,
+        watched.rss_max_kib,
+        watched.rss_last_kib,
+    );
     let cpu_percent = (own + children) / elapsed * 100.0;
     let calls: u64 = counts.values().sum();
     let per_minute = calls as f64 / elapsed * 60.0;
